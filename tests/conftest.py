@@ -1,0 +1,13 @@
+"""Shared pytest setup: each area keeps its fixtures in tests/fixtures/<area>.py."""
+import importlib.util
+
+pytest_plugins = [
+    name
+    for name in (
+        "tests.fixtures.app",
+        "tests.fixtures.fake_ehr",
+        "tests.fixtures.sandbox",
+        "tests.fixtures.browser",
+    )
+    if importlib.util.find_spec(name) is not None
+]
