@@ -1,0 +1,744 @@
+"""FhirClient: the only module that talks to a FHIR server.
+
+Reads, searches (same-origin paging), batches, transactions and conditional writes, with
+retries limited to idempotent requests and every failure mapped to a closed set of
+`FhirErrorCode`s carrying the parsed OperationOutcome.
+
+Spec: FHIR R4 RESTful API https://hl7.org/fhir/R4/http.html (conditional create
+https://hl7.org/fhir/R4/http.html#ccreate, transaction https://hl7.org/fhir/R4/http.html#transaction,
+paging https://hl7.org/fhir/R4/search.html#paging, OperationOutcome
+https://hl7.org/fhir/R4/operationoutcome.html).
+"""
+from __future__ import annotations
+
+import email.utils
+import enum
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+DEFAULT_TIMEOUT = (3.05, 20)
+DEFAULT_MAX_PAGES = 20
+CAPABILITIES_TTL = 300.0
+READ_MANY_WORKERS = 4
+
+_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# A relative request path: "Type", "Type/id", "Type/id/_history/v", "Type?query", "Type/id/$op".
+_RELATIVE_PATH_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}(?:/[A-Za-z0-9\-.$_]+)*(?:\?.*)?$")
+
+
+class FhirErrorCode(enum.StrEnum):
+    """Closed set of reasons a FHIR interaction failed."""
+
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    GONE = "GONE"
+    CONFLICT = "CONFLICT"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    INVALID = "INVALID"
+    RATE_LIMITED = "RATE_LIMITED"
+    UNAVAILABLE = "UNAVAILABLE"
+    SERVER_ERROR = "SERVER_ERROR"
+    NETWORK = "NETWORK"
+    BAD_RESPONSE = "BAD_RESPONSE"
+    OFF_SERVER_LINK = "OFF_SERVER_LINK"
+    TOO_MANY_PAGES = "TOO_MANY_PAGES"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+
+
+# Codes a later, unchanged retry may cure; the outbox schedules these, the rest need a person.
+TRANSIENT_CODES = frozenset(
+    {
+        FhirErrorCode.RATE_LIMITED,
+        FhirErrorCode.UNAVAILABLE,
+        FhirErrorCode.SERVER_ERROR,
+        FhirErrorCode.NETWORK,
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutcomeIssue:
+    """One OperationOutcome.issue, reduced to what the app shows or maps to a form field."""
+
+    severity: str
+    code: str
+    diagnostics: str | None = None
+    details_text: str | None = None
+    expression: tuple[str, ...] = ()
+
+    def link_ids(self, questionnaire_response: Mapping[str, Any] | None = None,
+                 *, entry_index: int | None = None) -> list[str]:
+        """Return the QR item linkIds this issue points at (deepest item per expression)."""
+        found: list[str] = []
+        for expr in self.expression:
+            link_id = link_id_for_expression(expr, questionnaire_response, entry_index=entry_index)
+            if link_id is not None and link_id not in found:
+                found.append(link_id)
+        return found
+
+
+class FhirError(Exception):
+    """A failed FHIR interaction; `code` is from FhirErrorCode, never free text."""
+
+    def __init__(self, code: FhirErrorCode, *, status: int | None = None,
+                 issues: Sequence[OutcomeIssue] = (), method: str | None = None,
+                 resource_type: str | None = None, retry_after: float | None = None) -> None:
+        self.code = code
+        self.status = status
+        self.issues = list(issues)
+        self.method = method
+        self.resource_type = resource_type
+        self.retry_after = retry_after
+        # Deliberately no diagnostics in the message: servers echo submitted data into them.
+        where = f" {method} {resource_type}" if method else ""
+        super().__init__(f"FHIR{where} failed: {code.value}" + (f" (HTTP {status})" if status else ""))
+
+    @property
+    def transient(self) -> bool:
+        """True when retrying the same request later may succeed."""
+        return self.code in TRANSIENT_CODES
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a create/update: where the resource now lives and whether it is new."""
+
+    status: int
+    resource_type: str
+    id: str | None
+    version_id: str | None
+    location: str | None
+    etag: str | None
+    last_modified: str | None
+    resource: dict | None
+
+    @property
+    def created(self) -> bool:
+        """True when the server made a new resource (201), False when a condition matched (200)."""
+        return self.status == 201
+
+    @property
+    def reference(self) -> str | None:
+        """Relative reference `Type/id` to the written resource, when the server told us its id."""
+        return f"{self.resource_type}/{self.id}" if self.id else None
+
+
+class SearchResult(list):
+    """All resources of a search (matches then includes), with `.matches` and `.included` split out."""
+
+    def __init__(self, matches: Iterable[dict] = (), included: Iterable[dict] = (),
+                 total: int | None = None) -> None:
+        self.matches: list[dict] = list(matches)
+        self.included: list[dict] = list(included)
+        self.total = total
+        super().__init__(self.matches + self.included)
+
+
+# ---------------------------------------------------------------------------------------------
+# OperationOutcome parsing and expression -> linkId mapping (pure)
+
+
+def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
+    """Parse an OperationOutcome dict into issues; anything else yields no issues."""
+    if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
+        return []
+    issues: list[OutcomeIssue] = []
+    for raw in body.get("issue") or []:
+        if not isinstance(raw, Mapping):
+            continue
+        expressions = [e for e in raw.get("expression") or [] if isinstance(e, str)]
+        if not expressions:
+            # `location` is deprecated in R4 but still what many servers send.
+            expressions = [e for e in raw.get("location") or [] if isinstance(e, str)]
+        details = raw.get("details") if isinstance(raw.get("details"), Mapping) else {}
+        issues.append(
+            OutcomeIssue(
+                severity=str(raw.get("severity") or "error"),
+                code=str(raw.get("code") or "unknown"),
+                diagnostics=raw.get("diagnostics") if isinstance(raw.get("diagnostics"), str) else None,
+                details_text=details.get("text") if isinstance(details.get("text"), str) else None,
+                expression=tuple(expressions),
+            )
+        )
+    return issues
+
+
+_SEGMENT_RE = re.compile(
+    r"""\.?(?:
+        where\(\s*linkId\s*=\s*(?P<q>['"])(?P<where>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*\)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?
+      | ofType\([A-Za-z]+\)
+    )""",
+    re.VERBOSE,
+)
+_BUNDLE_ENTRY_RE = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.ofType\([A-Za-z]+\))?")
+
+
+def link_id_for_expression(expression: str, questionnaire_response: Mapping[str, Any] | None = None,
+                           *, entry_index: int | None = None) -> str | None:
+    """Map a FHIRPath-ish issue expression on a QR to the linkId of the deepest item it names.
+
+    Understands `QuestionnaireResponse.item[0].item[2]`, `answer[0].item[1]`,
+    `item.where(linkId='x')` and a `Bundle.entry[n].resource` prefix (skipped unless n
+    equals `entry_index`, when that is given). Index paths need the QR; `where` does not.
+    """
+    expr = expression.strip()
+    bundle_prefix = _BUNDLE_ENTRY_RE.match(expr)
+    if bundle_prefix:
+        if entry_index is not None and int(bundle_prefix.group(1)) != entry_index:
+            return None
+        expr = "QuestionnaireResponse" + expr[bundle_prefix.end():]
+    node: Mapping[str, Any] | None = questionnaire_response
+    pending_list: str | None = None  # "item"/"answer" seen without an index, awaiting where()
+    deepest: str | None = None
+    pos = 0
+    while pos < len(expr):
+        m = _SEGMENT_RE.match(expr, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        if m.group("where") is not None:
+            if pending_list != "item":
+                break
+            link_id = m.group("where").replace("\\'", "'").replace('\\"', '"')
+            deepest = link_id
+            children = node.get("item") if isinstance(node, Mapping) else None
+            node = next((c for c in children or [] if isinstance(c, Mapping) and c.get("linkId") == link_id), None)
+            pending_list = None
+            continue
+        name = m.group("name")
+        if name is None:  # ofType(...)
+            continue
+        if name == "QuestionnaireResponse" and deepest is None and pending_list is None:
+            continue
+        if name not in ("item", "answer"):
+            break
+        if m.group("index") is None:
+            pending_list = name
+            continue
+        pending_list = None
+        children = node.get(name) if isinstance(node, Mapping) else None
+        idx = int(m.group("index"))
+        if not isinstance(children, list) or idx >= len(children) or not isinstance(children[idx], Mapping):
+            break
+        node = children[idx]
+        if name == "item" and isinstance(node.get("linkId"), str):
+            deepest = node["linkId"]
+    return deepest
+
+
+# ---------------------------------------------------------------------------------------------
+# Small pure helpers
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL without userinfo, else None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+def _status_code(status: int) -> FhirErrorCode:
+    """Map an HTTP error status to its FhirErrorCode."""
+    return {
+        401: FhirErrorCode.UNAUTHORIZED,
+        403: FhirErrorCode.FORBIDDEN,
+        404: FhirErrorCode.NOT_FOUND,
+        405: FhirErrorCode.NOT_SUPPORTED,
+        410: FhirErrorCode.GONE,
+        409: FhirErrorCode.CONFLICT,
+        412: FhirErrorCode.PRECONDITION_FAILED,
+        400: FhirErrorCode.INVALID,
+        422: FhirErrorCode.INVALID,
+        429: FhirErrorCode.RATE_LIMITED,
+        501: FhirErrorCode.NOT_SUPPORTED,
+        503: FhirErrorCode.UNAVAILABLE,
+    }.get(status, FhirErrorCode.SERVER_ERROR if status >= 500 else FhirErrorCode.INVALID)
+
+
+def _entry_status(entry_response: Mapping[str, Any]) -> int | None:
+    """HTTP status number from a Bundle.entry.response.status such as '201 Created'."""
+    match = re.match(r"\s*(\d{3})", str(entry_response.get("status") or ""))
+    return int(match.group(1)) if match else None
+
+
+def _entry_is_idempotent(entry: Mapping[str, Any]) -> bool:
+    """True when replaying this Bundle.entry.request cannot duplicate or clobber data."""
+    req = entry.get("request") or {}
+    method = str(req.get("method") or "").upper()
+    if method in ("GET", "HEAD", "DELETE"):
+        return True
+    if method == "PUT":
+        return bool(req.get("ifMatch"))
+    if method == "POST":
+        return bool(req.get("ifNoneExist"))
+    return False
+
+
+def _etag_header(version: str) -> str:
+    """Format a version id or ETag as an If-Match header value (W/"v")."""
+    version = version.strip()
+    if version.startswith('W/"') or version.startswith('"'):
+        return version
+    return f'W/"{version}"'
+
+
+def _version_from_etag(etag: str | None) -> str | None:
+    """Extract the version id from an ETag such as W/"3"."""
+    if not etag:
+        return None
+    match = re.match(r'^(?:W/)?"([^"]*)"$', etag.strip())
+    return match.group(1) if match else None
+
+
+def _parse_location(location: str | None) -> tuple[str | None, str | None]:
+    """(id, version id) from a Location like `.../Type/id/_history/vid`."""
+    if not location:
+        return None, None
+    path = urlsplit(location).path.rstrip("/")
+    match = re.search(r"/?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?$", path)
+    if not match:
+        return None, None
+    return match.group(2), match.group(3)
+
+
+# Module-level cache of CapabilityStatements: {base_url: (expires_at, statement)}.
+_CAPABILITIES_CACHE: dict[str, tuple[float, dict]] = {}
+_CAPABILITIES_LOCK = threading.Lock()
+
+
+def clear_capabilities_cache() -> None:
+    """Forget every cached CapabilityStatement (tests, or after a server upgrade)."""
+    with _CAPABILITIES_LOCK:
+        _CAPABILITIES_CACHE.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+
+
+class FhirClient:
+    """A FHIR R4 REST client bound to one server base URL and one launch's token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: Callable[[], str],
+        on_unauthorized: Callable[[], str] | None = None,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        correlation_id: str | None = None,
+        max_retries: int = 3,
+        retry_after_cap: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_base: float = 0.5,
+        jitter: Callable[[], float] = random.random,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        capabilities_ttl: float = CAPABILITIES_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Bind to `base_url`; `token()` is called per request so refreshed tokens are used."""
+        origin = _origin(base_url)
+        if origin is None:
+            raise ValueError("FHIR base URL must be an absolute http(s) URL without userinfo")
+        self.base_url = base_url.rstrip("/")
+        self._origin = origin
+        self._token = token
+        self._on_unauthorized = on_unauthorized
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self.correlation_id = correlation_id or uuid.uuid4().hex
+        self._max_retries = max(0, max_retries)
+        self._retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        self._backoff_base = backoff_base
+        self._jitter = jitter
+        self._max_pages = max_pages
+        self._capabilities_ttl = capabilities_ttl
+        self._clock = clock
+        self._capabilities: dict | None = None
+
+    # -- URL building -------------------------------------------------------------------------
+
+    def _type_url(self, resource_type: str, *parts: str) -> str:
+        """Absolute URL for `Type[/part...]`, validating type and ids and percent-encoding parts."""
+        if not _TYPE_RE.match(resource_type):
+            raise ValueError("not a FHIR resource type")
+        for part in parts:
+            if not _ID_RE.match(part):
+                raise ValueError("not a FHIR id")
+        return "/".join([self.base_url, resource_type, *(quote(p, safe="") for p in parts)])
+
+    def _relative_url(self, path: str) -> str:
+        """Absolute URL for a caller-supplied relative path, refusing anything off this server."""
+        if not _RELATIVE_PATH_RE.match(path) or ".." in path.split("?", 1)[0]:
+            raise ValueError("read paths must be relative FHIR paths like 'Patient/123'")
+        return f"{self.base_url}/{path}"
+
+    def _same_server(self, url: str) -> bool:
+        """True when `url` has the same scheme, host and port as the base URL."""
+        return _origin(url) == self._origin
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter for retry number `attempt` (0-based), capped."""
+        ceiling = min(self._retry_after_cap, self._backoff_base * (2 ** attempt))
+        return ceiling * (0.5 + 0.5 * self._jitter())
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        resource_type: str | None,
+        idempotent: bool,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one logical request with auth, retries and error mapping; return a 2xx response."""
+        refreshed = False
+        attempt = 0
+        token = self._token()
+        while True:
+            all_headers = {
+                "Accept": FHIR_JSON,
+                "Authorization": f"Bearer {token}",
+                "X-Request-ID": self.correlation_id,
+            }
+            if json_body is not None:
+                all_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+            all_headers.update(headers or {})
+            started = time.monotonic()
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json_body, headers=all_headers,
+                    timeout=self._timeout, allow_redirects=False,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
+                if idempotent and attempt < self._max_retries:
+                    self._sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
+            except requests.RequestException:
+                self._log(method, resource_type, None, started, attempt, error="RequestException")
+                raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
+            status = response.status_code
+            self._log(method, resource_type, status, started, attempt)
+            if 200 <= status < 300:
+                return response
+            if status == 401 and self._on_unauthorized is not None and not refreshed:
+                # The server rejected the token before doing anything, so a replay is safe for any method.
+                refreshed = True
+                token = self._on_unauthorized()
+                continue
+            if status in (429, 503):
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                if idempotent and attempt < self._max_retries:
+                    if wait is None:
+                        wait = self._backoff(attempt)
+                    if wait <= self._retry_after_cap:
+                        self._sleep(wait)
+                        attempt += 1
+                        continue
+                    # Longer than we may block a request: hand the server's wait to the caller/outbox.
+                raise self._error(response, method, resource_type, retry_after=wait)
+            if status >= 500 and status != 501 and idempotent and attempt < self._max_retries:
+                self._sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            raise self._error(response, method, resource_type)
+
+    def _error(self, response: requests.Response, method: str, resource_type: str | None,
+               *, retry_after: float | None = None) -> FhirError:
+        """Build a FhirError from a non-2xx response, parsing any OperationOutcome body."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code = _status_code(response.status_code)
+        if 300 <= response.status_code < 400:
+            # We never follow redirects: they could carry the token to another host.
+            code = FhirErrorCode.BAD_RESPONSE
+        return FhirError(code, status=response.status_code, issues=parse_operation_outcome(body),
+                         method=method, resource_type=resource_type, retry_after=retry_after)
+
+    def _log(self, method: str, resource_type: str | None, status: int | None, started: float,
+             attempt: int, *, error: str | None = None) -> None:
+        """Log one HTTP exchange: method, type, status, duration, correlation id; never tokens or URLs."""
+        log.info(
+            "fhir %s %s status=%s ms=%d attempt=%d cid=%s%s",
+            method, resource_type or "-", status if status is not None else "-",
+            int((time.monotonic() - started) * 1000), attempt, self.correlation_id,
+            f" error={error}" if error else "",
+        )
+
+    @staticmethod
+    def _json(response: requests.Response, method: str, resource_type: str | None) -> Any:
+        """Decode a JSON body or raise BAD_RESPONSE."""
+        try:
+            return response.json()
+        except ValueError:
+            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=response.status_code,
+                            method=method, resource_type=resource_type) from None
+
+    def _resource(self, response: requests.Response, method: str, resource_type: str | None,
+                  expect: str | None = None) -> dict:
+        """Decode a resource body, checking its resourceType when one is expected."""
+        body = self._json(response, method, resource_type)
+        if not isinstance(body, dict) or (expect and body.get("resourceType") != expect):
+            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=response.status_code,
+                            method=method, resource_type=resource_type)
+        return body
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        """GET Type/id."""
+        url = self._type_url(resource_type, resource_id)
+        response = self._request("GET", url, resource_type=resource_type, idempotent=True)
+        return self._resource(response, "GET", resource_type, expect=resource_type)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> dict:
+        """GET Type/id/_history/vid."""
+        url = self._type_url(resource_type, resource_id, "_history", version_id)
+        response = self._request("GET", url, resource_type=resource_type, idempotent=True)
+        return self._resource(response, "GET", resource_type, expect=resource_type)
+
+    def search(self, resource_type: str,
+               params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+               *, max_pages: int | None = None) -> SearchResult:
+        """GET Type?params and follow same-origin `next` links; returns matches then includes."""
+        url = self._type_url(resource_type)
+        limit = max_pages or self._max_pages
+        matches: list[dict] = []
+        included: list[dict] = []
+        total: int | None = None
+        query: Any = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+        for page in range(limit):
+            response = self._request("GET", url, resource_type=resource_type, idempotent=True, params=query)
+            bundle = self._resource(response, "GET", resource_type, expect="Bundle")
+            if page == 0 and isinstance(bundle.get("total"), int):
+                total = bundle["total"]
+            for entry in bundle.get("entry") or []:
+                resource = entry.get("resource") if isinstance(entry, Mapping) else None
+                if not isinstance(resource, dict):
+                    continue
+                mode = (entry.get("search") or {}).get("mode", "match")
+                if mode == "outcome":
+                    continue
+                (included if mode == "include" else matches).append(resource)
+            next_url = next(
+                (link.get("url") for link in bundle.get("link") or []
+                 if isinstance(link, Mapping) and link.get("relation") == "next"),
+                None,
+            )
+            if not next_url:
+                return SearchResult(matches, included, total)
+            if not self._same_server(next_url):
+                log.warning("fhir refusing off-server next link type=%s cid=%s", resource_type, self.correlation_id)
+                raise FhirError(FhirErrorCode.OFF_SERVER_LINK, method="GET", resource_type=resource_type)
+            url, query = next_url, None
+        raise FhirError(FhirErrorCode.TOO_MANY_PAGES, method="GET", resource_type=resource_type)
+
+    def read_many(self, paths: Sequence[str]) -> list[dict | FhirError]:
+        """GET several relative paths in parallel; each slot holds the body or its FhirError."""
+        urls = [self._relative_url(p) for p in paths]
+
+        def fetch(url_and_path: tuple[str, str]) -> dict | FhirError:
+            """Fetch one path, returning instead of raising its FhirError."""
+            url, path = url_and_path
+            resource_type = path.split("/", 1)[0].split("?", 1)[0]
+            try:
+                response = self._request("GET", url, resource_type=resource_type, idempotent=True)
+                return self._resource(response, "GET", resource_type)
+            except FhirError as exc:
+                return exc
+
+        if not urls:
+            return []
+        with ThreadPoolExecutor(max_workers=min(READ_MANY_WORKERS, len(urls))) as pool:
+            return list(pool.map(fetch, zip(urls, paths)))
+
+    def batch(self, requests_: Sequence[tuple[str, str]]) -> list[dict | FhirError]:
+        """Send (method, relative url) pairs as one batch Bundle; one slot per entry, in order."""
+        entries = []
+        for method, path in requests_:
+            self._relative_url(path)  # validates: a batch must not name another server
+            entries.append({"request": {"method": method.upper(), "url": path}})
+        bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
+        idempotent = all(_entry_is_idempotent(e) for e in entries)
+        response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
+                                 json_body=bundle)
+        reply = self._resource(response, "POST", "Bundle", expect="Bundle")
+        reply_entries = reply.get("entry") or []
+        if len(reply_entries) != len(entries):
+            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=response.status_code, method="POST",
+                            resource_type="Bundle")
+        results: list[dict | FhirError] = []
+        for (method, path), entry in zip(requests_, reply_entries):
+            entry = entry if isinstance(entry, Mapping) else {}
+            entry_response = entry.get("response") or {}
+            status = _entry_status(entry_response)
+            resource_type = path.split("/", 1)[0].split("?", 1)[0]
+            if status is not None and 200 <= status < 300:
+                resource = entry.get("resource")
+                results.append(resource if isinstance(resource, dict) else {})
+            else:
+                results.append(FhirError(
+                    _status_code(status) if status else FhirErrorCode.BAD_RESPONSE, status=status,
+                    issues=parse_operation_outcome(entry_response.get("outcome")),
+                    method=method.upper(), resource_type=resource_type,
+                ))
+        return results
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def transaction(self, bundle: Mapping[str, Any]) -> dict:
+        """POST a transaction Bundle; retried only when every entry is conditional or idempotent."""
+        if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+            raise ValueError("transaction() needs a Bundle of type transaction")
+        idempotent = all(_entry_is_idempotent(e) for e in bundle.get("entry") or [])
+        response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
+                                 json_body=bundle)
+        reply = self._resource(response, "POST", "Bundle", expect="Bundle")
+        if reply.get("type") != "transaction-response" or \
+                len(reply.get("entry") or []) != len(bundle.get("entry") or []):
+            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=response.status_code, method="POST",
+                            resource_type="Bundle")
+        return reply
+
+    def create(self, resource: Mapping[str, Any], *, if_none_exist: str | None = None) -> WriteResult:
+        """POST Type (conditional when `if_none_exist` is given; only then is it retried)."""
+        resource_type = str(resource.get("resourceType") or "")
+        url = self._type_url(resource_type)
+        headers = {"Prefer": "return=representation"}
+        if if_none_exist:
+            headers["If-None-Exist"] = if_none_exist
+        response = self._request("POST", url, resource_type=resource_type, idempotent=bool(if_none_exist),
+                                 json_body=dict(resource), headers=headers)
+        return self._write_result(response, resource_type)
+
+    def update(self, resource: Mapping[str, Any], *, if_match: str | None = None) -> WriteResult:
+        """PUT Type/id (version-aware when `if_match` is given; only then is it retried)."""
+        resource_type = str(resource.get("resourceType") or "")
+        url = self._type_url(resource_type, str(resource.get("id") or ""))
+        headers = {"Prefer": "return=representation"}
+        if if_match:
+            headers["If-Match"] = _etag_header(if_match)
+        response = self._request("PUT", url, resource_type=resource_type, idempotent=bool(if_match),
+                                 json_body=dict(resource), headers=headers)
+        return self._write_result(response, resource_type)
+
+    def delete(self, resource_type: str, resource_id: str) -> None:
+        """DELETE Type/id (idempotent in FHIR: deleting twice is not an error)."""
+        url = self._type_url(resource_type, resource_id)
+        self._request("DELETE", url, resource_type=resource_type, idempotent=True)
+
+    def _write_result(self, response: requests.Response, resource_type: str) -> WriteResult:
+        """Summarise a create/update response from its headers and (optional) body."""
+        body: dict | None = None
+        if response.content:
+            try:
+                decoded = response.json()
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, dict) and decoded.get("resourceType") == resource_type:
+                body = decoded
+        location = response.headers.get("Location") or response.headers.get("Content-Location")
+        loc_id, loc_version = _parse_location(location)
+        etag = response.headers.get("ETag")
+        meta = (body or {}).get("meta") or {}
+        return WriteResult(
+            status=response.status_code,
+            resource_type=resource_type,
+            id=(body or {}).get("id") or loc_id,
+            version_id=meta.get("versionId") or loc_version or _version_from_etag(etag),
+            location=location,
+            etag=etag,
+            last_modified=meta.get("lastUpdated") or response.headers.get("Last-Modified"),
+            resource=body,
+        )
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    def capabilities(self) -> dict:
+        """GET /metadata once per client, shared across clients of the same base URL for a TTL."""
+        if self._capabilities is not None:
+            return self._capabilities
+        now = self._clock()
+        with _CAPABILITIES_LOCK:
+            cached = _CAPABILITIES_CACHE.get(self.base_url)
+        if cached and cached[0] > now:
+            self._capabilities = cached[1]
+            return cached[1]
+        response = self._request("GET", f"{self.base_url}/metadata", resource_type="CapabilityStatement",
+                                 idempotent=True)
+        statement = self._resource(response, "GET", "CapabilityStatement", expect="CapabilityStatement")
+        with _CAPABILITIES_LOCK:
+            _CAPABILITIES_CACHE[self.base_url] = (now + self._capabilities_ttl, statement)
+        self._capabilities = statement
+        return statement
+
+    def _server_rest(self) -> list[Mapping[str, Any]]:
+        """The CapabilityStatement.rest entries in server mode."""
+        return [r for r in self.capabilities().get("rest") or []
+                if isinstance(r, Mapping) and r.get("mode", "server") == "server"]
+
+    def supports_transaction(self) -> bool:
+        """True when the server declares the system-level `transaction` interaction."""
+        return any(
+            isinstance(i, Mapping) and i.get("code") == "transaction"
+            for rest in self._server_rest() for i in rest.get("interaction") or []
+        )
+
+    def supports_conditional_create(self, resource_type: str) -> bool:
+        """True when the server declares conditionalCreate for `resource_type`."""
+        return any(
+            isinstance(r, Mapping) and r.get("type") == resource_type and r.get("conditionalCreate") is True
+            for rest in self._server_rest() for r in rest.get("resource") or []
+        )
+
