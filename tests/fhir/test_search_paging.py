@@ -1,0 +1,77 @@
+"""Search follows `next` only on the same origin, never sending the token elsewhere."""
+from __future__ import annotations
+
+import pytest
+
+from smart_app.fhir import FhirError, FhirErrorCode
+from tests.fhir.conftest import fhir_response
+
+
+def page(entries: list[dict], next_url: str | None = None) -> dict:
+    """A searchset page with optional next link."""
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries, "link": []}
+    if next_url:
+        bundle["link"].append({"relation": "next", "url": next_url})
+    return bundle
+
+
+def match(resource_type: str, rid: str) -> dict:
+    """A search entry in match mode."""
+    return {"resource": {"resourceType": resource_type, "id": rid}, "search": {"mode": "match"}}
+
+
+def test_follows_same_origin_next_links_and_splits_includes(fhir_server, make_client):
+    page2 = fhir_server.url_for("/fhir?_getpages=abc&_offset=1")
+    include = {"resource": {"resourceType": "Medication", "id": "m1"}, "search": {"mode": "include"}}
+    fhir_server.expect_ordered_request("/fhir/MedicationRequest").respond_with_response(
+        fhir_response(page([match("MedicationRequest", "r1"), include], page2)))
+    fhir_server.expect_ordered_request("/fhir", query_string="_getpages=abc&_offset=1").respond_with_response(
+        fhir_response(page([match("MedicationRequest", "r2")])))
+    result = make_client().search("MedicationRequest", {"patient": "p1", "_include": "MedicationRequest:medication"})
+    assert [r["id"] for r in result.matches] == ["r1", "r2"]
+    assert [r["id"] for r in result.included] == ["m1"]
+    assert [r["id"] for r in result] == ["r1", "r2", "m1"]
+    assert len(fhir_server.log) == 2
+    assert fhir_server.log[1][0].headers["Authorization"].startswith("Bearer ")
+
+
+def test_refuses_next_link_on_another_origin_without_sending_the_token(fhir_server, other_server, make_client):
+    other_server.expect_request("/fhir").respond_with_response(fhir_response(page([])))
+    fhir_server.expect_request("/fhir/MedicationRequest").respond_with_response(
+        fhir_response(page([match("MedicationRequest", "r1")], other_server.url_for("/fhir?page=2"))))
+    with pytest.raises(FhirError) as caught:
+        make_client().search("MedicationRequest", {"patient": "p1"})
+    assert caught.value.code is FhirErrorCode.OFF_SERVER_LINK
+    assert other_server.log == []
+
+
+@pytest.mark.parametrize("make_next", [
+    lambda url: url.replace("http://", "https://"),
+    lambda url: url.replace("127.0.0.1", "localhost"),
+    lambda url: url.replace("http://", "http://user@"),
+    lambda url: "//" + url.split("://", 1)[1],
+])
+def test_refuses_next_links_that_change_scheme_host_or_add_userinfo(fhir_server, make_client, make_next):
+    fhir_server.expect_request("/fhir/Observation").respond_with_response(
+        fhir_response(page([], make_next(fhir_server.url_for("/fhir?page=2")))))
+    with pytest.raises(FhirError) as caught:
+        make_client().search("Observation", {"patient": "p1"})
+    assert caught.value.code is FhirErrorCode.OFF_SERVER_LINK
+    assert len(fhir_server.log) == 1
+
+
+def test_stops_at_the_page_cap(fhir_server, make_client):
+    fhir_server.expect_request("/fhir/Observation").respond_with_response(
+        fhir_response(page([match("Observation", "o")], fhir_server.url_for("/fhir/Observation?again=1"))))
+    with pytest.raises(FhirError) as caught:
+        make_client(max_pages=3).search("Observation", {"patient": "p1"})
+    assert caught.value.code is FhirErrorCode.TOO_MANY_PAGES
+    assert len(fhir_server.log) == 3
+
+
+def test_search_rejects_a_non_bundle_reply(fhir_server, make_client):
+    fhir_server.expect_request("/fhir/Observation").respond_with_response(
+        fhir_response({"resourceType": "Patient", "id": "x"}))
+    with pytest.raises(FhirError) as caught:
+        make_client().search("Observation", {})
+    assert caught.value.code is FhirErrorCode.BAD_RESPONSE
