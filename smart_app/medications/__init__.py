@@ -1,0 +1,58 @@
+"""Pure medication-review core: FHIR medication records -> plain-language rows -> write-back resources.
+
+No I/O here except reading the bundled questionnaire file on first use.
+"""
+from .diff import NotAMedicationReview, clinician_diff
+from .dosage import describe_dosage, describe_dosages
+from .model import (
+    STATUS_LABELS,
+    STOP_REASON_LABELS,
+    AddedMedicine,
+    Coding,
+    Difference,
+    MedicationList,
+    MedicationRow,
+    MedicineReport,
+    Review,
+    ReviewMeta,
+    SourceRef,
+)
+from .questionnaire import canonical as questionnaire_canonical
+from .questionnaire import questionnaire
+from .report import ADD_ACTION, added_block_count, added_field_name, field_name, parse_review, review_form_values
+from .resources import PENDING_RESPONSE_REF, adherence_observations, fill_response_ref, to_questionnaire_response
+from .rows import UNKNOWN_MEDICINE, build_medication_list, past_rows, review_rows
+
+__all__ = [
+    "ADD_ACTION",
+    "PENDING_RESPONSE_REF",
+    "STATUS_LABELS",
+    "STOP_REASON_LABELS",
+    "UNKNOWN_MEDICINE",
+    "AddedMedicine",
+    "Coding",
+    "Difference",
+    "MedicationList",
+    "MedicationRow",
+    "MedicineReport",
+    "NotAMedicationReview",
+    "Review",
+    "ReviewMeta",
+    "SourceRef",
+    "added_block_count",
+    "added_field_name",
+    "adherence_observations",
+    "build_medication_list",
+    "clinician_diff",
+    "describe_dosage",
+    "describe_dosages",
+    "field_name",
+    "fill_response_ref",
+    "parse_review",
+    "past_rows",
+    "questionnaire",
+    "questionnaire_canonical",
+    "review_form_values",
+    "review_rows",
+    "to_questionnaire_response",
+]

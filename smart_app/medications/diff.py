@@ -1,0 +1,89 @@
+"""The latest patient-reported review vs. the current list, for the clinician sidebar."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import questionnaire as q
+from .model import STOP_REASON_LABELS, Difference, MedicationRow
+
+
+class NotAMedicationReview(ValueError):
+    """The QuestionnaireResponse does not answer the bundled Medication Review Questionnaire."""
+
+
+_ORDER = {"not-taking": 0, "taking-differently": 1, "not-sure": 2, "new-medicine": 3}
+
+
+def clinician_diff(current_rows: list[MedicationRow], latest_qr: dict[str, Any] | None) -> list[Difference]:
+    """What the patient reported that differs from the list: not taking, differently, not sure, new."""
+    if not latest_qr:
+        return []
+    base_url = q.questionnaire()["url"]
+    if (latest_qr.get("questionnaire") or "").split("|")[0] != base_url:
+        raise NotAMedicationReview("not a medication review response")
+    by_ref = {ref: row for row in current_rows for ref in row.references}
+    by_code = {(row.code.system, row.code.code): row for row in current_rows if row.code and row.code.code}
+    found: list[Difference] = []
+    for item in latest_qr.get("item") or []:
+        children = _children(item)
+        if item.get("linkId") == q.GROUP:
+            difference = _reported_difference(children, by_ref, by_code)
+        elif item.get("linkId") == q.ADDED_GROUP:
+            difference = _added_difference(children)
+        else:
+            difference = None
+        if difference is not None:
+            found.append(difference)
+    return sorted(found, key=lambda d: (_ORDER[d.kind], d.medicine.casefold()))
+
+
+def _children(item: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Answers of a group's child items, by linkId."""
+    return {child.get("linkId"): child.get("answer") or [] for child in item.get("item") or []}
+
+
+def _first(answers: list[dict[str, Any]], key: str) -> Any:
+    """The first answer's value of one type, or None."""
+    return next((a[key] for a in answers if key in a), None)
+
+
+def _reported_difference(
+    children: dict[str, list[dict[str, Any]]],
+    by_ref: dict[str, MedicationRow],
+    by_code: dict[tuple[Any, Any], MedicationRow],
+) -> Difference | None:
+    """A difference for one reported medicine, or None when taken as prescribed."""
+    status = (_first(children.get(q.STATUS, []), "valueCoding") or {}).get("code")
+    refs = [a["valueReference"].get("reference") for a in children.get(q.SOURCE, []) if "valueReference" in a]
+    coding = _first(children.get(q.CODE, []), "valueCoding") or {}
+    row = next((by_ref[ref] for ref in refs if ref in by_ref), None)
+    if row is None and coding.get("code"):
+        row = by_code.get((coding.get("system"), coding.get("code")))
+    name = row.name if row else (_first(children.get(q.NAME, []), "valueString") or "Unnamed medicine")
+    side_effects = _first(children.get(q.SIDE_EFFECTS, []), "valueString")
+    if status == "not-taking":
+        since = _first(children.get(q.SINCE, []), "valueDate")
+        why = (_first(children.get(q.WHY_NOT, []), "valueCoding") or {}).get("code")
+        parts = ["Not taking it"]
+        if since:
+            parts.append(f"since {since}")
+        if why in STOP_REASON_LABELS:
+            parts.append(f"({STOP_REASON_LABELS[why].lower()})")
+        return Difference("not-taking", name, " ".join(parts), row, side_effects)
+    if status == "different":
+        how = _first(children.get(q.HOW_DIFFERENT, []), "valueString") or "No details given"
+        return Difference("taking-differently", name, f"Takes it differently: {how}", row, side_effects)
+    if status == "unsure":
+        return Difference("not-sure", name, "Not sure whether they take it", row, side_effects)
+    return None
+
+
+def _added_difference(children: dict[str, list[dict[str, Any]]]) -> Difference | None:
+    """A difference for a medicine the patient added to the list."""
+    name = _first(children.get(q.ADDED_NAME, []), "valueString")
+    if not name:
+        return None
+    dose = _first(children.get(q.ADDED_DOSE, []), "valueString")
+    often = _first(children.get(q.ADDED_HOW_OFTEN, []), "valueString")
+    detail = ", ".join(part for part in (dose, often) if part) or "No dose given"
+    return Difference("new-medicine", name, f"Not on the list: {detail}")

@@ -1,0 +1,166 @@
+"""Typed values shared by the medication-review core: rows, reports, differences."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+ReportStatus = Literal["taking", "different", "not-taking", "unsure"]
+StopReason = Literal["side-effects", "cost", "felt-better", "told-to-stop", "other"]
+DifferenceKind = Literal["not-taking", "taking-differently", "not-sure", "new-medicine"]
+
+# Plain-language labels; the same wording is used on the form, in the QR and for clinicians.
+STATUS_LABELS: dict[str, str] = {
+    "taking": "Taking it as prescribed",
+    "different": "Taking it differently",
+    "not-taking": "Not taking it",
+    "unsure": "Not sure",
+}
+STOP_REASON_LABELS: dict[str, str] = {
+    "side-effects": "Side effects",
+    "cost": "Cost",
+    "felt-better": "I felt better",
+    "told-to-stop": "I was told to stop",
+    "other": "Other reason",
+}
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One FHIR Coding, reduced to what we show and write back."""
+
+    system: str | None
+    code: str | None
+    display: str | None
+
+    def as_fhir(self) -> dict[str, str]:
+        """Return the FHIR JSON form, leaving out empty parts."""
+        out = {"system": self.system, "code": self.code, "display": self.display}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One FHIR record a row was built from (a MedicationRequest or MedicationStatement)."""
+
+    resource_type: str
+    id: str
+    status: str
+    reported: bool = False
+    dosage: str = ""
+
+    @property
+    def reference(self) -> str:
+        """The relative reference, e.g. ``MedicationRequest/123``."""
+        return f"{self.resource_type}/{self.id}"
+
+    @property
+    def label(self) -> str:
+        """Plain-language name for where this entry came from."""
+        if self.resource_type == "MedicationStatement":
+            return "Your medication list"
+        if self.reported:
+            return "Reported medicine"
+        return "Prescription"
+
+
+@dataclass(frozen=True)
+class MedicationRow:
+    """One medicine as the patient sees it, possibly merged from several records."""
+
+    key: str
+    name: str
+    code: Coding | None
+    dosage: str
+    sources: tuple[SourceRef, ...]
+    prescriber: str | None = None
+    start: str | None = None
+    reason: str | None = None
+    unresolved: bool = False
+    is_current: bool = True
+    status_note: str | None = None
+
+    @property
+    def rxnorm(self) -> str | None:
+        """The RxNorm code when the medicine has one."""
+        if self.code is not None and self.code.system == RXNORM:
+            return self.code.code
+        return None
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Relative references of every source record."""
+        return tuple(source.reference for source in self.sources)
+
+
+@dataclass(frozen=True)
+class MedicationList:
+    """Current medicines to review, and past or not-taken ones shown apart."""
+
+    current: list[MedicationRow] = field(default_factory=list)
+    past: list[MedicationRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MedicineReport:
+    """What the patient reported about one medicine on the list."""
+
+    row: MedicationRow
+    status: ReportStatus
+    how_different: str | None = None
+    since: str | None = None
+    why_not: StopReason | None = None
+    side_effects: str | None = None
+
+
+@dataclass(frozen=True)
+class AddedMedicine:
+    """A medicine the patient takes that was not on the list."""
+
+    name: str
+    dose: str | None = None
+    how_often: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """A validated medication review, ready to be written back."""
+
+    reports: list[MedicineReport]
+    added: list[AddedMedicine]
+
+
+@dataclass(frozen=True)
+class ReviewMeta:
+    """Who, when and where a review was made; references are relative (``Patient/1``)."""
+
+    subject: str
+    authored: str
+    author: str | None = None
+    source: str | None = None
+    encounter: str | None = None
+    performer: str | None = None
+    # The QR's fullUrl in the transaction; Observations point at it through derivedFrom.
+    response_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One thing the clinician should look at: the patient's report differs from the list."""
+
+    kind: DifferenceKind
+    medicine: str
+    detail: str
+    row: MedicationRow | None = None
+    side_effects: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Short plain-language tag for the sidebar."""
+        return {
+            "not-taking": "Not taking",
+            "taking-differently": "Taking differently",
+            "not-sure": "Not sure",
+            "new-medicine": "New medicine",
+        }[self.kind]

@@ -1,0 +1,53 @@
+"""The bundled Medication Review Questionnaire: loading it and naming its parts."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+QUESTIONNAIRE_PATH = Path(__file__).resolve().parent.parent / "questionnaires" / "library" / "medication-review.json"
+
+STATUS_SYSTEM = "http://smart-previsit.example.org/fhir/CodeSystem/medication-review-status"
+STOP_REASON_SYSTEM = "http://smart-previsit.example.org/fhir/CodeSystem/medication-stop-reason"
+
+# linkIds of the bundled questionnaire; tests check each one exists there with this type.
+GROUP = "medication"
+SOURCE = "medication.source"
+NAME = "medication.name"
+CODE = "medication.code"
+STATUS = "medication.status"
+HOW_DIFFERENT = "medication.how-different"
+SINCE = "medication.since"
+WHY_NOT = "medication.why-not"
+SIDE_EFFECTS = "medication.side-effects"
+ADDED_GROUP = "added-medication"
+ADDED_NAME = "added-medication.name"
+ADDED_DOSE = "added-medication.dose"
+ADDED_HOW_OFTEN = "added-medication.how-often"
+
+
+@cache
+def questionnaire() -> dict[str, Any]:
+    """The bundled Questionnaire, read once on first use (never at import time)."""
+    return json.loads(QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
+
+
+def canonical() -> str:
+    """``url|version`` of the bundled questionnaire, as QuestionnaireResponse.questionnaire."""
+    q = questionnaire()
+    return f"{q['url']}|{q['version']}"
+
+
+@cache
+def item_texts() -> dict[str, str]:
+    """linkId -> question text, for readable QuestionnaireResponse items."""
+    texts: dict[str, str] = {}
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            texts[item["linkId"]] = item.get("text", "")
+            walk(item.get("item") or [])
+
+    walk(questionnaire()["item"])
+    return texts
