@@ -14,6 +14,7 @@ from .model import STATUS_LABELS, STOP_REASON_LABELS, AddedMedicine, MedicationR
 MAX_TEXT = 500
 MAX_ADDED = 20
 ADD_ACTION = "add-medicine"
+ADD_COUNT_FIELD = "add.count"
 
 _ADDED_FIELD = re.compile(r"^add\.(\d{1,3})\.(name|dose|often)$")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -34,7 +35,7 @@ def review_form_values(form_data: Mapping[str, Any]) -> dict[str, str]:
     return {
         key: str(value)
         for key, value in form_data.items()
-        if isinstance(key, str) and (key.startswith("med.") or _ADDED_FIELD.match(key))
+        if isinstance(key, str) and (key.startswith("med.") or key == ADD_COUNT_FIELD or _ADDED_FIELD.match(key))
     }
 
 
@@ -42,6 +43,9 @@ def added_block_count(form_data: Mapping[str, Any], action: str | None = None) -
     """How many "add a medicine" blocks to show: those filled in, one more after "Add"."""
     indices = [int(m.group(1)) for key in form_data if isinstance(key, str) and (m := _ADDED_FIELD.match(key))]
     count = max(indices) + 1 if indices else 0
+    shown = _text(form_data, ADD_COUNT_FIELD)
+    if shown.isdigit():
+        count = max(count, int(shown))
     if action == ADD_ACTION:
         count += 1
     return min(max(count, 1), MAX_ADDED)
