@@ -1,0 +1,75 @@
+"""SMART Pre-Visit: a SMART on FHIR app; `create_app` builds the Flask application."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_NAME": "smart_previsit",
+    "SESSION_COOKIE_SECURE": True,  # Chromium accepts Secure cookies on http://localhost too
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "None",  # the app runs in cross-site EHR iframes
+    "SESSION_COOKIE_PARTITIONED": True,  # CHIPS: a per-EHR cookie jar where third-party cookies are blocked
+    "DISCOVERY_TTL": 600,
+    "IDLE_TIMEOUT": 1800,
+    "MAX_LAUNCH_AGE": 12 * 3600,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config, server-side sessions and store, security, blueprints, error pages.
+
+    `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
+    `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
+    """
+    from smart_app.config import default_config_path, load_settings, parse_settings
+    from smart_app.launch.runtime import init_runtime
+    from smart_app.security import init_security, init_sessions
+    from smart_app.store import LaunchStore, fernet_from_keys, make_backend
+
+    test_config = dict(test_config or {})
+    app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(DEFAULTS)
+    app.config["SESSION_REDIS_URL"] = os.environ.get("SESSION_REDIS_URL")
+    app.config["CONFIG_PATH"] = default_config_path()
+    app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or os.environ.get("SMART_APP_SECRET_KEY") or _dev_secret(app.instance_path)
+
+    if "REGISTRATION" in app.config:
+        settings = parse_settings(app.config["REGISTRATION"], "REGISTRATION")
+    else:
+        settings = load_settings(app.config["CONFIG_PATH"])
+
+    backend = make_backend(app.config["SESSION_REDIS_URL"], app.instance_path)
+    fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
+                              app.config["SECRET_KEY"], app.instance_path)
+    init_sessions(app, backend)
+    init_runtime(app, settings, LaunchStore(backend, fernet))
+    init_security(app, settings.frame_ancestors())
+
+    from smart_app.launch import views as launch_views
+    from smart_app.views import errors, home
+
+    app.register_blueprint(errors.bp)
+    app.register_blueprint(launch_views.bp)
+    app.register_blueprint(home.bp)
+    return app
+
+
+def _dev_secret(instance_path: str) -> str:
+    """A secret generated once into the instance folder, for development runs without env config."""
+    path = Path(instance_path) / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

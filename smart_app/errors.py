@@ -1,0 +1,66 @@
+"""The closed set of launch error codes, each with a plain-language message, and the exception type."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class LaunchErrorCode(str, Enum):
+    """Why a launch (or a page that needs one) could not go on."""
+
+    # value, HTTP status, title, plain explanation, whether relaunching may help
+    UNKNOWN_ISSUER = ("UNKNOWN_ISSUER", 400, "This EHR is not registered with the app",
+                      "The app was opened from a health record system it does not know. Ask your administrator to register it.", False)
+    MISSING_ISSUER = ("MISSING_ISSUER", 400, "The launch link is incomplete",
+                      "The link that opened the app did not say which health record system to use.", False)
+    INVALID_STATE = ("INVALID_STATE", 400, "This sign-in could not be matched",
+                     "The reply from the health record system did not match a sign-in started here. Start again from your health record system.", True)
+    STATE_REUSED = ("STATE_REUSED", 400, "This sign-in link was already used",
+                    "Each sign-in can only be completed once. Start again from your health record system.", True)
+    COOKIES_BLOCKED = ("COOKIES_BLOCKED", 400, "Your browser blocked the app's cookie",
+                       "The app could not keep your sign-in because the browser blocks its cookie inside the health record window. Open the app in a new window to continue.", True)
+    DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, "The health record system did not answer",
+                        "The app could not read the health record system's sign-in settings. Try again in a moment.", True)
+    PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
+                        "The health record system does not support the secure sign-in method (PKCE S256) this app requires.", False)
+    INSECURE_ENDPOINT = ("INSECURE_ENDPOINT", 502, "The health record system is not secure enough",
+                         "The health record system asked the app to send sign-in data over an unencrypted connection.", False)
+    EHR_ERROR = ("EHR_ERROR", 400, "The health record system stopped the sign-in",
+                 "The health record system did not give the app access.", True)
+    ISS_MISMATCH = ("ISS_MISMATCH", 400, "The reply came from the wrong system",
+                    "The sign-in reply did not come from the health record system the app asked.", True)
+    TOKEN_EXCHANGE_FAILED = ("TOKEN_EXCHANGE_FAILED", 502, "Sign-in could not be completed",
+                             "The health record system did not accept the app's sign-in request.", True)
+    ID_TOKEN_INVALID = ("ID_TOKEN_INVALID", 502, "The sign-in could not be verified",
+                        "The identity information from the health record system failed a security check.", True)
+    NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, "No patient was selected",
+                          "The app needs a patient, but the health record system did not say which one.", True)
+    LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",
+                      "This session has ended or was opened in another browser. Start the app again from your health record system.", True)
+    REFRESH_FAILED = ("REFRESH_FAILED", 401, "Your access has expired",
+                      "The app's access to the health record ended and could not be renewed. Start the app again.", True)
+    CSRF_FAILED = ("CSRF_FAILED", 400, "The form was out of date",
+                   "The form could not be accepted because it was out of date or sent from another page. Go back, reload and try again.", False)
+
+    def __new__(cls, value: str, status: int, title: str, message: str, relaunch: bool) -> "LaunchErrorCode":
+        """Build a member carrying its status, title, message and relaunch hint."""
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status = status
+        member.title = title
+        member.message = message
+        member.relaunch = relaunch
+        return member
+
+
+class LaunchError(Exception):
+    """A launch step failed for a reason in LaunchErrorCode.
+
+    `detail` is safe, short, non-clinical text (e.g. the EHR's OAuth error code); it is
+    escaped when shown. `iss` lets the error page offer a relaunch link.
+    """
+
+    def __init__(self, code: LaunchErrorCode, detail: str = "", *, iss: str | None = None) -> None:
+        super().__init__(f"{code.value}: {detail}" if detail else code.value)
+        self.code = code
+        self.detail = detail
+        self.iss = iss

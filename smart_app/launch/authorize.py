@@ -1,0 +1,75 @@
+"""Step 1-3 of the launch: pick the server, discover it, and build the authorization request.
+
+Spec: app-launch.html#step-1-register ... #step-3-app-requests-authorization
+(response_type, client_id, redirect_uri, launch, scope, state, aud, code_challenge,
+code_challenge_method; authorize-post when advertised).
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from smart_app.config import FhirServer, Settings
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.launch.client_auth import oauth_session
+from smart_app.launch.discovery import SmartConfiguration
+from smart_app.launch.keys import ClientKeys
+from smart_app.launch.scopes import requested_scope
+from smart_app.store import LaunchStore
+
+PENDING = "pending"
+PENDING_TTL = 600  # seconds a user has to finish signing in at the EHR
+MAX_GET_URL = 2000  # beyond this, prefer POST when the server allows it
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the browser: a GET URL, or a form POST of `params` to `endpoint`."""
+
+    method: str
+    url: str
+    endpoint: str
+    params: tuple[tuple[str, str], ...]
+    state: str
+
+
+def check_pkce(config: SmartConfiguration) -> None:
+    """Refuse servers that list challenge methods without S256 (PKCE S256 is mandatory)."""
+    methods = config.code_challenge_methods_supported
+    if methods is not None and "S256" not in methods:
+        raise LaunchError(LaunchErrorCode.PKCE_UNSUPPORTED, "S256 not listed", iss=config.iss)
+
+
+def begin_authorization(
+    *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
+    store: LaunchStore, browser_id: str, launch: str | None,
+) -> AuthorizationRequest:
+    """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request."""
+    check_pkce(config)
+    state = secrets.token_urlsafe(32)  # 256 bits
+    verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
+    scope = requested_scope(server.scope or settings.scope, ehr_launch=launch is not None, v2=config.uses_v2_scopes)
+    nonce = secrets.token_urlsafe(32) if "openid" in scope.split() else None
+    extra: dict[str, str] = {"aud": server.iss}
+    if launch is not None:
+        extra["launch"] = launch
+    if nonce:
+        extra["nonce"] = nonce
+    session = oauth_session(server, config, keys, redirect_uri=settings.redirect_uri, jwks_uri=settings.jwks_uri, timeout=(3.05, 10))
+    with session:
+        url, _ = session.create_authorization_url(
+            config.authorization_endpoint, state=state, code_verifier=verifier, scope=scope, **extra
+        )
+    store.put(PENDING, state, {
+        "iss": server.iss, "browser": browser_id, "verifier": verifier, "nonce": nonce,
+        "mode": "ehr" if launch is not None else "standalone", "scope": scope,
+        "launch": launch, "created": time.time(),
+    }, PENDING_TTL)
+    parts = urlsplit(url)
+    endpoint = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    # The endpoint's own query (if any) must survive a POST, so keep all pairs together.
+    params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    method = "POST" if len(url) > MAX_GET_URL and config.supports_authorize_post else "GET"
+    return AuthorizationRequest(method=method, url=url, endpoint=endpoint, params=params, state=state)

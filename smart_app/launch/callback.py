@@ -1,0 +1,113 @@
+"""Step 4-5 of the launch: validate the redirect, exchange the code, verify identity, build the context.
+
+Spec: app-launch.html#step-4-ehr-evaluates-authorization-request-asking-for-end-user-input
+(state validation; RFC 9207 `iss`) and #step-5-access-token.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from smart_app import audit
+from smart_app.context import LaunchContext, parse_token_response
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.launch import id_token as id_tokens
+from smart_app.launch import token as tokens
+from smart_app.launch.authorize import PENDING
+from smart_app.launch.records import new_handle, save_launch
+from smart_app.launch.runtime import Runtime
+
+USED = "state-used"
+USED_TTL = 3600
+
+
+@dataclass(frozen=True)
+class PendingLaunch:
+    """What we remembered at authorize time, keyed by state."""
+
+    state: str
+    iss: str
+    browser: str
+    verifier: str
+    nonce: str | None
+    mode: str
+    scope: str
+    launch: str | None
+
+
+def consume_state(rt: Runtime, state: str | None) -> PendingLaunch:
+    """Take the pending authorization for this state exactly once, or fail before any token request."""
+    if not state:
+        raise LaunchError(LaunchErrorCode.INVALID_STATE, "missing state")
+    pending = rt.store.take(PENDING, state)
+    if pending is None:
+        code = LaunchErrorCode.STATE_REUSED if rt.store.get(USED, state) else LaunchErrorCode.INVALID_STATE
+        raise LaunchError(code)
+    rt.store.put(USED, state, {"at": time.time()}, USED_TTL)
+    return PendingLaunch(state=state, iss=pending["iss"], browser=pending["browser"], verifier=pending["verifier"],
+                         nonce=pending.get("nonce"), mode=pending["mode"], scope=pending["scope"], launch=pending.get("launch"))
+
+
+def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None) -> LaunchContext:
+    """Validate the callback for this browser, exchange the code, and store the new launch."""
+    pending = consume_state(rt, args.get("state"))
+    server = rt.settings.server_for(pending.iss)
+    if server is None:  # the registration changed under a pending launch
+        raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER)
+    if not browser_id:
+        raise LaunchError(LaunchErrorCode.COOKIES_BLOCKED, iss=server.iss)
+    if browser_id != pending.browser:
+        raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
+    config = rt.discovery.get(server.iss, rt.http())
+    issuer = config.issuer or server.iss
+    if "iss" in args and args.get("iss") != issuer:
+        raise LaunchError(LaunchErrorCode.ISS_MISMATCH, iss=server.iss)
+    if args.get("error"):
+        raise LaunchError(LaunchErrorCode.EHR_ERROR, _ehr_error(args), iss=server.iss)
+    code = args.get("code")
+    if not code:
+        raise LaunchError(LaunchErrorCode.TOKEN_EXCHANGE_FAILED, "no code in the redirect", iss=server.iss)
+
+    token = tokens.exchange_code(server, config, rt.keys, code=code, code_verifier=pending.verifier,
+                                 redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
+    fhir_user = _fhir_user(rt, token, config, server.client_id, pending)
+    handle = new_handle()
+    context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
+                                   launch_mode=pending.mode, requested_scope=pending.scope,
+                                   fhir_user=fhir_user, now=time.time())
+    context = _with_patient(context)
+    save_launch(rt.store, context, browser=browser_id, token=token, idle_ttl=rt.idle_timeout)
+    audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
+                patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
+                access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)
+    return context
+
+
+def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: str, pending: PendingLaunch) -> str | None:
+    """The verified fhirUser claim, when an id_token came back (it must verify if present)."""
+    raw = token.get("id_token")
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not pending.nonce:
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "unexpected id_token", iss=pending.iss)
+    claims = id_tokens.verify_id_token(raw, config=config, client_id=client_id, nonce=pending.nonce,
+                                       http=rt.http(), jwks_cache=rt.jwks)
+    user = claims.get("fhirUser") or claims.get("profile")  # `profile` is the SMART v1 claim
+    return user if isinstance(user, str) else None
+
+
+def _with_patient(context: LaunchContext) -> LaunchContext:
+    """Ensure a patient: standalone patient launches may carry it only as a Patient fhirUser."""
+    if context.patient_id:
+        return context
+    if context.fhir_user and context.fhir_user.resource_type == "Patient":
+        return replace(context, patient_id=context.fhir_user.id)
+    raise LaunchError(LaunchErrorCode.NO_PATIENT_CONTEXT, iss=context.iss)
+
+
+def _ehr_error(args: Mapping[str, str]) -> str:
+    """The EHR's OAuth error code and description, shortened (shown escaped)."""
+    error = (args.get("error") or "")[:64]
+    description = (args.get("error_description") or "")[:300]
+    return f"{error}: {description}" if description else error

@@ -1,0 +1,61 @@
+"""Client authentication at the token endpoint, the same on code exchange and on refresh.
+
+Spec: app-launch.html#step-5-access-token (public clients send client_id),
+client-confidential-symmetric.html (client_secret_basic) and
+client-confidential-asymmetric.html (private_key_jwt: RS384/ES384, unique jti, exp <= 5 min).
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from authlib.common.urls import add_params_to_qs
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+
+from smart_app.config import FhirServer
+from smart_app.launch.discovery import SmartConfiguration
+from smart_app.launch.keys import ClientKeys
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_LIFETIME = 240  # seconds; the spec caps it at 300
+
+
+def oauth_session(
+    server: FhirServer, config: SmartConfiguration, keys: ClientKeys, *, redirect_uri: str,
+    jwks_uri: str | None, timeout: tuple[float, float],
+) -> OAuth2Session:
+    """An Authlib OAuth2Session for this server, with its registered client authentication."""
+    method = server.token_endpoint_auth_method
+    session = OAuth2Session(
+        client_id=server.client_id,
+        client_secret=server.client_secret() if method == "client_secret_basic" else None,
+        token_endpoint_auth_method=method,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        default_timeout=timeout,
+    )
+    session.trust_env = False  # never pick up a proxy or netrc credentials from the environment
+    if method == "private_key_jwt":
+        key, alg = keys.signing_key(config.token_endpoint_auth_signing_alg_values_supported)
+
+        def sign(client: Any, http_method: str, uri: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
+            """Add a fresh signed client assertion to the token request body."""
+            assertion = client_assertion(server.client_id, config.token_endpoint, key, alg, jwks_uri)
+            body = add_params_to_qs(body or "", [("client_assertion_type", ASSERTION_TYPE), ("client_assertion", assertion)])
+            return uri, headers, body
+
+        session.register_client_auth_method(("private_key_jwt", sign))
+    return session
+
+
+def client_assertion(client_id: str, token_endpoint: str, key: Any, alg: str, jku: str | None, now: float | None = None) -> str:
+    """A signed JWT asserting our identity to `token_endpoint`, usable once (unique jti)."""
+    issued = int(now if now is not None else time.time())
+    header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
+    if jku:
+        header["jku"] = jku
+    claims = {"iss": client_id, "sub": client_id, "aud": token_endpoint, "iat": issued,
+              "exp": issued + ASSERTION_LIFETIME, "jti": secrets.token_urlsafe(24)}
+    return jwt.encode(header, claims, key, algorithms=[alg])

@@ -1,0 +1,165 @@
+"""Discovery of a FHIR server's SMART endpoints and capabilities, cached per iss.
+
+Spec: app-launch.html#retrieve-well-knownsmart-configuration and conformance.html
+(`.well-known/smart-configuration`); falls back to the CapabilityStatement oauth-uris
+extension (conformance.html#declaring-support-for-oauth2-endpoints) for older servers.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import urljoin
+
+import requests
+
+from smart_app.config import is_loopback_http_allowed
+from smart_app.errors import LaunchError, LaunchErrorCode
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+TIMEOUT = (3.05, 10)
+
+
+@dataclass(frozen=True)
+class SmartConfiguration:
+    """The parts of a server's SMART configuration that drive our choices."""
+
+    iss: str
+    authorization_endpoint: str
+    token_endpoint: str
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    revocation_endpoint: str | None = None
+    capabilities: frozenset[str] = frozenset()
+    code_challenge_methods_supported: tuple[str, ...] | None = None
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    token_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = ()
+    from_capability_statement: bool = False
+
+    @property
+    def uses_v2_scopes(self) -> bool:
+        """SMART v2 scope syntax only when the server says it understands it."""
+        return "permission-v2" in self.capabilities
+
+    @property
+    def supports_authorize_post(self) -> bool:
+        """The server accepts the authorize request as a form POST."""
+        return "authorize-post" in self.capabilities
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-safe form, for the cache."""
+        return {k: (sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v)
+                for k, v in self.__dict__.items()}
+
+
+class DiscoveryCache:
+    """Per-iss cache of SmartConfiguration with a TTL, so repeat launches need no discovery round trip."""
+
+    def __init__(self, ttl: float = 600.0) -> None:
+        """An empty cache whose entries live `ttl` seconds."""
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, SmartConfiguration]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, iss: str, http: requests.Session) -> SmartConfiguration:
+        """Return the cached configuration for iss, discovering it when absent or stale."""
+        with self._lock:
+            hit = self._entries.get(iss)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        config = discover(iss, http)
+        with self._lock:
+            self._entries[iss] = (time.monotonic() + self.ttl, config)
+        return config
+
+    def forget(self, iss: str) -> None:
+        """Drop a cached entry (e.g. after the server rejected our request)."""
+        with self._lock:
+            self._entries.pop(iss, None)
+
+
+def discover(iss: str, http: requests.Session) -> SmartConfiguration:
+    """Fetch {iss}/.well-known/smart-configuration, else the CapabilityStatement extension."""
+    base = iss.rstrip("/") + "/"
+    doc = _get_json(http, urljoin(base, ".well-known/smart-configuration"))
+    if doc is not None and doc.get("authorization_endpoint") and doc.get("token_endpoint"):
+        return parse_smart_configuration(iss, doc)
+    metadata = _get_json(http, urljoin(base, "metadata"))
+    if metadata is not None:
+        uris = _oauth_uris(metadata)
+        if uris.get("authorize") and uris.get("token"):
+            return _checked(SmartConfiguration(
+                iss=iss,
+                authorization_endpoint=urljoin(base, uris["authorize"]),
+                token_endpoint=urljoin(base, uris["token"]),
+                revocation_endpoint=urljoin(base, uris["revoke"]) if uris.get("revoke") else None,
+                from_capability_statement=True,
+            ))
+    raise LaunchError(LaunchErrorCode.DISCOVERY_FAILED, "no SMART configuration found", iss=iss)
+
+
+def parse_smart_configuration(iss: str, doc: Mapping[str, Any]) -> SmartConfiguration:
+    """Validate a smart-configuration document, resolving relative URLs against the FHIR base."""
+    base = iss.rstrip("/") + "/"
+
+    def url(key: str) -> str | None:
+        value = doc.get(key)
+        return urljoin(base, value) if isinstance(value, str) and value else None
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = doc.get(key)
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+    methods = doc.get("code_challenge_methods_supported")
+    authorize, token = url("authorization_endpoint"), url("token_endpoint")
+    if not authorize or not token:
+        raise LaunchError(LaunchErrorCode.DISCOVERY_FAILED, "endpoints missing", iss=iss)
+    return _checked(SmartConfiguration(
+        iss=iss,
+        authorization_endpoint=authorize,
+        token_endpoint=token,
+        issuer=doc.get("issuer") if isinstance(doc.get("issuer"), str) else None,
+        jwks_uri=url("jwks_uri"),
+        revocation_endpoint=url("revocation_endpoint"),
+        capabilities=frozenset(strings("capabilities")),
+        code_challenge_methods_supported=strings("code_challenge_methods_supported") if isinstance(methods, list) else None,
+        token_endpoint_auth_methods_supported=strings("token_endpoint_auth_methods_supported"),
+        token_endpoint_auth_signing_alg_values_supported=strings("token_endpoint_auth_signing_alg_values_supported"),
+    ))
+
+
+def _checked(config: SmartConfiguration) -> SmartConfiguration:
+    """Refuse endpoints that would carry codes or tokens over plain http to a non-loopback host."""
+    for endpoint in (config.authorization_endpoint, config.token_endpoint, config.jwks_uri, config.revocation_endpoint):
+        if endpoint and not is_loopback_http_allowed(endpoint):
+            raise LaunchError(LaunchErrorCode.INSECURE_ENDPOINT, "endpoint is not https", iss=config.iss)
+    return config
+
+
+def _get_json(http: requests.Session, url: str) -> dict[str, Any] | None:
+    """GET a JSON object with short timeouts; None on any network, status or parse failure."""
+    try:
+        resp = http.get(url, headers={"Accept": "application/json, application/fhir+json"}, timeout=TIMEOUT, allow_redirects=False)
+    except requests.RequestException:
+        return None
+    if resp.status_code != 200:
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _oauth_uris(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The oauth-uris extension's authorize/token/revoke values from a CapabilityStatement."""
+    found: dict[str, str] = {}
+    for rest in metadata.get("rest") or ():
+        security = rest.get("security") if isinstance(rest, Mapping) else None
+        for ext in (security or {}).get("extension") or ():
+            if isinstance(ext, Mapping) and ext.get("url") == OAUTH_URIS:
+                for sub in ext.get("extension") or ():
+                    if isinstance(sub, Mapping) and isinstance(sub.get("valueUri"), str):
+                        found[sub.get("url", "")] = sub["valueUri"]
+    return found

@@ -1,0 +1,106 @@
+"""Verification of the OpenID Connect id_token returned with the access token.
+
+Spec: app-launch.html#step-5-access-token and scopes-and-launch-context.html#scopes-for-requesting-identity-data
+(OIDC Core 3.1.3.7: signature from the issuer's JWKS, iss, aud, exp, nonce).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import requests
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from smart_app.config import is_loopback_http_allowed
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.launch.discovery import SmartConfiguration
+
+# RS256 is what OIDC and SMART require servers to support; `none` and HMAC are never accepted.
+ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384")
+TIMEOUT = (3.05, 10)
+
+
+class JwksCache:
+    """Per-URL cache of issuer key sets; refetched once when a token names an unknown key."""
+
+    def __init__(self, ttl: float = 3600.0) -> None:
+        """An empty cache whose entries live `ttl` seconds."""
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str, http: requests.Session, *, refresh: bool = False) -> dict[str, Any]:
+        """The JWKS document at url."""
+        with self._lock:
+            hit = self._entries.get(url)
+        if hit and hit[0] > time.monotonic() and not refresh:
+            return hit[1]
+        doc = _fetch_json(http, url)
+        if not isinstance(doc.get("keys"), list):
+            raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS has no keys")
+        with self._lock:
+            self._entries[url] = (time.monotonic() + self.ttl, doc)
+        return doc
+
+
+def verify_id_token(
+    id_token: str, *, config: SmartConfiguration, client_id: str, nonce: str,
+    http: requests.Session, jwks_cache: JwksCache, now: float | None = None,
+) -> dict[str, Any]:
+    """Return the id_token's claims after checking signature, iss, aud, exp and nonce."""
+    issuer = config.issuer or config.iss
+    try:
+        jwks_url = config.jwks_uri or _jwks_uri_from_openid_configuration(issuer, http)
+        if not is_loopback_http_allowed(jwks_url):
+            raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS is not on https", iss=config.iss)
+        keys = KeySet.import_key_set(jwks_cache.get(jwks_url, http))
+        try:
+            token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
+        except JoseError:
+            # The issuer may have rotated its keys since we cached them.
+            keys = KeySet.import_key_set(jwks_cache.get(jwks_url, http, refresh=True))
+            token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now if now is not None else time.time()),
+            leeway=60,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": client_id},
+            exp={"essential": True},
+            nonce={"essential": True, "value": nonce},
+        )
+        registry.validate(token.claims)
+    except LaunchError as exc:
+        exc.iss = config.iss
+        raise
+    except (JoseError, ValueError, TypeError) as exc:
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, type(exc).__name__, iss=config.iss) from None
+    claims = dict(token.claims)
+    aud = claims.get("aud")
+    if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != client_id:
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "azp", iss=config.iss)
+    return claims
+
+
+def _jwks_uri_from_openid_configuration(issuer: str, http: requests.Session) -> str:
+    """The jwks_uri from the issuer's OpenID discovery document."""
+    doc = _fetch_json(http, issuer.rstrip("/") + "/.well-known/openid-configuration")
+    uri = doc.get("jwks_uri")
+    if not isinstance(uri, str) or not uri:
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer publishes no jwks_uri")
+    return uri
+
+
+def _fetch_json(http: requests.Session, url: str) -> dict[str, Any]:
+    """GET a JSON object or fail as ID_TOKEN_INVALID (we cannot verify without it)."""
+    try:
+        resp = http.get(url, timeout=TIMEOUT, allow_redirects=False, headers={"Accept": "application/json"})
+        resp.raise_for_status()
+        doc = resp.json()
+    except (requests.RequestException, ValueError):
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "could not fetch issuer keys") from None
+    if not isinstance(doc, dict):
+        raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer keys are not JSON")
+    return doc

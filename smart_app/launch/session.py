@@ -1,0 +1,169 @@
+"""Per-launch access for views: `current_launch(handle)` -> Launch (context + FHIR client).
+
+A launch belongs to the browser that started it; its access token is refreshed before
+expiry, one refresh at a time per launch (spec: app-launch.html#step-7-refresh-token-flow).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from flask import g
+
+from smart_app import audit
+from smart_app.context import LaunchContext
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.launch import token as tokens
+from smart_app.launch.records import delete_launch, read_launch, write_launch
+from smart_app.launch.runtime import Runtime, runtime
+from smart_app.security import browser_id
+
+if TYPE_CHECKING:
+    from smart_app.fhir import FhirClient
+
+HANDLE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REFRESH_SKEW = 60  # refresh this many seconds before the access token expires
+TOUCH_EVERY = 60  # rewrite the record (sliding idle timeout) at most this often
+REFRESH_LOCK = "refresh-lock"
+REFRESH_WAIT = 10.0
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(handle: str) -> threading.Lock:
+    """The in-process lock serialising refreshes of one launch."""
+    with _locks_guard:
+        return _locks.setdefault(handle, threading.Lock())
+
+
+class Launch:
+    """One launch as a view sees it: its typed context, and a FHIR client bound to its token."""
+
+    def __init__(self, rt: Runtime, handle: str, context: LaunchContext, correlation_id: str | None) -> None:
+        """Wrap a loaded launch record (never holds tokens itself; they are read from the store)."""
+        self._rt = rt
+        self.handle = handle
+        self.context = context
+        self._correlation_id = correlation_id
+        self._fhir: FhirClient | None = None
+        self._last_token: str | None = None
+
+    @property
+    def fhir(self) -> "FhirClient":
+        """A FhirClient for this launch's server, token and refresh."""
+        if self._fhir is None:
+            from smart_app.fhir import FhirClient
+
+            self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
+                                    correlation_id=self._correlation_id)
+        return self._fhir
+
+    def access_token(self) -> str:
+        """A currently valid access token, refreshed first when it is about to expire."""
+        record = self._record()
+        if record["expires_at"] - time.time() > REFRESH_SKEW:
+            self._last_token = record["access_token"]
+            return record["access_token"]
+        return self._refresh(stale=record["access_token"])
+
+    def refresh_after_401(self) -> str:
+        """The server rejected our token: refresh once (unless another request already did)."""
+        stale = self._last_token or self._record()["access_token"]
+        return self._refresh(stale=stale)
+
+    def _record(self) -> dict[str, Any]:
+        """The stored record, or end with LAUNCH_EXPIRED."""
+        record = read_launch(self._rt.store, self.handle)
+        if record is None:
+            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=self.context.iss)
+        return record
+
+    def _refresh(self, stale: str) -> str:
+        """Refresh single-flight: in-process lock plus a store lock across processes."""
+        with _lock_for(self.handle):
+            record = self._record()
+            if record["access_token"] != stale:  # someone else refreshed while we waited
+                self._last_token = record["access_token"]
+                return record["access_token"]
+            if not self._rt.store.add(REFRESH_LOCK, self.handle, {"at": time.time()}, 30):
+                return self._wait_for_other_process(stale)
+            try:
+                return self._do_refresh(record)
+            finally:
+                self._rt.store.delete(REFRESH_LOCK, self.handle)
+
+    def _wait_for_other_process(self, stale: str) -> str:
+        """Another worker is refreshing this launch: wait for its result."""
+        deadline = time.monotonic() + REFRESH_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            record = self._record()
+            if record["access_token"] != stale:
+                self._last_token = record["access_token"]
+                return record["access_token"]
+        raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
+
+    def _do_refresh(self, record: dict[str, Any]) -> str:
+        """Call the token endpoint and store the new tokens; a failure ends the launch."""
+        rt, ctx = self._rt, self.context
+        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id}
+        refresh_token = record.get("refresh_token")
+        server = rt.settings.server_for(ctx.iss)
+        if not refresh_token or server is None:
+            end_launch(rt, self.handle, reason="expired")
+            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
+        try:
+            config = rt.discovery.get(ctx.iss, rt.http())
+            token = tokens.refresh(server, config, rt.keys, refresh_token=refresh_token,
+                                   redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
+        except LaunchError as exc:
+            audit.event("refresh.failed", reason=exc.detail or exc.code.value, **ids)
+            end_launch(rt, self.handle, reason="refresh_failed")
+            raise LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=ctx.iss) from None
+        expires_in = token.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 3600.0
+        record.update(access_token=token["access_token"], expires_at=time.time() + lifetime, touched=time.time())
+        if token.get("refresh_token"):
+            record["refresh_token"] = token["refresh_token"]  # rotate; otherwise keep the old one
+        write_launch(rt.store, self.handle, record, rt.idle_timeout)
+        audit.event("refresh.ok", access_token_len=len(token["access_token"]),
+                    new_refresh_token="refresh_token" in token, **ids)
+        self._last_token = token["access_token"]
+        return token["access_token"]
+
+
+def current_launch(handle: str) -> Launch:
+    """The launch addressed by handle, if it exists, is live, and belongs to this browser; else abort."""
+    cache = g.setdefault("_launches", {})
+    if handle in cache:
+        return cache[handle]
+    rt = runtime()
+    if not HANDLE.match(handle or ""):
+        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
+    record = read_launch(rt.store, handle)
+    bid = browser_id()
+    if record is None or not bid or record.get("browser") != bid:
+        # Same page whether it never existed or belongs to another browser: no oracle.
+        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
+    context = LaunchContext.from_record(record["context"])
+    now = time.time()
+    if now - record.get("created", now) > rt.max_age:
+        end_launch(rt, handle, reason="max_age")
+        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=context.iss)
+    if now - record.get("touched", 0) > TOUCH_EVERY:
+        record["touched"] = now
+        write_launch(rt.store, handle, record, rt.idle_timeout)
+    launch = Launch(rt, handle, context, g.get("correlation_id"))
+    cache[handle] = launch
+    return launch
+
+
+def end_launch(rt: Runtime, handle: str, *, reason: str) -> None:
+    """Delete the launch's server-side tokens and log the end."""
+    record = read_launch(rt.store, handle)
+    delete_launch(rt.store, handle)
+    ctx = record.get("context", {}) if record else {}
+    audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason)

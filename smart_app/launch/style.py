@@ -1,0 +1,63 @@
+"""The EHR's style hints (`smart_style_url`) turned into safe CSS custom properties.
+
+Spec: app-launch.html#styling. Only colours, a font-family list and simple dimensions are
+used; each value is checked so the EHR's JSON can never inject CSS.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+import requests
+
+from smart_app.config import is_loopback_http_allowed
+
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_FONT = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,120}$")
+_DIM = re.compile(r"^\d{1,3}(?:\.\d{1,2})?(?:px|em|rem|%)?$")
+PROPERTIES = {
+    "color_background": ("--sp-bg", _COLOR), "color_error": ("--sp-error", _COLOR),
+    "color_highlight": ("--sp-highlight", _COLOR), "color_modal_backdrop": ("--sp-backdrop", _COLOR),
+    "color_success": ("--sp-success", _COLOR), "color_text": ("--sp-text", _COLOR),
+    "font_family_body": ("--sp-font-body", _FONT), "font_family_heading": ("--sp-font-heading", _FONT),
+    "dim_border_radius": ("--sp-radius", _DIM), "dim_font_size": ("--sp-font-size", _DIM),
+    "dim_spacing_size": ("--sp-spacing", _DIM),
+}
+TTL = 600.0
+
+_cache: dict[str, tuple[float, str]] = {}
+_guard = threading.Lock()
+
+
+def css_from_style(style: Mapping[str, Any]) -> str:
+    """CSS variables for the valid entries of a SMART style document; invalid ones are skipped."""
+    lines = []
+    for key, (prop, pattern) in PROPERTIES.items():
+        value = style.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key.startswith("dim_"):
+            value = f"{value}px"
+        if isinstance(value, str) and pattern.match(value):
+            lines.append(f"  {prop}: {value};")
+    return ":root {\n" + "\n".join(lines) + "\n}\n" if lines else "/* no usable style hints */\n"
+
+
+def style_sheet(url: str | None, http: Callable[[], requests.Session]) -> str:
+    """CSS for a launch's style URL (cached per URL); empty rules when absent or unreachable."""
+    if not url or not is_loopback_http_allowed(url):
+        return "/* no style hints */\n"
+    with _guard:
+        hit = _cache.get(url)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    try:
+        with http() as session:
+            resp = session.get(url, timeout=(2, 4), allow_redirects=False, headers={"Accept": "application/json"})
+        doc = resp.json() if resp.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        doc = {}
+    css = css_from_style(doc if isinstance(doc, dict) else {})
+    with _guard:
+        _cache[url] = (time.monotonic() + TTL, css)
+    return css

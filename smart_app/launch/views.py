@@ -1,0 +1,82 @@
+"""Launch endpoints: /launch, the redirect URI, the public JWKS, the SMART style sheet and end-session."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from smart_app import audit
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.launch.authorize import begin_authorization
+from smart_app.launch.callback import complete_launch
+from smart_app.launch.runtime import runtime
+from smart_app.launch.session import current_launch, end_launch
+from smart_app.launch.style import style_sheet
+from smart_app.security import allow_form_action, browser_id
+
+bp = Blueprint("launch", __name__)
+
+MAX_LAUNCH_PARAM = 2048
+
+
+@bp.get("/launch")
+def start() -> Response | str:
+    """Start an EHR launch (`iss` + `launch`) or a standalone launch (`iss` only)."""
+    rt = runtime()
+    iss = request.args.get("iss")
+    launch = request.args.get("launch")
+    # The allowlist check comes before any network I/O: an unknown iss never gets a request.
+    server = rt.settings.server_for(iss)
+    if server is None:
+        audit.event("launch.rejected", reason="unknown_issuer" if iss else "missing_issuer", iss_len=len(iss or ""))
+        raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER if iss else LaunchErrorCode.MISSING_ISSUER)
+    if launch is not None and not 0 < len(launch) <= MAX_LAUNCH_PARAM:
+        raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss)
+    ids = {"iss": server.iss, "client_id": server.client_id, "mode": "ehr" if launch is not None else "standalone"}
+    audit.event("launch.received", **ids)
+    bid = browser_id(create=True)
+    config = rt.discovery.get(server.iss, rt.http())
+    auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
+                               store=rt.store, browser_id=bid, launch=launch)
+    audit.event("authorize.redirect", method=auth.method, v2_scopes=config.uses_v2_scopes,
+                endpoint_host=urlsplit(auth.endpoint).netloc, **ids)
+    if auth.method == "POST":
+        allow_form_action(auth.endpoint)
+        return render_template("launch/authorize_post.html", endpoint=auth.endpoint, params=auth.params)
+    return redirect(auth.url, code=302)
+
+
+@bp.get("/callback")
+def callback() -> Response:
+    """The redirect URI: validate state, exchange the code, then show the launch's home page."""
+    rt = runtime()
+    try:
+        context = complete_launch(rt, request.args, browser_id())
+    except LaunchError as exc:
+        audit.event("callback.failed", code=exc.code.value, iss=exc.iss)
+        raise
+    return redirect(url_for("home.launch_home", handle=context.handle), code=303)
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """Our public keys for private_key_jwt (never the private parts)."""
+    response = jsonify(runtime().keys.public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/l/<handle>/style.css")
+def smart_style(handle: str) -> Response:
+    """The EHR's `smart_style_url` colours and fonts as CSS variables (validated, no inline styles)."""
+    launch = current_launch(handle)
+    css = style_sheet(launch.context.smart_style_url, runtime().http)
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.post("/l/<handle>/end")
+def end(handle: str) -> str:
+    """End this launch: delete its tokens from the server."""
+    launch = current_launch(handle)
+    end_launch(runtime(), handle, reason="user")
+    return render_template("launch/ended.html", iss=launch.context.iss)

@@ -1,0 +1,139 @@
+"""Browser-facing protections: the browser session id, CSRF, and security headers on every response.
+
+The app is framed cross-site by EHRs, so its cookie must be `SameSite=None; Secure;
+Partitioned` (CHIPS) and SameSite gives no CSRF protection: every state-changing request
+carries a token checked here.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
+
+from cachelib import BaseCache
+from flask import Flask, Response, current_app, g, request, session
+from flask_session.cachelib import CacheLibSessionInterface
+from markupsafe import Markup, escape
+
+from smart_app.errors import LaunchError, LaunchErrorCode
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PartitionedSessionInterface(CacheLibSessionInterface):
+    """Flask-Session's cachelib interface, adding `Partitioned` (Flask-Session 0.8 omits it)."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        """Save as usual, then mark our session cookie Partitioned when configured."""
+        super().save_session(app, session, response)
+        if not app.config.get("SESSION_COOKIE_PARTITIONED"):
+            return
+        name = app.config["SESSION_COOKIE_NAME"]
+        cookies = response.headers.getlist("Set-Cookie")
+        if not any(c.startswith(f"{name}=") for c in cookies):
+            return
+        response.headers.remove("Set-Cookie")
+        for cookie in cookies:
+            if cookie.startswith(f"{name}=") and "partitioned" not in cookie.lower():
+                cookie += "; Partitioned"
+            response.headers.add("Set-Cookie", cookie)
+
+
+def init_sessions(app: Flask, backend: BaseCache) -> None:
+    """Server-side browser sessions (only a browser id and the CSRF secret live there)."""
+    app.session_interface = PartitionedSessionInterface(
+        app, client=backend, key_prefix="browser:", use_signer=False, permanent=False, sid_length=32,
+    )
+
+
+def browser_id(create: bool = False) -> str | None:
+    """This browser's random id (created on demand at launch); launches are bound to it."""
+    bid = session.get("bid")
+    if bid is None and create:
+        bid = session["bid"] = secrets.token_urlsafe(24)
+    return bid
+
+
+def csrf_token() -> str:
+    """The CSRF token for this browser session, created on first use."""
+    token = session.get("csrf")
+    if token is None:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_field() -> Markup:
+    """A hidden form input carrying the CSRF token (for `{{ csrf_field() }}` in templates)."""
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf_token())}">')
+
+
+def csrf_exempt(view: F) -> F:
+    """Mark a view as not needing a CSRF token (only for requests that change nothing of ours)."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def check_csrf() -> None:
+    """Reject a state-changing request without a matching token or from a foreign origin."""
+    if request.method in _SAFE_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "csrf_exempt", False):
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and origin.rstrip("/") != request.host_url.rstrip("/"):
+        raise LaunchError(LaunchErrorCode.CSRF_FAILED, "cross-origin post")
+    expected = session.get("csrf")
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    if not expected or not hmac.compare_digest(expected, sent):
+        raise LaunchError(LaunchErrorCode.CSRF_FAILED)
+
+
+def assign_correlation_id() -> None:
+    """A per-request id for audit lines; reuses a well-formed incoming X-Request-ID."""
+    incoming = request.headers.get("X-Request-ID", "")
+    g.correlation_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+
+
+def allow_form_action(url: str) -> None:
+    """Let this response's forms post to one extra origin (the EHR's authorize endpoint)."""
+    parts = urlsplit(url)
+    g.form_action = f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str | None) -> str:
+    """Self only, no inline code; framing only by the registered EHR origins."""
+    ancestors = " ".join(("'self'",) + frame_ancestors)
+    forms = "'self'" + (f" {form_action}" if form_action else "")
+    return "; ".join((
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "font-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
+        f"form-action {forms}", f"frame-ancestors {ancestors}",
+    ))
+
+
+def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
+    """Install CSRF checks, correlation ids and security headers on the app."""
+    app.before_request(assign_correlation_id)
+    app.before_request(check_csrf)
+    app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        """Headers every response carries."""
+        response.headers["Content-Security-Policy"] = content_security_policy(frame_ancestors, g.get("form_action"))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if response.mimetype == "text/html" or request.path.startswith("/l/"):
+            # Pages may carry patient data: never cache them in shared or browser caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,133 @@
+"""LaunchStore: encrypted server-side records (pending authorizations, launches, drafts, outbox).
+
+Values are JSON dicts encrypted with Fernet/MultiFernet before they reach the cachelib
+backend, so a copied cache directory or Redis dump reveals no tokens. Keys are hashed so
+that neither the backend's file names nor Redis keys expose a state or handle.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from cachelib import BaseCache, FileSystemCache
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+class LaunchStore:
+    """Namespaced, encrypted, expiring key-value records over a cachelib backend."""
+
+    def __init__(self, backend: BaseCache, fernet: MultiFernet) -> None:
+        """Wrap a cachelib backend; all values pass through `fernet`."""
+        self._backend = backend
+        self._fernet = fernet
+
+    def put(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int) -> None:
+        """Store `value` (JSON-serialisable) under (namespace, key) for `ttl` seconds."""
+        payload = json.dumps({"exp": time.time() + ttl, "v": value}, separators=(",", ":")).encode()
+        self._backend.set(self._key(namespace, key), self._fernet.encrypt(payload).decode(), timeout=ttl)
+
+    def get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """Return the stored value, or None when absent, expired or undecryptable."""
+        raw = self._backend.get(self._key(namespace, key))
+        return self._open(raw)
+
+    def delete(self, namespace: str, key: str) -> bool:
+        """Remove a record; True when this call removed it."""
+        return bool(self._backend.delete(self._key(namespace, key)))
+
+    def take(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """Read and delete a record once: of two racing callers only one gets the value."""
+        value = self.get(namespace, key)
+        if value is None:
+            return None
+        # delete() is atomic on both backends (unlink / DEL), so it decides the winner.
+        return value if self.delete(namespace, key) else None
+
+    def add(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int) -> bool:
+        """Store only when absent (used as a short lock); True when this call stored it."""
+        payload = json.dumps({"exp": time.time() + ttl, "v": value}).encode()
+        return bool(self._backend.add(self._key(namespace, key), self._fernet.encrypt(payload).decode(), timeout=ttl))
+
+    def encrypted_size(self, value: Mapping[str, Any]) -> int:
+        """Size in bytes that `value` takes once encrypted (to keep launch records small)."""
+        payload = json.dumps({"exp": 0, "v": value}, separators=(",", ":")).encode()
+        return len(self._fernet.encrypt(payload))
+
+    def _open(self, raw: Any) -> dict[str, Any] | None:
+        """Decrypt and unwrap a stored value; expired or tampered values read as absent."""
+        if not isinstance(raw, (str, bytes)):
+            return None
+        try:
+            data = json.loads(self._fernet.decrypt(raw.encode() if isinstance(raw, str) else raw))
+        except (InvalidToken, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("exp", 0) < time.time():
+            return None
+        value = data.get("v")
+        return value if isinstance(value, dict) else None
+
+    @staticmethod
+    def _key(namespace: str, key: str) -> str:
+        """A backend key that reveals neither the namespace's records nor the raw key."""
+        return f"sp:{namespace}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def fernet_from_keys(keys: str | None, secret_key: str | None, instance_path: str) -> MultiFernet:
+    """Build the cipher from explicit keys, else derive from the app secret, else a dev key file.
+
+    `keys` is a comma-separated list of Fernet keys (newest first) so keys can be rotated.
+    """
+    if keys:
+        return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+    if secret_key:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"smart-app launch store").derive(secret_key.encode())
+        return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+    return MultiFernet([Fernet(_dev_key(instance_path))])
+
+
+def _dev_key(instance_path: str) -> bytes:
+    """Generate a key once into the instance folder, readable only by this user."""
+    path = Path(instance_path) / "store.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def make_backend(redis_url: str | None, instance_path: str) -> BaseCache:
+    """RedisCache when a URL is configured, else a FileSystemCache in the instance folder."""
+    if redis_url:
+        import redis
+        from cachelib import RedisCache
+
+        return RedisCache(host=redis.Redis.from_url(redis_url), key_prefix="smart-app:")
+    return _FileStore(str(Path(instance_path) / "launch-store"), threshold=5000, mode=0o600)
+
+
+class _FileStore(FileSystemCache):
+    """FileSystemCache whose delete() reports whether *this* call removed the file.
+
+    The stock one returns True for a missing file, which would let two racing callbacks
+    both believe they consumed the same state.
+    """
+
+    def delete(self, key: str, mgmt_element: bool = False) -> bool:
+        """Unlink the entry; False when it was already gone."""
+        try:
+            os.remove(self._get_filename(key))
+        except OSError:
+            return False
+        if not mgmt_element:
+            self._update_count(delta=-1)
+        return True

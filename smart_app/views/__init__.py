@@ -1,0 +1,1 @@
+"""Thin blueprints: home and errors here; questionnaires and medications add their own."""

@@ -1,0 +1,42 @@
+"""One place that turns errors into plain-language pages (launch errors, FHIR errors, HTTP errors)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.fhir import FhirError
+from smart_app.launch.runtime import runtime
+
+bp = Blueprint("errors", __name__)
+
+
+@bp.app_errorhandler(LaunchError)
+def launch_error(exc: LaunchError) -> tuple[str, int]:
+    """A launch problem: what happened in plain words, and a way to start again when that helps."""
+    code = exc.code
+    server = runtime().settings.server_for(exc.iss) if exc.iss else None
+    return render_template(
+        "errors/launch.html", code=code, detail=exc.detail if code is LaunchErrorCode.EHR_ERROR else "",
+        server=server, new_window=code is LaunchErrorCode.COOKIES_BLOCKED,
+    ), code.status
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
+    """Friendly pages for 4xx/5xx raised by views (404, 405, ...)."""
+    if exc.code is None or exc.code < 400:
+        return exc
+    return render_template("errors/http.html", status=exc.code, name=exc.name, path=request.path), exc.code
+
+
+@bp.app_errorhandler(500)
+def server_error(exc: Exception) -> tuple[str, int]:
+    """An unexpected failure; details stay in the server log."""
+    return render_template("errors/http.html", status=500, name="Something went wrong", path=request.path), 500
+
+
+@bp.app_errorhandler(FhirError)
+def fhir_error(exc: FhirError) -> tuple[str, int]:
+    """The health record server failed a request a page needed."""
+    return render_template("errors/fhir.html", code=str(exc.code)), 502

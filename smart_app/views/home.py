@@ -1,0 +1,78 @@
+"""The server list (`/`) and the launch home page (`/l/<handle>/`) with its pre-visit task entry points.
+
+Other blueprints add tasks with `register_task_provider(app, provider)`; a provider gets the
+Launch and returns a PreVisitTask (or None to stay hidden for this launch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Blueprint, Flask, current_app, render_template
+
+from smart_app.launch import banner
+from smart_app.launch.runtime import runtime
+from smart_app.launch.session import Launch, current_launch
+
+if TYPE_CHECKING:
+    from smart_app.fhir import FhirError
+
+bp = Blueprint("home", __name__)
+TASKS = "previsit_task_providers"
+
+
+@dataclass(frozen=True)
+class PreVisitTask:
+    """One entry point on the home page; `unavailable_reason` greys it out with a plain reason."""
+
+    title: str
+    description: str
+    url: str
+    unavailable_reason: str | None = None
+
+
+TaskProvider = Callable[[Launch], "PreVisitTask | None"]
+
+
+def register_task_provider(app: Flask, provider: TaskProvider) -> None:
+    """Add a pre-visit task provider (called in registration order when the home page renders)."""
+    app.extensions.setdefault(TASKS, []).append(provider)
+
+
+@bp.get("/")
+def index() -> str:
+    """The registered FHIR servers, with standalone-launch links for portals and developers."""
+    return render_template("home/index.html", servers=runtime().settings.fhir_servers)
+
+
+@bp.get("/l/<handle>/")
+def launch_home(handle: str) -> str:
+    """The launch's home page: banner when asked for, encounter, user, and the pre-visit tasks."""
+    launch = current_launch(handle)
+    page = home_model(launch)
+    tasks = [t for t in (p(launch) for p in current_app.extensions.get(TASKS, [])) if t is not None]
+    return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks, **page)
+
+
+def home_model(launch: Launch) -> dict[str, Any]:
+    """Read what the page needs in one parallel round (no serial chain) and summarise it."""
+    ctx = launch.context
+    wanted: list[tuple[str, str]] = []
+    if ctx.need_patient_banner and ctx.patient_id and ctx.permissions.can_read("Patient"):
+        wanted.append(("patient", f"Patient/{ctx.patient_id}"))
+    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
+        wanted.append(("encounter", f"Encounter/{ctx.encounter_id}"))
+    results = dict(zip((k for k, _ in wanted), launch.fhir.read_many([p for _, p in wanted]))) if wanted else {}
+    patient, encounter = results.get("patient"), results.get("encounter")
+    return {
+        "patient_banner": banner.patient_banner(patient) if isinstance(patient, dict) else None,
+        "patient_unavailable": _failed(patient),
+        "encounter": banner.encounter_summary(encounter) if isinstance(encounter, dict) else None,
+        "encounter_unavailable": _failed(encounter),
+        "user_label": banner.user_label(ctx.user_kind),
+    }
+
+
+def _failed(result: "dict | FhirError | None") -> bool:
+    """True when a read was attempted and failed (the page says so instead of crashing)."""
+    return result is not None and not isinstance(result, dict)
