@@ -1,0 +1,32 @@
+"""Pure SDC form filler: Questionnaire -> form model -> answers, behaviour, validation,
+QuestionnaireResponse and extracted Observations. No HTTP and no Flask here.
+
+Typical use in a view::
+
+    form = build_form(questionnaire)
+    state = FormState.from_post(form, request.form, request.files, previous=draft)
+    # or: FormState.initial(form, populate(form, ctx, recent_observations))
+    view = evaluate(form, state, ctx)
+    render_template("questionnaires/_form.html", view=view, action=..., csrf_field=...)
+    qr = to_questionnaire_response(form, state, ResponseMeta(...), ctx, view=view)
+    observations = extract_observations(form, qr, ExtractMeta(...))
+"""
+from .engine import FieldError, FormView, ItemView, evaluate
+from .errors import QuestionnaireError, QuestionnaireTooLarge, UnsupportedQuestionnaire
+from .expressions import FillContext
+from .extraction import DERIVED_FROM_PLACEHOLDER, ExtractMeta, extract_observations
+from .fhirjson import dumps, loads
+from .library import LIBRARY_BASE, find, load_library
+from .model import MAX_DEPTH, MAX_ITEMS, Form, FormItem, build_form
+from .prefill import populate
+from .response import ResponseMeta, to_questionnaire_response
+from .scoring import GAD7, PHQ9, Score, band, score
+from .state import FormState, Prefill, field_name
+
+__all__ = [
+    "DERIVED_FROM_PLACEHOLDER", "ExtractMeta", "FieldError", "FillContext", "Form", "FormItem",
+    "FormState", "FormView", "GAD7", "ItemView", "LIBRARY_BASE", "MAX_DEPTH", "MAX_ITEMS", "PHQ9",
+    "Prefill", "QuestionnaireError", "QuestionnaireTooLarge", "ResponseMeta", "Score",
+    "UnsupportedQuestionnaire", "band", "build_form", "dumps", "evaluate", "extract_observations",
+    "field_name", "find", "load_library", "loads", "populate", "score", "to_questionnaire_response",
+]

@@ -1,0 +1,348 @@
+"""evaluate(form, state, context) -> FormView: the form's instances with answers, enablement,
+calculated values, validation messages and scores, ready to render or to turn into a response.
+
+One pass builds the instance tree; then answers are parsed, calculated expressions run on a
+provisional response, enablement is resolved (chained, per repeat instance) and the final
+response is rebuilt from enabled answers only. Work is linear in item instances.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .answers import Answer, AnswerError, answer_to_token, parse_answer
+from .enable_when import combine, condition_holds
+from .expressions import FillContext, add_variables, environment, run, to_answers
+from .model import Form, FormItem
+from .scoring import Score, score
+from .state import FormState, Path, field_id, field_name
+from .validation import validate_answers
+
+
+@dataclass
+class GroupInstance:
+    """One instance of a group (a repeating group has several)."""
+
+    index: int
+    path: Path
+    children: list["ItemView"] = field(default_factory=list)
+
+
+@dataclass
+class ItemView:
+    """One item instance as the template and the response builder see it."""
+
+    item: FormItem
+    path: Path  # instance path of the item (for groups: of the enclosing instance)
+    name: str
+    id: str
+    raw: list[Any] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    enabled: bool = True
+    calculated: bool = False
+    from_record: bool = False
+    instances: list[GroupInstance] = field(default_factory=list)  # groups only
+    children: list["ItemView"] = field(default_factory=list)  # items nested under a question
+    parent: "ItemView | None" = field(default=None, repr=False)
+
+    @property
+    def key(self) -> tuple[str, Path]:
+        """(linkId, path): the FormState key."""
+        return self.item.link_id, self.path
+
+    @property
+    def describedby(self) -> str:
+        """Space-separated ids of help, hint and error text for aria-describedby."""
+        ids = []
+        if self.item.help or self.item.entry_format or self.item.options_note:
+            ids.append(self.id + "-help")
+        if self.errors:
+            ids.append(self.id + "-error")
+        return " ".join(ids)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """An error-summary entry: the control's id and a message."""
+
+    id: str
+    link_id: str
+    path: Path
+    label: str
+    message: str
+
+
+@dataclass
+class FormView:
+    """Everything a template or builder needs after evaluation."""
+
+    form: Form
+    state: FormState
+    items: list[ItemView]
+    nodes: list[ItemView]  # all instances in document order
+    errors: list[FieldError]
+    score: Score | None
+    response_items: list[dict]  # QuestionnaireResponse.item built from enabled answers
+    problems: list[str]  # expression failures (for logs; never user data)
+
+    @property
+    def valid(self) -> bool:
+        """No validation errors."""
+        return not self.errors
+
+    def node(self, link_id: str, path: Path = ()) -> ItemView | None:
+        """Find an instance by linkId and path (test and view helper)."""
+        for node in self.nodes:
+            if node.key == (link_id, path):
+                return node
+        return None
+
+
+def _label(item: FormItem) -> str:
+    """Prefix + text, as the error summary names a field."""
+    return " ".join(p for p in (item.prefix, item.text) if p) or item.link_id
+
+
+def _build_tree(form: Form, state: FormState) -> tuple[list[ItemView], list[ItemView]]:
+    """Expand the item tree into instances (iteratively) in document order."""
+    roots: list[ItemView] = []
+    nodes: list[ItemView] = []
+    stack: list[tuple[FormItem, Path, list[ItemView], ItemView | None]] = [
+        (item, (), roots, None) for item in reversed(form.items)
+    ]
+    while stack:
+        item, path, sink, parent = stack.pop()
+        view = ItemView(item, path, field_name(item.link_id, path), field_id(item.link_id, path), parent=parent)
+        sink.append(view)
+        nodes.append(view)
+        pending: list[tuple[FormItem, Path, list[ItemView], ItemView | None]] = []
+        if item.type == "group":
+            for index in range(state.count(item, path)):
+                instance = GroupInstance(index, path + (index,))
+                view.instances.append(instance)
+                pending += [(child, instance.path, instance.children, view) for child in item.children]
+        else:
+            view.raw = list(state.raw(item.link_id, path))
+            view.from_record = view.key in state.from_record
+            pending += [(child, path, view.children, view) for child in item.children]
+        stack.extend(reversed(pending))
+    return roots, nodes
+
+
+def _group_chain(item: FormItem) -> list[str]:
+    """linkIds of the enclosing groups, outermost first."""
+    return [a.link_id for a in reversed(list(item.ancestors())) if a.type == "group"]
+
+
+class _Evaluator:
+    """Holds the per-evaluation indexes."""
+
+    def __init__(self, form: Form, state: FormState, ctx: FillContext):
+        self.form, self.state, self.ctx = form, state, ctx
+        self.roots, self.nodes = _build_tree(form, state)
+        self.by_link: dict[str, list[ItemView]] = {}
+        for node in self.nodes:
+            self.by_link.setdefault(node.item.link_id, []).append(node)
+        self.chains: dict[str, list[str]] = {}
+        self.enabled: dict[int, bool] = {}
+        self.qr_nodes: dict[int, dict] = {}
+        self.response: dict[str, Any] = {}
+
+    def chain(self, item: FormItem) -> list[str]:
+        """Cached group chain."""
+        if item.link_id not in self.chains:
+            self.chains[item.link_id] = _group_chain(item)
+        return self.chains[item.link_id]
+
+    def parse(self) -> None:
+        """Raw values -> typed answers, collecting parse errors."""
+        for node in self.nodes:
+            if not node.item.is_question:
+                continue
+            for raw in node.raw:
+                try:
+                    answer = parse_answer(node.item, raw, self.ctx.tz)
+                except AnswerError as error:
+                    if str(error) not in node.errors:
+                        node.errors.append(str(error))
+                    continue
+                if answer is not None:
+                    node.answers.append(answer)
+
+    def question_nodes(self, node: ItemView, question: FormItem) -> list[ItemView]:
+        """Instances of `question` that a condition on `node` refers to (nearest, per repeat)."""
+        mine, theirs = self.chain(node.item), self.chain(question)
+        shared = 0
+        while shared < min(len(mine), len(theirs)) and mine[shared] == theirs[shared]:
+            shared += 1
+        prefix = node.path[:shared]
+        candidates = self.by_link.get(question.link_id, [])
+        if shared == len(theirs):
+            return [c for c in candidates if c.path == prefix][:1]
+        return [c for c in candidates if c.path[:shared] == prefix]
+
+    def resolve_enablement(self) -> None:
+        """Enabled = parent enabled and own conditions; chained without recursion, cycles disabled."""
+        state: dict[int, int] = {}  # 1 in progress, 2 done
+        for start in self.nodes:
+            stack = [start]
+            while stack:
+                node = stack[-1]
+                if state.get(id(node)) == 2:
+                    stack.pop()
+                    continue
+                deps = [node.parent] if node.parent is not None else []
+                for cond in node.item.enable_when:
+                    deps += self.question_nodes(node, self.form.by_link_id[cond.question])
+                pending = [d for d in deps if state.get(id(d)) is None]
+                if pending:
+                    state[id(node)] = 1
+                    stack.extend(pending)
+                    continue
+                self.enabled[id(node)] = self._own_enabled(node)
+                state[id(node)] = 2
+                stack.pop()
+        for node in self.nodes:
+            node.enabled = self.enabled.get(id(node), False)
+
+    def _own_enabled(self, node: ItemView) -> bool:
+        """This instance's enablement given its dependencies are resolved."""
+        if node.parent is not None and not self.enabled.get(id(node.parent), False):
+            return False
+        item = node.item
+        if item.enable_when:
+            results = []
+            for cond in item.enable_when:
+                answers = [
+                    a for q in self.question_nodes(node, self.form.by_link_id[cond.question])
+                    if self.enabled.get(id(q), False) for a in q.answers
+                ]
+                results.append(condition_holds(cond, answers))
+            if not combine(results, item.enable_behavior):
+                return False
+        if item.enable_when_expression is not None:
+            result = self._run(node, item.enable_when_expression, "enableWhenExpression")
+            if result[:1] != [True]:
+                return False
+        return True
+
+    def build_response_items(self, enabled_only: bool) -> list[dict]:
+        """QuestionnaireResponse.item for the current answers (nested groups, repeats)."""
+        self.qr_nodes = {}
+
+        def emit(views: list[ItemView]) -> list[dict]:
+            out = []
+            for view in views:
+                if enabled_only and not view.enabled:
+                    continue
+                item = view.item
+                if item.type == "display":
+                    continue
+                if item.type == "group":
+                    for instance in view.instances:
+                        children = emit(instance.children)
+                        if children:
+                            node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "item": children}
+                            out.append(node)
+                            self.qr_nodes[id(view)] = node
+                    continue
+                answers = [{f"value{s}": v} for s, v in view.answers]
+                nested = emit(view.children)
+                if nested and answers:
+                    answers[0]["item"] = nested  # R4: items nested under a question hang off its answer
+                if not answers:
+                    continue
+                node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "answer": answers}
+                self.qr_nodes[id(view)] = node
+                out.append(node)
+            return out
+
+        # emit() recurses once per nesting level; depth is bounded by MAX_DEPTH.
+        return emit(self.roots)
+
+    def _run(self, node: ItemView, expr: Any, what: str) -> list:
+        """Evaluate an item-level expression with form and ancestor variables in scope."""
+        env = environment(self.ctx, self.response)
+        env = add_variables(self.form.variables, self.response, env, self.ctx, "root")
+        base = self.qr_nodes.get(id(node), self.response)
+        for ancestor in reversed([node.item, *node.item.ancestors()]):
+            env = add_variables(ancestor.variables, base, env, self.ctx, ancestor.link_id)
+        return run(expr, base, env, self.ctx, f"{node.item.link_id} {what}")
+
+    def calculate(self) -> None:
+        """calculatedExpression values replace entered ones (they are read-only by definition)."""
+        for node in self.nodes:
+            expr = node.item.calculated_expression
+            if expr is None or not node.item.is_question:
+                continue
+            node.answers = to_answers(node.item, self._run(node, expr, "calculatedExpression"))
+            node.raw = [answer_to_token(node.item, a) for a in node.answers]
+            node.errors = []
+            node.calculated = True
+
+    def response_resource(self, items: list[dict]) -> dict:
+        """A provisional QuestionnaireResponse for FHIRPath's %resource."""
+        resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": items}
+        if self.form.canonical:
+            resource["questionnaire"] = self.form.canonical
+        return resource
+
+    def validate(self) -> list[FieldError]:
+        """Validation messages on enabled instances, and the summary list."""
+        errors: list[FieldError] = []
+        for node in self.nodes:
+            item = node.item
+            if not node.enabled or item.type == "display":
+                node.errors = []
+                continue
+            if item.type == "group":
+                messages = []
+                if item.required and not self.qr_nodes.get(id(node)):
+                    messages.append("Answer at least one question in this section.")
+                if item.repeats:
+                    messages += _occurs(item, len(node.instances))
+                node.errors = messages
+            elif node.calculated or item.read_only:
+                node.errors = []
+            elif not node.errors:  # a parse error already explains the problem
+                node.errors = validate_answers(item, node.answers)
+            for message in node.errors:
+                errors.append(FieldError(node.id, item.link_id, node.path, _label(item), message))
+        return errors
+
+
+def _occurs(item: FormItem, count: int) -> list[str]:
+    """min/maxOccurs messages for a repeating group."""
+    messages = []
+    if item.min_occurs is not None and count < item.min_occurs:
+        messages.append(f"Add at least {item.min_occurs} entries.")
+    if item.max_occurs is not None and count > item.max_occurs:
+        messages.append(f"Add at most {item.max_occurs} entries.")
+    return messages
+
+
+def evaluate(form: Form, state: FormState, context: FillContext | None = None) -> FormView:
+    """Evaluate a form against entered state: enablement, calculations, validation, score."""
+    ctx = context or FillContext()
+    ev = _Evaluator(form, state, ctx)
+    ev.parse()
+    has_expressions = any(
+        i.calculated_expression or i.enable_when_expression for i in form.by_link_id.values()
+    )
+    if has_expressions:
+        ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
+        ev.calculate()
+        ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
+    else:
+        ev.response = ev.response_resource([])
+    ev.resolve_enablement()
+    items = ev.build_response_items(enabled_only=True)
+    if has_expressions:
+        # Totals must not count answers on disabled items: recalculate on the enabled-only response.
+        ev.response = ev.response_resource(items)
+        ev.calculate()
+        items = ev.build_response_items(enabled_only=True)
+    errors = ev.validate()
+    total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question))
+    return FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))

@@ -1,0 +1,592 @@
+"""Questionnaire JSON -> a typed, bounded form model (FHIR R4 + SDC rendering extensions).
+
+Parsing happens once, at the boundary: everything after this module works on `Form` and
+`FormItem`, never on raw Questionnaire JSON. Limits are enforced here so a hostile or
+huge Questionnaire fails with a typed error instead of a crash.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterator
+
+from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
+from .sanitize import sanitize_markdown, sanitize_xhtml
+
+MAX_ITEMS = 5000
+MAX_DEPTH = 50
+MAX_OPTIONS = 2000
+
+EXT = "http://hl7.org/fhir/StructureDefinition/"
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+URL_ITEM_CONTROL = EXT + "questionnaire-itemControl"
+URL_CHOICE_ORIENTATION = EXT + "questionnaire-choiceOrientation"
+URL_ENTRY_FORMAT = EXT + "entryFormat"
+URL_UNIT = EXT + "questionnaire-unit"
+URL_UNIT_OPTION = EXT + "questionnaire-unitOption"
+URL_MIN_VALUE = EXT + "minValue"
+URL_MAX_VALUE = EXT + "maxValue"
+URL_MIN_LENGTH = EXT + "minLength"
+URL_REGEX = EXT + "regex"
+URL_MAX_DECIMAL_PLACES = EXT + "maxDecimalPlaces"
+URL_MIN_OCCURS = EXT + "questionnaire-minOccurs"
+URL_MAX_OCCURS = EXT + "questionnaire-maxOccurs"
+URL_HIDDEN = EXT + "questionnaire-hidden"
+URL_ORDINAL = EXT + "ordinalValue"
+URL_ITEM_WEIGHT = EXT + "itemWeight"
+URL_CO_VALUE = EXT + "iso21090-CO-value"
+URL_OPTION_PREFIX = EXT + "questionnaire-optionPrefix"
+URL_RENDER_XHTML = EXT + "rendering-xhtml"
+URL_RENDER_MARKDOWN = EXT + "rendering-markdown"
+URL_MAX_SIZE = EXT + "maxSize"
+URL_MIME_TYPE = EXT + "mimeType"
+URL_REFERENCE_RESOURCE = EXT + "questionnaire-referenceResource"
+URL_VARIABLE = EXT + "variable"
+URL_OBS_EXTRACT = SDC + "sdc-questionnaire-observationExtract"
+URL_OBS_LINK_PERIOD = SDC + "sdc-questionnaire-observationLinkPeriod"
+URL_CALCULATED = SDC + "sdc-questionnaire-calculatedExpression"
+URL_INITIAL_EXPR = SDC + "sdc-questionnaire-initialExpression"
+URL_ENABLE_WHEN_EXPR = SDC + "sdc-questionnaire-enableWhenExpression"
+URL_LAUNCH_CONTEXT = SDC + "sdc-questionnaire-launchContext"
+
+ITEM_TYPES = frozenset({
+    "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time",
+    "string", "text", "url", "choice", "open-choice", "attachment", "reference", "quantity",
+})
+QUESTION_TYPES = ITEM_TYPES - {"group", "display"}
+OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+
+# Default attachment limit when the Questionnaire sets no maxSize: keeps a draft small.
+DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer option: a typed FHIR value, its label and score."""
+
+    value_type: str  # FHIR suffix: Coding, String, Integer, Date, Time, Reference
+    value: Any
+    token: str  # stable form value for this option
+    label: str
+    prefix: str = ""
+    ordinal: Decimal | None = None
+    initial_selected: bool = False
+
+
+@dataclass(frozen=True)
+class EnableWhen:
+    """One R4 enableWhen condition."""
+
+    question: str
+    operator: str
+    answer_type: str  # FHIR suffix of answer[x], e.g. Coding, Decimal, Boolean
+    answer: Any
+
+
+@dataclass(frozen=True)
+class Expression:
+    """An SDC Expression in FHIRPath (other languages are refused at parse time)."""
+
+    expression: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class LaunchContextSpec:
+    """A declared SDC launchContext: variable name and allowed resource types."""
+
+    name: str
+    types: tuple[str, ...]
+
+
+@dataclass
+class FormItem:
+    """One Questionnaire item with its rendering, behaviour and validation settings."""
+
+    link_id: str
+    type: str
+    text: str = ""
+    text_html: str | None = None  # sanitised rendering-xhtml/markdown, when present
+    prefix: str = ""
+    required: bool = False
+    repeats: bool = False
+    read_only: bool = False
+    hidden: bool = False
+    max_length: int | None = None
+    min_length: int | None = None
+    regex: str | None = None
+    min_value: tuple[str, Any] | None = None  # (FHIR suffix, typed value)
+    max_value: tuple[str, Any] | None = None
+    max_decimal_places: int | None = None
+    min_occurs: int | None = None
+    max_occurs: int | None = None
+    entry_format: str | None = None
+    unit: dict | None = None
+    unit_options: tuple[dict, ...] = ()
+    options: tuple[Option, ...] = ()
+    options_note: str | None = None  # why options could not be resolved
+    item_control: str | None = None
+    choice_orientation: str | None = None
+    enable_when: tuple[EnableWhen, ...] = ()
+    enable_behavior: str = "any"
+    enable_when_expression: Expression | None = None
+    calculated_expression: Expression | None = None
+    initial_expression: Expression | None = None
+    initial: tuple[tuple[str, Any], ...] = ()  # (FHIR suffix, typed value)
+    variables: tuple[Expression, ...] = ()
+    code: tuple[dict, ...] = ()
+    observation_extract: bool | None = None
+    observation_link_period: tuple[Decimal, str] | None = None  # (value, UCUM unit)
+    max_size: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    mime_types: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+    definition: str | None = None
+    help: list["FormItem"] = field(default_factory=list)
+    children: list["FormItem"] = field(default_factory=list)
+    parent: "FormItem | None" = field(default=None, repr=False)
+    depth: int = 0
+    group_depth: int = 0  # number of group ancestors: the length of its instance path
+    order: int = 0
+
+    @property
+    def is_question(self) -> bool:
+        """True for items that carry answers."""
+        return self.type in QUESTION_TYPES
+
+    @property
+    def ordinals(self) -> dict[str, Decimal]:
+        """Map of option token -> score, for scored choice items."""
+        return {o.token: o.ordinal for o in self.options if o.ordinal is not None}
+
+    def ancestors(self) -> Iterator["FormItem"]:
+        """Yield parent, grandparent, ... up to the root item."""
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+
+@dataclass
+class Form:
+    """A parsed Questionnaire: item tree, link-id index and form-level settings."""
+
+    questionnaire: dict
+    url: str | None
+    version: str | None
+    title: str
+    items: list[FormItem]
+    by_link_id: dict[str, FormItem]
+    code: tuple[dict, ...] = ()
+    variables: tuple[Expression, ...] = ()
+    launch_context: tuple[LaunchContextSpec, ...] = ()
+    observation_extract: bool | None = None
+    dependents: dict[str, list[FormItem]] = field(default_factory=dict)
+
+    @property
+    def canonical(self) -> str | None:
+        """The versioned canonical `url|version` that a QuestionnaireResponse cites."""
+        if not self.url:
+            return None
+        return f"{self.url}|{self.version}" if self.version else self.url
+
+    def walk(self) -> Iterator[FormItem]:
+        """All items (help items excluded) in document order, without recursion."""
+        stack = list(reversed(self.items))
+        while stack:
+            item = stack.pop()
+            yield item
+            stack.extend(reversed(item.children))
+
+
+def _ext(element: dict, url: str) -> dict | None:
+    """First extension with this url, or None."""
+    for ext in element.get("extension") or ():
+        if isinstance(ext, dict) and ext.get("url") == url:
+            return ext
+    return None
+
+
+def _exts(element: dict, url: str) -> list[dict]:
+    """All extensions with this url."""
+    return [e for e in element.get("extension") or () if isinstance(e, dict) and e.get("url") == url]
+
+
+def _value(ext: dict | None) -> tuple[str, Any] | None:
+    """(suffix, value) of an extension's value[x], or None."""
+    if not ext:
+        return None
+    for key, val in ext.items():
+        if key.startswith("value") and len(key) > 5:
+            return key[5:], val
+    return None
+
+
+def _dec(raw: Any) -> Decimal | None:
+    """Exact Decimal from a JSON number (float or Decimal); None if not numeric."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    try:
+        return Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _int(raw: Any) -> int | None:
+    """Int from a JSON integer, else None."""
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+
+
+def _code_of(ext: dict | None) -> str | None:
+    """First coding code of a CodeableConcept or code-valued extension."""
+    val = _value(ext)
+    if not val:
+        return None
+    suffix, raw = val
+    if suffix == "Code" and isinstance(raw, str):
+        return raw
+    if suffix == "CodeableConcept" and isinstance(raw, dict):
+        for coding in raw.get("coding") or ():
+            if isinstance(coding, dict) and coding.get("code"):
+                return str(coding["code"])
+    if suffix == "Coding" and isinstance(raw, dict):
+        return raw.get("code")
+    return None
+
+
+def _expression(ext: dict | None) -> Expression | None:
+    """An SDC Expression from an extension; only text/fhirpath is supported."""
+    val = _value(ext)
+    if not val or val[0] != "Expression" or not isinstance(val[1], dict):
+        return None
+    expr = val[1]
+    language = expr.get("language")
+    if language != "text/fhirpath":
+        raise UnsupportedQuestionnaire(
+            f"An expression uses the language {language!r}; only FHIRPath is supported."
+        )
+    text = expr.get("expression")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return Expression(expression=text, name=expr.get("name"))
+
+
+def _rich_text(element: dict | None) -> str | None:
+    """Sanitised HTML from a primitive's rendering-xhtml or rendering-markdown, if any."""
+    if not isinstance(element, dict):
+        return None
+    xhtml = _value(_ext(element, URL_RENDER_XHTML))
+    if xhtml and isinstance(xhtml[1], str):
+        return sanitize_xhtml(xhtml[1])
+    md = _value(_ext(element, URL_RENDER_MARKDOWN))
+    if md and isinstance(md[1], str):
+        return sanitize_markdown(md[1])
+    return None
+
+
+def coding_token(coding: dict) -> str:
+    """Stable token for a Coding: `system|code` (system may be empty)."""
+    return f"{coding.get('system') or ''}|{coding.get('code') or ''}"
+
+
+def value_token(suffix: str, value: Any) -> str:
+    """Stable form token for a typed option value."""
+    if suffix == "Coding" and isinstance(value, dict):
+        return coding_token(value)
+    if suffix == "Reference" and isinstance(value, dict):
+        return str(value.get("reference") or "")
+    return str(value)
+
+
+def _option_label(suffix: str, value: Any) -> str:
+    """Human label for an option value."""
+    if suffix == "Coding" and isinstance(value, dict):
+        return str(value.get("display") or value.get("code") or "")
+    if suffix == "Reference" and isinstance(value, dict):
+        return str(value.get("display") or value.get("reference") or "")
+    return str(value)
+
+
+def _ordinal(element: dict) -> Decimal | None:
+    """Score of an option or concept from ordinalValue, itemWeight or iso21090-CO-value."""
+    for url in (URL_ORDINAL, URL_ITEM_WEIGHT, URL_CO_VALUE):
+        val = _value(_ext(element, url))
+        if val:
+            return _dec(val[1])
+    return None
+
+
+def _make_option(suffix: str, value: Any, source: dict, selected: bool = False) -> Option:
+    """Build an Option from a typed value and the element carrying its extensions."""
+    prefix = _value(_ext(source, URL_OPTION_PREFIX))
+    return Option(
+        value_type=suffix,
+        value=value,
+        token=value_token(suffix, value),
+        label=_option_label(suffix, value),
+        prefix=str(prefix[1]) if prefix else "",
+        ordinal=_ordinal(source) if suffix != "Coding" else (_ordinal(source) or _ordinal(value)),
+        initial_selected=selected,
+    )
+
+
+def _options_from_value_set(vs: dict) -> list[Option] | None:
+    """Options from a ValueSet's expansion or enumerated compose; None if neither is usable."""
+    contains = (vs.get("expansion") or {}).get("contains")
+    options: list[Option] = []
+    if isinstance(contains, list) and contains:
+        stack = list(reversed(contains))
+        while stack:
+            entry = stack.pop()
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("code") and not entry.get("abstract"):
+                coding = {k: entry[k] for k in ("system", "version", "code", "display") if k in entry}
+                options.append(_make_option("Coding", coding, entry))
+            stack.extend(reversed(entry.get("contains") or []))
+        return options
+    includes = (vs.get("compose") or {}).get("include") or []
+    for include in includes:
+        concepts = include.get("concept") if isinstance(include, dict) else None
+        if not concepts or include.get("filter") or include.get("valueSet"):
+            return None  # an intensional definition needs a terminology server
+        for concept in concepts:
+            coding = {"system": include.get("system"), "code": concept.get("code")}
+            if concept.get("display"):
+                coding["display"] = concept["display"]
+            options.append(_make_option("Coding", coding, concept))
+    return options or None
+
+
+class _Builder:
+    """Builds FormItems from raw JSON iteratively, enforcing limits."""
+
+    def __init__(self, questionnaire: dict):
+        self.q = questionnaire
+        self.count = 0
+        self.by_link_id: dict[str, FormItem] = {}
+        self.contained = {
+            r.get("id"): r
+            for r in questionnaire.get("contained") or ()
+            if isinstance(r, dict) and r.get("resourceType") == "ValueSet" and r.get("id")
+        }
+
+    def build(self) -> list[FormItem]:
+        """Parse the item tree breadth-first without Python recursion."""
+        roots: list[FormItem] = []
+        stack: list[tuple[dict, FormItem | None, int]] = [
+            (raw, None, 1) for raw in reversed(self._items_of(self.q))
+        ]
+        while stack:
+            raw, parent, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise QuestionnaireTooLarge(
+                    f"This questionnaire nests items more than {MAX_DEPTH} levels deep."
+                )
+            item = self._item(raw, parent, depth)
+            if item.type == "display" and parent is not None and item.item_control == "help":
+                parent.help.append(item)
+            elif parent is None:
+                roots.append(item)
+            else:
+                parent.children.append(item)
+            stack.extend((child, item, depth + 1) for child in reversed(self._items_of(raw)))
+        return roots
+
+    @staticmethod
+    def _items_of(element: dict) -> list[dict]:
+        """Child item list, type-checked."""
+        items = element.get("item") or []
+        if not isinstance(items, list):
+            raise UnsupportedQuestionnaire("An item list is not a JSON array.")
+        return items
+
+    def _item(self, raw: Any, parent: FormItem | None, depth: int) -> FormItem:
+        """Parse one item (not its children)."""
+        self.count += 1
+        if self.count > MAX_ITEMS:
+            raise QuestionnaireTooLarge(f"This questionnaire has more than {MAX_ITEMS} items.")
+        if not isinstance(raw, dict):
+            raise UnsupportedQuestionnaire("An item is not a JSON object.")
+        link_id = raw.get("linkId")
+        if not isinstance(link_id, str) or not link_id:
+            raise UnsupportedQuestionnaire("An item has no linkId.")
+        if link_id in self.by_link_id:
+            raise UnsupportedQuestionnaire(f"The linkId {link_id!r} is used more than once.")
+        if raw.get("modifierExtension"):
+            # R4: an application must refuse content whose modifier extensions it does not know.
+            raise UnsupportedQuestionnaire(
+                f"Item {link_id!r} carries a modifier extension this app does not understand."
+            )
+        item_type = raw.get("type")
+        if item_type not in ITEM_TYPES:
+            raise UnsupportedQuestionnaire(f"Item {link_id!r} has an unknown type {item_type!r}.")
+        group_depth = 0
+        if parent is not None:
+            group_depth = parent.group_depth + (1 if parent.type == "group" else 0)
+        item = FormItem(
+            link_id=link_id,
+            type=item_type,
+            text=str(raw.get("text") or ""),
+            text_html=_rich_text(raw.get("_text")),
+            prefix=str(raw.get("prefix") or ""),
+            required=raw.get("required") is True,
+            repeats=raw.get("repeats") is True,
+            read_only=raw.get("readOnly") is True,
+            hidden=_value(_ext(raw, URL_HIDDEN)) == ("Boolean", True),
+            max_length=_int(raw.get("maxLength")),
+            definition=raw.get("definition"),
+            parent=parent,
+            depth=depth,
+            group_depth=group_depth,
+            order=self.count,
+        )
+        self._constraints(item, raw)
+        self._behaviour(item, raw)
+        self._options(item, raw)
+        self.by_link_id[link_id] = item
+        return item
+
+    def _constraints(self, item: FormItem, raw: dict) -> None:
+        """Validation and entry extensions."""
+        item.min_length = _int((_value(_ext(raw, URL_MIN_LENGTH)) or (None, None))[1])
+        regex = _value(_ext(raw, URL_REGEX))
+        item.regex = regex[1] if regex and isinstance(regex[1], str) else None
+        item.min_value = _value(_ext(raw, URL_MIN_VALUE))
+        item.max_value = _value(_ext(raw, URL_MAX_VALUE))
+        item.max_decimal_places = _int((_value(_ext(raw, URL_MAX_DECIMAL_PLACES)) or (None, None))[1])
+        item.min_occurs = _int((_value(_ext(raw, URL_MIN_OCCURS)) or (None, None))[1])
+        item.max_occurs = _int((_value(_ext(raw, URL_MAX_OCCURS)) or (None, None))[1])
+        fmt = _value(_ext(raw, URL_ENTRY_FORMAT))
+        item.entry_format = str(fmt[1]) if fmt else None
+        unit = _value(_ext(raw, URL_UNIT))
+        item.unit = unit[1] if unit and unit[0] == "Coding" and isinstance(unit[1], dict) else None
+        item.unit_options = tuple(
+            v[1] for v in map(_value, _exts(raw, URL_UNIT_OPTION)) if v and isinstance(v[1], dict)
+        )
+        item.item_control = _code_of(_ext(raw, URL_ITEM_CONTROL))
+        item.choice_orientation = _code_of(_ext(raw, URL_CHOICE_ORIENTATION))
+        size = _value(_ext(raw, URL_MAX_SIZE))
+        if size and _dec(size[1]) is not None:
+            item.max_size = int(_dec(size[1]))
+        item.mime_types = tuple(
+            str(v[1]) for v in map(_value, _exts(raw, URL_MIME_TYPE)) if v
+        )
+        item.reference_types = tuple(
+            str(v[1]) for v in map(_value, _exts(raw, URL_REFERENCE_RESOURCE)) if v
+        )
+        item.code = tuple(c for c in raw.get("code") or () if isinstance(c, dict))
+        extract = _value(_ext(raw, URL_OBS_EXTRACT))
+        item.observation_extract = extract[1] if extract and isinstance(extract[1], bool) else None
+        period = _value(_ext(raw, URL_OBS_LINK_PERIOD))
+        if period and period[0] == "Duration" and isinstance(period[1], dict):
+            amount = _dec(period[1].get("value"))
+            if amount is not None:
+                item.observation_link_period = (amount, str(period[1].get("code") or "d"))
+
+    def _behaviour(self, item: FormItem, raw: dict) -> None:
+        """enableWhen, expressions, initial values."""
+        conditions = []
+        for cond in raw.get("enableWhen") or ():
+            if not isinstance(cond, dict):
+                continue
+            operator = cond.get("operator")
+            if operator not in OPERATORS or not isinstance(cond.get("question"), str):
+                raise UnsupportedQuestionnaire(
+                    f"Item {item.link_id!r} has an enableWhen this app cannot read."
+                )
+            answer = next(((k[6:], v) for k, v in cond.items() if k.startswith("answer")), None)
+            if answer is None:
+                raise UnsupportedQuestionnaire(f"Item {item.link_id!r} has an enableWhen with no answer.")
+            conditions.append(EnableWhen(cond["question"], operator, answer[0], answer[1]))
+        item.enable_when = tuple(conditions)
+        item.enable_behavior = raw.get("enableBehavior") or "any"
+        item.enable_when_expression = _expression(_ext(raw, URL_ENABLE_WHEN_EXPR))
+        item.calculated_expression = _expression(_ext(raw, URL_CALCULATED))
+        item.initial_expression = _expression(_ext(raw, URL_INITIAL_EXPR))
+        item.variables = tuple(filter(None, map(_expression, _exts(raw, URL_VARIABLE))))
+        item.initial = tuple(
+            (k[5:], v)
+            for init in raw.get("initial") or ()
+            if isinstance(init, dict)
+            for k, v in init.items()
+            if k.startswith("value")
+        )
+
+    def _options(self, item: FormItem, raw: dict) -> None:
+        """answerOption, or a contained/expanded answerValueSet; never fetched."""
+        options: list[Option] = []
+        for opt in raw.get("answerOption") or ():
+            if not isinstance(opt, dict):
+                continue
+            value = next(((k[5:], v) for k, v in opt.items() if k.startswith("value")), None)
+            if value:
+                options.append(_make_option(value[0], value[1], opt, opt.get("initialSelected") is True))
+        vs_ref = raw.get("answerValueSet")
+        if not options and isinstance(vs_ref, str):
+            vs = self.contained.get(vs_ref[1:]) if vs_ref.startswith("#") else None
+            resolved = _options_from_value_set(vs) if vs else None
+            if resolved is None:
+                # Fetching an arbitrary URL would be an SSRF hole: degrade to free text.
+                item.options_note = "The list of answers for this question is not available; please type your answer."
+            else:
+                options = resolved
+        if len(options) > MAX_OPTIONS:
+            raise QuestionnaireTooLarge(
+                f"Item {item.link_id!r} has more than {MAX_OPTIONS} answer options."
+            )
+        item.options = tuple(options)
+
+
+def _launch_contexts(q: dict) -> tuple[LaunchContextSpec, ...]:
+    """Declared SDC launchContext entries (name + types)."""
+    specs = []
+    for ext in _exts(q, URL_LAUNCH_CONTEXT):
+        name = None
+        types: list[str] = []
+        for sub in ext.get("extension") or ():
+            if sub.get("url") == "name":
+                val = _value(sub)
+                if val and val[0] == "Coding":
+                    name = val[1].get("code")
+                elif val:
+                    name = str(val[1])
+            elif sub.get("url") == "type" and sub.get("valueCode"):
+                types.append(sub["valueCode"])
+        if name:
+            specs.append(LaunchContextSpec(name, tuple(types)))
+    return tuple(specs)
+
+
+def build_form(questionnaire: Any) -> Form:
+    """Parse a Questionnaire into a Form, or raise a typed error with a plain message."""
+    if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
+        raise UnsupportedQuestionnaire("This is not a FHIR Questionnaire.")
+    if questionnaire.get("modifierExtension"):
+        raise UnsupportedQuestionnaire(
+            "This questionnaire carries a modifier extension this app does not understand."
+        )
+    builder = _Builder(questionnaire)
+    items = builder.build()
+    by_link_id = builder.by_link_id
+    dependents: dict[str, list[FormItem]] = {}
+    for item in by_link_id.values():
+        for cond in item.enable_when:
+            if cond.question not in by_link_id:
+                raise UnsupportedQuestionnaire(
+                    f"Item {item.link_id!r} depends on {cond.question!r}, which does not exist."
+                )
+            dependents.setdefault(cond.question, []).append(item)
+    extract = _value(_ext(questionnaire, URL_OBS_EXTRACT))
+    return Form(
+        questionnaire=questionnaire,
+        url=questionnaire.get("url"),
+        version=questionnaire.get("version"),
+        title=str(questionnaire.get("title") or questionnaire.get("name") or "Questionnaire"),
+        items=items,
+        by_link_id=by_link_id,
+        code=tuple(c for c in questionnaire.get("code") or () if isinstance(c, dict)),
+        variables=tuple(filter(None, map(_expression, _exts(questionnaire, URL_VARIABLE)))),
+        launch_context=_launch_contexts(questionnaire),
+        observation_extract=extract[1] if extract and isinstance(extract[1], bool) else None,
+        dependents=dependents,
+    )
