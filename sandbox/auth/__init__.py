@@ -1,0 +1,1 @@
+"""Authorization server: Authlib grants, SMART scopes and context, login and approval."""

@@ -1,0 +1,93 @@
+"""Who can sign in to the sandbox: its Practitioners, Patients and RelatedPersons, read from the store."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+SIGN_IN_TYPES = ("Practitioner", "Patient", "RelatedPerson")
+
+
+class ResourceSource(Protocol):
+    """The part of the FHIR store the directory reads."""
+
+    def all(self, type_: str) -> list[dict[str, Any]]:
+        """Every current resource of a type."""
+        ...
+
+
+@dataclass(frozen=True)
+class Person:
+    """One sign-in identity and, for patients and caregivers, the patient they act for."""
+
+    ref: str                      # "Practitioner/p1", "Patient/pat-1", "RelatedPerson/rp-1"
+    display: str
+    patient: str | None = None    # Patient id in context after a patient-facing login
+    birth_date: str | None = None
+    gender: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The resource type of the identity."""
+        return self.ref.split("/", 1)[0]
+
+    @property
+    def id(self) -> str:
+        """The resource id."""
+        return self.ref.split("/", 1)[1]
+
+    def age(self, today: date | None = None) -> int | None:
+        """Age in whole years, when a birth date is known."""
+        if not self.birth_date or len(self.birth_date) < 10:
+            return None
+        born = date.fromisoformat(self.birth_date[:10])
+        today = today or date.today()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def human_name(resource: dict[str, Any]) -> str:
+    """'Given Family' from a FHIR resource's first usable name."""
+    for name in resource.get("name") or []:
+        if name.get("text"):
+            return str(name["text"])
+        parts = [*name.get("given", []), name.get("family", "")]
+        text = " ".join(p for p in parts if p)
+        if text:
+            return text
+    return f"{resource.get('resourceType', '?')}/{resource.get('id', '?')}"
+
+
+def _patient_of(related: dict[str, Any]) -> str | None:
+    """The Patient id a RelatedPerson acts for."""
+    reference = (related.get("patient") or {}).get("reference", "")
+    if reference.startswith("Patient/"):
+        return reference.split("/", 1)[1]
+    return None
+
+
+def to_person(resource: dict[str, Any]) -> Person:
+    """A sign-in identity from a Practitioner, Patient or RelatedPerson resource."""
+    kind, rid = resource["resourceType"], resource["id"]
+    patient = rid if kind == "Patient" else _patient_of(resource) if kind == "RelatedPerson" else None
+    return Person(
+        ref=f"{kind}/{rid}",
+        display=human_name(resource),
+        patient=patient,
+        birth_date=resource.get("birthDate"),
+        gender=resource.get("gender"),
+    )
+
+
+def people(source: ResourceSource, kind: str) -> list[Person]:
+    """Every active identity of one type, ordered by id."""
+    return [to_person(r) for r in source.all(kind) if r.get("active", True) is not False]
+
+
+def find(source: ResourceSource, ref: str | None) -> Person | None:
+    """The identity with this reference, if it exists and may sign in."""
+    if not ref or "/" not in ref:
+        return None
+    kind = ref.split("/", 1)[0]
+    if kind not in SIGN_IN_TYPES:
+        return None
+    return next((p for p in people(source, kind) if p.ref == ref), None)

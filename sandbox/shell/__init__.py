@@ -1,0 +1,1 @@
+"""EHR shell: chart, portal, developer page and the fault admin endpoint."""

@@ -1,0 +1,102 @@
+"""Read-only views of one patient's record for the EHR shell; pure functions over store resources."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+ACTIVE_ENCOUNTER_ORDER = ("in-progress", "arrived", "triaged", "planned", "onleave", "finished")
+
+
+class ResourceSource(Protocol):
+    """The part of the FHIR store the shell reads."""
+
+    def all(self, type_: str) -> list[dict[str, Any]]:
+        """Every current resource of a type."""
+        ...
+
+
+def _about(resource: dict[str, Any], patient_id: str) -> bool:
+    """Whether a resource's subject/patient is this patient."""
+    ref = f"Patient/{patient_id}"
+    for key in ("subject", "patient"):
+        if (resource.get(key) or {}).get("reference") == ref:
+            return True
+    return False
+
+
+def current_encounter(source: ResourceSource, patient_id: str) -> dict[str, Any] | None:
+    """The visit an EHR launch should carry: in progress first, then upcoming, then the latest."""
+    encounters = [e for e in source.all("Encounter") if _about(e, patient_id)]
+    if not encounters:
+        return None
+
+    def rank(encounter: dict[str, Any]) -> tuple[int, str]:
+        status = encounter.get("status", "")
+        order = ACTIVE_ENCOUNTER_ORDER.index(status) if status in ACTIVE_ENCOUNTER_ORDER else len(ACTIVE_ENCOUNTER_ORDER)
+        start = (encounter.get("period") or {}).get("start", "")
+        return order, _invert(start)
+
+    return sorted(encounters, key=rank)[0]
+
+
+def _invert(text: str) -> str:
+    """Sort key that orders ISO dates newest first."""
+    return "".join(chr(0x10FFFF - ord(c)) for c in text)
+
+
+def coding_text(concept: dict[str, Any] | None) -> str:
+    """Human text of a CodeableConcept."""
+    if not concept:
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding") or []:
+        if coding.get("display") or coding.get("code"):
+            return str(coding.get("display") or coding.get("code"))
+    return ""
+
+
+def observation_value(observation: dict[str, Any]) -> str:
+    """A short rendering of an Observation's value (or its components)."""
+    if "valueQuantity" in observation:
+        quantity = observation["valueQuantity"]
+        return f"{quantity.get('value', '')} {quantity.get('unit', quantity.get('code', ''))}".strip()
+    for key in ("valueString", "valueInteger", "valueBoolean", "valueDateTime"):
+        if key in observation:
+            return str(observation[key])
+    if "valueCodeableConcept" in observation:
+        return coding_text(observation["valueCodeableConcept"])
+    parts = [f"{coding_text(c.get('code'))}: {observation_value(c)}" for c in observation.get("component") or []]
+    return "; ".join(parts)
+
+
+def latest_observations(source: ResourceSource, patient_id: str, limit: int = 15) -> list[dict[str, str]]:
+    """The patient's newest Observations, as display rows."""
+    rows = []
+    for obs in source.all("Observation"):
+        if not _about(obs, patient_id):
+            continue
+        when = obs.get("effectiveDateTime") or obs.get("issued") or (obs.get("meta") or {}).get("lastUpdated", "")
+        rows.append({"id": obs["id"], "when": when, "what": coding_text(obs.get("code")),
+                     "value": observation_value(obs), "status": obs.get("status", ""),
+                     "updated": (obs.get("meta") or {}).get("lastUpdated", "")})
+    rows.sort(key=lambda r: (r["updated"], r["when"]), reverse=True)
+    return rows[:limit]
+
+
+def latest_responses(source: ResourceSource, patient_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The patient's newest QuestionnaireResponses, as display rows."""
+    rows = []
+    for qr in source.all("QuestionnaireResponse"):
+        if not _about(qr, patient_id):
+            continue
+        rows.append({"id": qr["id"], "questionnaire": qr.get("questionnaire", ""), "status": qr.get("status", ""),
+                     "authored": qr.get("authored", ""), "items": len(qr.get("item") or []),
+                     "updated": (qr.get("meta") or {}).get("lastUpdated", "")})
+    rows.sort(key=lambda r: (r["updated"], r["authored"]), reverse=True)
+    return rows[:limit]
+
+
+def questionnaires(source: ResourceSource) -> list[dict[str, str]]:
+    """Questionnaires the chart can launch the app with (as fhirContext)."""
+    return [{"id": q["id"], "title": q.get("title") or q.get("name") or q["id"], "url": q.get("url", "")}
+            for q in source.all("Questionnaire")]
