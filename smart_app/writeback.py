@@ -184,9 +184,9 @@ def build_submission_bundle(
         _bind_reference(obs, "encounter", encounter_ref, required=False)
         if author_ref and not obs.get("performer"):
             obs["performer"] = [{"reference": author_ref}]
-        # Any QR link the extractor left is a placeholder; the real one is this bundle's QR.
+        # Any QR link or URN the extractor left is a placeholder; the real one is this bundle's QR.
         kept = [d for d in obs.get("derivedFrom") or []
-                if not (d.get("type") == QR_TYPE or str(d.get("reference", "")).startswith((QR_TYPE, "urn:uuid:")))]
+                if not (d.get("type") == QR_TYPE or str(d.get("reference", "")).startswith((QR_TYPE, "urn:")))]
         obs["derivedFrom"] = [{"reference": qr_url}, *kept]
         entries.append(_entry(full_url_for(identifier_system, value), obs,
                               token_query("identifier", identifier_system, value)))

@@ -83,6 +83,19 @@ def test_another_submission_gives_different_identifiers_and_full_urls(build_args
     assert not {e["fullUrl"] for e in first["entry"]} & {e["fullUrl"] for e in second["entry"]}
 
 
+@pytest.mark.parametrize("placeholder", [
+    {"reference": "urn:smart-previsit:questionnaire-response"},
+    {"reference": "urn:smart-previsit:pending-questionnaire-response"},
+    {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"},
+    {"type": "QuestionnaireResponse", "identifier": {"value": "x"}},
+])
+def test_any_placeholder_qr_link_is_replaced_but_other_sources_are_kept(build_args, placeholder):
+    source = {"reference": "MedicationStatement/ms1"}
+    build_args["observations"] = [obs("71799-1", 1, derivedFrom=[placeholder, source])]
+    entries = build_submission_bundle(**build_args)["entry"]
+    assert entries[1]["resource"]["derivedFrom"] == [{"reference": entries[0]["fullUrl"]}, source]
+
+
 def test_same_code_twice_is_keyed_by_focus_or_numbered(build_args):
     build_args["observations"] = [
         obs("71799-1", 1, focus=[{"reference": "MedicationStatement/ms1"}]),
