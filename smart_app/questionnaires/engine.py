@@ -55,7 +55,7 @@ class ItemView:
     def describedby(self) -> str:
         """Space-separated ids of help, hint and error text for aria-describedby."""
         ids = []
-        if self.item.help or self.item.entry_format or self.item.options_note:
+        if self.item.help or self.item.entry_format or self.item.options_note or self.from_record:
             ids.append(self.id + "-help")
         if self.errors:
             ids.append(self.id + "-error")
@@ -322,8 +322,13 @@ def _occurs(item: FormItem, count: int) -> list[str]:
     return messages
 
 
-def evaluate(form: Form, state: FormState, context: FillContext | None = None) -> FormView:
-    """Evaluate a form against entered state: enablement, calculations, validation, score."""
+def evaluate(
+    form: Form, state: FormState, context: FillContext | None = None, validate: bool = True
+) -> FormView:
+    """Evaluate a form against entered state: enablement, calculations, validation, score.
+
+    validate=False (a first render) leaves every message out, parse errors included.
+    """
     ctx = context or FillContext()
     ev = _Evaluator(form, state, ctx)
     ev.parse()
@@ -344,5 +349,9 @@ def evaluate(form: Form, state: FormState, context: FillContext | None = None) -
         ev.calculate()
         items = ev.build_response_items(enabled_only=True)
     errors = ev.validate()
+    if not validate:
+        for node in ev.nodes:
+            node.errors = []
+        errors = []
     total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question))
     return FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))
