@@ -18,7 +18,7 @@ from .model import (
     SourceRef,
 )
 from .questionnaire import canonical as questionnaire_canonical
-from .questionnaire import questionnaire
+from .questionnaire import load_questionnaire
 from .report import ADD_ACTION, added_block_count, added_field_name, field_name, parse_review, review_form_values
 from .resources import PENDING_RESPONSE_REF, adherence_observations, fill_response_ref, to_questionnaire_response
 from .rows import UNKNOWN_MEDICINE, build_medication_list, past_rows, review_rows
@@ -50,7 +50,7 @@ __all__ = [
     "fill_response_ref",
     "parse_review",
     "past_rows",
-    "questionnaire",
+    "load_questionnaire",
     "questionnaire_canonical",
     "review_form_values",
     "review_rows",

@@ -18,7 +18,7 @@ def clinician_diff(current_rows: list[MedicationRow], latest_qr: dict[str, Any] 
     """What the patient reported that differs from the list: not taking, differently, not sure, new."""
     if not latest_qr:
         return []
-    base_url = q.questionnaire()["url"]
+    base_url = q.load_questionnaire()["url"]
     if (latest_qr.get("questionnaire") or "").split("|")[0] != base_url:
         raise NotAMedicationReview("not a medication review response")
     by_ref = {ref: row for row in current_rows for ref in row.references}

@@ -28,14 +28,14 @@ ADDED_HOW_OFTEN = "added-medication.how-often"
 
 
 @cache
-def questionnaire() -> dict[str, Any]:
+def load_questionnaire() -> dict[str, Any]:
     """The bundled Questionnaire, read once on first use (never at import time)."""
     return json.loads(QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
 
 
 def canonical() -> str:
     """``url|version`` of the bundled questionnaire, as QuestionnaireResponse.questionnaire."""
-    q = questionnaire()
+    q = load_questionnaire()
     return f"{q['url']}|{q['version']}"
 
 
@@ -49,5 +49,5 @@ def item_texts() -> dict[str, str]:
             texts[item["linkId"]] = item.get("text", "")
             walk(item.get("item") or [])
 
-    walk(questionnaire()["item"])
+    walk(load_questionnaire()["item"])
     return texts
