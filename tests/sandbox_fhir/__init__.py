@@ -1,0 +1,1 @@
+"""Tests of the sandbox FHIR server and its seed data."""
