@@ -1,0 +1,212 @@
+"""The medication partials: accessible structure, no-JS follow-ups, draft restore, inert FHIR text."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jinja2
+import pytest
+from markupsafe import Markup
+
+from smart_app.medications import STATUS_LABELS, STOP_REASON_LABELS, Difference, past_rows, review_rows
+from tests.medications.builders import request, rx_concept, statement
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+PAYLOAD = '"><img src=x onerror=alert(1)><script>alert("x")</script>'
+TEXTAREA_BREAKOUT = "</textarea><script>alert(2)</script>"
+
+
+@pytest.fixture
+def env():
+    """A bare autoescaping environment, as the brief prescribes (no Flask, no filters)."""
+    return jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined)
+
+
+class Tags(HTMLParser):
+    """Collects start tags, their attributes, and text per legend."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.legends: list[str] = []
+        self._in_legend = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "legend":
+            self._in_legend += 1
+            self.legends.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "legend":
+            self._in_legend -= 1
+
+    def handle_data(self, data):
+        if self._in_legend:
+            self.legends[-1] += data
+
+
+def parse(html: str) -> Tags:
+    parser = Tags()
+    parser.feed(html)
+    return parser
+
+
+def hostile_rows():
+    return review_rows([
+        request("r1", {"medicationCodeableConcept": rx_concept("1", PAYLOAD)},
+                dosageInstruction=[{"text": TEXTAREA_BREAKOUT}],
+                requester={"display": PAYLOAD}, reasonCode=[{"text": PAYLOAD}]),
+        statement("s2", {"medicationReference": {"reference": "Medication/missing", "display": "<b>bold</b> pill"}}),
+    ])
+
+
+def render_form(env, **context):
+    base = {"rows": review_rows([request("r1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril 10 MG Oral Tablet")})]),
+            "action_url": "/l/abc/medications", "csrf_field": Markup('<input type="hidden" name="csrf_token" value="tok">')}
+    base.update(context)
+    return env.get_template("medications/_review_form.html").render(**base)
+
+
+def assert_inert(html: str) -> None:
+    tags = parse(html)
+    assert not [t for t, _ in tags.tags if t in ("script", "img", "b")]
+    assert not [(t, a) for t, attrs in tags.tags for a in attrs if a.startswith("on")]
+
+
+def test_hostile_medicine_text_is_inert_in_the_form(env):
+    html = render_form(env, rows=hostile_rows(), values={"med.rx-r1.how": TEXTAREA_BREAKOUT, "add.0.name": PAYLOAD},
+                       errors={"med.rx-r1.how": "Tell us how you take it differently."})
+    assert_inert(html)
+    assert "&lt;script&gt;" in html
+    assert "&lt;/textarea&gt;&lt;script&gt;" in html
+
+
+def test_each_row_is_a_fieldset_whose_legend_names_the_medicine(env):
+    rows = hostile_rows()
+    tags = parse(render_form(env, rows=rows))
+    row_fieldsets = [a for t, a in tags.tags if t == "fieldset" and "med-row" in (a.get("class") or "")]
+    assert [a["id"] for a in row_fieldsets] == [f"med-{r.key}-row" for r in rows]
+    for row in rows:
+        assert row.name in tags.legends
+        assert f"If not taking {row.name}: why not?" in tags.legends
+
+
+def test_every_answer_is_a_radio_with_a_label(env):
+    tags = parse(render_form(env))
+    radios = [a for t, a in tags.tags if t == "input" and a.get("type") == "radio"]
+    assert [(a["name"], a["value"]) for a in radios] == (
+        [("med.rx-r1.status", code) for code in STATUS_LABELS] + [("med.rx-r1.why", code) for code in STOP_REASON_LABELS]
+    )
+    label_targets = {a["for"] for t, a in tags.tags if t == "label"}
+    assert {a["id"] for a in radios} <= label_targets
+
+
+def test_template_wording_matches_the_python_labels(env):
+    html = render_form(env)
+    for label in [*STATUS_LABELS.values(), *STOP_REASON_LABELS.values()]:
+        assert f">{label}</label>" in html
+
+
+def test_follow_up_fields_are_always_there_with_clear_labels(env):
+    html = render_form(env)
+    tags = parse(html)
+    names = {a.get("name") for _, a in tags.tags}
+    assert {"med.rx-r1.how", "med.rx-r1.since", "med.rx-r1.why", "med.rx-r1.side_effects"} <= names
+    assert "If taking it differently: how do you take it?" in html
+    assert "If not taking it: since when? (optional)" in html
+    # Nothing is hidden behind script.
+    assert not [a for _, a in tags.tags if "hidden" in a and a.get("type") != "hidden"]
+
+
+def test_draft_values_are_restored(env):
+    html = render_form(env, values={"med.rx-r1.status": "not-taking", "med.rx-r1.why": "cost", "med.rx-r1.since": "2026-01-02",
+                                    "med.rx-r1.side_effects": "dizzy", "add.0.name": "Ibuprofen"})
+    tags = parse(html)
+    checked = {(a["name"], a["value"]) for t, a in tags.tags if t == "input" and "checked" in a}
+    assert checked == {("med.rx-r1.status", "not-taking"), ("med.rx-r1.why", "cost")}
+    since = next(a for t, a in tags.tags if a.get("name") == "med.rx-r1.since")
+    assert since["value"] == "2026-01-02"
+    assert ">dizzy</textarea>" in html
+    assert next(a for t, a in tags.tags if a.get("name") == "add.0.name")["value"] == "Ibuprofen"
+
+
+def test_form_posts_to_the_given_action_with_the_csrf_field(env):
+    tags = parse(render_form(env))
+    form = next(a for t, a in tags.tags if t == "form")
+    assert (form["method"], form["action"]) == ("post", "/l/abc/medications")
+    assert ("input", {"type": "hidden", "name": "csrf_token", "value": "tok"}) in tags.tags
+
+
+def test_csrf_field_given_as_plain_text_is_escaped(env):
+    html = render_form(env, csrf_field='<input type="hidden" name="csrf_token" value="tok">')
+    assert not [a for t, a in parse(html).tags if a.get("name") == "csrf_token"]
+
+
+def test_add_a_medicine_works_without_javascript(env):
+    tags = parse(render_form(env, added_count=3))
+    names = [a["name"] for t, a in tags.tags if t == "input" and a.get("name", "").startswith("add.") and a["name"] != "add.count"]
+    assert names == [f"add.{i}.{part}" for i in range(3) for part in ("name", "dose", "often")]
+    buttons = {(a["name"], a["value"]) for t, a in tags.tags if t == "button" and a.get("type") == "submit"}
+    assert buttons == {("action", "add-medicine"), ("action", "submit")}
+    count = next(a for t, a in tags.tags if a.get("name") == "add.count")
+    assert count == {"type": "hidden", "name": "add.count", "value": "3"}
+
+
+def test_errors_are_listed_and_shown_at_their_fields(env):
+    html = render_form(env, errors={"med.rx-r1.how": "Tell us how you take it differently.", "add.0.name": "Tell us the name of the medicine you added."})
+    tags = parse(html)
+    links = [a["href"] for t, a in tags.tags if t == "a"]
+    assert links == ["#add-0-name", "#med-rx-r1-how"]
+    ids = {a.get("id") for _, a in tags.tags}
+    assert {"add-0-name", "med-rx-r1-how"} <= ids
+    how = next(a for t, a in tags.tags if a.get("name") == "med.rx-r1.how")
+    assert how["aria-invalid"] == "true" and how["aria-describedby"] == "med-rx-r1-how-error"
+
+
+def test_read_only_review_says_so_up_front_and_cannot_be_sent(env):
+    html = render_form(env, read_only_reason="Your record can be viewed but not updated from this app.")
+    tags = parse(html)
+    assert html.index("Your record can be viewed but not updated") < html.index("<form")
+    assert not [a for t, a in tags.tags if t == "button"]
+    fields = [a for t, a in tags.tags if t in ("input", "textarea") and a.get("type") != "hidden"]
+    assert fields and all("disabled" in a for a in fields)
+
+
+def test_past_rows_are_listed_apart(env):
+    stopped = past_rows([statement("s1", {"medicationCodeableConcept": {"text": "Old <script>pill</script>"}}, status="stopped")])
+    html = render_form(env, rows=[], past_rows=stopped)
+    assert "There are no current medicines on your list." in html
+    assert "Old &lt;script&gt;pill&lt;/script&gt;</span>: Stopped" in html
+    assert_inert(html)
+
+
+def test_unresolved_medicine_is_flagged(env):
+    html = render_form(env, rows=hostile_rows())
+    assert html.count("We could not find all the details of this medicine") == 1
+
+
+def test_partials_do_not_extend_a_base_template():
+    for name in ("_review_form.html", "_row.html", "_clinician_diff.html"):
+        assert "extends" not in (TEMPLATES / "medications" / name).read_text()
+
+
+def test_clinician_diff_is_highlighted_and_inert(env):
+    diffs = [
+        Difference("not-taking", PAYLOAD, "Not taking it (side effects)", side_effects=TEXTAREA_BREAKOUT),
+        Difference("not-sure", "Fish oil", "Not sure whether they take it"),
+        Difference("new-medicine", "Ibuprofen", f"Not on the list: {PAYLOAD}"),
+    ]
+    html = env.get_template("medications/_clinician_diff.html").render(differences=diffs, reviewed_at="2026-03-15T09:30:00Z",
+                                                                         current_rows=hostile_rows())
+    assert_inert(html)
+    tags = parse(html)
+    items = [a["class"] for t, a in tags.tags if t == "li" and "difference" in (a.get("class") or "")]
+    assert items == ["difference diff-not-taking", "difference diff-not-sure", "difference diff-new-medicine"]
+    assert html.count("<mark") == 3
+    assert "<mark class=\"diff-label\">Not sure</mark>" in html
+
+
+def test_clinician_diff_without_differences_says_so(env):
+    html = env.get_template("medications/_clinician_diff.html").render(differences=[])
+    assert "The patient reported no differences from the current list." in html
