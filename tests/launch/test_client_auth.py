@@ -1,0 +1,93 @@
+"""Each registered client authentication method, on code exchange and on refresh."""
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.fixtures.fake_ehr import token_response
+
+
+def _launch_then_refresh(app, fake_ehr, launcher_cls):
+    """Run one launch and one forced refresh; return the two token requests."""
+    client = app.test_client()
+    launcher = launcher_cls(client, fake_ehr)
+    handle, _ = launcher.ehr_launch()
+    fake_ehr.serve_token_once(token_response(access_token="at-refreshed"))
+    with app.test_request_context():
+        from flask import session
+
+        from smart_app.launch.records import read_launch
+        from smart_app.launch.runtime import runtime
+        from smart_app.launch.session import Launch
+        from smart_app.context import LaunchContext
+
+        rt = runtime()
+        record = read_launch(rt.store, handle)
+        session["bid"] = record["browser"]
+        launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
+        assert launch.refresh_after_401() == "at-refreshed"
+    exchange, refresh = fake_ehr.token_requests()
+    return exchange, refresh
+
+
+def test_public_client_sends_client_id_in_body_and_no_secret(app, fake_ehr):
+    from tests.fixtures.app import Launcher
+
+    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    for request, grant in ((exchange, "authorization_code"), (refresh, "refresh_token")):
+        body = fake_ehr.form(request)
+        assert body["grant_type"] == grant
+        assert body["client_id"] == "previsit-test"
+        assert "Authorization" not in request.headers
+        assert "client_secret" not in body and "client_assertion" not in body
+
+
+def test_client_secret_basic_on_exchange_and_refresh(make_app, fake_ehr, monkeypatch):
+    from tests.fixtures.app import Launcher
+
+    monkeypatch.setenv("PREVISIT_TEST_SECRET", "s3cr3t:with-colon")
+    app = make_app(token_endpoint_auth_method="client_secret_basic", client_secret_env="PREVISIT_TEST_SECRET")
+    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    expected = "Basic " + base64.b64encode(b"previsit-test:s3cr3t:with-colon").decode()
+    for request in (exchange, refresh):
+        assert request.headers["Authorization"] == expected
+        assert "client_secret" not in fake_ehr.form(request)
+
+
+@pytest.mark.parametrize("algs, expected_alg", [(["RS384", "ES384"], "RS384"), (["ES384"], "ES384")])
+def test_private_key_jwt_on_exchange_and_refresh(make_app, fake_ehr, algs, expected_alg):
+    from tests.fixtures.app import Launcher
+
+    fake_ehr.serve_discovery(token_endpoint_auth_signing_alg_values_supported=algs)
+    app = make_app(token_endpoint_auth_method="private_key_jwt")
+    public = KeySet.import_key_set(app.test_client().get("/.well-known/jwks.json").get_json())
+    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    jtis = set()
+    for request in (exchange, refresh):
+        body = fake_ehr.form(request)
+        assert body["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        assert "Authorization" not in request.headers
+        token = jwt.decode(body["client_assertion"], public, algorithms=[expected_alg])
+        assert token.header["alg"] == expected_alg
+        assert token.header["kid"] and token.header["typ"] == "JWT"
+        assert token.header["jku"] == "http://localhost:8000/.well-known/jwks.json"
+        claims = token.claims
+        assert claims["iss"] == claims["sub"] == "previsit-test"
+        assert claims["aud"] == fake_ehr.token_endpoint
+        assert claims["exp"] - time.time() <= 300
+        assert claims["exp"] > time.time()
+        jtis.add(claims["jti"])
+    assert len(jtis) == 2  # a unique jti per assertion
+
+
+def test_jwks_endpoint_serves_only_public_keys(client):
+    doc = client.get("/.well-known/jwks.json").get_json()
+    algs = {k["alg"] for k in doc["keys"]}
+    assert algs == {"RS384", "ES384"}
+    for key in doc["keys"]:
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+        assert key["kid"]
