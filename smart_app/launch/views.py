@@ -53,7 +53,7 @@ def callback() -> Response:
     try:
         context = complete_launch(rt, request.args, browser_id())
     except LaunchError as exc:
-        audit.event("callback.failed", code=exc.code.value, iss=exc.iss)
+        audit.event("callback.failed", error_code=exc.code.value, iss=exc.iss)
         raise
     return redirect(url_for("home.launch_home", handle=context.handle), code=303)
 

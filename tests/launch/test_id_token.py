@@ -80,7 +80,7 @@ def test_id_token_rejection_creates_no_launch(launcher, fake_ehr, audit_log):
     names = [e["event"] for e in events]
     assert "callback.ok" not in names
     failed = [e for e in events if e["event"] == "callback.failed"]
-    assert failed and failed[0]["code"] == "ID_TOKEN_INVALID"
+    assert failed and failed[0]["error_code"] == "ID_TOKEN_INVALID"
 
 
 def test_jwks_is_refetched_once_when_the_issuer_rotates_keys(launcher, fake_ehr):
