@@ -7,6 +7,8 @@ pytest_plugins = [
         "tests.fixtures.app",
         "tests.fixtures.fake_ehr",
         "tests.fixtures.sandbox",
+        "tests.fixtures.e2e",
+        "tests.fixtures.redis",
         "tests.fixtures.browser",
     )
     if importlib.util.find_spec(name) is not None
