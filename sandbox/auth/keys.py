@@ -1,6 +1,8 @@
 """The sandbox's id_token signing key (RS256), generated per process; its public JWKS."""
 from __future__ import annotations
 
+from functools import cache
+
 from joserfc.jwk import RSAKey
 
 
@@ -18,3 +20,9 @@ class SigningKeys:
         public = self.private_key.as_dict(private=False)
         public.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [public]}
+
+
+@cache
+def process_signing_keys() -> SigningKeys:
+    """One key pair per process, shared by sandbox apps built in it (tests build many)."""
+    return SigningKeys()

@@ -79,15 +79,41 @@ def to_person(resource: dict[str, Any]) -> Person:
 
 
 def people(source: ResourceSource, kind: str) -> list[Person]:
-    """Every active identity of one type, ordered by id."""
+    """Every active resource of one type as an identity, ordered by id."""
     return [to_person(r) for r in source.all(kind) if r.get("active", True) is not False]
 
 
+def _seed_logins() -> tuple[Any, ...]:
+    """The seed's declared logins (sandbox.seed.PEOPLE), or none when there is no seed module."""
+    try:
+        from sandbox.seed import PEOPLE
+    except ImportError:
+        return ()
+    return tuple(PEOPLE)
+
+
+def sign_in_people(source: ResourceSource) -> list[Person]:
+    """Who may sign in: the seed's declared logins that exist in the store, else every identity there."""
+    stored = {p.ref: p for kind in SIGN_IN_TYPES for p in people(source, kind)}
+    declared = [stored[login.fhir_user] for login in _seed_logins() if login.fhir_user in stored]
+    return declared or list(stored.values())
+
+
 def find(source: ResourceSource, ref: str | None) -> Person | None:
-    """The identity with this reference, if it exists and may sign in."""
-    if not ref or "/" not in ref:
-        return None
-    kind = ref.split("/", 1)[0]
-    if kind not in SIGN_IN_TYPES:
-        return None
-    return next((p for p in people(source, kind) if p.ref == ref), None)
+    """The sign-in identity with this reference, if it may sign in."""
+    return next((p for p in sign_in_people(source) if p.ref == ref), None) if ref else None
+
+
+def find_patient(source: ResourceSource, patient_id: str | None) -> Person | None:
+    """The Patient with this id (any patient, for pickers and charts)."""
+    return next((p for p in people(source, "Patient") if p.id == patient_id), None) if patient_id else None
+
+
+def default_clinician(source: ResourceSource) -> Person | None:
+    """The clinician signed in to the EHR shell by default (the seed's DEFAULT_CLINICIAN when present)."""
+    try:
+        from sandbox.seed import DEFAULT_CLINICIAN
+    except ImportError:
+        DEFAULT_CLINICIAN = None
+    clinicians = [p for p in sign_in_people(source) if p.kind == "Practitioner"]
+    return next((p for p in clinicians if p.ref == DEFAULT_CLINICIAN), clinicians[0] if clinicians else None)

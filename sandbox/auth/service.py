@@ -7,7 +7,7 @@ from typing import Any
 from ..contracts import GrantResolver
 from ..faults import FaultBoard
 from . import people
-from .keys import SigningKeys
+from .keys import SigningKeys, process_signing_keys
 from .models import AUTH_METHODS, Launch
 from .scopes import split_scopes
 from .server import ASSERTION_ALGORITHMS, SandboxAuthorizationServer, SandboxUrls, build_authorization_server, resolve_grant_from
@@ -40,7 +40,7 @@ class SandboxAuth:
         self.faults = faults
         self.auto_approve = auto_approve
         self.store = AuthStore()
-        self.keys = SigningKeys()
+        self.keys: SigningKeys = process_signing_keys()
         self.server: SandboxAuthorizationServer = build_authorization_server(
             self.store, urls, self.keys, token_ttl=token_ttl, faults=faults
         )

@@ -65,7 +65,7 @@ def authorize() -> Response | tuple[str, int]:
     if hinted and not pending.user_ref:
         auth.sign_in(pending, hinted)
     hinted_patient = pending.params.get("sandbox_patient")
-    if hinted_patient and pending.patient is None and people.find(auth.directory, f"Patient/{hinted_patient}"):
+    if hinted_patient and pending.patient is None and people.find_patient(auth.directory, hinted_patient):
         pending.patient = hinted_patient
     return _advance(pending)
 
@@ -90,7 +90,8 @@ def login() -> Response | tuple[str, int] | str:
             abort(400, description="Choose someone to sign in as.")
         auth.sign_in(pending, person)
         return _advance(pending)
-    groups = [(kind, people.people(auth.directory, kind)) for kind in people.SIGN_IN_TYPES]
+    everyone = people.sign_in_people(auth.directory)
+    groups = [(kind, [p for p in everyone if p.kind == kind]) for kind in people.SIGN_IN_TYPES]
     return render_template("auth/login.html", txn=pending.txn, groups=groups)
 
 
@@ -100,7 +101,7 @@ def pick() -> Response | tuple[str, int] | str:
     auth = _auth()
     pending = _pending_or_404()
     if request.method == "POST":
-        person = people.find(auth.directory, f"Patient/{request.form.get('patient', '')}")
+        person = people.find_patient(auth.directory, request.form.get("patient"))
         if person is None:
             abort(400, description="Choose a patient.")
         pending.patient = person.id
@@ -121,7 +122,7 @@ def approve() -> Response | tuple[str, int] | str:
         chosen = set(request.form.getlist("scope"))
         return _finish(pending, approved=[s for s in allowed if s in chosen])
     user = people.find(auth.directory, pending.user_ref)
-    patient = people.find(auth.directory, f"Patient/{pending.patient}") if pending.patient else None
+    patient = people.find_patient(auth.directory, pending.patient)
     requested = split_scopes(pending.params.get("scope"))
     return render_template(
         "auth/approve.html",

@@ -42,17 +42,15 @@ def with_query(url: str, params: dict[str, str]) -> str:
 
 def _default_practitioner() -> str | None:
     """The practitioner signed in to the EHR shell (the first one, unless ?practitioner= says otherwise)."""
-    practitioners = people.people(_state().store, "Practitioner")
-    wanted = request.args.get("practitioner")
-    for person in practitioners:
-        if person.id == wanted:
-            return person.ref
-    return practitioners[0].ref if practitioners else None
+    store = _state().store
+    wanted = people.find(store, f"Practitioner/{request.args.get('practitioner', '')}")
+    chosen = wanted or people.default_clinician(store)
+    return chosen.ref if chosen else None
 
 
 def _patient_or_404(patient_id: str) -> people.Person:
     """The patient, or 404."""
-    person = people.find(_state().store, f"Patient/{patient_id}")
+    person = people.find_patient(_state().store, patient_id)
     if person is None:
         abort(404, description="No such patient in the sandbox.")
     return person
@@ -133,8 +131,7 @@ def developer() -> str:
         urls=state.urls,
         standalone=standalone,
         patients=patients,
-        practitioners=people.people(state.store, "Practitioner"),
-        caregivers=people.people(state.store, "RelatedPerson"),
+        signins=people.sign_in_people(state.store),
         first_patient=patients[0] if patients else None,
         faults=[(name, FAULT_DESCRIPTIONS[name]) for name in PRESETS],
         pending=state.faults.pending(),
