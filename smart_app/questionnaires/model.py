@@ -318,13 +318,14 @@ def _ordinal(element: dict) -> Decimal | None:
 def _make_option(suffix: str, value: Any, source: dict, selected: bool = False) -> Option:
     """Build an Option from a typed value and the element carrying its extensions."""
     prefix = _value(_ext(source, URL_OPTION_PREFIX))
+    ordinal = _ordinal(source)  # may be on the option, or (for Codings) on the Coding itself
     return Option(
         value_type=suffix,
         value=value,
         token=value_token(suffix, value),
         label=_option_label(suffix, value),
         prefix=str(prefix[1]) if prefix else "",
-        ordinal=_ordinal(source) if suffix != "Coding" else (_ordinal(source) or _ordinal(value)),
+        ordinal=ordinal if ordinal is not None or suffix != "Coding" else _ordinal(value),
         initial_selected=selected,
     )
 
