@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import questionnaire as q
-from .model import STOP_REASON_LABELS, Difference, MedicationRow
+from .model import STOP_REASON_LABELS, Difference, MedicationRow, plain_date
 
 
 class NotAMedicationReview(ValueError):
@@ -66,7 +66,7 @@ def _reported_difference(
         why = (_first(children.get(q.WHY_NOT, []), "valueCoding") or {}).get("code")
         parts = ["Not taking it"]
         if since:
-            parts.append(f"since {since}")
+            parts.append(f"since {plain_date(since)}")
         if why in STOP_REASON_LABELS:
             parts.append(f"({STOP_REASON_LABELS[why].lower()})")
         return Difference("not-taking", name, " ".join(parts), row, side_effects)

@@ -111,7 +111,9 @@ _COUNTABLE = {"tablet", "capsule", "puff", "drop", "patch", "spray", "unit", "pi
 
 def describe_dosage(dosage: dict[str, Any]) -> str:
     """Say how to take a medicine in plain language; the prescriber's text wins when present."""
-    text = (dosage.get("text") or "").strip()
+    if not isinstance(dosage, dict):
+        return ""
+    text = dosage.get("text").strip() if isinstance(dosage.get("text"), str) else ""
     if text:
         return text
     parts = [
@@ -125,7 +127,10 @@ def describe_dosage(dosage: dict[str, Any]) -> str:
 
 def describe_dosages(dosages: list[dict[str, Any]]) -> str:
     """Join several dosage lines in sequence order, dropping empty or repeated ones."""
-    ordered = sorted(dosages, key=lambda d: d.get("sequence") if isinstance(d.get("sequence"), int) else 0)
+    ordered = sorted(
+        (d for d in dosages if isinstance(d, dict)),
+        key=lambda d: d["sequence"] if isinstance(d.get("sequence"), int) else 0,
+    )
     lines: list[str] = []
     for dosage in ordered:
         line = describe_dosage(dosage)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -24,6 +25,24 @@ STOP_REASON_LABELS: dict[str, str] = {
     "told-to-stop": "I was told to stop",
     "other": "Other reason",
 }
+
+
+def plain_date(value: str | None) -> str | None:
+    """A FHIR date as people write it: "1 May 2023", "May 2023" or "2023"."""
+    if not value:
+        return None
+    parts = value.split("T")[0].split("-")
+    try:
+        numbers = [int(p) for p in parts]
+        if len(numbers) == 3:
+            return f"{numbers[2]} {date(*numbers):%B %Y}"
+        if len(numbers) == 2:
+            return f"{date(numbers[0], numbers[1], 1):%B %Y}"
+        if len(numbers) == 1:
+            return str(numbers[0])
+    except ValueError:
+        pass
+    return value
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,11 @@ class MedicationRow:
     unresolved: bool = False
     is_current: bool = True
     status_note: str | None = None
+
+    @property
+    def start_text(self) -> str | None:
+        """The start date in plain words."""
+        return plain_date(self.start)
 
     @property
     def rxnorm(self) -> str | None:

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
-from .model import STATUS_LABELS, STOP_REASON_LABELS, AddedMedicine, MedicationRow, MedicineReport, Review
+from .model import (
+    STATUS_LABELS,
+    STOP_REASON_LABELS,
+    AddedMedicine,
+    MedicationRow,
+    MedicineReport,
+    ReportStatus,
+    Review,
+    StopReason,
+)
 
 MAX_TEXT = 500
 MAX_ADDED = 20
@@ -104,7 +113,7 @@ def _parse_row(
         elif why not in STOP_REASON_LABELS:
             errors[why_field] = "Choose one of the reasons."
             why = None
-    return MedicineReport(row, status, how, since, why, side_effects)  # type: ignore[arg-type]
+    return MedicineReport(row, cast(ReportStatus, status), how, since, cast(StopReason | None, why), side_effects)
 
 
 def _since(form_data: Mapping[str, Any], name: str, today: date, errors: dict[str, str]) -> str | None:
@@ -116,9 +125,9 @@ def _since(form_data: Mapping[str, Any], name: str, today: date, errors: dict[st
     if not match:
         errors[name] = "Enter the date you stopped as a date, for example 2024-03-01."
         return None
-    year, month, day = (int(part) if part else None for part in match.groups())
+    year, month, day = match.groups()
     try:
-        earliest = date(year, month or 1, day or 1)  # type: ignore[arg-type]
+        earliest = date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         errors[name] = "Enter a real date, for example 2024-03-01."
         return None

@@ -14,6 +14,9 @@ from .model import RXNORM, Coding, MedicationList, MedicationRow, SourceRef
 
 UNKNOWN_MEDICINE = "Unknown medicine"
 
+# Fetched resources by (resourceType, id), to resolve references without a request.
+Index = dict[tuple[Any, Any], dict[str, Any]]
+
 # https://hl7.org/fhir/R4/valueset-medicationrequest-status.html and -intent.html
 _REQUEST_CURRENT = {"active", "on-hold"}
 _REQUEST_PAST = {"completed", "stopped"}
@@ -33,7 +36,7 @@ _STATUS_NOTES = {
 def build_medication_list(resources: Iterable[dict[str, Any]]) -> MedicationList:
     """Turn one (possibly paged and merged) search result into current and past rows."""
     unique = _dedupe(resources)
-    index = {(r.get("resourceType"), r.get("id")): r for r in unique}
+    index: Index = {(r.get("resourceType"), r.get("id")): r for r in unique}
     rows: list[MedicationRow] = []
     for resource in unique:
         kind = resource.get("resourceType")
@@ -78,7 +81,7 @@ def _dedupe(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _request_row(resource: dict[str, Any], index: dict) -> MedicationRow | None:
+def _request_row(resource: dict[str, Any], index: Index) -> MedicationRow | None:
     """A row for a MedicationRequest we show, or None for ones we leave out."""
     status = resource.get("status")
     if resource.get("intent") not in _REQUEST_INTENTS:
@@ -104,7 +107,7 @@ def _request_row(resource: dict[str, Any], index: dict) -> MedicationRow | None:
     )
 
 
-def _statement_row(resource: dict[str, Any], index: dict) -> MedicationRow | None:
+def _statement_row(resource: dict[str, Any], index: Index) -> MedicationRow | None:
     """A row for a MedicationStatement; entered-in-error ones are never shown."""
     status = resource.get("status")
     if status not in _STATEMENT_CURRENT | _STATEMENT_PAST:
@@ -127,7 +130,7 @@ def _statement_row(resource: dict[str, Any], index: dict) -> MedicationRow | Non
     )
 
 
-def _resolve_medication(resource: dict[str, Any], index: dict) -> tuple[str, Coding | None, bool]:
+def _resolve_medication(resource: dict[str, Any], index: Index) -> tuple[str, Coding | None, bool]:
     """Name, code and an "unresolved" flag from medication[x], without any fetch."""
     concept = resource.get("medicationCodeableConcept")
     if concept:
@@ -152,7 +155,7 @@ def _resolve_medication(resource: dict[str, Any], index: dict) -> tuple[str, Cod
     return name, _code_of(concept), False
 
 
-def _lookup(reference: str, resource_type: str, index: dict) -> dict[str, Any] | None:
+def _lookup(reference: str, resource_type: str, index: Index) -> dict[str, Any] | None:
     """Find a referenced resource among the fetched ones by its last two path segments."""
     parts = reference.split("/_history/")[0].rstrip("/").split("/")
     if len(parts) < 2 or parts[-2] != resource_type:
@@ -185,7 +188,7 @@ def _code_of(concept: dict[str, Any]) -> Coding | None:
     return Coding(chosen.get("system"), chosen.get("code"), chosen.get("display") or concept.get("text"))
 
 
-def _prescriber(resource: dict[str, Any], index: dict, reported: bool) -> str | None:
+def _prescriber(resource: dict[str, Any], index: Index, reported: bool) -> str | None:
     """Requester display, else the included Practitioner's name; none for self-reported entries."""
     requester = resource.get("requester") or {}
     target = requester.get("reference") or ""

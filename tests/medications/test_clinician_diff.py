@@ -48,7 +48,7 @@ def test_acceptance_scenario_shows_exactly_three_differences(latest_qr):
     rows = review_rows(resources())
     diffs = clinician_diff(rows, latest_qr)
     assert [(d.kind, d.label, d.medicine, d.detail) for d in diffs] == [
-        ("not-taking", "Not taking", "Metformin 500 MG Oral Tablet", "Not taking it since 2026-02 (side effects)"),
+        ("not-taking", "Not taking", "Metformin 500 MG Oral Tablet", "Not taking it since February 2026 (side effects)"),
         ("taking-differently", "Taking differently", "Amlodipine 5 MG Oral Tablet", "Takes it differently: Only in the morning"),
         ("new-medicine", "New medicine", "Ibuprofen", "Not on the list: 200 mg, When needed"),
     ]

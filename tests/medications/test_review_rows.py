@@ -251,3 +251,13 @@ def test_dosage_is_plain_language_from_structure():
         }])
     ])
     assert row.dosage == "1 tablet by mouth once a day"
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [("2023-05-01T10:00:00Z", "1 May 2023"), ("2023-05", "May 2023"), ("2023", "2023"), ("2023-13-01", "2023-13-01"), (None, None)],
+)
+def test_start_date_in_plain_words(start, expected):
+    extra = {"authoredOn": start} if start else {}
+    (row,) = review_rows([request("1", cc(LISINOPRIL), **extra)])
+    assert row.start_text == expected

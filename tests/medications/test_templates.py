@@ -210,3 +210,18 @@ def test_clinician_diff_is_highlighted_and_inert(env):
 def test_clinician_diff_without_differences_says_so(env):
     html = env.get_template("medications/_clinician_diff.html").render(differences=[])
     assert "The patient reported no differences from the current list." in html
+
+
+def test_row_context_shows_prescriber_start_reason_and_both_sources(env):
+    rows = review_rows([
+        request("r1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril 10 MG Oral Tablet")}, authoredOn="2023-05-01",
+                requester={"display": "Dr. Ada"}, reasonCode=[{"text": "High blood pressure"}],
+                dosageInstruction=[{"text": "1 tablet by mouth daily"}]),
+        statement("s1", {"medicationCodeableConcept": rx_concept("314076", "lisinopril")}, dosage=[{"text": "one a day"}]),
+    ])
+    html = render_form(env, rows=rows)
+    assert '<dd><time datetime="2023-05-01">1 May 2023</time></dd>' in html
+    assert "<dd>Dr. Ada</dd>" in html
+    assert "<dd>High blood pressure</dd>" in html
+    assert "<dd>1 tablet by mouth daily</dd>" in html
+    assert "<dd>Prescription; Your medication list (one a day)</dd>" in html
