@@ -1,0 +1,71 @@
+"""Two launches in one browser keep their own patient and token, interleaved, for as long as they live."""
+from __future__ import annotations
+
+from tests.fixtures.fake_ehr import encounter, token_response
+
+
+def test_two_interleaved_launches_keep_their_own_patient(client, launcher, fake_ehr):
+    # Start both before finishing either, as two EHR tabs would.
+    first = launcher.authorize(launch="tab-1")
+    second = launcher.authorize(launch="tab-2")
+    from tests.fixtures.fake_ehr import id_token
+
+    def finish(auth, patient_id, access):
+        token = token_response(patient=patient_id, access_token=access)
+        token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=auth.params["nonce"])
+        fake_ehr.serve_token_once(token)
+        return launcher.callback(auth.state).headers["Location"]
+
+    home_b = finish(second, "p-bob", "at-bob")
+    home_a = finish(first, "p-alice", "at-alice")
+    assert home_a != home_b
+    # Each patient is readable only with its own launch's token.
+    launcher.serve_patient("p-alice", access_token="at-alice")
+    launcher.serve_patient("p-bob", access_token="at-bob")
+    for _ in range(2):
+        page_a = client.get(home_a).get_data(as_text=True)
+        page_b = client.get(home_b).get_data(as_text=True)
+        assert "Family-p-alice" in page_a and "Family-p-bob" not in page_a
+        assert "Family-p-bob" in page_b and "Family-p-alice" not in page_b
+    reads = [r for r in fake_ehr.requests() if r.path.startswith("/fhir/Patient/")]
+    assert len(reads) == 4
+    for request in reads:
+        expected = "Bearer at-alice" if request.path.endswith("p-alice") else "Bearer at-bob"
+        assert request.headers["Authorization"] == expected
+
+
+def test_handle_of_another_browser_is_refused(app, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch("p1")
+    intruder = app.test_client()
+    intruder.get("/")  # a browser of its own
+    response = intruder.get(f"/l/{handle}/")
+    assert response.status_code == 401
+    assert "LAUNCH_EXPIRED" in response.get_data(as_text=True)
+    assert not [r for r in fake_ehr.requests() if r.path.startswith("/fhir/Patient")]
+
+
+def test_unknown_or_malformed_handle_gets_relaunch_page(client, launcher):
+    launcher.ehr_launch("p1")
+    for handle in ("AAAAAAAAAAAAAAAAAAAAAA", "x", "../../etc"):
+        response = client.get(f"/l/{handle}/")
+        assert response.status_code in (401, 404), handle
+
+
+def test_home_page_reads_patient_and_encounter_in_one_parallel_round(client, launcher, fake_ehr):
+    token = token_response(patient="p1", encounter="e1")
+    handle, token = launcher.ehr_launch(token=token)
+    launcher.serve_patient("p1")
+    fake_ehr.serve_resource(encounter("e1"))
+    before = len(fake_ehr.requests())
+    html = client.get(f"/l/{handle}/").get_data(as_text=True)
+    assert "Family-p1" in html and "MRN-p1" in html and "1970-01-02" in html
+    assert "Annual check-up" in html and "2026-12-01" in html
+    reads = [r.path for r in fake_ehr.requests()[before:]]
+    assert sorted(reads) == ["/fhir/Encounter/e1", "/fhir/Patient/p1"]  # no discovery, no extra reads
+
+
+def test_no_banner_when_ehr_shows_its_own(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", need_patient_banner=False))
+    html = client.get(f"/l/{handle}/").get_data(as_text=True)
+    assert "patient-banner" not in html
+    assert not [r for r in fake_ehr.requests() if r.path.startswith("/fhir/Patient")]

@@ -1,0 +1,121 @@
+"""Refresh before expiry, single-flight; keep or rotate the refresh token; a failure ends the launch."""
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.fixtures.fake_ehr import token_response
+
+SHORT = 30  # seconds: inside the refresh window, so the next use refreshes first
+
+
+def _refreshes(fake_ehr):
+    """Form bodies of refresh requests received."""
+    return [fake_ehr.form(r) for r in fake_ehr.token_requests() if fake_ehr.form(r)["grant_type"] == "refresh_token"]
+
+
+def test_refresh_before_expiry_then_page_uses_the_new_token(client, launcher, fake_ehr):
+    # Granted scope without offline_access: refresh must not depend on it being echoed.
+    first = token_response(patient="p1", expires_in=SHORT, refresh_token="rt-1", scope="launch patient/Patient.r openid fhirUser")
+    handle, _ = launcher.ehr_launch(token=first)
+    fake_ehr.serve_token_once(token_response(access_token="at-2", refresh_token="rt-2", expires_in=SHORT))
+    launcher.serve_patient("p1", access_token="at-2")
+    assert "Family-p1" in client.get(f"/l/{handle}/").get_data(as_text=True)
+    fake_ehr.serve_token_once(token_response(access_token="at-3", expires_in=3600))
+    launcher.serve_patient("p1", access_token="at-3")
+    assert "Family-p1" in client.get(f"/l/{handle}/").get_data(as_text=True)
+    bodies = _refreshes(fake_ehr)
+    assert [b["refresh_token"] for b in bodies] == ["rt-1", "rt-2"]  # rotated token used next time
+
+
+def test_refresh_without_new_refresh_token_keeps_the_old_one(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT, refresh_token="rt-keep"))
+    fake_ehr.serve_token_once(token_response(access_token="at-2", refresh_token=None, expires_in=SHORT))
+    launcher.serve_patient("p1")
+    assert client.get(f"/l/{handle}/").status_code == 200
+    fake_ehr.serve_token_once(token_response(access_token="at-3", refresh_token=None))
+    assert client.get(f"/l/{handle}/").status_code == 200
+    assert [b["refresh_token"] for b in _refreshes(fake_ehr)] == ["rt-keep", "rt-keep"]
+
+
+def test_failed_refresh_ends_the_launch_with_a_relaunch_page(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+    fake_ehr.serve_token_once({"error": "invalid_grant"}, status=400)
+    response = client.get(f"/l/{handle}/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "REFRESH_FAILED" in html and "Sign in again" in html
+    again = client.get(f"/l/{handle}/")
+    assert again.status_code == 401 and "LAUNCH_EXPIRED" in again.get_data(as_text=True)
+    assert len(_refreshes(fake_ehr)) == 1
+
+
+def test_expired_token_without_refresh_token_ends_the_launch(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT, refresh_token=None))
+    response = client.get(f"/l/{handle}/")
+    assert response.status_code == 401
+    assert "LAUNCH_EXPIRED" in response.get_data(as_text=True)
+    assert _refreshes(fake_ehr) == []
+
+
+def test_401_from_fhir_triggers_one_refresh_and_retry(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", access_token="at-old"))
+    fake_ehr.serve_token_once(token_response(access_token="at-new"))
+    launcher.serve_patient("p1", access_token="at-new")
+    fake_ehr.server.expect_request("/fhir/Patient/p1").respond_with_json({"resourceType": "OperationOutcome"}, status=401)
+    assert "Family-p1" in client.get(f"/l/{handle}/").get_data(as_text=True)
+    assert len(_refreshes(fake_ehr)) == 1
+
+
+def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+
+    def slow_token(request):
+        from werkzeug import Response
+        import json
+        time.sleep(0.3)
+        return Response(json.dumps(token_response(access_token="at-shared")), content_type="application/json")
+
+    fake_ehr.respond_with("/auth/token", slow_token, method="POST")
+    from smart_app.context import LaunchContext
+    from smart_app.launch.records import read_launch
+    from smart_app.launch.runtime import EXTENSION
+    from smart_app.launch.session import Launch
+
+    rt = app.extensions[EXTENSION]
+    record = read_launch(rt.store, handle)
+    results: list[str] = []
+
+    def use():
+        launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
+        results.append(launch.access_token())
+
+    threads = [threading.Thread(target=use) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == ["at-shared"] * 5
+    assert len(_refreshes(fake_ehr)) == 1
+
+
+def test_end_session_deletes_tokens_and_needs_csrf(client, launcher, fake_ehr):
+    import re
+
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1"))
+    launcher.serve_patient("p1")
+    html = client.get(f"/l/{handle}/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    refused = client.post(f"/l/{handle}/end")
+    assert refused.status_code == 400 and "CSRF_FAILED" in refused.get_data(as_text=True)
+    assert client.get(f"/l/{handle}/").status_code == 200  # still alive
+    ended = client.post(f"/l/{handle}/end", data={"csrf_token": token})
+    assert ended.status_code == 200 and "Session ended" in ended.get_data(as_text=True)
+    assert client.get(f"/l/{handle}/").status_code == 401
+
+
+def test_idle_launch_expires(client, launcher, fake_ehr, monkeypatch):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1"))
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 1801)
+    assert client.get(f"/l/{handle}/").status_code == 401
