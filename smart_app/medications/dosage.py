@@ -92,6 +92,7 @@ _DOSE_UNITS = {
     "CAP": "capsule",
     "{capsule}": "capsule",
     "{capsules}": "capsule",
+    "PUFF": "puff",
     "{puff}": "puff",
     "{puffs}": "puff",
     "{drop}": "drop",
