@@ -15,8 +15,9 @@ LOINC = "http://loinc.org"
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
-# Stands in for the QR's reference until the caller knows its fullUrl (see fill_response_ref).
-PENDING_RESPONSE_REF = "urn:smart-previsit:pending-questionnaire-response"
+# Stands in for the QR until its fullUrl is known; the same placeholder as questionnaires/extraction.py,
+# and writeback.build_submission_bundle swaps any urn: derivedFrom for the bundle QR.
+PENDING_RESPONSE_REF = "urn:smart-previsit:questionnaire-response"
 
 ADHERENCE_CODE = {
     "system": LOINC,

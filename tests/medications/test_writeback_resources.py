@@ -232,3 +232,23 @@ def test_choice_options_match_enable_when_codes():
         (condition,) = items[link_id]["enableWhen"]
         assert condition["question"] == "medication.status"
         assert condition["answerCoding"]["code"] in status_codes
+
+
+def test_resources_go_through_the_shared_write_back_bundle(review):
+    """One QR, one Observation per medicine with its own identifier, all derived from the bundle's QR."""
+    from smart_app.writeback import build_submission_bundle
+
+    meta = ReviewMeta(subject="Patient/p1", authored="2026-03-15T09:30:00Z", author="Patient/p1")
+    bundle = build_submission_bundle(
+        questionnaire_response=to_questionnaire_response(review, meta),
+        observations=adherence_observations(review, meta),
+        submission_id="sub-1", identifier_system="urn:ietf:rfc:3986:test", patient_ref="Patient/p1",
+        encounter_ref=None, author_ref="Patient/p1", app_device={"reference": "Device/app"}, recorded="2026-03-15T09:30:01Z",
+    )
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["QuestionnaireResponse", "Observation", "Observation", "Observation", "Provenance"]
+    qr_url = bundle["entry"][0]["fullUrl"]
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert all(o["derivedFrom"] == [{"reference": qr_url}] for o in observations)
+    identifiers = [o["identifier"][0]["value"] for o in observations]
+    assert len(set(identifiers)) == 3
