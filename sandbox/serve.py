@@ -36,6 +36,7 @@ class ServerHandle:
 def serve_in_thread(app: Flask, host: str, port: int) -> ServerHandle:
     """Serve `app` with werkzeug's threaded server on host:port (port 0 picks a free port)."""
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"wsgi-{host}:{server.server_port}", daemon=True)
+    # A short poll interval makes shutdown() return quickly (tests start and stop many servers).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"wsgi-{host}:{server.server_port}", daemon=True)
     thread.start()
     return ServerHandle(server=server, thread=thread, host=host, port=server.server_port)
