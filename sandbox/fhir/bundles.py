@@ -154,7 +154,7 @@ def transaction(ctx: ops.Context, bundle: dict[str, Any], prefer: str) -> dict[s
                     ops.check_type(type_)
                     new_id, matched = uuid.uuid4().hex, False
                     if request.get("ifNoneExist"):
-                        decision = ops._authorize(ctx, type_, "c")
+                        decision = ops.authorize(ctx, type_, "c")
                         found = ops.conditional_matches(ctx, type_, request["ifNoneExist"], decision)
                         if len(found) > 1:
                             raise FhirError(412, f"ifNoneExist matched {len(found)} resources", code="duplicate")

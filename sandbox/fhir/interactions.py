@@ -63,7 +63,7 @@ def check_type(type_: str) -> None:
         raise FhirError(404, f"resource type {type_!r} is not supported", code="not-supported")
 
 
-def _authorize(ctx: Context, type_: str, letter: str) -> fscopes.Decision:
+def authorize(ctx: Context, type_: str, letter: str) -> fscopes.Decision:
     """Check the grant's scopes for one interaction letter (c r u d s); 403 when not granted."""
     decision = fscopes.decide(ctx.rules, ctx.grant.patient, type_, letter)
     if not decision.allowed:
@@ -93,7 +93,7 @@ def _guard(ctx: Context, decision: fscopes.Decision, resource: dict[str, Any]) -
 def _permitted(ctx: Context, resource: dict[str, Any], letter: str = "r") -> bool:
     """True when the grant could read this resource (used to filter included resources)."""
     try:
-        _guard(ctx, _authorize(ctx, resource["resourceType"], letter), resource)
+        _guard(ctx, authorize(ctx, resource["resourceType"], letter), resource)
     except FhirError:
         return False
     return True
@@ -104,7 +104,7 @@ def _permitted(ctx: Context, resource: dict[str, Any], letter: str = "r") -> boo
 def read(ctx: Context, type_: str, id_: str) -> Result:
     """Read the current version of a resource."""
     check_type(type_)
-    decision = _authorize(ctx, type_, "r")
+    decision = authorize(ctx, type_, "r")
     resource = ctx.store.read(type_, id_)
     _guard(ctx, decision, resource)
     return Result(200, resource, version_headers(resource))
@@ -113,7 +113,7 @@ def read(ctx: Context, type_: str, id_: str) -> Result:
 def vread(ctx: Context, type_: str, id_: str, version: str) -> Result:
     """Read one version of a resource."""
     check_type(type_)
-    decision = _authorize(ctx, type_, "r")
+    decision = authorize(ctx, type_, "r")
     resource = ctx.store.vread(type_, id_, version)
     _guard(ctx, decision, resource)
     return Result(200, resource, version_headers(resource))
@@ -140,7 +140,7 @@ def _compartment_pairs(ctx: Context, type_: str, request: fsearch.SearchRequest,
 def search(ctx: Context, type_: str, pairs: list[tuple[str, str]], *, lenient: bool = False) -> Result:
     """Search a type, pinned to the token's patient under patient/ scopes; returns a searchset Bundle."""
     check_type(type_)
-    decision = _authorize(ctx, type_, "s")
+    decision = authorize(ctx, type_, "s")
     request = fsearch.parse_search(type_, pairs, lenient=lenient)
     extra: list[tuple[str, str]] = []
     if decision.patient is not None:
@@ -224,7 +224,7 @@ def create(ctx: Context, type_: str, body: Any, *, if_none_exist: str | None = N
     """Create a resource (server-assigned id); If-None-Exist makes it conditional."""
     check_type(type_)
     resource = check_body(type_, body)
-    decision = _authorize(ctx, type_, "c")
+    decision = authorize(ctx, type_, "c")
     with ctx.store.transaction():
         if if_none_exist:
             found = conditional_matches(ctx, type_, if_none_exist, decision)
@@ -243,7 +243,7 @@ def create(ctx: Context, type_: str, body: Any, *, if_none_exist: str | None = N
 
 def create_with_id(ctx: Context, resource: dict[str, Any]) -> Result:
     """Create under a pre-assigned id (bundle entries whose urn:uuid got an id up front)."""
-    decision = _authorize(ctx, resource["resourceType"], "c")
+    decision = authorize(ctx, resource["resourceType"], "c")
     _guard(ctx, decision, resource)
     stored = ctx.store.create(resource)
     return Result(201, stored, version_headers(stored, location=True))
@@ -259,7 +259,7 @@ def update(ctx: Context, type_: str, id_: str, body: Any, *, if_match: str | Non
     resource.pop("meta", None)
     with ctx.store.transaction():
         existing = ctx.store.read(type_, id_) if ctx.store.exists(type_, id_) else None
-        decision = _authorize(ctx, type_, "u" if existing else "c")
+        decision = authorize(ctx, type_, "u" if existing else "c")
         if existing is not None:
             _guard(ctx, decision, existing)
         if ctx.stale_update:
@@ -275,7 +275,7 @@ def update(ctx: Context, type_: str, id_: str, body: Any, *, if_match: str | Non
 def delete(ctx: Context, type_: str, id_: str) -> Result:
     """Delete a resource; deleting one already deleted is a no-op 204, an unknown one 404."""
     check_type(type_)
-    decision = _authorize(ctx, type_, "d")
+    decision = authorize(ctx, type_, "d")
     with ctx.store.transaction():
         try:
             existing = ctx.store.read(type_, id_)
