@@ -135,7 +135,11 @@ class FormState:
                 count = values[0] if values else "1"
                 state.counts[key] = max(1, min(MAX_REPEATS, int(count))) if count.isdigit() else 1
             elif kind == "q" and item.type not in ("group", "display", "attachment"):
-                state.values[key] = values
+                # Empty inputs carry no answer; dropping them keeps a draft equal to what was typed.
+                if item.type == "quantity":
+                    state.values[key] = values  # paired with units by position below
+                elif any(v.strip() for v in values):
+                    state.values[key] = [v for v in values if v.strip()]
             elif kind == "o" and item.type == "open-choice":
                 others[key] = values
             elif kind == "u" and item.type == "quantity":
@@ -153,7 +157,12 @@ class FormState:
         for key, values in list(state.values.items()):
             item = form.by_link_id[key[0]]
             if item.type == "quantity":
-                state.values[key] = [v if isinstance(v, dict) else {"value": v, "unit": ""} for v in values]
+                pairs = [v if isinstance(v, dict) else {"value": v, "unit": ""} for v in values]
+                pairs = [p for p in pairs if str(p.get("value", "")).strip()]
+                if pairs:
+                    state.values[key] = pairs
+                else:
+                    del state.values[key]
         state._attachments(form, files or {}, previous)
         if previous is not None:
             state.from_record = {
