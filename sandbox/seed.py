@@ -417,6 +417,7 @@ def _med_requests(person: _Person, clock: _Clock) -> Iterator[dict[str, Any]]:
 def _med_statements(clock: _Clock) -> Iterator[dict[str, Any]]:
     """Patient-reported MedicationStatements: active, stopped, not-taken and entered-in-error."""
     def statement(rid: str, pid: str, drug: str, status: str, **extra: Any) -> dict[str, Any]:
+        """One MedicationStatement reported by the patient (or their parent)."""
         code, display = DRUGS[drug]
         return {"resourceType": "MedicationStatement", "id": rid, "status": status,
                 "medicationCodeableConcept": _cc(RXNORM, code, display), "subject": _ref(f"Patient/{pid}"),

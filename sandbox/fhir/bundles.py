@@ -90,6 +90,7 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
     ops.check_type(type_)
 
     def exists(t: str, i: str) -> bool:
+        """A reference resolves if stored or created earlier in this bundle."""
         return (t, i) in known or ctx.store.exists(t, i)
 
     if method == "GET":

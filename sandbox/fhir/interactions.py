@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from sandbox.contracts import AccessGrant
@@ -72,9 +72,10 @@ def authorize(ctx: Context, type_: str, letter: str) -> fscopes.Decision:
     return decision
 
 
-def _resolver(ctx: Context):
+def _resolver(ctx: Context) -> Callable[[str, str], dict | None]:
     """A reader for compartment resolution that yields None for missing resources."""
     def resolve(type_: str, id_: str) -> dict | None:
+        """The stored resource, or None."""
         return ctx.store.read(type_, id_) if ctx.store.exists(type_, id_) else None
     return resolve
 
@@ -200,7 +201,7 @@ def check_body(type_: str, body: Any, *, id_: str | None = None) -> dict[str, An
     return json.loads(json.dumps(body))
 
 
-def _exists(ctx: Context):
+def _exists(ctx: Context) -> Callable[[str, str], bool]:
     """Existence check passed to validation (so references must resolve)."""
     return ctx.store.exists
 
