@@ -20,7 +20,7 @@ _FORBIDDEN = frozenset({"access_token", "refresh_token", "id_token", "token", "c
 _MAX_VALUE = 200
 
 
-def event(name: str, **ids: Any) -> dict[str, Any]:
+def event(name: str, /, **ids: Any) -> dict[str, Any]:
     """Emit one audit event as a JSON line and return what was logged (for tests)."""
     record: dict[str, Any] = {"event": name, "ts": round(time.time(), 3)}
     if has_request_context() and getattr(g, "correlation_id", None):

@@ -109,11 +109,12 @@ class Launch:
     def _do_refresh(self, record: dict[str, Any]) -> str:
         """Call the token endpoint and store the new tokens; a failure ends the launch."""
         rt, ctx = self._rt, self.context
-        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id}
+        # Refreshes may run in FhirClient worker threads (no request context), so carry the id.
+        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id}
         refresh_token = record.get("refresh_token")
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
-            end_launch(rt, self.handle, reason="expired")
+            end_launch(rt, self.handle, reason="expired", correlation_id=self._correlation_id)
             raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
         try:
             config = rt.discovery.get(ctx.iss, rt.http())
@@ -121,7 +122,7 @@ class Launch:
                                    redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
         except LaunchError as exc:
             audit.event("refresh.failed", reason=exc.detail or exc.code.value, **ids)
-            end_launch(rt, self.handle, reason="refresh_failed")
+            end_launch(rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
             raise LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=ctx.iss) from None
         expires_in = token.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 3600.0
@@ -161,9 +162,10 @@ def current_launch(handle: str) -> Launch:
     return launch
 
 
-def end_launch(rt: Runtime, handle: str, *, reason: str) -> None:
+def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> None:
     """Delete the launch's server-side tokens and log the end."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
     ctx = record.get("context", {}) if record else {}
-    audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason)
+    audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
+                correlation_id=correlation_id)
