@@ -460,14 +460,16 @@ def build_authorization_server(
 def resolve_grant_from(store: AuthStore) -> Any:
     """A GrantResolver (see sandbox.contracts) over this store's access tokens."""
 
-    def resolve(authorization: str | None) -> AccessGrant | None:
-        """Bearer header -> AccessGrant, or None when missing, unknown, expired or revoked."""
-        if not authorization:
+    def resolve(bearer: str | None) -> AccessGrant | None:
+        """Bearer token (bare, or a whole "Bearer ..." header value) -> AccessGrant, or None when
+        missing, unknown, expired or revoked."""
+        value = (bearer or "").strip()
+        scheme, _, rest = value.partition(" ")
+        if scheme.lower() == "bearer":
+            value = rest.strip()
+        if not value:
             return None
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            return None
-        token = store.by_access_token(value.strip())
+        token = store.by_access_token(value)
         if token is None or token.is_expired() or token.is_revoked():
             return None
         return AccessGrant(

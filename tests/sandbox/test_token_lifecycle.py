@@ -76,6 +76,7 @@ def test_introspection_by_another_client_reveals_nothing(sandbox_server, issued)
 
 def test_revoking_the_refresh_token_ends_refresh_and_access(sandbox_server, issued):
     client, body = issued
+    assert client.fhir(body["access_token"], f"Patient/{body['patient']}").status_code == 200
     response = client.http.post(client.url("revoke"), timeout=10, data={
         "token": body["refresh_token"], "token_type_hint": "refresh_token", "client_id": client.client_id})
     assert response.status_code == 200
