@@ -9,6 +9,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ._json import arr as _list
+from ._json import obj as _dict
+from ._json import text as _text
+
 SNOMED = "http://snomed.info/sct"
 
 # SNOMED CT route concepts (https://hl7.org/fhir/R4/valueset-route-codes.html).
@@ -114,13 +118,14 @@ def describe_dosage(dosage: dict[str, Any]) -> str:
     """Say how to take a medicine in plain language; the prescriber's text wins when present."""
     if not isinstance(dosage, dict):
         return ""
-    text = dosage.get("text").strip() if isinstance(dosage.get("text"), str) else ""
+    text = _text(dosage.get("text"))
     if text:
         return text
+    dose_and_rate = [entry for entry in _list(dosage.get("doseAndRate")) if isinstance(entry, dict)]
     parts = [
-        _dose_phrase(dosage.get("doseAndRate") or []),
-        _route_phrase(dosage.get("route")),
-        _timing_phrase(dosage.get("timing") or {}),
+        _dose_phrase(dose_and_rate),
+        _route_phrase(_dict(dosage.get("route"))),
+        _timing_phrase(_dict(dosage.get("timing"))),
         _as_needed_phrase(dosage),
     ]
     return " ".join(part for part in parts if part)
@@ -148,14 +153,13 @@ def _number(value: Any) -> str | None:
         number = Decimal(str(value))
     except InvalidOperation:
         return None
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def _unit_word(quantity: dict[str, Any]) -> str:
     """Pick a readable unit: the mapped code, else the given unit, never a raw annotation."""
-    code = quantity.get("code") or ""
-    unit = (quantity.get("unit") or "").strip()
+    code = _text(quantity.get("code"))
+    unit = _text(quantity.get("unit"))
     for candidate in (code, unit):
         if candidate in _DOSE_UNITS:
             return _DOSE_UNITS[candidate]
@@ -178,15 +182,15 @@ def _with_unit(amount: str, unit: str, plural: bool) -> str:
 def _dose_phrase(dose_and_rate: list[dict[str, Any]]) -> str:
     """Dose as "1 tablet", "10 mL" or "1 to 2 tablets"."""
     for entry in dose_and_rate:
-        quantity = entry.get("doseQuantity")
+        quantity = _dict(entry.get("doseQuantity"))
         if quantity:
             amount = _number(quantity.get("value"))
             if amount is None:
                 continue
             return _with_unit(amount, _unit_word(quantity), Decimal(amount) != 1)
-        dose_range = entry.get("doseRange")
+        dose_range = _dict(entry.get("doseRange"))
         if dose_range:
-            low, high = dose_range.get("low") or {}, dose_range.get("high") or {}
+            low, high = _dict(dose_range.get("low")), _dict(dose_range.get("high"))
             low_n, high_n = _number(low.get("value")), _number(high.get("value"))
             unit = _unit_word(high or low)
             if low_n and high_n:
@@ -198,41 +202,41 @@ def _dose_phrase(dose_and_rate: list[dict[str, Any]]) -> str:
     return ""
 
 
-def _route_phrase(route: dict[str, Any] | None) -> str:
+def _route_phrase(route: dict[str, Any]) -> str:
     """Route as "by mouth"; falls back to the route's own words, never its code."""
-    if not route:
-        return ""
-    for coding in route.get("coding") or []:
+    codings = [_dict(c) for c in _list(route.get("coding"))]
+    for coding in codings:
         code = coding.get("code")
-        if coding.get("system") == SNOMED and code in _ROUTES:
+        system = coding.get("system") if isinstance(coding.get("system"), str) else ""
+        if system == SNOMED and code in _ROUTES:
             return _ROUTES[code]
-        if code in _V3_ROUTES and coding.get("system", "").endswith("RouteOfAdministration"):
+        if code in _V3_ROUTES and system.endswith("RouteOfAdministration"):
             return _V3_ROUTES[code]
-    text = (route.get("text") or "").strip()
+    text = _text(route.get("text"))
     if text:
         return _lower_words(text)
-    for coding in route.get("coding") or []:
-        if coding.get("display"):
-            return _lower_words(coding["display"].replace(" route", ""))
+    for coding in codings:
+        display = _text(coding.get("display"))
+        if display:
+            return _lower_words(display.replace(" route", ""))
     return ""
 
 
 def _timing_phrase(timing: dict[str, Any]) -> str:
     """Frequency, times and days from Timing.repeat, else from Timing.code."""
-    repeat = timing.get("repeat") or {}
-    phrase = _repeat_phrase(repeat)
+    phrase = _repeat_phrase(_dict(timing.get("repeat")))
     if phrase:
         return phrase
-    code = timing.get("code") or {}
-    for coding in code.get("coding") or []:
-        if coding.get("code") in _TIMING_CODES:
+    code = _dict(timing.get("code"))
+    for coding in _list(code.get("coding")):
+        if _dict(coding).get("code") in _TIMING_CODES:
             return _TIMING_CODES[coding["code"]]
-    return _lower_words((code.get("text") or "").strip())
+    return _lower_words(_text(code.get("text")))
 
 
 def _repeat_phrase(repeat: dict[str, Any]) -> str:
     """Wording for Timing.repeat: "twice a day", "every 4 to 6 hours", "at bedtime"."""
-    when = [_WHEN[w] for w in repeat.get("when") or [] if w in _WHEN]
+    when = [_WHEN[w] for w in _list(repeat.get("when")) if isinstance(w, str) and w in _WHEN]
     frequency = repeat.get("frequency")
     period = repeat.get("period")
     unit = repeat.get("periodUnit")
@@ -243,10 +247,10 @@ def _repeat_phrase(repeat: dict[str, Any]) -> str:
         parts.append(_frequency_phrase(frequency, repeat.get("frequencyMax"), period, repeat.get("periodMax"), unit))
     if when:
         parts.append(_join(when))
-    times = [_clock(t) for t in repeat.get("timeOfDay") or []]
+    times = [_clock(t) for t in _list(repeat.get("timeOfDay")) if isinstance(t, str)]
     if times:
         parts.append("at " + _join(times))
-    days = [_DAYS[d] for d in repeat.get("dayOfWeek") or [] if d in _DAYS]
+    days = [_DAYS[d] for d in _list(repeat.get("dayOfWeek")) if isinstance(d, str) and d in _DAYS]
     if days:
         parts.append("on " + _join(days))
     return " ".join(part for part in parts if part)
@@ -295,11 +299,11 @@ def _clock(value: str) -> str:
 
 def _as_needed_phrase(dosage: dict[str, Any]) -> str:
     """"as needed" or "as needed for pain"."""
-    concept = dosage.get("asNeededCodeableConcept")
+    concept = _dict(dosage.get("asNeededCodeableConcept"))
     if concept:
-        reason = (concept.get("text") or "").strip()
+        reason = _text(concept.get("text"))
         if not reason:
-            reason = next((c["display"] for c in concept.get("coding") or [] if c.get("display")), "")
+            reason = next((_text(c.get("display")) for c in map(_dict, _list(concept.get("coding"))) if _text(c.get("display"))), "")
         return f"as needed for {_lower_words(reason)}" if reason else "as needed"
     if dosage.get("asNeededBoolean") is True:
         return "as needed"

@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any, Iterable
 
+from ._json import arr, obj, objs, text
 from .dosage import describe_dosages
 from .model import RXNORM, Coding, MedicationList, MedicationRow, SourceRef
 
@@ -73,7 +74,9 @@ def _dedupe(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for resource in resources:
         if not isinstance(resource, dict):
             continue
-        ident = (resource.get("resourceType"), resource.get("id"))
+        if not isinstance(resource.get("resourceType"), str) or not isinstance(resource.get("id"), (str, type(None))):
+            continue
+        ident = (resource["resourceType"], resource.get("id"))
         if ident[1] is not None and ident in seen:
             continue
         seen.add(ident)
@@ -83,13 +86,13 @@ def _dedupe(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _request_row(resource: dict[str, Any], index: Index) -> MedicationRow | None:
     """A row for a MedicationRequest we show, or None for ones we leave out."""
-    status = resource.get("status")
-    if resource.get("intent") not in _REQUEST_INTENTS:
+    status = text(resource.get("status"))
+    if text(resource.get("intent")) not in _REQUEST_INTENTS:
         return None
     if status not in _REQUEST_CURRENT | _REQUEST_PAST:
         return None
-    reported = resource.get("reportedBoolean") is True or bool(resource.get("reportedReference"))
-    dosage = describe_dosages(resource.get("dosageInstruction") or [])
+    reported = resource.get("reportedBoolean") is True or bool(obj(resource.get("reportedReference")))
+    dosage = describe_dosages(arr(resource.get("dosageInstruction")))
     source = SourceRef("MedicationRequest", str(resource.get("id")), status, reported, dosage)
     name, code, unresolved = _resolve_medication(resource, index)
     return MedicationRow(
@@ -109,13 +112,13 @@ def _request_row(resource: dict[str, Any], index: Index) -> MedicationRow | None
 
 def _statement_row(resource: dict[str, Any], index: Index) -> MedicationRow | None:
     """A row for a MedicationStatement; entered-in-error ones are never shown."""
-    status = resource.get("status")
+    status = text(resource.get("status"))
     if status not in _STATEMENT_CURRENT | _STATEMENT_PAST:
         return None
-    dosage = describe_dosages(resource.get("dosage") or [])
+    dosage = describe_dosages(arr(resource.get("dosage")))
     source = SourceRef("MedicationStatement", str(resource.get("id")), status, True, dosage)
     name, code, unresolved = _resolve_medication(resource, index)
-    effective = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start")
+    effective = resource.get("effectiveDateTime") or obj(resource.get("effectivePeriod")).get("start")
     return MedicationRow(
         key="",
         name=name,
@@ -132,23 +135,23 @@ def _statement_row(resource: dict[str, Any], index: Index) -> MedicationRow | No
 
 def _resolve_medication(resource: dict[str, Any], index: Index) -> tuple[str, Coding | None, bool]:
     """Name, code and an "unresolved" flag from medication[x], without any fetch."""
-    concept = resource.get("medicationCodeableConcept")
+    concept = obj(resource.get("medicationCodeableConcept"))
     if concept:
         return _name_of(concept), _code_of(concept), False
-    reference = resource.get("medicationReference") or {}
-    target = reference.get("reference") or ""
+    reference = obj(resource.get("medicationReference"))
+    target = text(reference.get("reference"))
     medication = None
     if target.startswith("#"):
         medication = next(
-            (c for c in resource.get("contained") or [] if c.get("resourceType") == "Medication" and c.get("id") == target[1:]),
+            (c for c in objs(resource.get("contained")) if c.get("resourceType") == "Medication" and c.get("id") == target[1:]),
             None,
         )
     elif target:
         medication = _lookup(target, "Medication", index)
-    display = (reference.get("display") or "").strip()
+    display = text(reference.get("display"))
     if medication is None:
         return display or UNKNOWN_MEDICINE, None, True
-    concept = medication.get("code") or {}
+    concept = obj(medication.get("code"))
     name = _name_of(concept)
     if name == UNKNOWN_MEDICINE and display:
         name = display
@@ -165,37 +168,38 @@ def _lookup(reference: str, resource_type: str, index: Index) -> dict[str, Any] 
 
 def _name_of(concept: dict[str, Any]) -> str:
     """The coding display, falling back to code.text, then to the RxNorm display."""
-    codings = concept.get("coding") or []
-    if codings and (codings[0].get("display") or "").strip():
-        return codings[0]["display"].strip()
-    if (concept.get("text") or "").strip():
-        return concept["text"].strip()
+    codings = objs(concept.get("coding"))
+    if codings and text(codings[0].get("display")):
+        return text(codings[0]["display"])
+    if text(concept.get("text")):
+        return text(concept["text"])
     for coding in codings:
-        if coding.get("system") == RXNORM and (coding.get("display") or "").strip():
-            return coding["display"].strip()
+        if coding.get("system") == RXNORM and text(coding.get("display")):
+            return text(coding["display"])
     for coding in codings:
-        if (coding.get("display") or "").strip():
-            return coding["display"].strip()
+        if text(coding.get("display")):
+            return text(coding["display"])
     return UNKNOWN_MEDICINE
 
 
 def _code_of(concept: dict[str, Any]) -> Coding | None:
     """The RxNorm coding when there is one, else the first coding with a code."""
-    codings = [c for c in concept.get("coding") or [] if c.get("code")]
+    codings = [c for c in objs(concept.get("coding")) if text(c.get("code"))]
     chosen = next((c for c in codings if c.get("system") == RXNORM), codings[0] if codings else None)
     if chosen is None:
         return None
-    return Coding(chosen.get("system"), chosen.get("code"), chosen.get("display") or concept.get("text"))
+    system = text(chosen.get("system")) or None
+    return Coding(system, text(chosen.get("code")), text(chosen.get("display")) or text(concept.get("text")) or None)
 
 
 def _prescriber(resource: dict[str, Any], index: Index, reported: bool) -> str | None:
     """Requester display, else the included Practitioner's name; none for self-reported entries."""
-    requester = resource.get("requester") or {}
-    target = requester.get("reference") or ""
+    requester = obj(resource.get("requester"))
+    target = text(requester.get("reference"))
     if reported and target.startswith(("Patient/", "RelatedPerson/")):
         return None
-    if (requester.get("display") or "").strip():
-        return requester["display"].strip()
+    if text(requester.get("display")):
+        return text(requester["display"])
     for kind in ("Practitioner", "PractitionerRole", "Organization"):
         found = _lookup(target, kind, index) if target else None
         if found:
@@ -206,12 +210,12 @@ def _prescriber(resource: dict[str, Any], index: Index, reported: bool) -> str |
 def _person_name(resource: dict[str, Any]) -> str | None:
     """A readable name from a Practitioner (HumanName) or an Organization."""
     if isinstance(resource.get("name"), str):
-        return resource["name"].strip() or None
-    for name in resource.get("name") or []:
-        if (name.get("text") or "").strip():
-            return name["text"].strip()
-        words = [*(name.get("prefix") or []), *(name.get("given") or []), name.get("family") or ""]
-        joined = " ".join(w for w in words if w)
+        return text(resource["name"]) or None
+    for name in objs(resource.get("name")):
+        if text(name.get("text")):
+            return text(name["text"])
+        words = [*arr(name.get("prefix")), *arr(name.get("given")), name.get("family")]
+        joined = " ".join(text(w) for w in words if text(w))
         if joined:
             return joined
     return None
@@ -220,23 +224,21 @@ def _person_name(resource: dict[str, Any]) -> str | None:
 def _reason(resource: dict[str, Any]) -> str | None:
     """Reason text from reasonCode (text or display) and reasonReference displays."""
     reasons: list[str] = []
-    for concept in resource.get("reasonCode") or []:
-        text = (concept.get("text") or "").strip()
-        if not text:
-            text = next((c["display"].strip() for c in concept.get("coding") or [] if c.get("display")), "")
-        if text:
-            reasons.append(text)
-    for ref in resource.get("reasonReference") or []:
-        if (ref.get("display") or "").strip():
-            reasons.append(ref["display"].strip())
+    for concept in objs(resource.get("reasonCode")):
+        reason = text(concept.get("text"))
+        if not reason:
+            reason = next((text(c.get("display")) for c in objs(concept.get("coding")) if text(c.get("display"))), "")
+        if reason:
+            reasons.append(reason)
+    for ref in objs(resource.get("reasonReference")):
+        if text(ref.get("display")):
+            reasons.append(text(ref["display"]))
     return ", ".join(dict.fromkeys(reasons)) or None
 
 
 def _date_part(value: Any) -> str | None:
     """The date part of a FHIR date or dateTime."""
-    if not isinstance(value, str) or not value:
-        return None
-    return value.split("T")[0]
+    return text(value).split("T")[0] or None
 
 
 def _merge_by_rxnorm(rows: list[MedicationRow]) -> list[MedicationRow]:

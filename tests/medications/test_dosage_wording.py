@@ -92,3 +92,24 @@ def test_several_dosage_lines_join_in_sequence_without_repeats():
         {"sequence": 4},
     ]
     assert describe_dosages(lines) == "2 tablets daily for 3 days; then 1 tablet daily"
+
+
+@pytest.mark.parametrize(
+    "dosage",
+    [
+        None,
+        "twice a day",
+        {"text": 5},
+        {"timing": ["BID"], "route": "oral", "doseAndRate": {"doseQuantity": 1}},
+        {"timing": {"repeat": "daily", "code": {"coding": ["BID"]}}},
+        {"doseAndRate": ["x", {"doseQuantity": "1 tab"}, {"doseRange": {"low": 1}}]},
+        {"route": {"coding": [{"system": None, "code": "PO"}, "x"]}},
+        {"asNeededCodeableConcept": {"coding": [None, {"display": 7}]}},
+        {"timing": {"repeat": {"when": [None, 3], "timeOfDay": [8], "dayOfWeek": [{}]}}},
+    ],
+    ids=["none", "string", "text not a string", "lists for objects", "repeat a string", "bad doses", "bad route codings",
+         "bad as-needed codings", "bad repeat lists"],
+)
+def test_malformed_dosage_json_gives_no_crash_and_no_raw_values(dosage):
+    wording = describe_dosage(dosage)
+    assert wording in ("", "as needed")

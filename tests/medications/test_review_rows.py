@@ -261,3 +261,28 @@ def test_start_date_in_plain_words(start, expected):
     extra = {"authoredOn": start} if start else {}
     (row,) = review_rows([request("1", cc(LISINOPRIL), **extra)])
     assert row.start_text == expected
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"resourceType": "MedicationRequest", "id": ["x"], "status": "active", "intent": "order"},
+        {"resourceType": "MedicationRequest", "id": "b1", "status": ["active"], "intent": {"x": 1}},
+        {"resourceType": "MedicationRequest", "id": "b2", "status": "active", "intent": "order",
+         "medicationCodeableConcept": "aspirin", "medicationReference": ["#m"], "dosageInstruction": {"text": "x"},
+         "requester": "Dr", "reasonCode": "pain", "authoredOn": 2020, "contained": "nope"},
+        {"resourceType": "MedicationStatement", "id": "b3", "status": "active",
+         "medicationCodeableConcept": {"coding": "RxNorm", "text": ["x"]}, "effectivePeriod": "2020",
+         "dosage": [None, "x"], "reasonReference": [None, {"display": 3}]},
+        {"resourceType": "MedicationRequest", "id": "b4", "status": "active", "intent": "order",
+         "medicationCodeableConcept": {"coding": [None, {"system": RXNORM, "code": 314076, "display": None}]},
+         "requester": {"reference": "Practitioner/p"}},
+        {"resourceType": "Practitioner", "id": "p", "name": [{"given": [None, 3], "family": ["x"]}]},
+        "not a resource",
+        {"resourceType": None, "id": "z"},
+    ],
+)
+def test_malformed_resources_never_crash_the_list(broken):
+    lists = build_medication_list([broken, request("ok", cc(LISINOPRIL))])
+    assert "Lisinopril 10 MG Oral Tablet" in [r.name for r in lists.current]
+    assert all(isinstance(r.name, str) and r.name for r in lists.current)
