@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import questionnaire as q
+from ._json import obj, objs, text
 from .model import STOP_REASON_LABELS, Difference, MedicationRow, plain_date
 
 
@@ -19,12 +20,12 @@ def clinician_diff(current_rows: list[MedicationRow], latest_qr: dict[str, Any] 
     if not latest_qr:
         return []
     base_url = q.load_questionnaire()["url"]
-    if (latest_qr.get("questionnaire") or "").split("|")[0] != base_url:
+    if text(latest_qr.get("questionnaire")).split("|")[0] != base_url:
         raise NotAMedicationReview("not a medication review response")
     by_ref = {ref: row for row in current_rows for ref in row.references}
     by_code = {(row.code.system, row.code.code): row for row in current_rows if row.code and row.code.code}
     found: list[Difference] = []
-    for item in latest_qr.get("item") or []:
+    for item in objs(latest_qr.get("item")):
         children = _children(item)
         if item.get("linkId") == q.GROUP:
             difference = _reported_difference(children, by_ref, by_code)
@@ -39,12 +40,17 @@ def clinician_diff(current_rows: list[MedicationRow], latest_qr: dict[str, Any] 
 
 def _children(item: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Answers of a group's child items, by linkId."""
-    return {child.get("linkId"): child.get("answer") or [] for child in item.get("item") or []}
+    return {text(child.get("linkId")): objs(child.get("answer")) for child in objs(item.get("item"))}
 
 
-def _first(answers: list[dict[str, Any]], key: str) -> Any:
-    """The first answer's value of one type, or None."""
-    return next((a[key] for a in answers if key in a), None)
+def _first(answers: list[dict[str, Any]], key: str) -> str | None:
+    """The first non-empty string answer of one type (valueString, valueDate), or None."""
+    return next((text(a.get(key)) for a in answers if text(a.get(key))), None)
+
+
+def _first_code(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first valueCoding answer, or an empty one."""
+    return next((obj(a.get("valueCoding")) for a in answers if obj(a.get("valueCoding"))), {})
 
 
 def _reported_difference(
@@ -53,17 +59,17 @@ def _reported_difference(
     by_code: dict[tuple[Any, Any], MedicationRow],
 ) -> Difference | None:
     """A difference for one reported medicine, or None when taken as prescribed."""
-    status = (_first(children.get(q.STATUS, []), "valueCoding") or {}).get("code")
-    refs = [a["valueReference"].get("reference") for a in children.get(q.SOURCE, []) if "valueReference" in a]
-    coding = _first(children.get(q.CODE, []), "valueCoding") or {}
+    status = _first_code(children.get(q.STATUS, [])).get("code")
+    refs = [text(obj(a.get("valueReference")).get("reference")) for a in children.get(q.SOURCE, [])]
+    coding = _first_code(children.get(q.CODE, []))
     row = next((by_ref[ref] for ref in refs if ref in by_ref), None)
-    if row is None and coding.get("code"):
-        row = by_code.get((coding.get("system"), coding.get("code")))
+    if row is None and text(coding.get("code")):
+        row = by_code.get((text(coding.get("system")) or None, text(coding.get("code"))))
     name = row.name if row else (_first(children.get(q.NAME, []), "valueString") or "Unnamed medicine")
     side_effects = _first(children.get(q.SIDE_EFFECTS, []), "valueString")
     if status == "not-taking":
         since = _first(children.get(q.SINCE, []), "valueDate")
-        why = (_first(children.get(q.WHY_NOT, []), "valueCoding") or {}).get("code")
+        why = _first_code(children.get(q.WHY_NOT, [])).get("code")
         parts = ["Not taking it"]
         if since:
             parts.append(f"since {plain_date(since)}")

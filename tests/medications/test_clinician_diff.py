@@ -95,3 +95,22 @@ def test_report_for_a_medicine_no_longer_listed_keeps_the_reported_name(latest_q
 def test_other_questionnaires_are_refused():
     with pytest.raises(NotAMedicationReview):
         clinician_diff([], {"resourceType": "QuestionnaireResponse", "questionnaire": "http://example.org/Questionnaire/phq-9|1", "item": []})
+
+
+def test_malformed_response_items_are_skipped_not_fatal():
+    qr = {
+        "questionnaire": "http://smart-previsit.example.org/fhir/Questionnaire/medication-review|1.0.0",
+        "item": [
+            "junk",
+            {"linkId": "medication", "item": "junk"},
+            {"linkId": "medication", "item": [
+                {"linkId": "medication.source", "answer": [{"valueReference": "MedicationRequest/r1"}]},
+                {"linkId": "medication.code", "answer": [{"valueCoding": {"code": {"x": 1}}}]},
+                {"linkId": "medication.name", "answer": [{"valueString": {"x": 1}}, {"valueString": "Lisinopril"}]},
+                {"linkId": "medication.status", "answer": [{"valueCoding": "not-taking"}, {"valueCoding": {"code": "unsure"}}]},
+            ]},
+            {"linkId": "added-medication", "item": [{"linkId": "added-medication.name", "answer": [{"valueString": 5}]}]},
+        ],
+    }
+    (diff,) = clinician_diff([], qr)
+    assert (diff.kind, diff.medicine, diff.row) == ("not-sure", "Lisinopril", None)
