@@ -1,0 +1,153 @@
+"""Hostile Questionnaires: XSS payloads are inert, size limits are typed errors, modifiers are refused."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from smart_app.questionnaires import (
+    FormState, MAX_DEPTH, MAX_ITEMS, QuestionnaireTooLarge, ResponseMeta, UnsupportedQuestionnaire, build_form,
+    evaluate, to_questionnaire_response,
+)
+from smart_app.questionnaires.model import URL_RENDER_MARKDOWN, URL_RENDER_XHTML
+
+from .conftest import item, questionnaire, run
+from .test_rendering import Page
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg onload=alert(1)>",
+    "</textarea><script>alert(2)</script>",
+    "javascript:alert(3)",
+]
+
+
+def _hostile(payload: str) -> dict:
+    help_item = {"linkId": "h", "type": "display", "text": payload,
+                 "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl",
+                                "valueCodeableConcept": {"coding": [{"code": "help"}]}}]}
+    return questionnaire(
+        item("g", "group", text=payload, prefix=payload, item=[
+            item("c", "choice", text=payload, prefix=payload, required=True, item=[help_item],
+                 answerOption=[{"valueCoding": {"system": "http://s", "code": payload, "display": payload},
+                                "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-optionPrefix",
+                                               "valueString": payload}]},
+                               {"valueString": payload}]),
+            item("s", "string", text=payload, ext=[("entryFormat", "valueString", payload)]),
+            item("t", "text", text=payload),
+            item("d", "display", text=payload),
+            item("q", "quantity", text=payload, ext=[("questionnaire-unitOption", "valueCoding", {"code": payload, "display": payload}),
+                                                     ("questionnaire-unitOption", "valueCoding", {"code": "kg", "display": payload})]),
+            item("x", "string", text="rich", _text={"extension": [{"url": URL_RENDER_XHTML, "valueString": f"<b>bold</b>{payload}<a href='javascript:x'>l</a>"}]}),
+            item("m", "string", text="md", _text={"extension": [{"url": URL_RENDER_MARKDOWN, "valueString": f"**md** {payload}"}]}),
+        ]),
+        title=payload,
+    )
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_in_text_options_help_prefix_and_answers_are_inert(render, payload) -> None:
+    q = _hostile(payload)
+    data = {"q.s.0": payload, "q.t.0": payload, "q.c.0": payload}  # also echoed user input (invalid choice)
+    _, _, view = run(q, data)
+    html = render(view)
+    page = Page(html)
+    tags = {t for t, _ in page.tags}
+    assert "script" not in tags and "img" not in tags and "svg" not in tags
+    assert not any(k.startswith("on") for _, attrs in page.tags for k in attrs)
+    assert not any((v or "").strip().lower().startswith("javascript:") for t, attrs in page.tags
+                   for k, v in attrs.items() if k in ("href", "src", "action", "formaction"))
+    assert "<b>bold</b>" in html and "<strong>md</strong>" not in html  # xhtml formatting survives; markdown stays text
+    # Error summary links only to ids we generated.
+    assert all(a["href"].startswith("#f-") for a in page.find("a"))
+
+
+def test_error_summary_href_is_safe_for_hostile_link_ids(render) -> None:
+    link_id = '"><script>alert(1)</script>'
+    _, _, view = run(questionnaire(item(link_id, "string", required=True)), {})
+    page = Page(render(view))
+    assert "script" not in {t for t, _ in page.tags}
+    href = page.find("a")[0]["href"]
+    assert href[1:] in page.ids() and all(c.isalnum() or c in "-_#" for c in href)
+
+
+def _nested(depth: int) -> dict:
+    root = node = item("n0", "group")
+    for level in range(1, depth):
+        child = item(f"n{level}", "group" if level < depth - 1 else "string")
+        node["item"] = [child]
+        node = child
+    return questionnaire(root)
+
+
+def test_nesting_up_to_the_limit_works_end_to_end(render) -> None:
+    form = build_form(_nested(MAX_DEPTH))
+    data = {f"q.n{MAX_DEPTH - 1}.{'_'.join(['0'] * (MAX_DEPTH - 1))}": "deep"}
+    state = FormState.from_post(form, data)
+    view = evaluate(form, state)
+    qr = to_questionnaire_response(form, state, ResponseMeta(), view=view)
+    node, depth = qr["item"][0], 1
+    while "item" in node:
+        node, depth = node["item"][0], depth + 1
+    assert depth == MAX_DEPTH and node["answer"] == [{"valueString": "deep"}]
+    assert 'value="deep"' in render(view)
+
+
+def test_nesting_beyond_the_limit_is_a_typed_error() -> None:
+    with pytest.raises(QuestionnaireTooLarge, match=f"more than {MAX_DEPTH} levels deep"):
+        build_form(_nested(MAX_DEPTH + 1))
+    with pytest.raises(QuestionnaireTooLarge):
+        build_form(_nested(5000))  # would be a RecursionError in a naive recursive parser
+
+
+def test_too_many_items_is_a_typed_error() -> None:
+    with pytest.raises(QuestionnaireTooLarge, match=f"more than {MAX_ITEMS} items"):
+        build_form(questionnaire(*[item(f"i{n}", "string") for n in range(MAX_ITEMS + 1)]))
+
+
+def test_too_many_options_is_a_typed_error() -> None:
+    with pytest.raises(QuestionnaireTooLarge, match="answer options"):
+        build_form(questionnaire(item("c", "choice", answerOption=[{"valueInteger": n} for n in range(2001)])))
+
+
+@pytest.mark.parametrize("q, message", [
+    (questionnaire(item("a", "string"), modifierExtension=[{"url": "http://x/mod", "valueBoolean": True}]), "modifier extension"),
+    (questionnaire(item("a", "string", modifierExtension=[{"url": "http://x/mod", "valueBoolean": True}])), "'a' carries a modifier extension"),
+    (questionnaire(item("a", "string"), item("a", "string")), "linkId 'a' is used more than once"),
+    (questionnaire(item("a", "mystery")), "unknown type 'mystery'"),
+    (questionnaire(item("a", "string", ext=[("http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
+                                             "valueExpression", {"language": "text/cql", "expression": "1"})])), "only FHIRPath"),
+    ({"resourceType": "Patient"}, "not a FHIR Questionnaire"),
+    (questionnaire({"type": "string"}), "no linkId"),
+    (questionnaire(item("a", "string", enableWhen=[{"question": "a", "operator": "~", "answerString": "x"}])), "enableWhen"),
+])
+def test_unusable_questionnaires_are_refused_with_a_clear_message(q, message) -> None:
+    with pytest.raises(UnsupportedQuestionnaire, match=message):
+        build_form(q)
+
+
+def test_unknown_extensions_are_ignored() -> None:
+    q = questionnaire(item("a", "string", ext=[("http://example.org/unknown", "valueString", "x")]),
+                      extension=[{"url": "http://example.org/other", "valueInteger": 1}])
+    assert run(q, {"q.a.r": "fine"})[2].response_items == [{"linkId": "a", "text": "a", "answer": [{"valueString": "fine"}]}]
+
+
+def test_a_5000_item_form_parses_evaluates_renders_and_builds_a_response_quickly(render) -> None:
+    groups = [item(f"g{g}", "group", item=[
+        item(f"g{g}-{n}", "integer", required=True, ext=[("maxValue", "valueInteger", 10)],
+             enableWhen=[{"question": f"g{g}-0", "operator": "exists", "answerBoolean": True}] if n else [])
+        for n in range(49)]) for g in range(100)]
+    q = questionnaire(*groups)
+    data = {f"q.g{g}-{n}.0": str(n % 12) for g in range(100) for n in range(49)}
+    started = time.perf_counter()
+    form = build_form(q)
+    assert len(form.by_link_id) == 5000
+    state = FormState.from_post(form, data)
+    view = evaluate(form, state)
+    qr = to_questionnaire_response(form, state, ResponseMeta(), view=view)
+    html = render(view)
+    elapsed = time.perf_counter() - started
+    assert len(qr["item"]) == 100 and len(view.errors) == 100 * 4  # values 11 exceed maxValue 10
+    assert html.count('name="q.g99-48.0"') == 1
+    assert elapsed < 4, f"5,000 items took {elapsed:.2f}s"
