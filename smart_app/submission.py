@@ -1,0 +1,345 @@
+"""Write-back orchestration: built resources + a launch -> one conditional bundle -> outbox -> EHR -> receipt.
+
+Generic over what is sent (questionnaires, the medication review): the caller hands over a
+QuestionnaireResponse and its Observations; this module binds them to the launch (subject,
+encounter, author come from the token, never from the form), keeps the bundle in the
+encrypted store until the EHR has it, sends it through FhirClient (retries, Retry-After and
+the 401 refresh live there), and records sent / pending / failed. Every entry is a
+conditional create, so a resend after a lost response or a double submit never duplicates.
+Audit events carry ids only.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+from smart_app import audit
+from smart_app.errors import LaunchError
+from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.launch.runtime import runtime
+from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
+from smart_app.questionnaires.fhirjson import dumps
+from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
+
+if TYPE_CHECKING:
+    from smart_app.launch.session import Launch
+
+IDENTIFIER_SYSTEM = "http://smart-previsit.example.org/fhir/sid/submission"
+APP_DEVICE = {"resourceType": "Device", "deviceName": [{"name": "SMART Pre-Visit", "type": "user-friendly-name"}],
+              "type": {"text": "SMART on FHIR application"}}
+NAMESPACE = "submission"
+INDEX_NAMESPACE = "submission-index"
+LOCK_NAMESPACE = "submission-lock"
+TTL = 30 * 24 * 3600  # unsent answers are kept this long; sent receipts just as long, for reopening
+LOCK_TTL = 60
+MAX_INDEX = 200
+
+# Plain words for the receipt page, one per FhirErrorCode the outbox can end on.
+REASONS: dict[FhirErrorCode, str] = {
+    FhirErrorCode.UNAUTHORIZED: "Your health record system no longer accepts this session. Start the app again, then send.",
+    FhirErrorCode.FORBIDDEN: "Your health record system did not allow the app to save these answers.",
+    FhirErrorCode.NOT_FOUND: "Your health record system could not find something the answers refer to.",
+    FhirErrorCode.GONE: "Something the answers refer to was removed from your health record.",
+    FhirErrorCode.CONFLICT: "Your health record changed while you were answering. Check your answers and send again.",
+    FhirErrorCode.PRECONDITION_FAILED: "Your health record changed while you were answering. Check your answers and send again.",
+    FhirErrorCode.INVALID: "Your health record system did not accept some answers. Check the marked answers and send again.",
+    FhirErrorCode.RATE_LIMITED: "Your health record system is busy. The app will try again shortly.",
+    FhirErrorCode.UNAVAILABLE: "Your health record system is not available right now. The app will try again shortly.",
+    FhirErrorCode.SERVER_ERROR: "Your health record system had a problem. The app will try again shortly.",
+    FhirErrorCode.NETWORK: "The app could not reach your health record system. It will try again shortly.",
+    FhirErrorCode.BAD_RESPONSE: "Your health record system gave an answer the app could not understand.",
+    FhirErrorCode.NOT_SUPPORTED: "Your health record system does not support saving these answers.",
+}
+NOT_PERMITTED = "This app was not given permission to save answers to your health record."
+
+
+class SubmissionRefused(Exception):
+    """Nothing may be written for this launch (no QuestionnaireResponse write scope)."""
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    """Where a submission stands, for the receipt page and for callers that redirect to it."""
+
+    submission_id: str
+    kind: str
+    label: str
+    state: OutboxState
+    receipt: Receipt | None
+    planned_types: tuple[str, ...]
+    skipped_types: tuple[str, ...]
+    error: FhirErrorCode | None
+    status: int | None
+    attempts: int
+    next_attempt_at: float | None
+    created_at: float
+    sent_at: float | None
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+    messages: tuple[str, ...] = ()
+    questionnaire: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """The last failure in plain words (None when sent or never tried)."""
+        if self.state is OutboxState.SENT or self.error is None:
+            return None
+        return REASONS.get(self.error, "The answers could not be sent.")
+
+    @property
+    def retry_in(self) -> int | None:
+        """Whole seconds until the automatic retry, for a pending submission."""
+        if self.state is not OutboxState.PENDING or self.next_attempt_at is None:
+            return None
+        return max(0, int(round(self.next_attempt_at - time.time())))
+
+
+def identifier_system() -> str:
+    """The identifier system our submission ids live in (one per app)."""
+    return IDENTIFIER_SYSTEM
+
+
+def _key(launch: "Launch", submission_id: str) -> str:
+    """Store key: server + patient + submission, so another patient's launch cannot read it."""
+    ctx = launch.context
+    return f"{ctx.iss}|{ctx.patient_id}|{submission_id}"
+
+
+def _index_key(launch: "Launch") -> str:
+    """Store key of the per-patient list of submissions (survives a relaunch)."""
+    return f"{launch.context.iss}|{launch.context.patient_id}"
+
+
+def _now_iso(now: float) -> str:
+    """A FHIR instant in UTC with seconds."""
+    return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plain_json(resource: Any) -> Any:
+    """FHIR JSON with Decimals turned into JSON numbers, as the store and HTTP layers need."""
+    return json.loads(dumps(resource))
+
+
+def author_reference(launch: "Launch") -> str | None:
+    """The fhirUser as a relative reference (the token's identity, never form input)."""
+    user = launch.context.fhir_user
+    return user.relative if user else None
+
+
+def _load(launch: "Launch", submission_id: str) -> dict[str, Any] | None:
+    """The stored record of a submission for this launch's patient."""
+    return runtime().store.get(NAMESPACE, _key(launch, submission_id))
+
+
+def _save(launch: "Launch", record: dict[str, Any]) -> None:
+    """Persist a submission record (encrypted)."""
+    runtime().store.put(NAMESPACE, _key(launch, record["item"]["submission_id"]), record, TTL)
+
+
+def _remember(launch: "Launch", submission_id: str, kind: str, questionnaire: str | None) -> None:
+    """Add a submission to the patient's index (latest last, bounded)."""
+    store = runtime().store
+    index = store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
+    items = [i for i in index["items"] if i.get("id") != submission_id]
+    items.append({"id": submission_id, "kind": kind, "questionnaire": questionnaire, "at": time.time()})
+    store.put(INDEX_NAMESPACE, _index_key(launch), {"items": items[-MAX_INDEX:]}, TTL)
+
+
+def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
+    """Turn a stored record into a SubmissionOutcome."""
+    item = OutboxItem.from_dict(record["item"])
+    return SubmissionOutcome(
+        submission_id=item.submission_id, kind=record.get("kind", ""), label=record.get("label", ""),
+        state=item.state, receipt=item.receipt, planned_types=tuple(resource_types(item.bundle)),
+        skipped_types=item.skipped_types, error=item.last_error, status=item.last_status,
+        attempts=item.attempts, next_attempt_at=item.next_attempt_at, created_at=item.created_at,
+        sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
+        messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
+    )
+
+
+def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
+                   observations: list[Mapping[str, Any]], recorded: str) -> tuple[dict, list[str]]:
+    """The scope-filtered transaction for a submission, and the resource types left out.
+
+    Raises SubmissionRefused when not even the QuestionnaireResponse may be written.
+    """
+    ctx = launch.context
+    if not ctx.patient_id:
+        raise SubmissionRefused(NOT_PERMITTED)
+    if not ctx.permissions.can_write("QuestionnaireResponse"):
+        raise SubmissionRefused(NOT_PERMITTED)
+    bundle = build_submission_bundle(
+        questionnaire_response=plain_json(questionnaire_response),
+        observations=[plain_json(o) for o in observations],
+        submission_id=submission_id,
+        identifier_system=IDENTIFIER_SYSTEM,
+        patient_ref=f"Patient/{ctx.patient_id}",
+        encounter_ref=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None,
+        author_ref=author_reference(launch),
+        app_device=APP_DEVICE,
+        recorded=recorded,
+    )
+    return filter_by_permissions(bundle, ctx.permissions.can_write)
+
+
+def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
+                  observations: list[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """(types that will be written, types left out for lack of scope), for the review page."""
+    bundle, skipped = prepare_bundle(launch, submission_id="preview", questionnaire_response=questionnaire_response,
+                                     observations=observations, recorded=_now_iso(time.time()))
+    return resource_types(bundle), skipped
+
+
+def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
+           observations: list[Mapping[str, Any]], kind: str, label: str = "",
+           questionnaire: str | None = None) -> SubmissionOutcome:
+    """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
+
+    A submission already sent is returned as it is; one pending or failed is resent with
+    the bundle first stored, byte for byte, so answers edited after a failure need a new id.
+    """
+    existing = _load(launch, submission_id)
+    if existing is None:
+        now = time.time()
+        bundle, skipped = prepare_bundle(launch, submission_id=submission_id,
+                                         questionnaire_response=questionnaire_response,
+                                         observations=observations, recorded=_now_iso(now))
+        item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
+        existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
+                    "handle": launch.handle}
+        _save(launch, existing)  # kept before the first byte goes out: nothing is lost on a crash
+        _remember(launch, submission_id, kind, questionnaire)
+        audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
+                    entries=len(bundle["entry"]), skipped=",".join(skipped) or None)
+    elif OutboxItem.from_dict(existing["item"]).state is OutboxState.SENT:
+        audit.event("submission.duplicate", submission_id=submission_id, kind=kind, handle=launch.handle)
+        return _outcome(existing)
+    else:
+        existing["item"] = retry_now(OutboxItem.from_dict(existing["item"]), now=time.time()).to_dict()
+    return _deliver(launch, existing)
+
+
+def retry(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
+    """The user asked to send again: resend a pending or failed submission now."""
+    record = _load(launch, submission_id)
+    if record is None:
+        return None
+    item = OutboxItem.from_dict(record["item"])
+    if item.state is OutboxState.SENT:
+        return _outcome(record)
+    record["item"] = retry_now(item, now=time.time()).to_dict()
+    audit.event("submission.retry", submission_id=submission_id, handle=launch.handle, manual=True)
+    return _deliver(launch, record)
+
+
+def deliver_if_due(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
+    """The automatic retry: resend a pending submission whose backoff has passed; else just report."""
+    record = _load(launch, submission_id)
+    if record is None:
+        return None
+    if OutboxItem.from_dict(record["item"]).is_due(time.time()):
+        audit.event("submission.retry", submission_id=submission_id, handle=launch.handle, manual=False)
+        return _deliver(launch, record)
+    return _outcome(record)
+
+
+def receipt(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
+    """Where a submission stands, without sending anything."""
+    record = _load(launch, submission_id)
+    return _outcome(record) if record else None
+
+
+def submissions(launch: "Launch") -> list[SubmissionOutcome]:
+    """This patient's submissions known to this app, newest first (for task lists)."""
+    index = runtime().store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
+    found = []
+    for entry in reversed(index["items"]):
+        record = _load(launch, entry["id"])
+        if record is not None:
+            found.append(_outcome(record))
+    return found
+
+
+def _deliver(launch: "Launch", record: dict[str, Any]) -> SubmissionOutcome:
+    """Send the stored bundle once (single-flight per submission) and store what happened."""
+    store = runtime().store
+    item = OutboxItem.from_dict(record["item"])
+    lock_key = _key(launch, item.submission_id)
+    if not store.add(LOCK_NAMESPACE, lock_key, {"at": time.time()}, LOCK_TTL):
+        # Another request (a double click, a second tab) is sending this very bundle right now.
+        audit.event("submission.in_flight", submission_id=item.submission_id, handle=launch.handle)
+        return _outcome(_load(launch, item.submission_id) or record)
+    try:
+        # Re-read under the lock: the other request may have finished in the meantime.
+        current = _load(launch, item.submission_id) or record
+        if OutboxItem.from_dict(current["item"]).state is OutboxState.SENT:
+            return _outcome(current)
+        record = {**current, "item": record["item"]}
+        return _send(launch, record, item)
+    finally:
+        store.delete(LOCK_NAMESPACE, lock_key)
+
+
+def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> SubmissionOutcome:
+    """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
+    ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
+    try:
+        result = send_submission(launch.fhir, item.bundle)
+    except FhirError as error:
+        item = record_failure(item, error, now=time.time())
+        record.update(item=item.to_dict(), field_errors=field_errors(error, item.bundle),
+                      messages=list(general_messages(error)))
+        _save(launch, record)
+        audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
+                    error_code=error.code.value, status=error.status, attempts=item.attempts, **ids)
+        return _outcome(record)
+    except LaunchError:
+        # The token could not be renewed: the bundle stays stored and pending for the next launch.
+        audit.event("submission.pending", error_code="LAUNCH_ENDED", attempts=item.attempts, **ids)
+        raise
+    if not result.complete:
+        error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
+        item = record_failure(item, error, now=time.time())
+        record.update(item=item.to_dict())
+        _save(launch, record)
+        audit.event("submission.pending", error_code=error.code.value, attempts=item.attempts, **ids)
+        return _outcome(record)
+    item = record_sent(item, result, now=time.time())
+    record.update(item=item.to_dict(), field_errors={}, messages=[])
+    _save(launch, record)
+    audit.event("submission.sent", attempts=item.attempts,
+                resources=",".join(f"{e.resource_type}/{e.id}" for e in result.entries), **ids)
+    return _outcome(record)
+
+
+def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[str]]:
+    """OperationOutcome issues mapped to QuestionnaireResponse linkIds (400/422 only)."""
+    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
+        return {}
+    entries = bundle.get("entry") or []
+    qr_index = next((i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
+    qr = entries[qr_index]["resource"] if qr_index is not None else None
+    mapped: dict[str, list[str]] = {}
+    for issue in error.issues:
+        message = issue.details_text or issue.diagnostics or "This answer was not accepted."
+        for link_id in issue.link_ids(qr, entry_index=qr_index):
+            mapped.setdefault(link_id, []).append(message)
+    return mapped
+
+
+def general_messages(error: FhirError) -> list[str]:
+    """Issue texts that name no answer, shown above the form (escaped by the template)."""
+    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
+        return []
+    return [i.details_text or i.diagnostics for i in error.issues
+            if not i.expression and (i.details_text or i.diagnostics)][:5]
+
+
+__all__ = [
+    "IDENTIFIER_SYSTEM", "SubmissionOutcome", "SubmissionRefused", "author_reference", "deliver_if_due",
+    "field_errors", "identifier_system", "planned_types", "plain_json", "prepare_bundle", "receipt", "retry",
+    "submissions", "submit",
+]
