@@ -6,6 +6,7 @@ OperationOutcome; every request but /metadata needs a bearer token the resolver 
 """
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import struct
@@ -109,6 +110,24 @@ def _is_write() -> bool:
     return True
 
 
+def _interaction() -> str:
+    """Name the FHIR interaction of this request (a bundle with any PUT counts as an update)."""
+    method, path = request.method, request.path.rstrip("/")
+    if request.method == "POST" and path == g.fhir_base_path.rstrip("/"):
+        try:
+            body = json.loads(request.get_data(as_text=True) or "null")
+            methods = {(e.get("request") or {}).get("method") for e in body.get("entry") or []}
+        except (ValueError, AttributeError):
+            return "transaction"
+        return "update" if "PUT" in methods else str(body.get("type") or "transaction")
+    if path.endswith("/_search"):
+        return "search"
+    segments = path[len(g.fhir_base_path.rstrip("/")):].strip("/").split("/")
+    if method == "GET":
+        return "search" if len(segments) == 1 else ("vread" if "_history" in segments else "read")
+    return {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(method, method.lower())
+
+
 def _drop_connection() -> bool:
     """Reset the client's TCP connection (RST) if the server exposes the socket; True on success."""
     sock = request.environ.get("werkzeug.socket")
@@ -138,6 +157,16 @@ def create_fhir_blueprint(
 ) -> Blueprint:
     """Build the FHIR API blueprint over a store, a token resolver and an optional fault plan."""
     bp = Blueprint("fhir", __name__, url_prefix=base_path.rstrip("/") or None)
+    # The contract's take() has no `interaction`; plans that accept it keep stale_update for an update.
+    take_names_interaction = faults is not None and "interaction" in inspect.signature(faults.take).parameters
+
+    def take_fault(grant: AccessGrant) -> PlannedFault | None:
+        """Ask the fault plan what to do with this request."""
+        if faults is None:
+            return None
+        if take_names_interaction:
+            return faults.take(is_write=_is_write(), launch_id=grant.launch_id, interaction=_interaction())
+        return faults.take(is_write=_is_write(), launch_id=grant.launch_id)
 
     def context(grant: AccessGrant) -> ops.Context:
         """The interaction context for this request."""
@@ -160,8 +189,7 @@ def create_fhir_blueprint(
                             headers={"WWW-Authenticate": f'Bearer realm="sandbox"{error}'})
             return _error_response(err)
         g.fhir_grant = grant
-        fault = faults.take(is_write=_is_write(), launch_id=grant.launch_id) if faults is not None else None
-        return _apply_fault(fault)
+        return _apply_fault(take_fault(grant))
 
     def _apply_fault(fault: PlannedFault | None) -> Response | None:
         """Answer now for status faults; otherwise set the switches the request will honour."""

@@ -51,17 +51,21 @@ class QueuedFaults:
     def __init__(self) -> None:
         """Start with nothing planned."""
         self.planned: list[PlannedFault] = []
+        self.seen: list[str | None] = []  # the interaction named by each take()
 
     def plan(self, fault: PlannedFault) -> None:
         """Queue a fault."""
         self.planned.append(fault)
 
-    def take(self, *, is_write: bool, launch_id: str | None) -> PlannedFault | None:
+    def take(self, *, is_write: bool, launch_id: str | None, interaction: str | None = None) -> PlannedFault | None:
         """Consume one use of the first fault that applies to this request."""
+        self.seen.append(interaction)
         for fault in self.planned:
             if fault.writes_only and not is_write:
                 continue
             if fault.launch_id not in (None, launch_id):
+                continue
+            if fault.kind == "stale_update" and interaction not in (None, "update"):
                 continue
             fault.remaining -= 1
             if fault.remaining <= 0:

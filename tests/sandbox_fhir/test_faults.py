@@ -79,6 +79,44 @@ def test_stale_update_fault_fails_a_transaction_update(client, faults, store):
     assert store.read("Observation", "obs-ana-weight-1")["meta"]["versionId"] == "1"
 
 
+def test_stale_update_fault_waits_for_an_update_when_the_plan_knows_interactions(client, faults):
+    faults.plan(PlannedFault(kind="stale_update"))
+    assert client.post("/fhir/Observation", json=OBS, headers=ANA).status_code == 201
+    resource = client.get("/fhir/Observation/obs-ana-weight-1", headers=ANA).get_json()
+    assert client.put("/fhir/Observation/obs-ana-weight-1", json=resource, headers=ANA).status_code == 412
+    assert faults.seen[-3:] == ["create", "read", "update"]
+
+
+def test_requests_name_their_interaction(client, faults):
+    client.get("/fhir/Patient?_id=pat-ana", headers=ANA)
+    client.get("/fhir/Patient/pat-ana/_history/1", headers=ANA)
+    client.delete("/fhir/Observation/obs-ana-bp-1", headers=ANA)
+    client.post("/fhir", json={"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": "Patient/pat-ana"}}]}, headers=ANA)
+    assert faults.seen == ["search", "vread", "delete", "batch"]
+
+
+class ContractOnlyFaults:
+    """A fault plan with exactly the contract's take() signature."""
+
+    def __init__(self, fault: PlannedFault) -> None:
+        """Hold one fault."""
+        self.fault: PlannedFault | None = fault
+
+    def take(self, *, is_write: bool, launch_id: str | None) -> PlannedFault | None:
+        """Hand out the fault once, to a write."""
+        fault, self.fault = (self.fault, None) if is_write else (None, self.fault)
+        return fault
+
+
+def test_a_plan_with_the_contract_signature_still_works(store):
+    app = Flask("contract-only")
+    plan = ContractOnlyFaults(PlannedFault(kind="status", status=503, retry_after=2))
+    app.register_blueprint(create_fhir_blueprint(store, GRANTS.get, plan))
+    response = app.test_client().post("/fhir/Observation", json=OBS, headers=ANA)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+
+
 @pytest.fixture
 def live_base(store, faults):
     """The FHIR blueprint served by werkzeug on a free loopback port, stopped after the test."""
