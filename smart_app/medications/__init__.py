@@ -1,6 +1,16 @@
 """Pure medication-review core: FHIR medication records -> plain-language rows -> write-back resources.
 
-No I/O here except reading the bundled questionnaire file on first use.
+No I/O here except reading the bundled questionnaire file on first use. A view uses it as:
+
+    found = fhir.search("MedicationRequest", {"patient": pid, "_include": [
+        "MedicationRequest:medication", "MedicationRequest:requester"]})
+    found += fhir.search("MedicationStatement", {"patient": pid})
+    lists = build_medication_list(found)            # .current to review, .past to show apart
+    review, errors = parse_review(lists.current, request.form)
+    draft = review_form_values(request.form)         # what to keep as a draft
+    qr = to_questionnaire_response(review, meta)     # meta: ReviewMeta from the launch
+    observations = adherence_observations(review, meta)
+    differences = clinician_diff(lists.current, latest_qr)
 """
 from .diff import NotAMedicationReview, clinician_diff
 from .dosage import describe_dosage, describe_dosages
