@@ -2,9 +2,9 @@
 
 No I/O here except reading the bundled questionnaire file on first use. A view uses it as:
 
-    found = fhir.search("MedicationRequest", {"patient": pid, "_include": [
-        "MedicationRequest:medication", "MedicationRequest:requester"]})
-    found += fhir.search("MedicationStatement", {"patient": pid})
+    found = [*fhir.search("MedicationRequest", [("patient", pid), ("_include", "MedicationRequest:medication"),
+                                                ("_include", "MedicationRequest:requester")]),
+             *fhir.search("MedicationStatement", [("patient", pid)])]
     lists = build_medication_list(found)            # .current to review, .past to show apart
     review, errors = parse_review(lists.current, request.form)
     draft = review_form_values(request.form)         # what to keep as a draft
