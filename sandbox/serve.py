@@ -40,3 +40,40 @@ def serve_in_thread(app: Flask, host: str, port: int) -> ServerHandle:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"wsgi-{host}:{server.server_port}", daemon=True)
     thread.start()
     return ServerHandle(server=server, thread=thread, host=host, port=server.server_port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox alone in the foreground: `python -m sandbox.serve [--port 9090] [--reset]`."""
+    import argparse
+    import signal
+
+    from .app import create_sandbox_app
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox.serve", description="Run the offline SMART sandbox EHR.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9090)
+    parser.add_argument("--config", help="launch.json to register the app from")
+    parser.add_argument("--db", help="SQLite file for the FHIR data")
+    parser.add_argument("--app-launch-url", help="the app's launch URL (default: launch_uri in launch.json)")
+    parser.add_argument("--auto-approve", action="store_true", help="skip the approval screen")
+    parser.add_argument("--reset", action="store_true", help="restore the seeded data")
+    args = parser.parse_args(argv)
+    app = create_sandbox_app(base_url=f"http://{args.host}:{args.port}", launch_config_path=args.config,
+                             db_path=args.db, app_launch_url=args.app_launch_url,
+                             auto_approve=args.auto_approve, reset=args.reset)
+    handle = serve_in_thread(app, args.host, args.port)
+    print(f"Sandbox EHR: {handle.url}/ehr/  portal: {handle.url}/portal  developer: {handle.url}/dev", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
