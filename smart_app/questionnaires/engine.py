@@ -92,11 +92,10 @@ class FormView:
         return not self.errors
 
     def node(self, link_id: str, path: Path = ()) -> ItemView | None:
-        """Find an instance by linkId and path (test and view helper)."""
-        for node in self.nodes:
-            if node.key == (link_id, path):
-                return node
-        return None
+        """Find an instance by linkId and path (its FormState key)."""
+        if not hasattr(self, "_index"):
+            self._index = {n.key: n for n in self.nodes}
+        return self._index.get((link_id, path))
 
 
 def _label(item: FormItem) -> str:
@@ -104,8 +103,16 @@ def _label(item: FormItem) -> str:
     return " ".join(p for p in (item.prefix, item.text) if p) or item.link_id
 
 
+# Bounds the instance tree: nested repeats multiply, and counts come from a POST.
+MAX_INSTANCES = 20_000
+
+
 def _build_tree(form: Form, state: FormState) -> tuple[list[ItemView], list[ItemView]]:
-    """Expand the item tree into instances (iteratively) in document order."""
+    """Expand the item tree into instances (iteratively) in document order.
+
+    Once MAX_INSTANCES nodes exist, further repeating groups get a single instance, so a
+    hostile repeat count cannot blow up the work.
+    """
     roots: list[ItemView] = []
     nodes: list[ItemView] = []
     stack: list[tuple[FormItem, Path, list[ItemView], ItemView | None]] = [
@@ -118,7 +125,8 @@ def _build_tree(form: Form, state: FormState) -> tuple[list[ItemView], list[Item
         nodes.append(view)
         pending: list[tuple[FormItem, Path, list[ItemView], ItemView | None]] = []
         if item.type == "group":
-            for index in range(state.count(item, path)):
+            count = state.count(item, path) if len(nodes) < MAX_INSTANCES else 1
+            for index in range(count):
                 instance = GroupInstance(index, path + (index,))
                 view.instances.append(instance)
                 pending += [(child, instance.path, instance.children, view) for child in item.children]
@@ -148,6 +156,7 @@ class _Evaluator:
         self.enabled: dict[int, bool] = {}
         self.qr_nodes: dict[int, dict] = {}
         self.response: dict[str, Any] = {}
+        self._root_env: tuple[dict, dict[str, Any]] | None = None  # root variables per response
 
     def chain(self, item: FormItem) -> list[str]:
         """Cached group chain."""
@@ -263,8 +272,10 @@ class _Evaluator:
 
     def _run(self, node: ItemView, expr: Any, what: str) -> list:
         """Evaluate an item-level expression with form and ancestor variables in scope."""
-        env = environment(self.ctx, self.response)
-        env = add_variables(self.form.variables, self.response, env, self.ctx, "root")
+        if self._root_env is None or self._root_env[0] is not self.response:
+            env = environment(self.ctx, self.response)
+            self._root_env = (self.response, add_variables(self.form.variables, self.response, env, self.ctx, "root"))
+        env = self._root_env[1]
         base = self.qr_nodes.get(id(node), self.response)
         for ancestor in reversed([node.item, *node.item.ancestors()]):
             env = add_variables(ancestor.variables, base, env, self.ctx, ancestor.link_id)

@@ -165,6 +165,14 @@ class FormState:
                     del state.values[key]
         state._attachments(form, files or {}, previous)
         if previous is not None:
+            # readOnly answers are not the user's to change: keep what the server put there.
+            for key in [k for k in state.values if form.by_link_id[k[0]].read_only]:
+                del state.values[key]
+            for key, values in previous.values.items():
+                item = form.by_link_id.get(key[0])
+                if item is not None and item.read_only:
+                    state.values[key] = values
+        if previous is not None:
             state.from_record = {
                 k for k in previous.from_record if previous.values.get(k) == state.values.get(k)
             }

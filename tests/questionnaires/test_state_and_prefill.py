@@ -153,3 +153,22 @@ def test_calculated_expression_with_variables_and_decimal_precision() -> None:
     _, _, view = run(q, {"q.h.r": "1.80", "q.w.r": "81", "q.bmi.r": "999"})
     assert view.node("bmi").answers == [("Decimal", Decimal("25.0"))]
     assert view.node("bmi").calculated
+
+
+def test_read_only_answers_cannot_be_changed_by_a_post() -> None:
+    form = build_form(questionnaire(item("id", "string", readOnly=True), item("free", "string")))
+    draft = FormState.initial(form)
+    draft.values[("id", ())] = ["server value"]
+    tampered = FormState.from_post(form, {"q.id.r": "tampered", "q.free.r": "ok"}, previous=draft)
+    assert tampered.values == {("id", ()): ["server value"], ("free", ()): ["ok"]}
+
+
+def test_hostile_nested_repeat_counts_are_bounded() -> None:
+    from smart_app.questionnaires.engine import MAX_INSTANCES
+    q = questionnaire(item("a", "group", repeats=True, item=[item("b", "group", repeats=True, item=[
+        item("c", "group", repeats=True, item=[item("x", "string")])])]))
+    form = build_form(q)
+    data = {"n.a.r": "100", **{f"n.b.{i}": "100" for i in range(100)},
+            **{f"n.c.{i}_{j}": "100" for i in range(100) for j in range(100)}}
+    view = evaluate(form, FormState.from_post(form, data))  # 10^6 leaves if unbounded
+    assert len(view.nodes) <= MAX_INSTANCES + 2 * 100 * 4
