@@ -150,8 +150,10 @@ class _Evaluator:
         self.form, self.state, self.ctx = form, state, ctx
         self.roots, self.nodes = _build_tree(form, state)
         self.by_link: dict[str, list[ItemView]] = {}
+        self.by_key: dict[tuple[str, Path], ItemView] = {}
         for node in self.nodes:
             self.by_link.setdefault(node.item.link_id, []).append(node)
+            self.by_key[node.key] = node
         self.chains: dict[str, list[str]] = {}
         self.enabled: dict[int, bool] = {}
         self.qr_nodes: dict[int, dict] = {}
@@ -186,10 +188,10 @@ class _Evaluator:
         while shared < min(len(mine), len(theirs)) and mine[shared] == theirs[shared]:
             shared += 1
         prefix = node.path[:shared]
-        candidates = self.by_link.get(question.link_id, [])
-        if shared == len(theirs):
-            return [c for c in candidates if c.path == prefix][:1]
-        return [c for c in candidates if c.path[:shared] == prefix]
+        if shared == len(theirs):  # the question sits in this instance or an enclosing one
+            found = self.by_key.get((question.link_id, prefix))
+            return [found] if found is not None else []
+        return [c for c in self.by_link.get(question.link_id, []) if c.path[:shared] == prefix]
 
     def resolve_enablement(self) -> None:
         """Enabled = parent enabled and own conditions; chained without recursion, cycles disabled."""

@@ -52,7 +52,7 @@ def run(expr: Expression, base: Any, env: dict[str, Any], ctx: FillContext, wher
 
 
 def environment(ctx: FillContext, resource: dict) -> dict[str, Any]:
-    """Base %-variables: %resource (the response), %questionnaire-less launch context names."""
+    """Base %-variables: %resource (the response being built) and the launch context resources."""
     env: dict[str, Any] = {"resource": resource}
     for name, value in ctx.resources.items():
         env[name] = value

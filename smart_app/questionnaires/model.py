@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
 
+from markupsafe import Markup
+
 from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .sanitize import sanitize_markdown, sanitize_xhtml
 
@@ -106,7 +108,7 @@ class FormItem:
     link_id: str
     type: str
     text: str = ""
-    text_html: str | None = None  # sanitised rendering-xhtml/markdown, when present
+    text_html: Markup | None = None  # sanitised rendering-xhtml/markdown, when present
     prefix: str = ""
     required: bool = False
     repeats: bool = False
@@ -372,7 +374,7 @@ class _Builder:
         }
 
     def build(self) -> list[FormItem]:
-        """Parse the item tree breadth-first without Python recursion."""
+        """Parse the item tree depth-first, in document order, without Python recursion."""
         roots: list[FormItem] = []
         stack: list[tuple[dict, FormItem | None, int]] = [
             (raw, None, 1) for raw in reversed(self._items_of(self.q))
