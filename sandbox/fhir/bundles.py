@@ -115,7 +115,7 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
         if issues:
             raise FhirError(422, issues[0]["diagnostics"], issues=issues)
         body = ops.check_body(type_, resource)
-        body.pop("meta", None)
+        ops.strip_server_meta(body)
         body["id"] = new_id
         return ops.create_with_id(ctx, body)
     if len(segments) != 2:

@@ -184,6 +184,16 @@ def _searchset(ctx: Context, type_: str, pairs: list[tuple[str, str]], request: 
 
 # ------------------------------------------------------------------ writes
 
+def strip_server_meta(resource: dict[str, Any]) -> None:
+    """Drop the server-owned meta elements a client sent, keeping its tags, profiles and security labels."""
+    meta = resource.get("meta")
+    if isinstance(meta, dict):
+        for key in ("versionId", "lastUpdated"):
+            meta.pop(key, None)
+        if not meta:
+            resource.pop("meta")
+
+
 def check_body(type_: str, body: Any, *, id_: str | None = None) -> dict[str, Any]:
     """400 unless body is a JSON object of the URL's type (with a matching id on update)."""
     if not isinstance(body, dict):
@@ -234,7 +244,7 @@ def create(ctx: Context, type_: str, body: Any, *, if_none_exist: str | None = N
             if found:
                 return Result(200, found[0], version_headers(found[0], location=True))
         resource.pop("id", None)
-        resource.pop("meta", None)
+        strip_server_meta(resource)
         if validate_refs:
             validate(resource, _exists(ctx))
         _guard(ctx, decision, resource)
@@ -257,7 +267,7 @@ def update(ctx: Context, type_: str, id_: str, body: Any, *, if_match: str | Non
     if not valid_id(id_):
         raise FhirError(400, f"invalid id {id_!r}")
     resource = check_body(type_, body, id_=id_)
-    resource.pop("meta", None)
+    strip_server_meta(resource)
     with ctx.store.transaction():
         existing = ctx.store.read(type_, id_) if ctx.store.exists(type_, id_) else None
         decision = authorize(ctx, type_, "u" if existing else "c")

@@ -33,6 +33,9 @@ def _p(kind: str, *paths: str) -> Param:
 _COMMON = {
     "_id": _p("token", "id"),
     "_lastUpdated": _p("date", "meta.lastUpdated"),
+    "_tag": _p("token", "meta.tag"),
+    "_security": _p("token", "meta.security"),
+    "_profile": _p("uri", "meta.profile"),
 }
 _IDENT = {"identifier": _p("token", "identifier")}
 _NAMES = {
@@ -164,10 +167,44 @@ def params_for(type_: str) -> dict[str, Param]:
     return {**_COMMON, **SEARCH_PARAMS.get(type_, {})}
 
 
+_ESCAPED = re.compile(r"\\([\\,$|])")
+
+
+def unescape(value: str) -> str:
+    """Undo search escaping (https://hl7.org/fhir/R4/search.html#escaping): \\, \\$ \\| \\\\."""
+    return _ESCAPED.sub(r"\1", value)
+
+
+def _split_unescaped(value: str, sep: str, maxsplit: int = -1) -> list[str]:
+    """Split on `sep` where it is not backslash-escaped; the parts keep their escapes."""
+    parts, current, i = [], "", 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value):
+            current += value[i:i + 2]
+            i += 2
+            continue
+        if ch == sep and (maxsplit < 0 or len(parts) < maxsplit):
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    parts.append(current)
+    return parts
+
+
 def split_or(value: str) -> tuple[str, ...]:
-    """Split a parameter value on unescaped commas (FHIR search: comma means OR)."""
-    parts = re.split(r"(?<!\\),", value)
-    return tuple(p.replace("\\,", ",") for p in parts if p != "")
+    """Split a parameter value on unescaped commas (comma means OR); escapes stay for later parsing."""
+    return tuple(p for p in _split_unescaped(value, ",") if p != "")
+
+
+def split_pipe(value: str) -> tuple[str, str | None]:
+    """Split `a|b` on the first unescaped pipe and unescape both halves; b is None without a pipe."""
+    parts = _split_unescaped(value, "|", 1)
+    if len(parts) == 1:
+        return unescape(parts[0]), None
+    return unescape(parts[0]), unescape(parts[1])
 
 
 def _int(name: str, value: str, *, minimum: int = 0) -> int:
@@ -425,9 +462,10 @@ def _token_text(value: Any) -> str:
 def _token_matches(wanted: str, candidate: tuple[str | None, str]) -> bool:
     """Match `code`, `system|code`, `|code` or `system|` against one (system, code)."""
     system, code = candidate
-    if "|" not in wanted:
-        return code == wanted
-    want_system, want_code = wanted.split("|", 1)
+    first, second = split_pipe(wanted)
+    if second is None:
+        return code == first
+    want_system, want_code = first, second
     if want_code == "":
         return system == want_system
     if want_system == "":
@@ -467,21 +505,22 @@ def _canonical_matches(wanted: str, value: Any) -> bool:
     """Match a canonical (`url` or `url|version`) against a canonical value."""
     if not isinstance(value, str):
         return False
-    if "|" in wanted:
-        return value == wanted
-    return value.split("|", 1)[0] == wanted
+    url, version = split_pipe(wanted)
+    if version is not None:
+        return value == f"{url}|{version}"
+    return value.split("|", 1)[0] == url
 
 
 def _uri_matches(wanted: str, value: Any, modifier: str | None, resource: dict[str, Any]) -> bool:
     """Exact URI match; `url|version` also checks the resource version; `:below` is a prefix."""
     if not isinstance(value, str):
         return False
+    url, version = split_pipe(wanted)
     if modifier == "below":
-        return value.startswith(wanted)
-    if "|" in wanted:
-        url, version = wanted.split("|", 1)
+        return value.startswith(url)
+    if version is not None:
         return value == url and resource.get("version") == version
-    return value == wanted
+    return value == url
 
 
 def criterion_matches(resource: dict[str, Any], criterion: Criterion) -> bool:
@@ -499,13 +538,13 @@ def criterion_matches(resource: dict[str, Any], criterion: Criterion) -> bool:
         for value in values:
             if kind == "token":
                 if modifier == "text":
-                    if _fold(wanted) in _fold(_token_text(value)):
+                    if _fold(unescape(wanted)) in _fold(_token_text(value)):
                         return True
                 elif any(_token_matches(wanted, c) for c in _token_candidates(value)):
                     return True
-            elif kind == "reference" and _reference_matches(wanted, value, modifier):
+            elif kind == "reference" and _reference_matches(unescape(wanted), value, modifier):
                 return True
-            elif kind == "string" and _string_matches(wanted, value, modifier):
+            elif kind == "string" and _string_matches(unescape(wanted), value, modifier):
                 return True
             elif kind == "uri" and _uri_matches(wanted, value, modifier, resource):
                 return True

@@ -143,3 +143,22 @@ def test_bundle_shape_errors_are_400(client):
         response = client.post("/fhir", json=bundle, headers=ANA)
         assert response.status_code == 400
         assert response.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_tagged_provenance_with_tag_if_none_exist_is_not_duplicated(client, store):
+    def bundle() -> dict:
+        """A Provenance posted conditionally on its meta.tag, as the app's write-back does."""
+        return {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": _urn(), "request": {"method": "POST", "url": "Provenance",
+                                            "ifNoneExist": "_tag=urn:previsit:submission|sub-7"},
+             "resource": {"resourceType": "Provenance", "recorded": "2026-01-15T10:00:00Z",
+                          "meta": {"tag": [{"system": "urn:previsit:submission", "code": "sub-7"}],
+                                   "versionId": "99", "lastUpdated": "2000-01-01T00:00:00Z"},
+                          "target": [{"reference": "Patient/pat-ana"}],
+                          "agent": [{"who": {"reference": "Patient/pat-ana"}}]}}]}
+    first = client.post("/fhir", json=bundle(), headers=ANA).get_json()
+    second = client.post("/fhir", json=bundle(), headers=ANA).get_json()
+    assert [first["entry"][0]["response"]["status"], second["entry"][0]["response"]["status"]] == ["201 Created", "200 OK"]
+    stored = store.all("Provenance")
+    assert len(stored) == 1 and stored[0]["meta"]["versionId"] == "1"
+    assert stored[0]["meta"]["tag"][0]["code"] == "sub-7"

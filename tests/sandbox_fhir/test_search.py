@@ -165,3 +165,19 @@ def test_lenient_handling_ignores_unknown_parameters(client):
 
 def test_unknown_resource_type_is_404(client):
     assert client.get("/fhir/Spaceship", headers=DOC).status_code == 404
+
+
+def test_escaped_pipes_and_commas_in_token_values(client, store):
+    store.create({"resourceType": "Patient", "id": "odd",
+                  "identifier": [{"system": "urn:a|b", "value": "x,y\\z"}]})
+    body = search(client, "/fhir/Patient?identifier=" + quote("urn:a\\|b|x\\,y\\\\z", safe=""))
+    assert ids(body) == ["odd"]
+    assert search(client, "/fhir/Patient?identifier=" + quote("urn:a|b|x,y", safe=""))["total"] == 0
+
+
+def test_tag_search_as_used_by_conditional_creates(client, store):
+    store.create({"resourceType": "Provenance", "id": "prov-tagged", "recorded": "2026-01-15T10:00:00Z",
+                  "meta": {"tag": [{"system": "urn:previsit:submission", "code": "sub-9"}]},
+                  "target": [{"reference": "Patient/pat-ana"}], "agent": [{"who": {"reference": "Patient/pat-ana"}}]})
+    assert ids(search(client, "/fhir/Provenance?_tag=urn:previsit:submission|sub-9")) == ["prov-tagged"]
+    assert search(client, "/fhir/Provenance?_tag=urn:previsit:submission|sub-8")["total"] == 0
