@@ -17,14 +17,14 @@ from .expressions import FillContext
 from .extraction import DERIVED_FROM_PLACEHOLDER, ExtractMeta, extract_observations
 from .fhirjson import dumps, loads
 from .library import LIBRARY_BASE, find, load_library
-from .model import MAX_DEPTH, MAX_ITEMS, Form, FormItem, build_form
+from .model import MAX_DEPTH, MAX_ITEMS, Form, FormItem, add_reference_candidates, build_form
 from .prefill import populate
 from .response import ResponseMeta, to_questionnaire_response
 from .scoring import GAD7, PHQ9, Score, band, score
 from .state import FormState, Prefill, field_name
 
 __all__ = [
-    "DERIVED_FROM_PLACEHOLDER", "ExtractMeta", "FieldError", "FillContext", "Form", "FormItem",
+    "DERIVED_FROM_PLACEHOLDER", "ExtractMeta", "add_reference_candidates", "FieldError", "FillContext", "Form", "FormItem",
     "FormState", "FormView", "GAD7", "ItemView", "LIBRARY_BASE", "MAX_DEPTH", "MAX_ITEMS", "PHQ9",
     "Prefill", "QuestionnaireError", "QuestionnaireTooLarge", "ResponseMeta", "Score",
     "UnsupportedQuestionnaire", "band", "build_form", "dumps", "evaluate", "extract_observations",

@@ -367,11 +367,14 @@ class _Builder:
         self.q = questionnaire
         self.count = 0
         self.by_link_id: dict[str, FormItem] = {}
-        self.contained = {
-            r.get("id"): r
-            for r in questionnaire.get("contained") or ()
-            if isinstance(r, dict) and r.get("resourceType") == "ValueSet" and r.get("id")
-        }
+        self.contained: dict[str, dict] = {}
+        for r in questionnaire.get("contained") or ():
+            if isinstance(r, dict) and r.get("resourceType") == "ValueSet":
+                # Found by "#id" or by the contained ValueSet's own canonical url (never fetched).
+                if r.get("id"):
+                    self.contained["#" + str(r["id"])] = r
+                if r.get("url"):
+                    self.contained[str(r["url"]).split("|")[0]] = r
 
     def build(self) -> list[FormItem]:
         """Parse the item tree depth-first, in document order, without Python recursion."""
@@ -386,7 +389,10 @@ class _Builder:
                     f"This questionnaire nests items more than {MAX_DEPTH} levels deep."
                 )
             item = self._item(raw, parent, depth)
-            if item.type == "display" and parent is not None and item.item_control == "help":
+            # A display item under a question describes it (R4); under a group only "help" does.
+            if item.type == "display" and parent is not None and (
+                item.item_control == "help" or parent.type != "group"
+            ):
                 parent.help.append(item)
             elif parent is None:
                 roots.append(item)
@@ -526,7 +532,7 @@ class _Builder:
                 options.append(_make_option(value[0], value[1], opt, opt.get("initialSelected") is True))
         vs_ref = raw.get("answerValueSet")
         if not options and isinstance(vs_ref, str):
-            vs = self.contained.get(vs_ref[1:]) if vs_ref.startswith("#") else None
+            vs = self.contained.get(vs_ref if vs_ref.startswith("#") else vs_ref.split("|")[0])
             resolved = _options_from_value_set(vs) if vs else None
             if resolved is None:
                 # Fetching an arbitrary URL would be an SSRF hole: degrade to free text.
@@ -593,3 +599,20 @@ def build_form(questionnaire: Any) -> Form:
         observation_extract=extract[1] if extract and isinstance(extract[1], bool) else None,
         dependents=dependents,
     )
+
+
+def add_reference_candidates(form: Form, candidates: dict[str, list[dict]]) -> None:
+    """Offer caller-supplied References (e.g. the care team) as choices for reference items.
+
+    `candidates` maps linkId -> Reference dicts ({"reference": "Practitioner/1", "display": ...}).
+    Only reference-type items without their own answerOption are changed.
+    """
+    for link_id, references in candidates.items():
+        item = form.by_link_id.get(link_id)
+        if item is None or item.type != "reference" or item.options:
+            continue
+        item.options = tuple(
+            _make_option("Reference", dict(ref), {})
+            for ref in references[:MAX_OPTIONS]
+            if isinstance(ref, dict) and ref.get("reference")
+        )

@@ -215,3 +215,33 @@ def test_rendered_post_restores_the_same_state(render) -> None:
             posted.setdefault("u.weight.0", []).append(attrs["value"])  # the page's only select
     posted.update({name: [text] for name, text in page.textareas.items()})
     assert FormState.from_post(form, posted).values == state.values
+
+
+def test_reference_items_offer_supplied_candidates(render) -> None:
+    from smart_app.questionnaires import add_reference_candidates
+    form = build_form(questionnaire(item("doc", "reference", ext=[("questionnaire-referenceResource", "valueCode", "Practitioner")])))
+    add_reference_candidates(form, {"doc": [{"reference": "Practitioner/1", "display": "Dr <b>One</b>"},
+                                            {"reference": "Practitioner/2", "display": "Dr Two"}]})
+    state = FormState.from_post(form, {"q.doc.r": "Practitioner/2"})
+    view = evaluate(form, state)
+    assert view.node("doc").answers == [("Reference", {"reference": "Practitioner/2", "display": "Dr Two"})]
+    html = render(view)
+    page = Page(html)
+    assert [a["value"] for a in page.find("input", type="radio", name="q.doc.r")] == ["Practitioner/1", "Practitioner/2"]
+    assert "Dr &lt;b&gt;One&lt;/b&gt;" in html
+
+
+def test_display_under_a_question_describes_it(render) -> None:
+    q = questionnaire(item("n", "integer", item=[item("n-note", "display", text="Count whole days only")]))
+    _, _, view = run(q, {})
+    page = Page(render(view))
+    control = page.find("input", name="q.n.r")[0]
+    help_id = control["aria-describedby"]
+    assert help_id in page.ids() and "Count whole days only" in "".join(page.text)
+
+
+def test_answer_value_set_by_canonical_url_of_a_contained_value_set() -> None:
+    vs = {"resourceType": "ValueSet", "id": "v", "url": "http://example.org/vs/colours",
+          "expansion": {"contains": [{"system": "http://s", "code": "red", "display": "Red"}]}}
+    form = build_form(questionnaire(item("c", "choice", answerValueSet="http://example.org/vs/colours|1"), contained=[vs]))
+    assert [o.label for o in form.by_link_id["c"].options] == ["Red"]
