@@ -68,6 +68,11 @@ class FhirContextItem:
     type: str | None = None
     role: str | None = None
 
+    @property
+    def effective_role(self) -> str:
+        """The item's role; an absent role means "launch" (scopes-and-launch-context.html#fhircontext-exp)."""
+        return self.role or "launch"
+
 
 @dataclass(frozen=True)
 class Permissions:

@@ -1,7 +1,7 @@
 """Verification of the OpenID Connect id_token returned with the access token.
 
-Spec: app-launch.html#step-5-access-token and scopes-and-launch-context.html#scopes-for-requesting-identity-data
-(OIDC Core 3.1.3.7: signature from the issuer's JWKS, iss, aud, exp, nonce).
+Spec: scopes-and-launch-context.html#steps-for-using-an-id-token and OIDC Core 3.1.3.7
+(signature from the issuer's JWKS found via its openid-configuration; iss, aud, exp, nonce).
 """
 from __future__ import annotations
 
@@ -34,13 +34,18 @@ class JwksCache:
 
     def get(self, url: str, http: requests.Session, *, refresh: bool = False) -> dict[str, Any]:
         """The JWKS document at url."""
+        doc = self.get_document(url, http, refresh=refresh)
+        if not isinstance(doc.get("keys"), list):
+            raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS has no keys")
+        return doc
+
+    def get_document(self, url: str, http: requests.Session, *, refresh: bool = False) -> dict[str, Any]:
+        """Any issuer JSON document (JWKS or OpenID configuration), cached."""
         with self._lock:
             hit = self._entries.get(url)
         if hit and hit[0] > time.monotonic() and not refresh:
             return hit[1]
         doc = _fetch_json(http, url)
-        if not isinstance(doc.get("keys"), list):
-            raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS has no keys")
         with self._lock:
             self._entries[url] = (time.monotonic() + self.ttl, doc)
         return doc
@@ -53,7 +58,7 @@ def verify_id_token(
     """Return the id_token's claims after checking signature, iss, aud, exp and nonce."""
     issuer = config.issuer or config.iss
     try:
-        jwks_url = config.jwks_uri or _jwks_uri_from_openid_configuration(issuer, http)
+        jwks_url = _jwks_url(issuer, config, http, jwks_cache)
         if not is_loopback_http_allowed(jwks_url):
             raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS is not on https", iss=config.iss)
         keys = KeySet.import_key_set(jwks_cache.get(jwks_url, http))
@@ -84,11 +89,17 @@ def verify_id_token(
     return claims
 
 
-def _jwks_uri_from_openid_configuration(issuer: str, http: requests.Session) -> str:
-    """The jwks_uri from the issuer's OpenID discovery document."""
-    doc = _fetch_json(http, issuer.rstrip("/") + "/.well-known/openid-configuration")
-    uri = doc.get("jwks_uri")
-    if not isinstance(uri, str) or not uri:
+def _jwks_url(issuer: str, config: SmartConfiguration, http: requests.Session, cache: JwksCache) -> str:
+    """The issuer's jwks_uri: from {issuer}/.well-known/openid-configuration (SMART "steps for
+    using an ID token"), else the smart-configuration's jwks_uri for servers without OIDC discovery."""
+    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        doc = cache.get_document(url, http)
+    except LaunchError:
+        doc = {}
+    uri = doc.get("jwks_uri") if doc.get("issuer") in (None, issuer) else None
+    uri = uri if isinstance(uri, str) and uri else config.jwks_uri
+    if not uri:
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer publishes no jwks_uri")
     return uri
 

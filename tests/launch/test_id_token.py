@@ -109,3 +109,19 @@ def test_fhir_user_absolute_or_relative_sets_who_is_using_the_app(launcher, fake
     html = client.get(location).get_data(as_text=True)
     expected = {"clinician": "as a clinician", "patient": "as the patient", "caregiver": "as a caregiver"}[kind]
     assert expected in html
+
+
+def test_issuer_keys_are_found_through_openid_configuration(launcher, fake_ehr):
+    # The smart-configuration advertises no jwks_uri: the keys must come via OIDC discovery.
+    fake_ehr.serve_discovery(jwks_uri=None)
+    response = _complete(launcher, fake_ehr, lambda a: id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=a.params["nonce"]))
+    assert response.status_code == 303
+    paths = [r.path for r in fake_ehr.requests()]
+    assert paths.index("/fhir/.well-known/openid-configuration") < paths.index("/auth/jwks")
+
+
+def test_fhir_context_without_role_means_launch():
+    from smart_app.context import FhirContextItem
+
+    assert FhirContextItem(role=None).effective_role == "launch"
+    assert FhirContextItem(role="questionnaire-render").effective_role == "questionnaire-render"
