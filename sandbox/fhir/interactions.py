@@ -120,39 +120,41 @@ def vread(ctx: Context, type_: str, id_: str, version: str) -> Result:
     return Result(200, resource, version_headers(resource))
 
 
-def _compartment_pairs(ctx: Context, type_: str, request: fsearch.SearchRequest,
-                       patient: str) -> list[tuple[str, str]]:
-    """Check a patient-scoped search names no other patient; return the pairs that pin it to ours."""
-    if type_ == "Patient":
-        pinned = {"_id"}
-    else:
-        pinned = {"patient", "subject", *fscopes.COMPARTMENT.get(type_, ())}
+def _check_named_patients(type_: str, request: fsearch.SearchRequest, patient: str) -> None:
+    """403 when a patient-scoped search names any patient other than the token's."""
+    pinned = {"_id"} if type_ == "Patient" else {"patient", "subject", *fscopes.COMPARTMENT.get(type_, ())}
     for criterion in request.criteria:
         if criterion.name not in pinned or criterion.modifier == "missing":
             continue
         for value in criterion.values:
-            ref = fsearch.parse_reference(value) if type_ != "Patient" else ("Patient", value)
-            if ref is None or ref[1] != patient or (ref[0] not in (None, "Patient")):
+            ref = ("Patient", value) if type_ == "Patient" else fsearch.parse_reference(fsearch.unescape(value))
+            if ref is None or ref[1] != patient or ref[0] not in (None, "Patient"):
                 raise FhirError(403, f"this token may only search within Patient/{patient}",
                                 code="forbidden", expression=[criterion.name])
-    return [("_id", patient)] if type_ == "Patient" else [("patient", f"Patient/{patient}")]
+
+
+def _access_filter(ctx: Context, decision: fscopes.Decision) -> Callable[[dict], bool] | None:
+    """The predicate a search's matches must meet: inside the compartment and the granular filters."""
+    if decision.patient is None and not decision.filters:
+        return None
+    resolve = _resolver(ctx)
+
+    def allowed(resource: dict) -> bool:
+        """True when the token may see this resource."""
+        if decision.patient is not None and decision.patient not in fscopes.compartment_patients(resource, resolve):
+            return False
+        return fscopes.satisfies_filters(resource, decision.filters)
+    return allowed
 
 
 def search(ctx: Context, type_: str, pairs: list[tuple[str, str]], *, lenient: bool = False) -> Result:
-    """Search a type, pinned to the token's patient under patient/ scopes; returns a searchset Bundle."""
+    """Search a type, limited to what the token may see (its patient's compartment, scope filters)."""
     check_type(type_)
     decision = authorize(ctx, type_, "s")
     request = fsearch.parse_search(type_, pairs, lenient=lenient)
-    extra: list[tuple[str, str]] = []
     if decision.patient is not None:
-        extra += _compartment_pairs(ctx, type_, request, decision.patient)
-    if len(decision.filters) == 1:
-        extra += list(decision.filters[0])
-    if extra:
-        request.criteria += fsearch.parse_search(type_, extra, lenient=True).criteria
-    matches, included, total = ctx.store.search(type_, request)
-    if len(decision.filters) > 1:
-        matches = [m for m in matches if fscopes.satisfies_filters(m, decision.filters)]
+        _check_named_patients(type_, request, decision.patient)
+    matches, included, total = ctx.store.search(type_, request, where=_access_filter(ctx, decision))
     included = [r for r in included if _permitted(ctx, r)]
     return Result(200, _searchset(ctx, type_, pairs, request, matches, included, total))
 
@@ -224,10 +226,9 @@ def conditional_matches(ctx: Context, type_: str, query: str, decision: fscopes.
         raise FhirError(400, "If-None-Exist needs search parameters", expression=["If-None-Exist"])
     request = fsearch.parse_search(type_, pairs)
     if decision.patient is not None:
-        extra = _compartment_pairs(ctx, type_, request, decision.patient)
-        request.criteria += fsearch.parse_search(type_, extra).criteria
+        _check_named_patients(type_, request, decision.patient)
     request.count, request.offset = fsearch.MAX_COUNT, 0
-    return ctx.store.search(type_, request)[0]
+    return ctx.store.search(type_, request, where=_access_filter(ctx, decision))[0]
 
 
 def create(ctx: Context, type_: str, body: Any, *, if_none_exist: str | None = None,

@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from sandbox.fhir import search as fsearch
 from sandbox.fhir.outcome import FhirError
@@ -216,12 +216,17 @@ class FhirStore:
             cur = self._conn.execute("SELECT DISTINCT type FROM resources WHERE deleted=0 ORDER BY type")
             return [r[0] for r in cur.fetchall()]
 
-    def search(self, type_: str, params: SearchParams) -> tuple[list[dict], list[dict], int]:
-        """Run a search; return (this page's matches, included resources, total matches)."""
+    def search(self, type_: str, params: SearchParams, *,
+               where: Callable[[dict], bool] | None = None) -> tuple[list[dict], list[dict], int]:
+        """Run a search; return (this page's matches, included resources, total matches).
+
+        `where` further restricts matches before paging (access rules such as the patient
+        compartment), so totals and paging stay exact.
+        """
         request = params if isinstance(params, fsearch.SearchRequest) else \
             fsearch.parse_search(type_, _pairs(params))
         with self._lock:
-            found = [r for r in self.all(type_) if fsearch.matches(r, request)]
+            found = [r for r in self.all(type_) if fsearch.matches(r, request) and (where is None or where(r))]
             found = fsearch.sort_resources(found, request)
             total = len(found)
             if request.summary_count:

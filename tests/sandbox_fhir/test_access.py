@@ -151,3 +151,14 @@ def test_scope_parsing_covers_v1_and_v2(scope, context, type_, letters):
                                    "patient/Observation.x", "patient/Observation.read?category=x", "fhirUser"])
 def test_non_resource_or_malformed_scopes_grant_nothing(scope):
     assert parse_scope(scope) is None
+
+
+def test_provenance_belongs_to_the_patient_of_its_targets(client, store):
+    for pid in ("ana", "ben"):
+        store.create({"resourceType": "Provenance", "id": f"prov-{pid}", "recorded": "2026-01-15T10:00:00Z",
+                      "target": [{"reference": f"Observation/obs-{pid}-weight-1"}],
+                      "agent": [{"who": {"reference": "Practitioner/prac-kim"}}]})
+    body = client.get("/fhir/Provenance", headers=auth("ana-all")).get_json()
+    assert ids(body) == ["prov-ana"] and body["total"] == 1
+    assert client.get("/fhir/Provenance/prov-ben", headers=auth("ana-all")).status_code == 403
+    assert client.get("/fhir/Provenance/prov-ana", headers=auth("ana-all")).status_code == 200
