@@ -109,10 +109,12 @@ class AuthStore:
                 return None
             if record.is_expired():
                 return None
+            # Spent at once, under the lock, so two concurrent exchanges cannot both succeed.
+            record.used = True
             return record
 
     def mark_code_used(self, record: AuthorizationCode, token: Token | None) -> None:
-        """Spend a code, remembering the token it produced for replay detection."""
+        """Remember the token a spent code produced, so a replay can revoke it."""
         with self._lock:
             record.used = True
             if token is not None:

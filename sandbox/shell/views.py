@@ -155,6 +155,10 @@ def list_faults() -> Response:
 @bp.post("/admin/faults")
 def set_fault() -> Response | tuple[Response, int]:
     """Plan a fault (JSON body, or the developer page's form, which is sent back to /dev)."""
+    origin = request.headers.get("Origin")
+    if origin and origin != _state().urls.base_url:
+        # Only the developer page (or a script without an Origin) may plan faults.
+        abort(403, description="Faults can only be set from the sandbox's own pages.")
     from_form = not request.is_json
     data = request.form.to_dict() if from_form else (request.get_json(silent=True) or {})
     try:

@@ -200,3 +200,12 @@ def test_developer_page_form_sets_a_fault_and_returns_to_the_page(sandbox_server
     assert response.status_code == 200 and response.url.endswith("/dev")
     assert "Fault set: latency" in response.text
     assert sandbox_server.faults.pending()[0]["remaining"] == 3
+
+
+def test_admin_endpoint_refuses_cross_site_posts(sandbox_server):
+    url = sandbox_server.base_url + "/admin/faults"
+    response = requests.post(url, data={"action": "clear"}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert response.status_code == 403
+    same_site = requests.post(url, json={"action": "stale_update"}, headers={"Origin": sandbox_server.base_url},
+                              timeout=10)
+    assert same_site.status_code == 200

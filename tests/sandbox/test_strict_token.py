@@ -153,3 +153,13 @@ def test_private_key_jwt_with_a_bad_assertion_is_refused(sandbox_server, jwt_cli
     response = client.token(attempt, client_id=None, client_assertion_type=ASSERTION_TYPE, client_assertion=assertion)
     assert response.status_code in (400, 401)
     assert response.json()["error"] == "invalid_client"
+
+
+def test_concurrent_exchanges_of_one_code_yield_one_token(sandbox_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = SmartClient(sandbox_server)
+    attempt = client.code(login_hint=_patient_hint(sandbox_server))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(lambda _: SmartClient(sandbox_server).token(attempt).status_code, range(6)))
+    assert statuses == [200, 400, 400, 400, 400, 400]
