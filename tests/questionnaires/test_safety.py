@@ -151,3 +151,16 @@ def test_a_5000_item_form_parses_evaluates_renders_and_builds_a_response_quickly
     assert len(qr["item"]) == 100 and len(view.errors) == 100 * 4  # values 11 exceed maxValue 10
     assert html.count('name="q.g99-48.0"') == 1
     assert elapsed < 4, f"5,000 items took {elapsed:.2f}s"
+
+
+def test_live_rule_attribute_survives_hostile_link_ids(render) -> None:
+    import json
+    hostile = "a'><script>alert(1)</script>"
+    q = questionnaire(item(hostile, "boolean"),
+                      item("b", "string", enableWhen=[{"question": hostile, "operator": "=", "answerBoolean": True}]))
+    _, _, view = run(q, {})
+    page = Page(render(view))
+    assert "script" not in {t for t, _ in page.tags}
+    rule = json.loads(page.find("div", id=view.node("b").id + "-item")[0]["data-enable-when"])
+    assert rule == {"behavior": "any", "conditions": [
+        {"field": f"q.{hostile}.r", "op": "=", "type": "Boolean", "value": "true"}]}
