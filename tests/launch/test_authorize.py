@@ -57,6 +57,20 @@ def test_code_verifier_in_token_body_matches_the_challenge(launcher, fake_ehr):
     assert body["grant_type"] == "authorization_code"
     assert body["code"] == "the-code"
     assert body["redirect_uri"] == "http://localhost:8000/callback"
+    assert request.method == "POST"
+    assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+
+
+def test_callback_never_redirects_anywhere_but_the_launch_page(launcher, fake_ehr):
+    auth = launcher.authorize()
+    token = token_response()
+    token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=auth.params["nonce"])
+    fake_ehr.serve_token_once(token)
+    response = launcher.callback(auth.state, redirect_uri="https://evil.example/", next="https://evil.example/x",
+                                 return_to="//evil.example")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/l/")
+    assert "evil" not in response.headers["Location"]
 
 
 def test_v1_only_server_gets_v1_scopes(launcher, fake_ehr):

@@ -38,6 +38,8 @@ def test_public_client_sends_client_id_in_body_and_no_secret(app, fake_ehr):
     from tests.fixtures.app import Launcher
 
     exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    assert "scope" not in fake_ehr.form(refresh)  # never asks for more at refresh time
+    assert fake_ehr.form(refresh)["refresh_token"]
     for request, grant in ((exchange, "authorization_code"), (refresh, "refresh_token")):
         body = fake_ehr.form(request)
         assert body["grant_type"] == grant
@@ -56,6 +58,7 @@ def test_client_secret_basic_on_exchange_and_refresh(make_app, fake_ehr, monkeyp
     for request in (exchange, refresh):
         assert request.headers["Authorization"] == expected
         assert "client_secret" not in fake_ehr.form(request)
+        assert "client_id" not in fake_ehr.form(request)  # confidential clients omit it
 
 
 @pytest.mark.parametrize("algs, expected_alg", [(["RS384", "ES384"], "RS384"), (["ES384"], "ES384")])
@@ -69,6 +72,7 @@ def test_private_key_jwt_on_exchange_and_refresh(make_app, fake_ehr, algs, expec
     jtis = set()
     for request in (exchange, refresh):
         body = fake_ehr.form(request)
+        assert "client_id" not in body  # confidential clients omit it
         assert body["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         assert "Authorization" not in request.headers
         token = jwt.decode(body["client_assertion"], public, algorithms=[expected_alg])
@@ -90,4 +94,19 @@ def test_jwks_endpoint_serves_only_public_keys(client):
     assert algs == {"RS384", "ES384"}
     for key in doc["keys"]:
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
-        assert key["kid"]
+        assert key["kid"] and key["kty"] in ("RSA", "EC")
+        if key["kty"] == "RSA":
+            assert key["n"] and key["e"]
+        else:
+            assert key["crv"] == "P-384" and key["x"] and key["y"]
+    assert "max-age" in client.get("/.well-known/jwks.json").headers["Cache-Control"]
+
+
+def test_client_private_keys_are_generated_once_and_private(tmp_path):
+    from smart_app.launch.keys import load_client_keys
+
+    first = load_client_keys(str(tmp_path))
+    second = load_client_keys(str(tmp_path))
+    assert first.public_jwks() == second.public_jwks()  # stable kids across restarts
+    for name in ("client-rs384.pem", "client-es384.pem"):
+        assert oct((tmp_path / name).stat().st_mode)[-3:] == "600"

@@ -23,6 +23,19 @@ def test_shipped_launch_json_is_valid_and_lists_both_sandboxes():
     isses = {s.iss for s in settings.fhir_servers}
     assert {"http://127.0.0.1:9090/fhir", "https://launch.smarthealthit.org/v/r4/fhir"} <= isses
     assert settings.redirect_uri == "http://localhost:8000/callback"
+    assert settings.launch_uri == "http://localhost:8000/launch"
+
+
+def test_shipped_default_scopes_are_valid_smart_v2_and_minimal():
+    import re
+
+    scopes = load_settings(ROOT / "launch.json").scope.split()
+    resource = re.compile(r"^patient/[A-Z][A-Za-z]+\.c?r?u?d?s?$")
+    for scope in scopes:
+        assert scope in ("openid", "fhirUser", "offline_access") or resource.match(scope), scope
+    assert {"openid", "fhirUser", "offline_access"} <= set(scopes)
+    # No wildcards, no user/system scopes, never delete: the least the app needs.
+    assert not any("*" in s or s.startswith(("user/", "system/")) or "d" in s.partition(".")[2] for s in scopes)
 
 
 @pytest.mark.parametrize("mutate, key, problem", [
