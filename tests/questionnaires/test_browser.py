@@ -12,12 +12,13 @@ from .conftest import item, questionnaire, run
 
 pytestmark = pytest.mark.browser
 SCRIPT = Path(__file__).resolve().parents[2] / "static" / "questionnaire.js"
-CSS = Path(__file__).resolve().parents[2] / "static" / "app.css"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 def _document(body: str) -> str:
-    """A whole page around a rendered partial, as base.html would give it."""
-    css = CSS.read_text(encoding="utf-8") if CSS.exists() else ""
+    """A whole page around a rendered partial, with the app's and the form's stylesheets."""
+    css = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.css", "questionnaire.css")
+                  if (STATIC / name).exists())
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Form</title>'
             f"<style>{css}</style></head><body><main>{body}</main></body></html>")
 
@@ -40,6 +41,18 @@ def test_script_shows_and_hides_dependent_items_live(page, render) -> None:
     assert heavy.is_visible()
     page.check("#" + view.node("smoker").id + "-no")
     assert per_day.is_hidden() and heavy.is_hidden()  # the chain follows its hidden question
+
+
+def test_visually_hidden_text_is_not_shown(page, render) -> None:
+    from .conftest import UCUM
+    q = questionnaire(item("w", "quantity", ext=[
+        ("questionnaire-unitOption", "valueCoding", {"system": UCUM, "code": "kg", "display": "kg"}),
+        ("questionnaire-unitOption", "valueCoding", {"system": UCUM, "code": "[lb_av]", "display": "lb"})]))
+    _, _, view = run(q, {}, validate=False)
+    page.set_content(_document(render(view)))
+    unit_label = page.locator("label[for='" + view.node("w").id + "-unit']")
+    box = unit_label.bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1
 
 
 @pytest.mark.parametrize("slug", ["phq-9", "previsit-intake"])
