@@ -57,11 +57,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings.frame_ancestors())
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import errors, home
+    from smart_app.views import errors, home, questionnaires
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
+    questionnaires.init_app(app)
     return app
 
 
