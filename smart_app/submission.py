@@ -188,18 +188,23 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
                   observations: list[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
-    bundle, skipped = prepare_bundle(launch, submission_id="preview", questionnaire_response=questionnaire_response,
+    identifier = questionnaire_response.get("identifier") or {}
+    preview_id = identifier.get("value") if identifier.get("system") == IDENTIFIER_SYSTEM else None
+    bundle, skipped = prepare_bundle(launch, submission_id=preview_id or "preview",
+                                     questionnaire_response=questionnaire_response,
                                      observations=observations, recorded=_now_iso(time.time()))
     return resource_types(bundle), skipped
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
            observations: list[Mapping[str, Any]], kind: str, label: str = "",
-           questionnaire: str | None = None) -> SubmissionOutcome:
+           questionnaire: str | None = None, complete_in_place: str | None = None) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
     the bundle first stored, byte for byte, so answers edited after a failure need a new id.
+    `complete_in_place` names an in-progress QuestionnaireResponse on the EHR (the draft
+    mirror, same identifier) that is updated to the completed answers before the bundle goes.
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -209,7 +214,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
                                          observations=observations, recorded=_now_iso(now))
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
-                    "handle": launch.handle}
+                    "handle": launch.handle, "complete_in_place": complete_in_place}
         _save(launch, existing)  # kept before the first byte goes out: nothing is lost on a crash
         _remember(launch, submission_id, kind, questionnaire)
         audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
@@ -287,6 +292,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
     try:
+        _complete_in_place(launch, record, item)
         result = send_submission(launch.fhir, item.bundle)
     except FhirError as error:
         item = record_failure(item, error, now=time.time())
@@ -313,6 +319,34 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
     audit.event("submission.sent", attempts=item.attempts,
                 resources=",".join(f"{e.resource_type}/{e.id}" for e in result.entries), **ids)
     return _outcome(record)
+
+
+def _complete_in_place(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> None:
+    """Turn the EHR's in-progress draft into the completed response, so the bundle's
+    conditional create matches it instead of leaving a second QuestionnaireResponse."""
+    draft_id = record.get("complete_in_place")
+    if not draft_id or record.get("completed_in_place"):
+        return
+    entry = next((e for e in item.bundle.get("entry") or []
+                  if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
+    if entry is None:
+        return
+    try:
+        current = launch.fhir.read("QuestionnaireResponse", draft_id)
+    except FhirError as error:
+        if error.code in (FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE):
+            record["complete_in_place"] = None  # nothing to complete: the bundle creates it
+            return
+        raise
+    ours = (current.get("identifier") or {}).get("value") == item.submission_id
+    subject_ok = (current.get("subject") or {}).get("reference") == entry["resource"]["subject"]["reference"]
+    if not (ours and subject_ok):
+        record["complete_in_place"] = None  # never overwrite a response that is not this draft
+        return
+    version = (current.get("meta") or {}).get("versionId")
+    launch.fhir.update({**entry["resource"], "id": draft_id}, if_match=version)
+    record["completed_in_place"] = True
+    _save(launch, record)
 
 
 def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[str]]:

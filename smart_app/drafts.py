@@ -1,0 +1,157 @@
+"""Drafts: what was typed into a questionnaire, kept so nothing is lost and a relaunch can resume.
+
+The exact raw input (including invalid values) is always kept in the encrypted LaunchStore,
+keyed by (iss, patient, user, questionnaire canonical), not by launch handle, so a relaunch
+for the same person and form finds it. When the granted scopes allow QuestionnaireResponse
+writes, the draft is also mirrored to the EHR as an in-progress QuestionnaireResponse whose
+identifier is the submission id; submitting later completes that same resource in place
+(see submission.py), so the EHR ends up with one QuestionnaireResponse per submission.
+A 409/412 on the mirror's update means the EHR copy changed elsewhere: we reload its version
+and ask the user to check before saving again (their typed answers stay on the page).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Mapping
+
+from smart_app import audit
+from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.launch.runtime import runtime
+from smart_app.questionnaires import FormState
+from smart_app.submission import IDENTIFIER_SYSTEM, plain_json
+from smart_app.writeback import token_query
+
+if TYPE_CHECKING:
+    from smart_app.launch.session import Launch
+
+NAMESPACE = "draft"
+TTL = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One questionnaire in progress for one person: raw input, submission id and the EHR mirror."""
+
+    canonical: str
+    submission_id: str
+    state: FormState = field(default_factory=FormState)
+    saved_at: float | None = None  # None: minted on first render, nothing typed yet
+    ehr_id: str | None = None
+    ehr_version: str | None = None
+    ehr_saved: bool = False  # the EHR copy matches the latest local save
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for the store."""
+        return {"canonical": self.canonical, "submission_id": self.submission_id, "state": self.state.to_dict(),
+                "saved_at": self.saved_at, "ehr_id": self.ehr_id, "ehr_version": self.ehr_version,
+                "ehr_saved": self.ehr_saved}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Draft":
+        """Parse a stored draft; raises ValueError when malformed."""
+        try:
+            return cls(canonical=str(data["canonical"]), submission_id=str(data["submission_id"]),
+                       state=FormState.from_dict(data.get("state") or {}), saved_at=data.get("saved_at"),
+                       ehr_id=data.get("ehr_id"), ehr_version=data.get("ehr_version"),
+                       ehr_saved=bool(data.get("ehr_saved")))
+        except (KeyError, TypeError) as exc:
+            raise ValueError("malformed draft") from exc
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the draft as now stored, where it lives, and whether the EHR copy conflicted."""
+
+    draft: Draft
+    on_ehr: bool
+    conflict: bool = False
+    ehr_error: FhirErrorCode | None = None
+
+
+def draft_key(launch: "Launch", canonical: str) -> str:
+    """(iss, patient, user, canonical): the same person and form find the draft after relaunch."""
+    ctx = launch.context
+    user = ctx.fhir_user.relative if ctx.fhir_user else "-"
+    return f"{ctx.iss}|{ctx.patient_id}|{user}|{canonical}"
+
+
+def mirrors_to_ehr(launch: "Launch") -> bool:
+    """Drafts go to the EHR only when QuestionnaireResponse may be read and written there."""
+    perms = launch.context.permissions
+    return perms.can_write("QuestionnaireResponse") and perms.can_read("QuestionnaireResponse")
+
+
+def load(launch: "Launch", canonical: str) -> Draft | None:
+    """The stored draft for this person and questionnaire, if any."""
+    data = runtime().store.get(NAMESPACE, draft_key(launch, canonical))
+    if data is None:
+        return None
+    try:
+        return Draft.from_dict(data)
+    except ValueError:
+        return None
+
+
+def load_or_start(launch: "Launch", canonical: str) -> Draft:
+    """The draft, or a new one with a freshly minted submission id (stored at once)."""
+    draft = load(launch, canonical)
+    if draft is None:
+        draft = Draft(canonical=canonical, submission_id=uuid.uuid4().hex)
+        _put(launch, draft)
+        audit.event("draft.started", submission_id=draft.submission_id, handle=launch.handle)
+    return draft
+
+
+def _put(launch: "Launch", draft: Draft) -> None:
+    """Write the draft to the store."""
+    runtime().store.put(NAMESPACE, draft_key(launch, draft.canonical), draft.to_dict(), TTL)
+
+
+def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[str, Any] | None) -> SaveResult:
+    """Keep the typed state locally first, then mirror the in-progress response to the EHR if allowed."""
+    draft = replace(draft, state=state, saved_at=time.time(), ehr_saved=False)
+    _put(launch, draft)
+    if in_progress is None or not mirrors_to_ehr(launch):
+        audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app")
+        return SaveResult(draft, on_ehr=False)
+    qr = {**plain_json(in_progress), "status": "in-progress",
+          "identifier": {"system": IDENTIFIER_SYSTEM, "value": draft.submission_id}}
+    try:
+        if draft.ehr_id is None:
+            result = launch.fhir.create(qr, if_none_exist=token_query("identifier", IDENTIFIER_SYSTEM,
+                                                                      draft.submission_id))
+            if not result.created and result.id:
+                # A draft of this submission already exists there (a lost response): update it now.
+                result = launch.fhir.update({**qr, "id": result.id}, if_match=result.version_id)
+        else:
+            result = launch.fhir.update({**qr, "id": draft.ehr_id}, if_match=draft.ehr_version)
+    except FhirError as error:
+        if error.code in (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT) and draft.ehr_id:
+            draft = _reload_version(launch, draft)
+            _put(launch, draft)
+            audit.event("draft.conflict", submission_id=draft.submission_id, handle=launch.handle)
+            return SaveResult(draft, on_ehr=False, conflict=True, ehr_error=error.code)
+        audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app",
+                    ehr_error=error.code.value)
+        return SaveResult(draft, on_ehr=False, ehr_error=error.code)
+    draft = replace(draft, ehr_id=result.id or draft.ehr_id, ehr_version=result.version_id, ehr_saved=True)
+    _put(launch, draft)
+    audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="ehr",
+                resource=f"QuestionnaireResponse/{draft.ehr_id}")
+    return SaveResult(draft, on_ehr=True)
+
+
+def _reload_version(launch: "Launch", draft: Draft) -> Draft:
+    """Re-read the EHR copy after a conflict so the next save is based on its current version."""
+    try:
+        current = launch.fhir.read("QuestionnaireResponse", draft.ehr_id or "")
+    except FhirError:
+        return draft
+    return replace(draft, ehr_version=(current.get("meta") or {}).get("versionId"))
+
+
+def discard(launch: "Launch", canonical: str) -> None:
+    """Forget the local draft (after its submission was sent)."""
+    runtime().store.delete(NAMESPACE, draft_key(launch, canonical))

@@ -1,0 +1,443 @@
+"""Questionnaire pages: list, fill (no-JS continue/validate/draft), review, send, receipt, reopen.
+
+Each view parses the request, calls the catalog / drafts / submission modules and renders.
+Who the response is about and who wrote it always come from the launch token.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from smart_app import drafts, submission
+from smart_app.fhir import FhirError
+from smart_app.launch import banner
+from smart_app.launch.session import Launch, current_launch
+from smart_app.outbox import OutboxState
+from smart_app.questionnaire_catalog import CatalogEntry, catalog, entry_for, response_score
+from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
+                                      ResponseMeta, build_form, evaluate, extract_observations, populate,
+                                      to_questionnaire_response)
+from smart_app.questionnaires.model import Form
+from smart_app.views.home import PreVisitTask, register_task_provider
+
+bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
+KIND = "questionnaire"
+NO_QR_WRITE = ("This app can read your health record but was not allowed to save questionnaire answers to it, "
+               "so you can look at questionnaires here but not send them.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and the home page's questionnaire tasks."""
+    app.register_blueprint(bp)
+    register_task_provider(app, due_task)
+    register_task_provider(app, in_progress_task)
+    register_task_provider(app, completed_task)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def read_only_reason(launch: Launch) -> str | None:
+    """Why answers cannot be sent from this launch, said up front; None when they can."""
+    perms = launch.context.permissions
+    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+
+
+def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
+    """The catalog entry for `key`, or a 404 page."""
+    entry = entry_for(launch, key)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _form_or_400(entry: CatalogEntry) -> Form:
+    """Parse the Questionnaire; a questionnaire this app cannot show gets a plain 400 page."""
+    try:
+        return build_form(entry.resource)
+    except QuestionnaireError as error:
+        abort(400, description=str(error))
+
+
+def _now_iso() -> str:
+    """The current instant as a FHIR dateTime in UTC."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
+    """Patient, Encounter and user for expressions, read in one parallel wave (only what is readable)."""
+    ctx = launch.context
+    wanted: list[tuple[str, str]] = []
+    if ctx.patient_id and ctx.permissions.can_read("Patient"):
+        wanted.append(("patient", f"Patient/{ctx.patient_id}"))
+    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
+        wanted.append(("encounter", f"Encounter/{ctx.encounter_id}"))
+    if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
+            spec.name == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
+        wanted.append(("user", ctx.fhir_user.relative))
+    results = launch.fhir.read_many([path for _, path in wanted]) if wanted else []
+    found = {name: r for (name, _), r in zip(wanted, results) if isinstance(r, dict)}
+    if ctx.fhir_user and ctx.fhir_user.resource_type == "Patient" and "patient" in found:
+        found["user"] = found["patient"]
+    return found
+
+
+def _fill_context(launch: Launch, form: Form) -> FillContext:
+    """The expression context: launch resources only when the form declares it uses them."""
+    return FillContext(resources=_context_resources(launch, form) if form.launch_context else {})
+
+
+def _recent_observations(launch: Launch, form: Form) -> list[dict]:
+    """One Observation search by the codes of items that prefill from observationLinkPeriod."""
+    ctx = launch.context
+    codes = sorted({f"{c.get('system')}|{c.get('code')}" for item in form.walk()
+                    if item.observation_link_period is not None for c in item.code if c.get("code")})
+    if not codes or not ctx.patient_id or not ctx.permissions.can_read("Observation"):
+        return []
+    try:
+        return launch.fhir.search("Observation", [("patient", ctx.patient_id), ("code", ",".join(codes)),
+                                                  ("_sort", "-date"), ("_count", "50")], max_pages=1).matches
+    except FhirError:
+        return []  # prefill is a convenience; the form still works without it
+
+
+def _references(launch: Launch) -> tuple[dict, dict | None, dict | None, dict | None]:
+    """(subject, encounter, author, source) from the launch token only."""
+    ctx = launch.context
+    subject = {"reference": f"Patient/{ctx.patient_id}"}
+    encounter = {"reference": f"Encounter/{ctx.encounter_id}"} if ctx.encounter_id else None
+    author = {"reference": ctx.fhir_user.relative} if ctx.fhir_user else None
+    # A caregiver is both author and source; a clinician answers on the patient's behalf.
+    source = author if ctx.user_kind == "caregiver" else subject
+    return subject, encounter, author, source
+
+
+def _response(launch: Launch, form: Form, state: FormState, view: FormView, status: str,
+              submission_id: str, authored: str) -> dict:
+    """The QuestionnaireResponse for this state, bound to the launch (disabled answers already gone)."""
+    subject, encounter, author, source = _references(launch)
+    meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
+                        identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status)
+    return to_questionnaire_response(form, state, meta, view=view)
+
+
+def _observations(launch: Launch, form: Form, qr: dict, authored: str) -> list[dict]:
+    """Observations extracted from the completed response (SDC observation-based extraction)."""
+    subject, encounter, author, _ = _references(launch)
+    meta = ExtractMeta(subject=subject, encounter=encounter, effective=authored, performer=(author,) if author else ())
+    return extract_observations(form, qr, meta)
+
+
+def _submission_errors(launch: Launch, draft: drafts.Draft | None) -> submission.SubmissionOutcome | None:
+    """The draft's submission when it failed and needs the user (shown next to the fields)."""
+    if draft is None:
+        return None
+    outcome = submission.receipt(launch, draft.submission_id)
+    return outcome if outcome and outcome.state is OutboxState.FAILED else None
+
+
+def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
+    """Show the EHR's OperationOutcome messages next to the fields they name."""
+    for node in view.nodes:
+        for message in errors.get(node.item.link_id, []):
+            if message not in node.errors:
+                node.errors.append(message)
+
+
+def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
+                 saved: drafts.SaveResult | None = None, status: int = 200) -> tuple[str, int]:
+    """Render the fill page."""
+    failed = _submission_errors(launch, draft)
+    if failed:
+        _attach_field_errors(view, failed.field_errors)
+    return render_template(
+        "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
+        action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
+        whose=_whose(launch),
+    ), status
+
+
+def _whose(launch: Launch) -> dict[str, Any]:
+    """Whose form this is, for the page header (the caregiver sees the patient's name)."""
+    kind = launch.context.user_kind
+    name = None
+    if kind in ("caregiver", "clinician") and launch.context.patient_id and launch.context.permissions.can_read("Patient"):
+        try:
+            name = banner.human_name(launch.fhir.read("Patient", launch.context.patient_id).get("name"))
+        except FhirError:
+            name = None
+    return {"kind": kind, "patient_name": name}
+
+
+def _restart_if_final(launch: Launch, draft: drafts.Draft) -> drafts.Draft:
+    """A draft whose submission already went (or failed for good) continues under a new submission id."""
+    outcome = submission.receipt(launch, draft.submission_id)
+    if outcome is None or outcome.state is OutboxState.PENDING:
+        return draft
+    drafts.discard(launch, draft.canonical)
+    fresh = drafts.load_or_start(launch, draft.canonical)
+    return drafts.Draft(canonical=fresh.canonical, submission_id=fresh.submission_id, state=draft.state,
+                        saved_at=draft.saved_at)
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+
+@bp.get("/questionnaires/")
+def index(handle: str) -> str:
+    """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
+    launch = current_launch(handle)
+    return render_template("questionnaires/list.html", launch=launch, entries=catalog(launch),
+                           read_only_reason=read_only_reason(launch), whose=_whose(launch))
+
+
+@bp.get("/questionnaires/<key>")
+def fill(handle: str, key: str) -> tuple[str, int]:
+    """Show the form: the saved draft, or a first render prefilled from the record."""
+    launch = current_launch(handle)
+    entry = _entry_or_404(launch, key)
+    form = _form_or_400(entry)
+    draft = drafts.load_or_start(launch, entry.canonical)
+    fill_ctx = _fill_context(launch, form)
+    if draft.saved_at is None:
+        prefill = populate(form, FillContext(resources=_context_resources(launch, form)),
+                           _recent_observations(launch, form))
+        state = FormState.initial(form, prefill)
+        view = evaluate(form, state, fill_ctx, validate=False)
+    else:
+        view = evaluate(form, draft.state, fill_ctx)
+    return _render_fill(launch, entry, view, draft)
+
+
+@bp.post("/questionnaires/<key>")
+def save(handle: str, key: str) -> Response | tuple[str, int]:
+    """Continue / Review: re-evaluate enablement, validate, save the draft; review only when valid."""
+    launch = current_launch(handle)
+    if read_only_reason(launch):
+        abort(403)
+    entry = _entry_or_404(launch, key)
+    form = _form_or_400(entry)
+    draft = _restart_if_final(launch, drafts.load_or_start(launch, entry.canonical))
+    state = FormState.from_post(form, request.form, request.files, previous=draft.state)
+    action = request.form.get("action", "continue")
+    structural = action not in ("continue", "submit")
+    if structural:
+        state.apply_action(form, action)
+    view = evaluate(form, state, _fill_context(launch, form), validate=not structural)
+    in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso())
+    saved = drafts.save(launch, draft, state, in_progress)
+    if action == "submit" and view.valid and not saved.conflict:
+        return redirect(url_for(".review", handle=handle, key=key), code=303)
+    status = 422 if action == "submit" and not view.valid else 200
+    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The completed response and Observations a valid draft would send."""
+
+    form: Form
+    view: FormView
+    qr: dict
+    observations: list[dict]
+
+
+def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepared | None:
+    """Evaluate the saved draft; None when it is not valid yet (back to the form)."""
+    form = _form_or_400(entry)
+    view = evaluate(form, draft.state, _fill_context(launch, form))
+    if not view.valid or draft.saved_at is None:
+        return None
+    authored = _now_iso()
+    qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored)
+    return Prepared(form, view, qr, _observations(launch, form, qr, authored))
+
+
+@bp.get("/questionnaires/<key>/review")
+def review(handle: str, key: str) -> Response | str:
+    """A plain summary of the answers and of what will be written, before 'Send to my care team'."""
+    launch = current_launch(handle)
+    entry = _entry_or_404(launch, key)
+    draft = drafts.load(launch, entry.canonical)
+    prepared = _prepare(launch, entry, draft) if draft else None
+    if draft is None or prepared is None:
+        return redirect(url_for(".fill", handle=handle, key=key), code=303)
+    reason = read_only_reason(launch)
+    planned, skipped = ([], [])
+    if reason is None:
+        planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
+                                                    observations=prepared.observations)
+    return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft, view=prepared.view,
+                           planned=planned, skipped=skipped, observations=prepared.observations,
+                           read_only_reason=reason, whose=_whose(launch), care_team=_care_team(launch))
+
+
+def _care_team(launch: Launch) -> list[str]:
+    """Who will see the answers: the visit's clinicians and the patient's own clinician, by name."""
+    ctx = launch.context
+    paths = []
+    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
+        paths.append(f"Encounter/{ctx.encounter_id}")
+    if ctx.patient_id and ctx.permissions.can_read("Patient"):
+        paths.append(f"Patient/{ctx.patient_id}")
+    names: list[str] = []
+    for resource in launch.fhir.read_many(paths) if paths else []:
+        if not isinstance(resource, dict):
+            continue
+        refs = [p.get("individual") or {} for p in resource.get("participant") or []]
+        refs += resource.get("generalPractitioner") or []
+        for ref in refs:
+            display = ref.get("display") if isinstance(ref, dict) else None
+            if isinstance(display, str) and display and display not in names:
+                names.append(display)
+    return names
+
+
+@bp.post("/questionnaires/<key>/send")
+def send(handle: str, key: str) -> Response | tuple[str, int]:
+    """Send to my care team: one conditional write of the reviewed answers, then the receipt."""
+    launch = current_launch(handle)
+    entry = _entry_or_404(launch, key)
+    posted_id = request.form.get("submission_id", "")
+    draft = drafts.load(launch, entry.canonical)
+    if draft is None or draft.submission_id != posted_id:
+        # A browser re-POST after the draft was sent: show what happened to that submission.
+        if posted_id and submission.receipt(launch, posted_id):
+            return redirect(url_for(".receipt", handle=handle, submission_id=posted_id), code=303)
+        return redirect(url_for(".fill", handle=handle, key=key), code=303)
+    if read_only_reason(launch):
+        abort(403)
+    prepared = _prepare(launch, entry, draft)
+    if prepared is None:
+        return redirect(url_for(".fill", handle=handle, key=key), code=303)
+    try:
+        outcome = submission.submit(
+            launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
+            observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
+            complete_in_place=draft.ehr_id)
+    except submission.SubmissionRefused:
+        abort(403)
+    if outcome.state is OutboxState.SENT:
+        drafts.discard(launch, entry.canonical)
+    return redirect(url_for(".receipt", handle=handle, submission_id=outcome.submission_id), code=303)
+
+
+@bp.get("/submissions/<submission_id>")
+def receipt(handle: str, submission_id: str) -> str:
+    """What was sent, and its status; a pending submission whose wait is over is retried now."""
+    launch = current_launch(handle)
+    outcome = submission.deliver_if_due(launch, submission_id)
+    if outcome is None:
+        abort(404)
+    _forget_sent_draft(launch, outcome)
+    entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
+    return render_template("questionnaires/receipt.html", launch=launch, outcome=outcome, entry=entry)
+
+
+@bp.post("/submissions/<submission_id>/retry")
+def retry(handle: str, submission_id: str) -> Response:
+    """Try again now (a pending or failed submission), then back to the receipt."""
+    launch = current_launch(handle)
+    outcome = submission.retry(launch, submission_id)
+    if outcome is None:
+        abort(404)
+    _forget_sent_draft(launch, outcome)
+    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
+
+
+def _forget_sent_draft(launch: Launch, outcome: submission.SubmissionOutcome) -> None:
+    """Once a submission is sent, its draft is done."""
+    if outcome.state is OutboxState.SENT and outcome.questionnaire:
+        draft = drafts.load(launch, outcome.questionnaire)
+        if draft and draft.submission_id == outcome.submission_id:
+            drafts.discard(launch, outcome.questionnaire)
+
+
+@bp.get("/questionnaires/<key>/responses/<response_id>")
+def response(handle: str, key: str, response_id: str) -> str:
+    """Reopen a completed response (read-only), with its score and band."""
+    launch = current_launch(handle)
+    entry = _entry_or_404(launch, key)
+    found = next((c for c in entry.completed if c.id == response_id), None)
+    if found is None:
+        abort(404)
+    form = _form_or_400(entry)
+    return render_template("questionnaires/response.html", launch=launch, entry=entry, completed=found,
+                           answers=_answer_lines(form, found.resource), score=response_score(form, found.resource))
+
+
+def _answer_lines(form: Form, resource: dict) -> list[tuple[str, list[str]]]:
+    """(question text, answer texts) in document order, for plain display."""
+    lines: list[tuple[str, list[str]]] = []
+
+    def walk(items: list[dict]) -> None:
+        """Depth-first over response items (depth bounded by the form's limits)."""
+        for node in items:
+            item = form.by_link_id.get(node.get("linkId"))
+            label = (item.text if item else None) or node.get("text") or node.get("linkId")
+            answers = [_answer_text(a) for a in node.get("answer") or []]
+            if answers:
+                lines.append((str(label), answers))
+            walk(node.get("item") or [])
+            for answer in node.get("answer") or []:
+                walk(answer.get("item") or [])
+
+    walk(resource.get("item") or [])
+    return lines
+
+
+def _answer_text(answer: dict) -> str:
+    """One answer value as plain text."""
+    for key, value in answer.items():
+        if not key.startswith("value"):
+            continue
+        if isinstance(value, dict) and key == "valueCoding":
+            return str(value.get("display") or value.get("code") or "")
+        if isinstance(value, dict) and key == "valueQuantity":
+            return f"{value.get('value')} {value.get('unit') or value.get('code') or ''}".strip()
+        if isinstance(value, dict) and key == "valueAttachment":
+            return str(value.get("title") or "attached file")
+        if isinstance(value, dict) and key == "valueReference":
+            return str(value.get("display") or value.get("reference") or "")
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        return str(value)
+    return ""
+
+
+# ------------------------------------------------------------------------------------------- home tasks
+
+
+def due_task(launch: Launch) -> PreVisitTask | None:
+    """Home entry: questionnaires still to do (straight to the one the EHR asked for)."""
+    due = [e for e in catalog(launch) if e.status == "due"]
+    if not due:
+        return None
+    first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
+    url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
+           else url_for("questionnaires.index", handle=launch.handle))
+    return PreVisitTask(title="Questionnaires to fill in", description=", ".join(e.title for e in due), url=url,
+                        unavailable_reason=read_only_reason(launch))
+
+
+def in_progress_task(launch: Launch) -> PreVisitTask | None:
+    """Home entry: drafts to finish, and submissions still waiting to be sent."""
+    started = [e for e in catalog(launch) if e.status in ("in-progress", "sending")]
+    if not started:
+        return None
+    url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
+           else url_for("questionnaires.index", handle=launch.handle))
+    return PreVisitTask(title="Questionnaires in progress", description=", ".join(e.title for e in started), url=url)
+
+
+def completed_task(launch: Launch) -> PreVisitTask | None:
+    """Home entry: completed questionnaires (clinicians see the latest scores there)."""
+    done = [e for e in catalog(launch) if e.completed]
+    if not done:
+        return None
+    return PreVisitTask(title="Completed questionnaires", description=", ".join(e.title for e in done),
+                        url=url_for("questionnaires.index", handle=launch.handle))
