@@ -30,9 +30,9 @@ COMPARTMENT: dict[str, tuple[str, ...]] = {
     "QuestionnaireResponse": ("subject", "author"),
     "Provenance": ("target",),
     "RelatedPerson": ("patient",),
-    "Device": ("patient",),
 }
-# Types outside any patient's compartment: readable under patient/<Type> scopes.
+# Types outside any patient's compartment: readable under patient/<Type> scopes. Device is
+# treated as shared (an app's own Device is referenced from Provenance), as the contract says.
 SHARED_TYPES = frozenset({"Questionnaire", "Medication", "Practitioner", "PractitionerRole",
                           "Organization", "Location", "ValueSet", "Device"})
 

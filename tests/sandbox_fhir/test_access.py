@@ -162,3 +162,10 @@ def test_provenance_belongs_to_the_patient_of_its_targets(client, store):
     assert ids(body) == ["prov-ana"] and body["total"] == 1
     assert client.get("/fhir/Provenance/prov-ben", headers=auth("ana-all")).status_code == 403
     assert client.get("/fhir/Provenance/prov-ana", headers=auth("ana-all")).status_code == 200
+
+
+def test_device_is_shared_under_patient_scopes(client, store):
+    store.create({"resourceType": "Device", "id": "app-device", "deviceName": [{"name": "SMART Pre-Visit",
+                                                                                "type": "user-friendly-name"}]})
+    assert client.get("/fhir/Device/app-device", headers=auth("ana-all")).status_code == 200
+    assert client.get("/fhir/Device/app-device", headers=auth("ana-obs-rs")).status_code == 403
