@@ -11,6 +11,7 @@ from .models import AuthorizationCode, Client, Launch, Token
 PENDING_LIFETIME = 600      # seconds a half-finished login/approval stays usable
 LAUNCH_LIFETIME = 3600      # seconds an EHR launch id can be used to authorize
 JTI_LIFETIME = 600          # seconds a client assertion's jti is remembered
+SPENT_CODE_MEMORY = 600     # seconds a used code is kept to detect replays
 
 
 @dataclass
@@ -56,10 +57,24 @@ class AuthStore:
 
     # launches
     def add_launch(self, launch: Launch) -> Launch:
-        """Remember a launch so its id can be used at the authorize endpoint."""
+        """Remember a launch so its id can be used at the authorize endpoint (and forget stale records)."""
         with self._lock:
+            self._purge_locked()
             self._launches[launch.launch_id] = launch
         return launch
+
+    def _purge_locked(self) -> None:
+        """Drop records nobody can use any more (the chart creates a launch per page view)."""
+        now = time.time()
+        self._launches = {k: v for k, v in self._launches.items() if now - v.created_at <= LAUNCH_LIFETIME}
+        self._pending = {k: v for k, v in self._pending.items() if now - v.created_at <= PENDING_LIFETIME}
+        self._codes = {k: v for k, v in self._codes.items() if now - v.issued_at <= SPENT_CODE_MEMORY}
+        dead = [t for t in self._access.values()
+                if t.is_expired() and (t.refresh_token is None or t.refresh_revoked)]
+        for token in dead:
+            self._access.pop(token.access_token, None)
+            if token.refresh_token:
+                self._refresh.pop(token.refresh_token, None)
 
     def get_launch(self, launch_id: str | None) -> Launch | None:
         """A launch that has not outlived LAUNCH_LIFETIME."""

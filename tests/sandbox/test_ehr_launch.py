@@ -87,3 +87,21 @@ def test_auto_approve_sandbox_issues_a_code_without_any_screen(sandbox_factory):
     launch_params = _launch_from_shell(sandbox, patient["id"])
     attempt = SmartClient(sandbox).authorize(launch=launch_params["launch"], scope="launch patient/Patient.r")
     assert "code" in attempt.callback
+
+
+def test_a_canonical_questionnaire_becomes_a_canonical_fhir_context(sandbox_server):
+    launch = sandbox_server.new_launch(patient=sandbox_server.first("Patient")["id"],
+                                       questionnaire="http://example.org/Questionnaire/phq-9|1.0")
+    assert launch.fhir_context() == [{"canonical": "http://example.org/Questionnaire/phq-9|1.0",
+                                      "type": "Questionnaire"}]
+
+
+def test_stale_launches_are_forgotten(sandbox_server):
+    from sandbox.auth import storage
+
+    old = sandbox_server.new_launch(patient=sandbox_server.first("Patient")["id"])
+    old.created_at -= storage.LAUNCH_LIFETIME + 1
+    fresh = sandbox_server.new_launch(patient=sandbox_server.first("Patient")["id"])
+    assert sandbox_server.auth.store.get_launch(old.launch_id) is None
+    assert sandbox_server.auth.store.get_launch(fresh.launch_id) is fresh
+    assert old.launch_id not in sandbox_server.auth.store._launches
