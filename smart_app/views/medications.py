@@ -1,0 +1,263 @@
+"""Medication review pages: the review form (no-JS add, drafts), check-before-send, send, clinician view.
+
+Each view parses the request, calls the reads / pure core / drafts / submission modules and
+renders. Who the review is about and who wrote it always come from the launch token; the
+app records what the patient reports and never changes orders.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from smart_app import audit, drafts, submission
+from smart_app.launch.session import Launch, current_launch
+from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, read_medications
+from smart_app.medications import (
+    ADD_ACTION,
+    STATUS_LABELS,
+    STOP_REASON_LABELS,
+    NotAMedicationReview,
+    Review,
+    ReviewMeta,
+    added_block_count,
+    adherence_observations,
+    clinician_diff,
+    parse_review,
+    questionnaire_canonical,
+    review_form_values,
+    to_questionnaire_response,
+)
+from smart_app.outbox import OutboxState
+from smart_app.questionnaires import FormState
+from smart_app.views.home import PreVisitTask, register_task_provider
+
+bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
+KIND = "medication-review"
+LABEL = "Medication review"
+NO_QR_WRITE = ("This app can read your medicine list but was not allowed to save your answers to your health "
+               "record, so you can look at the list here but not send a review.")
+NO_READ = "This app was not given access to the medicine list."
+ADD_COUNT = "add.count"
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and the home page's medication review task."""
+    app.register_blueprint(bp)
+    register_task_provider(app, medication_task)
+
+
+def medication_task(launch: Launch) -> PreVisitTask | None:
+    """The home page entry: the review for patients and carers, the side-by-side view for clinicians."""
+    ctx = launch.context
+    if not ctx.patient_id:
+        return None
+    unavailable = None if ctx.permissions.can_read("MedicationRequest") else NO_READ
+    if ctx.user_kind == "clinician":
+        return PreVisitTask("Medication review", "What the patient reported about their medicines, beside the current list.",
+                            url_for("medications.clinician", handle=launch.handle), unavailable)
+    return PreVisitTask("Review your medicines",
+                        "Check the medicines on your list, say how you really take them, and add any that are missing.",
+                        url_for("medications.review", handle=launch.handle), unavailable)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def read_only_reason(launch: Launch) -> str | None:
+    """Why a review cannot be sent from this launch, said up front; None when it can."""
+    perms = launch.context.permissions
+    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+
+
+def _read(launch: Launch, *, with_latest_review: bool = False) -> MedicationRead:
+    """The one wave of medication reads for this launch's patient."""
+    ctx = launch.context
+    if not ctx.patient_id:
+        abort(404)
+    return read_medications(launch.fhir, ctx.patient_id, ctx.permissions, with_latest_review=with_latest_review)
+
+
+def _to_state(values: Mapping[str, str]) -> FormState:
+    """The review's flat field values in the shape drafts.py keeps (one raw value per field)."""
+    return FormState(values={(name, ()): [value] for name, value in values.items()})
+
+
+def _from_state(state: FormState) -> dict[str, str]:
+    """Flat field values back from a stored draft."""
+    return {name: str(raw[0]) for (name, _path), raw in state.values.items() if raw}
+
+
+def _now_iso() -> str:
+    """A FHIR dateTime in UTC with seconds."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(launch: Launch, authored: str) -> ReviewMeta:
+    """Subject, author, source, encounter and performer, all from the launch token."""
+    ctx = launch.context
+    subject = f"Patient/{ctx.patient_id}"
+    author = submission.author_reference(launch)
+    # A clinician records what the patient says: the patient is the source of the answers.
+    source = subject if ctx.user_kind == "clinician" or author is None else author
+    return ReviewMeta(subject=subject, authored=authored, author=author, source=source,
+                      encounter=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None, performer=author)
+
+
+def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The QuestionnaireResponse and adherence Observations of a validated review."""
+    meta = _meta(launch, _now_iso())
+    return to_questionnaire_response(review, meta), adherence_observations(review, meta)
+
+
+def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str], *,
+                 errors: Mapping[str, str] | None = None, added_count: int | None = None, status: int = 200) -> tuple[str, int]:
+    """The review page with the form restored from `values`."""
+    page = render_template(
+        "medications/review.html", launch=launch, rows=read.medications.current, past_rows=read.medications.past,
+        statements_read=read.statements_read, values=dict(values), errors=dict(errors or {}),
+        added_count=added_count or added_block_count(values), read_only_reason=read_only_reason(launch),
+        action_url=url_for(".save", handle=launch.handle), on_behalf=launch.context.user_kind == "clinician",
+    )
+    return page, status
+
+
+def _unavailable(launch: Launch) -> tuple[str, int]:
+    """The page for a launch that may not read the medication list."""
+    return render_template("medications/unavailable.html", launch=launch, message=NO_READ), 403
+
+
+# --------------------------------------------------------------------------------------------- views
+
+
+@bp.get("/")
+def review(handle: str) -> tuple[str, int]:
+    """The review form, restored from the draft of this person's review when there is one."""
+    launch = current_launch(handle)
+    try:
+        read = _read(launch)
+    except MedicationsUnavailable:
+        return _unavailable(launch)
+    draft = drafts.load(launch, questionnaire_canonical())
+    return _render_form(launch, read, _from_state(draft.state) if draft else {})
+
+
+@bp.post("/")
+def save(handle: str) -> Response | tuple[str, int]:
+    """Keep the answers as a draft; "Add a medicine" shows one more block, otherwise validate and go on."""
+    launch = current_launch(handle)
+    if read_only_reason(launch):
+        abort(403)
+    try:
+        read = _read(launch)
+    except MedicationsUnavailable:
+        return _unavailable(launch)
+    action = request.form.get("action", "")
+    values = review_form_values(request.form)
+    added_count = added_block_count(values, action)
+    values[ADD_COUNT] = str(added_count)
+    parsed, errors = parse_review(read.medications.current, values)
+    draft = drafts.load_or_start(launch, questionnaire_canonical())
+    mirror = to_questionnaire_response(parsed, _meta(launch, _now_iso())) if parsed.reports or parsed.added else None
+    drafts.save(launch, draft, _to_state(values), mirror)
+    if action == ADD_ACTION:
+        return _render_form(launch, read, values, added_count=added_count)
+    if errors:
+        audit.event("medication_review.invalid", handle=handle, fields=len(errors))
+        return _render_form(launch, read, values, errors=errors, status=422)
+    return redirect(url_for(".confirm", handle=handle), code=303)
+
+
+@bp.get("/check")
+def confirm(handle: str) -> Response | str:
+    """Review before sending: the answers in plain words and what will be written to the record."""
+    launch = current_launch(handle)
+    draft = drafts.load(launch, questionnaire_canonical())
+    if draft is None:
+        return redirect(url_for(".review", handle=handle), code=303)
+    try:
+        read = _read(launch)
+    except MedicationsUnavailable:
+        abort(403)
+    parsed, errors = parse_review(read.medications.current, _from_state(draft.state))
+    if errors:
+        flash("Some answers need checking before you send them.", "error")
+        return redirect(url_for(".review", handle=handle), code=303)
+    reason = read_only_reason(launch)
+    written: list[str] = []
+    skipped: list[str] = []
+    if reason is None:
+        qr, observations = _resources(launch, parsed)
+        types, skipped = submission.planned_types(launch, questionnaire_response=qr, observations=observations)
+        written = _written_lines(types)
+    return render_template("medications/confirm.html", launch=launch, review=parsed, status_labels=STATUS_LABELS,
+                           stop_reason_labels=STOP_REASON_LABELS, read_only_reason=reason, written=written,
+                           skipped=skipped, submission_id=draft.submission_id)
+
+
+def _written_lines(types: list[str]) -> list[str]:
+    """Plain-language lines for the resource types a submission will write."""
+    lines = []
+    if "QuestionnaireResponse" in types:
+        lines.append("Your medication review, with your answer for each medicine")
+    count = types.count("Observation")
+    if count:
+        lines.append(f"{count} record{'s' if count != 1 else ''} of whether you take each medicine as prescribed")
+    if "Provenance" in types:
+        lines.append("A note of who sent it, and when, using this app")
+    return lines
+
+
+@bp.post("/send")
+def send(handle: str) -> Response:
+    """Send to my care team: one conditional write of the checked review, then the receipt."""
+    launch = current_launch(handle)
+    posted_id = request.form.get("submission_id", "")
+    canonical = questionnaire_canonical()
+    draft = drafts.load(launch, canonical)
+    if draft is None or draft.submission_id != posted_id:
+        # A browser re-POST after the review was sent: show what happened to that submission.
+        if posted_id and submission.receipt(launch, posted_id):
+            return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=posted_id), code=303)
+        return redirect(url_for(".review", handle=handle), code=303)
+    if read_only_reason(launch):
+        abort(403)
+    try:
+        read = _read(launch)
+    except MedicationsUnavailable:
+        abort(403)
+    parsed, errors = parse_review(read.medications.current, _from_state(draft.state))
+    if errors:
+        flash("Your medicine list changed, or some answers need checking. Please look again.", "error")
+        return redirect(url_for(".review", handle=handle), code=303)
+    qr, observations = _resources(launch, parsed)
+    try:
+        outcome = submission.submit(launch, submission_id=draft.submission_id, questionnaire_response=qr,
+                                    observations=observations, kind=KIND, label=LABEL, questionnaire=canonical,
+                                    complete_in_place=draft.ehr_id)
+    except submission.SubmissionRefused:
+        abort(403)
+    if outcome.state is OutboxState.SENT:
+        drafts.discard(launch, canonical)
+    return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=outcome.submission_id), code=303)
+
+
+@bp.get("/clinician")
+def clinician(handle: str) -> tuple[str, int] | str:
+    """The latest patient-reported review beside the current list, differences highlighted."""
+    launch = current_launch(handle)
+    try:
+        read = _read(launch, with_latest_review=True)
+    except MedicationsUnavailable:
+        return _unavailable(launch)
+    try:
+        differences = clinician_diff(read.medications.current, read.latest_review)
+    except NotAMedicationReview:
+        differences = []
+    reviewed = read.latest_review is not None
+    flagged = {d.row.key: d.label for d in differences if d.row is not None}
+    return render_template("medications/clinician.html", launch=launch, differences=differences, reviewed=reviewed,
+                           reviewed_at=(read.latest_review or {}).get("authored"), review_failed=read.latest_review_failed,
+                           current_rows=read.medications.current, past_rows=read.medications.past, flagged=flagged)
