@@ -57,12 +57,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings.frame_ancestors())
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import errors, home, questionnaires
+    from smart_app.views import errors, home, medications, questionnaires
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
     questionnaires.init_app(app)
+    medications.init_app(app)
     return app
 
 
