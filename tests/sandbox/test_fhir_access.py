@@ -50,3 +50,10 @@ def test_capability_statement_names_the_sandbox_oauth_endpoints(sandbox_server):
     text = str(metadata)
     assert sandbox_server.base_url + "/auth/authorize" in text
     assert sandbox_server.base_url + "/auth/token" in text
+
+
+def test_v1_scopes_are_granted_and_enforced(sandbox_server):
+    client, body = _patient_token(sandbox_server, "launch/patient patient/Patient.read")
+    assert body["scope"] == "launch/patient patient/Patient.read"
+    assert client.fhir(body["access_token"], f"Patient/{body['patient']}").status_code == 200
+    assert client.fhir(body["access_token"], "Observation", params={"patient": body["patient"]}).status_code == 403

@@ -89,3 +89,13 @@ def test_revoking_an_unknown_token_is_not_an_error(issued):
     client, _ = issued
     response = client.http.post(client.url("revoke"), data={"token": "nope", "client_id": client.client_id}, timeout=10)
     assert response.status_code == 200
+
+
+def test_online_access_also_gets_a_rotating_refresh_token(sandbox_server):
+    patient = sandbox_server.first("Patient")
+    client = SmartClient(sandbox_server)
+    attempt = client.code(login_hint=f"Patient/{patient['id']}", scope="launch/patient online_access patient/Patient.r")
+    body = client.token(attempt).json()
+    assert body["scope"].split() == ["launch/patient", "online_access", "patient/Patient.r"]
+    renewed = client.refresh(body["refresh_token"])
+    assert renewed.status_code == 200 and renewed.json()["refresh_token"] != body["refresh_token"]
