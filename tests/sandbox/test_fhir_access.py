@@ -53,7 +53,8 @@ def test_capability_statement_names_the_sandbox_oauth_endpoints(sandbox_server):
 
 
 def test_v1_scopes_are_granted_and_enforced(sandbox_server):
-    client, body = _patient_token(sandbox_server, "launch/patient patient/Patient.read")
-    assert body["scope"] == "launch/patient patient/Patient.read"
-    assert client.fhir(body["access_token"], f"Patient/{body['patient']}").status_code == 200
-    assert client.fhir(body["access_token"], "Observation", params={"patient": body["patient"]}).status_code == 403
+    client, body = _patient_token(sandbox_server, "launch/patient patient/Patient.read patient/Observation.read")
+    # Patient is registered read-only (.r), so v1 .read (read + search) is more than the app may have.
+    assert body["scope"] == "launch/patient patient/Observation.read"
+    assert client.fhir(body["access_token"], "Observation", params={"patient": body["patient"]}).status_code == 200
+    assert client.fhir(body["access_token"], f"Patient/{body['patient']}").status_code == 403
