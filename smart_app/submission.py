@@ -343,8 +343,15 @@ def _complete_in_place(launch: "Launch", record: dict[str, Any], item: OutboxIte
     if not (ours and subject_ok):
         record["complete_in_place"] = None  # never overwrite a response that is not this draft
         return
-    version = (current.get("meta") or {}).get("versionId")
-    launch.fhir.update({**entry["resource"], "id": draft_id}, if_match=version)
+    if current.get("status") != "completed":
+        try:
+            launch.fhir.update({**entry["resource"], "id": draft_id}, if_match=(current.get("meta") or {}).get("versionId"))
+        except FhirError as error:
+            # A lost response to our own update leaves a 412 on the replay: check what is stored now.
+            if error.code is not FhirErrorCode.PRECONDITION_FAILED or \
+                    launch.fhir.read("QuestionnaireResponse", draft_id).get("status") != "completed":
+                raise
+    # A completed response with our identifier can only be this bundle's (it is stored once, unchanged).
     record["completed_in_place"] = True
     _save(launch, record)
 
