@@ -22,4 +22,7 @@ def test_port_zero_picks_a_free_port_and_shutdown_releases_it():
     with pytest.raises(requests.ConnectionError):
         requests.get(handle.url + "/ping", timeout=2)
     with socket.socket() as probe:
+        # SO_REUSEADDR tolerates TIME_WAIT from the closed connection, but not a live listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", handle.port))
+        probe.listen()
