@@ -232,7 +232,8 @@ class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """The user who approved the code."""
         return authorization_code.user
 
-    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+    def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict:
         """A refresh token only when offline_access or online_access was granted."""
         include = include_refresh_token and grants_refresh(split_scopes(scope))
         return super().generate_token(user, scope, grant_type, expires_in, include)
