@@ -45,6 +45,10 @@ class PlannedFault:
 class FaultPlan(Protocol):
     """Fault knobs the FHIR API consults before answering a request."""
 
-    def take(self, *, is_write: bool, launch_id: str | None) -> PlannedFault | None:
-        """Return (and consume one use of) the fault to apply to this request, if any."""
+    def take(self, *, is_write: bool, launch_id: str | None, interaction: str | None = None) -> PlannedFault | None:
+        """Return (and consume one use of) the fault to apply to this request, if any.
+
+        `interaction` ("read", "search", "create", "update", "transaction", ...) lets a fault
+        wait for the request it is meant for, e.g. a stale-update fault for the next update.
+        """
         ...
