@@ -85,8 +85,11 @@ def index() -> str:
 
 @bp.get("/ehr/")
 def ehr_home() -> str:
-    """The EHR's patient list."""
-    return render_template("shell/ehr_home.html", patients=people.people(_state().store, "Patient"))
+    """The EHR's patient list, and which clinician is signed in to the EHR."""
+    store = _state().store
+    clinicians = [p for p in people.sign_in_people(store) if p.kind == "Practitioner"]
+    return render_template("shell/ehr_home.html", patients=people.people(store, "Patient"),
+                           clinicians=clinicians, signed_in=_default_practitioner())
 
 
 @bp.get("/ehr/patient/<patient_id>")
@@ -103,6 +106,7 @@ def patient_chart(patient_id: str) -> str:
         observations=chart.latest_observations(state.store, patient.id),
         questionnaires=chart.questionnaires(state.store),
         chosen_questionnaire=request.args.get("questionnaire", ""),
+        practitioner=request.args.get("practitioner", ""),
     )
 
 

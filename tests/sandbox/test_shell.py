@@ -122,3 +122,17 @@ def test_developer_page_fault_links_plan_the_fault_for_that_launch(sandbox_serve
 def test_smart_style_document(sandbox_server):
     style = requests.get(sandbox_server.base_url + "/smart-style.json", timeout=10).json()
     assert style["color_background"].startswith("#")
+
+
+def test_the_ehr_user_can_switch_clinician_and_the_launch_follows(sandbox_server):
+    from sandbox.auth import people
+
+    clinicians = [p for p in people.sign_in_people(sandbox_server.store) if p.kind == "Practitioner"]
+    other = clinicians[-1]
+    home = html.unescape(requests.get(sandbox_server.base_url + "/ehr/", params={"practitioner": other.id},
+                                      timeout=10).text)
+    chart_path = re.search(r'href="(/ehr/patient/[^"]+)"', home).group(1)
+    assert f"practitioner={other.id}" in chart_path
+    chart = requests.get(sandbox_server.base_url + chart_path, timeout=10).text
+    launch = sandbox_server.auth.store.get_launch(query_of(_iframe_src(chart))["launch"])
+    assert launch.practitioner == other.ref
