@@ -6,7 +6,6 @@ OperationOutcome; every request but /metadata needs a bearer token the resolver 
 """
 from __future__ import annotations
 
-import inspect
 import json
 import socket
 import struct
@@ -157,16 +156,12 @@ def create_fhir_blueprint(
 ) -> Blueprint:
     """Build the FHIR API blueprint over a store, a token resolver and an optional fault plan."""
     bp = Blueprint("fhir", __name__, url_prefix=base_path.rstrip("/") or None)
-    # The contract's take() has no `interaction`; plans that accept it keep stale_update for an update.
-    take_names_interaction = faults is not None and "interaction" in inspect.signature(faults.take).parameters
 
     def take_fault(grant: AccessGrant) -> PlannedFault | None:
         """Ask the fault plan what to do with this request."""
         if faults is None:
             return None
-        if take_names_interaction:
-            return faults.take(is_write=_is_write(), launch_id=grant.launch_id, interaction=_interaction())
-        return faults.take(is_write=_is_write(), launch_id=grant.launch_id)
+        return faults.take(is_write=_is_write(), launch_id=grant.launch_id, interaction=_interaction())
 
     def context(grant: AccessGrant) -> ops.Context:
         """The interaction context for this request."""

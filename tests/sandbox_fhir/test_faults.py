@@ -96,27 +96,6 @@ def test_requests_name_their_interaction(client, faults):
     assert faults.seen == ["search", "vread", "delete", "batch"]
 
 
-class ContractOnlyFaults:
-    """A fault plan with exactly the contract's take() signature."""
-
-    def __init__(self, fault: PlannedFault) -> None:
-        """Hold one fault."""
-        self.fault: PlannedFault | None = fault
-
-    def take(self, *, is_write: bool, launch_id: str | None) -> PlannedFault | None:
-        """Hand out the fault once, to a write."""
-        fault, self.fault = (self.fault, None) if is_write else (None, self.fault)
-        return fault
-
-
-def test_a_plan_with_the_contract_signature_still_works(store):
-    app = Flask("contract-only")
-    plan = ContractOnlyFaults(PlannedFault(kind="status", status=503, retry_after=2))
-    app.register_blueprint(create_fhir_blueprint(store, GRANTS.get, plan))
-    response = app.test_client().post("/fhir/Observation", json=OBS, headers=ANA)
-    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
-
-
 @pytest.fixture
 def live_base(store, faults):
     """The FHIR blueprint served by werkzeug on a free loopback port, stopped after the test."""
