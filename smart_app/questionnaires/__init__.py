@@ -22,11 +22,12 @@ from .prefill import populate
 from .response import ResponseMeta, to_questionnaire_response
 from .scoring import GAD7, PHQ9, Score, band, score
 from .state import FormState, Prefill, field_name
+from .summary import SummaryRow, answer_text, summarize
 
 __all__ = [
     "DERIVED_FROM_PLACEHOLDER", "ExtractMeta", "add_reference_candidates", "FieldError", "FillContext", "Form", "FormItem",
     "FormState", "FormView", "GAD7", "ItemView", "LIBRARY_BASE", "MAX_DEPTH", "MAX_ITEMS", "PHQ9",
     "Prefill", "QuestionnaireError", "QuestionnaireTooLarge", "ResponseMeta", "Score",
     "UnsupportedQuestionnaire", "band", "build_form", "dumps", "evaluate", "extract_observations",
-    "field_name", "find", "load_library", "loads", "populate", "score", "to_questionnaire_response",
+    "SummaryRow", "answer_text", "summarize", "field_name", "find", "load_library", "loads", "populate", "score", "to_questionnaire_response",
 ]

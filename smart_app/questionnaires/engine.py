@@ -7,6 +7,7 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,17 +87,71 @@ class FormView:
     score: Score | None
     response_items: list[dict]  # QuestionnaireResponse.item built from enabled answers
     problems: list[str]  # expression failures (for logs; never user data)
+    owners: dict[int, ItemView] = field(default_factory=dict, repr=False)
 
     @property
     def valid(self) -> bool:
         """No validation errors."""
         return not self.errors
 
+    def locate(self, expression: str) -> ItemView | None:
+        """The item instance an OperationOutcome issue points at, from its FHIRPath expression.
+
+        Understands positional paths into the response we built
+        (`QuestionnaireResponse.item[1].item[0].answer[0].value`, also inside `Bundle.entry[n].resource`)
+        and `item.where(linkId='x')` steps. None when it cannot tell.
+        """
+        text = expression.rsplit("resource.", 1)[-1] if "resource." in expression else expression
+        items: list[dict] = self.response_items
+        found: dict | None = None
+        for step in _STEP.finditer(text):
+            if step.group("kind") == "answer":
+                answers = (found or {}).get("answer") or []
+                index = int(step.group("index") or 0)
+                if index >= len(answers):
+                    break
+                items = answers[index].get("item") or []
+                continue
+            if step.group("link"):
+                match = [i for i in _flatten(items) if i.get("linkId") == step.group("link")]
+            else:
+                index = int(step.group("index") or 0)
+                match = items[index:index + 1]
+            if not match:
+                break
+            found = match[0]
+            items = found.get("item") or []
+        return self.owners.get(id(found)) if found is not None else None
+
+    def add_error(self, node: ItemView, message: str) -> None:
+        """Attach a message (e.g. from the server) to an instance and to the summary."""
+        if message not in node.errors:
+            node.errors.append(message)
+            self.errors.append(FieldError(node.id, node.item.link_id, node.path, _label(node.item), message))
+
     def node(self, link_id: str, path: Path = ()) -> ItemView | None:
         """Find an instance by linkId and path (its FormState key)."""
         if not hasattr(self, "_index"):
             self._index = {n.key: n for n in self.nodes}
         return self._index.get((link_id, path))
+
+
+_STEP = re.compile(
+    r"(?P<kind>item|answer)(?:\[(?P<index>\d+)\]|\.where\(linkId\s*=\s*'(?P<link>[^']*)'\))?"
+)
+
+
+def _flatten(items: list[dict]) -> list[dict]:
+    """Response items at this level and below (for `where(linkId=...)` steps)."""
+    out, stack = [], list(reversed(items))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        children = list(node.get("item") or [])
+        for answer in node.get("answer") or []:
+            children += answer.get("item") or []
+        stack.extend(reversed(children))
+    return out
 
 
 def _label(item: FormItem) -> str:
@@ -158,6 +213,7 @@ class _Evaluator:
         self.chains: dict[str, list[str]] = {}
         self.enabled: dict[int, bool] = {}
         self.qr_nodes: dict[int, dict] = {}
+        self.owners: dict[int, ItemView] = {}  # id(response item) -> the instance it came from
         self.response: dict[str, Any] = {}
         self._root_env: tuple[dict, dict[str, Any]] | None = None  # root variables per response
 
@@ -263,6 +319,7 @@ class _Evaluator:
     def build_response_items(self, enabled_only: bool) -> list[dict]:
         """QuestionnaireResponse.item for the current answers (nested groups, repeats)."""
         self.qr_nodes = {}
+        self.owners = {}
 
         def emit(views: list[ItemView]) -> list[dict]:
             out = []
@@ -279,6 +336,7 @@ class _Evaluator:
                             node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "item": children}
                             out.append(node)
                             self.qr_nodes[id(view)] = node
+                            self.owners[id(node)] = view
                     continue
                 answers = [{f"value{s}": v} for s, v in view.answers]
                 nested = emit(view.children)
@@ -288,6 +346,7 @@ class _Evaluator:
                     continue
                 node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "answer": answers}
                 self.qr_nodes[id(view)] = node
+                self.owners[id(node)] = view
                 out.append(node)
             return out
 
@@ -405,4 +464,6 @@ def evaluate(
             node.errors = []
         errors = []
     total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question))
-    return FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))
+    view = FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))
+    view.owners = ev.owners
+    return view
