@@ -26,6 +26,10 @@ PROPERTIES = {
     "dim_spacing_size": ("--sp-spacing", _DIM),
 }
 TTL = 600.0
+# WCAG 2.2 AA (1.4.3): an EHR colour is used only when text in it stays readable on the app's surfaces.
+MIN_CONTRAST = 4.5
+_APP_SURFACES = ("#ffffff", "#f3f6fa")  # button text on the highlight, and .notice boxes (static/app.css)
+_DEFAULT_BG = "#ffffff"
 
 _cache: dict[str, tuple[float, str]] = {}
 _guard = threading.Lock()
@@ -40,7 +44,42 @@ def css_from_style(style: Mapping[str, Any]) -> str:
             value = f"{value}px"
         if isinstance(value, str) and pattern.match(value):
             lines.append(f"  {prop}: {value};")
+    lines = [line for line in lines if line.split(":")[0].strip() not in _unreadable(style)]
     return ":root {\n" + "\n".join(lines) + "\n}\n" if lines else "/* no usable style hints */\n"
+
+
+def _unreadable(style: Mapping[str, Any]) -> set[str]:
+    """CSS properties to leave at the app's defaults because the EHR's colours would fail AA contrast."""
+    def colour(key: str) -> str | None:
+        """The valid colour as #rrggbb; translucent ones cannot be judged and count as unreadable."""
+        value = style.get(key)
+        if not isinstance(value, str) or not _COLOR.match(value):
+            return None
+        if len(value) == 4:
+            return "#" + "".join(c * 2 for c in value[1:])
+        return value if len(value) == 7 else "translucent"
+
+    background = colour("color_background") or _DEFAULT_BG
+    dropped = {"--sp-bg"} if background == "translucent" else set()
+    background = _DEFAULT_BG if dropped else background
+    for key, prop in (("color_text", "--sp-text"), ("color_highlight", "--sp-highlight"),
+                      ("color_error", "--sp-error"), ("color_success", "--sp-success")):
+        value = colour(key)
+        surfaces = (background,) + (_APP_SURFACES if key in ("color_text", "color_highlight") else ())
+        if value == "translucent" or (value and min(_contrast(value, s) for s in surfaces) < MIN_CONTRAST):
+            dropped.add(prop)
+    return dropped
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def style_sheet(url: str | None, http: Callable[[], requests.Session]) -> str:
