@@ -5,11 +5,17 @@ Typical use in a view::
 
     form = build_form(questionnaire)
     state = FormState.from_post(form, request.form, request.files, previous=draft)
-    # or: FormState.initial(form, populate(form, ctx, recent_observations))
-    view = evaluate(form, state, ctx)
+    state.apply_action(form, request.form.get("action", ""))   # add/remove repeats and files
+    # or, on first render: FormState.initial(form, populate(form, ctx, recent_observations))
+    view = evaluate(form, state, ctx)          # validate=False on a first render
     render_template("questionnaires/_form.html", view=view, action=..., csrf_field=...)
     qr = to_questionnaire_response(form, state, ResponseMeta(...), ctx, view=view)
     observations = extract_observations(form, qr, ExtractMeta(...))
+    rows = summarize(view)                     # the review-before-sending page
+    node = view.locate(issue_expression)       # a 400/422 issue -> view.add_error(node, text)
+
+FillContext.resources uses SDC launchContext names: "patient", "encounter", "user".
+Decimals are Decimal throughout; serialise with fhirjson.dumps (json.dumps cannot).
 """
 from .engine import FieldError, FormView, ItemView, evaluate
 from .errors import QuestionnaireError, QuestionnaireTooLarge, UnsupportedQuestionnaire

@@ -202,7 +202,8 @@ def _group_chain(item: FormItem) -> list[str]:
 class _Evaluator:
     """Holds the per-evaluation indexes."""
 
-    def __init__(self, form: Form, state: FormState, ctx: FillContext):
+    def __init__(self, form: Form, state: FormState, ctx: FillContext) -> None:
+        """Expand the instance tree and index it."""
         self.form, self.state, self.ctx = form, state, ctx
         self.roots, self.nodes = _build_tree(form, state)
         self.by_link: dict[str, list[ItemView]] = {}
@@ -322,6 +323,7 @@ class _Evaluator:
         self.owners = {}
 
         def emit(views: list[ItemView]) -> list[dict]:
+            """Response items for these sibling instances."""
             out = []
             for view in views:
                 if enabled_only and not view.enabled:

@@ -56,5 +56,6 @@ class _Token:
 
     __slots__ = ("text",)
 
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
+        """Hold the literal text."""
         self.text = text

@@ -363,7 +363,8 @@ def _options_from_value_set(vs: dict) -> list[Option] | None:
 class _Builder:
     """Builds FormItems from raw JSON iteratively, enforcing limits."""
 
-    def __init__(self, questionnaire: dict):
+    def __init__(self, questionnaire: dict) -> None:
+        """Index contained ValueSets; start the item count."""
         self.q = questionnaire
         self.count = 0
         self.by_link_id: dict[str, FormItem] = {}

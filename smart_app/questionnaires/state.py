@@ -248,6 +248,7 @@ class FormState:
         descendants = {i.link_id for i in _descendants(group)}
 
         def shift(key_path: Path) -> Path | None:
+            """The path after removal: None inside the removed instance, renumbered after it."""
             if key_path[:depth] != path or len(key_path) <= depth:
                 return key_path
             i = key_path[depth]

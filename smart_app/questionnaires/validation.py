@@ -82,6 +82,7 @@ def validate_answers(item: FormItem, answers: list[Answer], count: int | None = 
     seen: set[str] = set()
 
     def add(message: str) -> None:
+        """Record a message once per item, however many answers trigger it."""
         if message not in seen:
             seen.add(message)
             messages.append(message)
