@@ -102,13 +102,18 @@ class Reviewer:
         token = csrf_of(self.client.get(f"/l/{self.handle}/").get_data(as_text=True))
         return self.client.post(self.base + "send", data={"submission_id": submission_id, "csrf_token": token})
 
-    def review_and_send(self, special: dict[str, dict[str, str]] | None = None,
-                        added: list[dict[str, str]] | None = None) -> tuple[str, Any]:
-        """The whole patient path: answer, continue, check, send; returns (submission id, send response)."""
+    def prepare(self, special: dict[str, dict[str, str]] | None = None,
+                added: list[dict[str, str]] | None = None) -> str:
+        """Answer and continue to the check page; returns the submission id, ready to send."""
         _, rows = self.open()
         response = self.post(self.answers(rows, special, added))
         assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-        _, submission_id = self.check()
+        return self.check()[1]
+
+    def review_and_send(self, special: dict[str, dict[str, str]] | None = None,
+                        added: list[dict[str, str]] | None = None) -> tuple[str, Any]:
+        """The whole patient path: answer, continue, check, send; returns (submission id, send response)."""
+        submission_id = self.prepare(special, added)
         return submission_id, self.send(submission_id)
 
 
