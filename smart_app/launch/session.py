@@ -27,16 +27,18 @@ HANDLE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REFRESH_SKEW = 60  # refresh this many seconds before the access token expires
 TOUCH_EVERY = 60  # rewrite the record (sliding idle timeout) at most this often
 REFRESH_LOCK = "refresh-lock"
-REFRESH_WAIT = 10.0
+REFRESH_LOCK_TTL = 20  # longer than the token request's read timeout, so a live holder keeps it to the end
+ENDED = "launch-ended"
+REFRESH_WAIT = REFRESH_LOCK_TTL + 2.0  # outlast a crashed holder's lock, then take it over
 
-_locks: dict[str, threading.Lock] = {}
+_locks: dict[tuple[int, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(handle: str) -> threading.Lock:
-    """The in-process lock serialising refreshes of one launch."""
+def _lock_for(rt: Runtime, handle: str) -> threading.Lock:
+    """The in-process lock serialising refreshes of one launch within one app (the store lock spans apps)."""
     with _locks_guard:
-        return _locks.setdefault(handle, threading.Lock())
+        return _locks.setdefault((id(rt), handle), threading.Lock())
 
 
 class Launch:
@@ -75,36 +77,40 @@ class Launch:
         return self._refresh(stale=stale)
 
     def _record(self) -> dict[str, Any]:
-        """The stored record, or end with LAUNCH_EXPIRED."""
+        """The stored record, or end with why it is gone (a concurrent request may have ended it)."""
         record = read_launch(self._rt.store, self.handle)
         if record is None:
-            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=self.context.iss)
+            ended = self._rt.store.get(ENDED, self.handle) or {}
+            code = LaunchErrorCode.REFRESH_FAILED if ended.get("reason") == "refresh_failed" else LaunchErrorCode.LAUNCH_EXPIRED
+            raise LaunchError(code, iss=self.context.iss)
         return record
 
     def _refresh(self, stale: str) -> str:
-        """Refresh single-flight: in-process lock plus a store lock across processes."""
-        with _lock_for(self.handle):
-            record = self._record()
-            if record["access_token"] != stale:  # someone else refreshed while we waited
-                self._last_token = record["access_token"]
-                return record["access_token"]
-            if not self._rt.store.add(REFRESH_LOCK, self.handle, {"at": time.time()}, 30):
-                return self._wait_for_other_process(stale)
-            try:
-                return self._do_refresh(record)
-            finally:
-                self._rt.store.delete(REFRESH_LOCK, self.handle)
+        """Refresh single-flight: an in-process lock, then the store's expiring lock shared by all instances.
 
-    def _wait_for_other_process(self, stale: str) -> str:
-        """Another worker is refreshing this launch: wait for its result."""
-        deadline = time.monotonic() + REFRESH_WAIT
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            record = self._record()
-            if record["access_token"] != stale:
-                self._last_token = record["access_token"]
-                return record["access_token"]
-        raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
+        Whoever holds the store lock re-reads the record before calling the token endpoint, so
+        an instance that was waiting sees the new token instead of refreshing a second time.
+        """
+        with _lock_for(self._rt, self.handle):
+            deadline = time.monotonic() + REFRESH_WAIT
+            while True:
+                record = self._record()
+                if record["access_token"] != stale:  # another request or instance refreshed already
+                    self._last_token = record["access_token"]
+                    return record["access_token"]
+                owner = self._rt.store.try_lock(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)
+                if owner is not None:
+                    try:
+                        record = self._record()  # the previous holder may have finished just before we locked
+                        if record["access_token"] != stale:
+                            self._last_token = record["access_token"]
+                            return record["access_token"]
+                        return self._do_refresh(record)
+                    finally:
+                        self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
+                if time.monotonic() > deadline:
+                    raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
+                time.sleep(0.1)
 
     def _do_refresh(self, record: dict[str, Any]) -> str:
         """Call the token endpoint and store the new tokens; a failure ends the launch."""
@@ -166,6 +172,8 @@ def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | N
     """Delete the launch's server-side tokens and log the end."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
+    # Requests of this launch still in flight learn why it ended (see Launch._record).
+    rt.store.put(ENDED, handle, {"reason": reason}, 600)
     ctx = record.get("context", {}) if record else {}
     audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
                 correlation_id=correlation_id)

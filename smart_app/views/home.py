@@ -5,6 +5,7 @@ Launch and returns a PreVisitTask (or None to stay hidden for this launch).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -49,13 +50,17 @@ def index() -> str:
 def launch_home(handle: str) -> str:
     """The launch's home page: banner when asked for, encounter, user, and the pre-visit tasks."""
     launch = current_launch(handle)
-    page = home_model(launch)
-    tasks = [t for t in (p(launch) for p in current_app.extensions.get(TASKS, [])) if t is not None]
-    return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks, **page)
+    launch.fhir  # build the client once, before two threads use it
+    # The banner reads and the task providers' reads go out at the same time: one round, no chain.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        page = pool.submit(home_model, launch)
+        tasks = [t for t in (p(launch) for p in current_app.extensions.get(TASKS, [])) if t is not None]
+        model = page.result()
+    return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks, **model)
 
 
 def home_model(launch: Launch) -> dict[str, Any]:
-    """Read what the page needs in one parallel round (no serial chain) and summarise it."""
+    """Read what the page needs in one parallel round and summarise it (no Flask context needed)."""
     ctx = launch.context
     wanted: list[tuple[str, str]] = []
     if ctx.need_patient_banner and ctx.patient_id and ctx.permissions.can_read("Patient"):
