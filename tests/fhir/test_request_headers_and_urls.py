@@ -78,3 +78,15 @@ def test_redirects_are_not_followed(fhir_server, other_server, make_client):
         make_client().read("Patient", "p1")
     assert caught.value.code is FhirErrorCode.BAD_RESPONSE
     assert other_server.log == []
+
+
+def test_vread_reads_a_version_and_checks_the_resource_type(fhir_server, make_client):
+    fhir_server.expect_request("/fhir/QuestionnaireResponse/q1/_history/3").respond_with_response(
+        fhir_response({"resourceType": "QuestionnaireResponse", "id": "q1", "meta": {"versionId": "3"}}))
+    fhir_server.expect_request("/fhir/QuestionnaireResponse/q2/_history/1").respond_with_response(
+        fhir_response({"resourceType": "OperationOutcome"}))
+    client = make_client()
+    assert client.vread("QuestionnaireResponse", "q1", "3")["meta"]["versionId"] == "3"
+    with pytest.raises(FhirError) as caught:
+        client.vread("QuestionnaireResponse", "q2", "1")
+    assert caught.value.code is FhirErrorCode.BAD_RESPONSE
