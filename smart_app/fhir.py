@@ -544,7 +544,8 @@ class FhirClient:
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> dict:
         """GET Type/id/_history/vid."""
-        url = self._type_url(resource_type, resource_id, "_history", version_id)
+        self._type_url(resource_type, version_id)  # validates the version id like any id
+        url = f"{self._type_url(resource_type, resource_id)}/_history/{version_id}"
         response = self._request("GET", url, resource_type=resource_type, idempotent=True)
         return self._resource(response, "GET", resource_type, expect=resource_type)
 
