@@ -10,11 +10,12 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from cachelib import BaseCache, FileSystemCache
+from cachelib import BaseCache, FileSystemCache, RedisCache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -30,8 +31,7 @@ class LaunchStore:
 
     def put(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int) -> None:
         """Store `value` (JSON-serialisable) under (namespace, key) for `ttl` seconds."""
-        payload = json.dumps({"exp": time.time() + ttl, "v": value}, separators=(",", ":")).encode()
-        self._backend.set(self._key(namespace, key), self._fernet.encrypt(payload).decode(), timeout=ttl)
+        self._backend.set(self._key(namespace, key), self._seal(value, ttl), timeout=ttl)
 
     def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the stored value, or None when absent, expired or undecryptable."""
@@ -52,8 +52,41 @@ class LaunchStore:
 
     def add(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int) -> bool:
         """Store only when absent (used as a short lock); True when this call stored it."""
-        payload = json.dumps({"exp": time.time() + ttl, "v": value}).encode()
-        return bool(self._backend.add(self._key(namespace, key), self._fernet.encrypt(payload).decode(), timeout=ttl))
+        return bool(self._backend.add(self._key(namespace, key), self._seal(value, ttl), timeout=ttl))
+
+    def try_lock(self, namespace: str, key: str, ttl: int) -> str | None:
+        """Take an expiring exclusive lock shared by every instance on this backend.
+
+        Returns the owner's token for `unlock`, or None when someone else holds it. The
+        lock expires by itself after `ttl` seconds, so a crashed holder cannot wedge it.
+        """
+        sealed = self._seal({"owner": secrets.token_hex(16)}, ttl)
+        return sealed if self._backend.add(self._key(namespace, key), sealed, timeout=ttl) else None
+
+    def unlock(self, namespace: str, key: str, owner: str) -> bool:
+        """Release a lock only if we still own it (it may have expired and been taken by another)."""
+        backend_key = self._key(namespace, key)
+        if isinstance(self._backend, _RedisStore):
+            return self._backend.delete_if_equal(backend_key, owner)
+        # Filesystem: one host only; the compare-then-delete window is a few microseconds.
+        return self._backend.get(backend_key) == owner and bool(self._backend.delete(backend_key))
+
+    def ping(self) -> bool:
+        """True when the backend answers (readiness); never raises."""
+        try:
+            if isinstance(self._backend, _RedisStore):
+                return bool(self._backend.ping())
+            probe = self._key("ping", secrets.token_hex(8))
+            ok = bool(self._backend.set(probe, "1", timeout=5))
+            self._backend.delete(probe)
+            return ok
+        except Exception:  # any backend failure means "not ready", never a crash
+            return False
+
+    def _seal(self, value: Mapping[str, Any], ttl: int) -> str:
+        """Encrypt a value with its expiry time."""
+        payload = json.dumps({"exp": time.time() + ttl, "v": value}, separators=(",", ":")).encode()
+        return self._fernet.encrypt(payload).decode()
 
     def encrypted_size(self, value: Mapping[str, Any]) -> int:
         """Size in bytes that `value` takes once encrypted (to keep launch records small)."""
@@ -109,10 +142,35 @@ def make_backend(redis_url: str | None, instance_path: str) -> BaseCache:
     """RedisCache when a URL is configured, else a FileSystemCache in the instance folder."""
     if redis_url:
         import redis
-        from cachelib import RedisCache
 
-        return RedisCache(host=redis.Redis.from_url(redis_url), key_prefix="smart-app:")
+        # Short socket timeouts: a stuck Redis must fail a request, not hang a worker.
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        return _RedisStore(host=client, key_prefix="smart-app:")
     return _FileStore(str(Path(instance_path) / "launch-store"), threshold=5000, mode=0o600)
+
+
+class _RedisStore(RedisCache):
+    """RedisCache with an atomic add (SET NX EX) and an owner-checked delete, for cross-instance locks.
+
+    The stock add() is SETNX then EXPIRE: a crash between the two leaves a lock that never expires.
+    """
+
+    _DELETE_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        """Set only when absent, with its expiry, in one command."""
+        ttl = self._normalize_timeout(timeout)
+        return bool(self._write_client.set(name=self._get_prefix() + key, value=self.serializer.dumps(value),
+                                           ex=ttl if ttl > 0 else None, nx=True))
+
+    def delete_if_equal(self, key: str, value: Any) -> bool:
+        """Delete the key only while it still holds `value` (atomic on the server)."""
+        dumped = self.serializer.dumps(value)
+        return bool(self._write_client.eval(self._DELETE_IF_EQUAL, 1, self._get_prefix() + key, dumped))
+
+    def ping(self) -> bool:
+        """PING the server."""
+        return bool(self._write_client.ping())
 
 
 class _FileStore(FileSystemCache):
