@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.wrappers import Response
 
 from smart_app import audit, drafts, submission
+from smart_app.fhir import FhirError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, read_medications
 from smart_app.medications import (
@@ -40,6 +41,7 @@ LABEL = "Medication review"
 NO_QR_WRITE = ("This app can read your medicine list but was not allowed to save your answers to your health "
                "record, so you can look at the list here but not send a review.")
 NO_READ = "This app was not given access to the medicine list."
+CLINICIAN_TASK = "What the patient reported about their medicines, beside the current list."
 ADD_COUNT = "add.count"
 
 
@@ -56,11 +58,26 @@ def medication_task(launch: Launch) -> PreVisitTask | None:
         return None
     unavailable = None if ctx.permissions.can_read("MedicationRequest") else NO_READ
     if ctx.user_kind == "clinician":
-        return PreVisitTask("Medication review", "What the patient reported about their medicines, beside the current list.",
+        return PreVisitTask("Medication review", _clinician_summary(launch) if unavailable is None else CLINICIAN_TASK,
                             url_for("medications.clinician", handle=launch.handle), unavailable)
     return PreVisitTask("Review your medicines",
                         "Check the medicines on your list, say how you really take them, and add any that are missing.",
                         url_for("medications.review", handle=launch.handle), unavailable)
+
+
+def _clinician_summary(launch: Launch) -> str:
+    """The differences of the latest review in one line, so the sidebar shows them on opening the chart."""
+    try:
+        read = _read(launch, with_latest_review=True)
+        differences = clinician_diff(read.medications.current, read.latest_review)
+    except (FhirError, MedicationsUnavailable, NotAMedicationReview):
+        return CLINICIAN_TASK  # the home page must never fail because of this summary
+    if read.latest_review is None:
+        return "The patient has not sent a medication review yet."
+    if not differences:
+        return "The patient's latest review matches the current list."
+    parts = [f"{d.label}: {d.medicine}" for d in differences]
+    return f"The patient reported {len(parts)} difference{'s' if len(parts) != 1 else ''}: " + "; ".join(parts) + "."
 
 
 # ------------------------------------------------------------------------------------------- helpers

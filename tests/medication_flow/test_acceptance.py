@@ -108,6 +108,9 @@ def test_clinician_sees_the_three_differences_beside_the_current_list(e2e: E2E) 
     handle = e2e.launcher.ehr(patient=PATIENT, client=clinician)
     home = clinician.get(f"/l/{handle}/").get_data(as_text=True)
     assert "Medication review" in home and f"/l/{handle}/medications/clinician" in home
+    # Opening the chart is enough: the sidebar's landing page already names the three differences.
+    assert ("The patient reported 3 differences: Not taking: lisinopril 10 MG Oral Tablet; "
+            "Taking differently: metformin hydrochloride 500 MG Oral Tablet; New medicine: Vitamin D3.") in home
 
     page = clinician.get(f"/l/{handle}/medications/clinician").get_data(as_text=True)
     differences = re.findall(r'<li class="difference diff-([a-z-]+)">\s*<mark class="diff-label">([^<]+)</mark>\s*'
@@ -129,5 +132,6 @@ def test_clinician_view_before_any_review_says_none_was_sent(e2e: E2E) -> None:
     handle = e2e.launcher.ehr(patient=PATIENT)
     page = e2e.client.get(f"/l/{handle}/medications/clinician").get_data(as_text=True)
     assert "The patient has not sent a medication review yet." in page
+    assert "The patient has not sent a medication review yet." in e2e.page(handle).get_data(as_text=True)
     assert 'class="difference' not in page
     assert page.count('class="current-row"') == 9
