@@ -51,7 +51,7 @@ def test_unknown_or_malformed_handle_gets_relaunch_page(client, launcher):
         assert response.status_code in (401, 404), handle
 
 
-def test_home_page_reads_patient_and_encounter_in_one_parallel_round(client, launcher, fake_ehr):
+def test_home_page_shows_banner_and_encounter_without_extra_round_trips(client, launcher, fake_ehr):
     token = token_response(patient="p1", encounter="e1")
     handle, token = launcher.ehr_launch(token=token)
     launcher.serve_patient("p1")
