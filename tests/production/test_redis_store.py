@@ -1,0 +1,59 @@
+"""The launch store on a real Redis: expiring owner-checked locks, encrypted values, hashed keys, readiness ping."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from smart_app.store import LaunchStore, fernet_from_keys, make_backend
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def store(redis_url, tmp_path) -> LaunchStore:
+    """A LaunchStore on the test Redis."""
+    return LaunchStore(make_backend(redis_url, str(tmp_path)), fernet_from_keys(None, "k", str(tmp_path)))
+
+
+def test_a_lock_is_exclusive_until_released_by_its_owner(store):
+    owner = store.try_lock("lock", "h1", 10)
+    assert owner is not None
+    assert store.try_lock("lock", "h1", 10) is None
+    assert store.unlock("lock", "h1", "someone-else") is False
+    assert store.try_lock("lock", "h1", 10) is None
+    assert store.unlock("lock", "h1", owner) is True
+    assert store.try_lock("lock", "h1", 10) is not None
+
+
+def test_a_lock_expires_by_itself_and_the_old_owner_cannot_release_the_new_one(store, redis_url):
+    first = store.try_lock("lock", "h2", 1)
+    [key] = [k for k in _client(redis_url).keys("*")]
+    assert 0 < _client(redis_url).ttl(key) <= 1  # set with its expiry in one command
+    time.sleep(1.2)
+    second = store.try_lock("lock", "h2", 10)
+    assert second is not None
+    assert store.unlock("lock", "h2", first) is False
+    assert store.try_lock("lock", "h2", 10) is None
+
+
+def test_redis_holds_neither_the_raw_key_nor_the_token(store, redis_url):
+    store.put("launch", "handle-abc", {"access_token": "at-SECRET-123"}, 60)
+    client = _client(redis_url)
+    keys = client.keys("*")
+    assert len(keys) == 1 and b"handle-abc" not in keys[0] and keys[0].startswith(b"smart-app:sp:launch:")
+    assert b"at-SECRET-123" not in client.get(keys[0])
+    assert store.get("launch", "handle-abc") == {"access_token": "at-SECRET-123"}
+
+
+def test_ping_reports_a_live_and_a_dead_redis(store, tmp_path):
+    assert store.ping() is True
+    dead = LaunchStore(make_backend("redis://127.0.0.1:1/0", str(tmp_path)), fernet_from_keys(None, "k", str(tmp_path)))
+    assert dead.ping() is False
+
+
+def _client(url: str):
+    """A raw redis client."""
+    import redis
+
+    return redis.Redis.from_url(url)
