@@ -72,6 +72,8 @@ def _clinician_summary(launch: Launch) -> str:
         differences = clinician_diff(read.medications.current, read.latest_review)
     except (FhirError, MedicationsUnavailable, NotAMedicationReview):
         return CLINICIAN_TASK  # the home page must never fail because of this summary
+    if _review_unknown(launch, read):
+        return CLINICIAN_TASK
     if read.latest_review is None:
         return "The patient has not sent a medication review yet."
     if not differences:
@@ -81,6 +83,15 @@ def _clinician_summary(launch: Launch) -> str:
 
 
 # ------------------------------------------------------------------------------------------- helpers
+
+
+def _review_unknown(launch: Launch, read: MedicationRead) -> str | None:
+    """Why we cannot tell whether the patient sent a review (so never claim they did not); else None."""
+    if not launch.context.permissions.can_read("QuestionnaireResponse"):
+        return "This app may not read patient-reported reviews, so none can be shown here."
+    if read.latest_review_failed:
+        return "The latest patient-reported review could not be loaded right now."
+    return None
 
 
 def read_only_reason(launch: Launch) -> str | None:
@@ -276,5 +287,5 @@ def clinician(handle: str) -> tuple[str, int] | str:
     reviewed = read.latest_review is not None
     flagged = {d.row.key: d.label for d in differences if d.row is not None}
     return render_template("medications/clinician.html", launch=launch, differences=differences, reviewed=reviewed,
-                           reviewed_at=(read.latest_review or {}).get("authored"), review_failed=read.latest_review_failed,
+                           reviewed_at=(read.latest_review or {}).get("authored"), review_unknown=_review_unknown(launch, read),
                            current_rows=read.medications.current, past_rows=read.medications.past, flagged=flagged)

@@ -135,3 +135,16 @@ def test_a_parent_reviews_for_their_child_as_author_and_source(e2e: E2E) -> None
     assert len(reviews) == 1
     assert reviews[0]["author"] == {"reference": CAREGIVER} and reviews[0]["source"] == {"reference": CAREGIVER}
     assert {o["performer"][0]["reference"] for o in stored_adherence(e2e, CHILD)} == {CAREGIVER}
+
+
+def test_a_clinician_who_may_not_read_reviews_is_not_told_that_none_was_sent(e2e: E2E) -> None:
+    """Without QuestionnaireResponse read the app cannot know, and says that instead of "no review yet"."""
+    Reviewer(e2e, e2e.launcher.standalone(login=f"Patient/{PATIENT}"), e2e.client).review_and_send()
+    clinician = e2e.new_browser()
+    handle = e2e.launcher.ehr(patient=PATIENT, client=clinician, exclude_scopes=[QR_SCOPE])
+    home = clinician.get(f"/l/{handle}/").get_data(as_text=True)
+    page = clinician.get(f"/l/{handle}/medications/clinician").get_data(as_text=True)
+    for body in (home, page):
+        assert "has not sent a medication review" not in body
+    assert "This app may not read patient-reported reviews" in page
+    assert page.count('class="current-row"') == 9
