@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Sequence
 
-from tests.fixtures.browser import BrowserStack
+from tests.fixtures.browser import BrowserStack, axe_audit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Frame, Page
@@ -56,24 +56,38 @@ def sign_in(target: "Page | Frame", who: str) -> None:
     target.get_by_role("button", name="Sign in").click()
 
 
-def open_portal_app(page: "Page", stack: BrowserStack, who: str) -> None:
-    """Portal → "Prepare for your visit" → sign in as `who` → allow → the app's home page."""
+def open_portal_app(page: "Page", stack: BrowserStack, who: str, audit_as: str | None = None) -> None:
+    """Portal → "Prepare for your visit" → sign in as `who` → allow → the app's home page.
+
+    With `audit_as`, axe checks the portal, sign-in and approval pages on the way.
+    """
     page.goto(f"{stack.sandbox_url}/portal")
+    _audit(page, audit_as, "sandbox portal")
     page.get_by_role("link", name="Prepare for your visit").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    _audit(page, audit_as, "sandbox sign-in")
     sign_in(page, who)
+    page.get_by_role("button", name="Allow").wait_for()
+    _audit(page, audit_as, "sandbox approval")
     approve(page)
     page.wait_for_url(APP_HOME)
+
+
+def _audit(target: "Page | Frame", audit_as: str | None, what: str) -> None:
+    """Run axe on this page when the caller asked for audits."""
+    if audit_as is not None:
+        axe_audit(target, f"{what}, {audit_as}")
 
 
 def open_questionnaire(target: "Page | Frame", title: str) -> None:
     """From the app's home page: the questionnaire list, then the named form."""
     target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
-    # Wait for the next page (the form itself, or the list linking to it) before looking at it.
-    target.get_by_role("heading", name=title).or_(target.get_by_role("link", name=title)).first.wait_for()
-    if target.get_by_role("heading", name=title).count():
-        return  # the home task went straight to the form the EHR asked for
-    target.get_by_role("link", name=title).click()
-    target.get_by_role("heading", name=title).wait_for()
+    # The list's entries are headings too, so tell the pages apart by URL, not by heading.
+    target.wait_for_url(re.compile(r"/questionnaires/"))
+    if target.url.endswith("/questionnaires/"):  # the list; otherwise the task went straight to a form
+        target.get_by_role("link", name=title).click()
+    target.locator("form.questionnaire-form").wait_for()
+    assert target.get_by_role("heading", name=title).count() == 1
 
 
 def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:
@@ -84,9 +98,62 @@ def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:
         group.get_by_label(PHQ9_POINTS[value], exact=True).check()
 
 
-def review_and_send(target: "Page | Frame") -> None:
-    """Review my answers → Send to my care team → wait for the receipt."""
+def review_and_send(target: "Page | Frame", audit_as: str | None = None) -> None:
+    """Review my answers → Send to my care team → wait for the receipt (axe on the review with `audit_as`)."""
     target.get_by_role("button", name="Review my answers").click()
     target.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
+    _audit(target, audit_as, "questionnaire review")
     target.get_by_role("button", name="Send to my care team").click()
     target.wait_for_url(RECEIPT)
+
+
+INTAKE = "Pre-visit intake"
+MEDICATIONS_CANONICAL = "medication-review"
+
+
+def fill_intake(target: "Page | Frame", reason: str, *, allergy: bool = False) -> None:
+    """Answer the pre-visit intake's required questions (the reason for the visit and the allergy check)."""
+    target.get_by_label("What is the main reason for your visit?").fill(reason)
+    group = target.get_by_role("radiogroup", name=re.compile("new allergy"))
+    group.get_by_label("Yes" if allergy else "No", exact=True).check()
+
+
+def review_medicines(target: "Page | Frame", answers: Sequence[str]) -> None:
+    """Answer each medicine on the review form in order, by status label ("Taking it as prescribed", ...)."""
+    groups = target.locator("fieldset.med-row")
+    assert groups.count() == len(answers), f"{groups.count()} medicines on the list"
+    for index, label in enumerate(answers):
+        groups.nth(index).get_by_label(label, exact=True).check()
+
+
+def send_medicines(target: "Page | Frame", audit_as: str | None = None) -> None:
+    """Send my answers → the check page → Send to my care team → the receipt (axe on the check page with `audit_as`)."""
+    target.get_by_role("button", name="Send my answers").click()
+    target.get_by_role("heading", name="Check your answers before sending").wait_for()
+    _audit(target, audit_as, "medication check")
+    target.get_by_role("button", name="Send to my care team").click()
+    target.wait_for_url(RECEIPT)
+
+
+def stored_responses(stack: BrowserStack, patient: str, questionnaire_slug: str) -> list[dict]:
+    """QuestionnaireResponses in the sandbox for a patient and a bundled questionnaire."""
+    return [qr for qr in stack.resources("QuestionnaireResponse")
+            if qr.get("subject", {}).get("reference") == f"Patient/{patient}"
+            and qr.get("questionnaire", "").split("|")[0].endswith(f"/{questionnaire_slug}")]
+
+
+def answers_of(response: dict, link_id: str) -> list[dict]:
+    """Every answer to a linkId anywhere in a QuestionnaireResponse."""
+    found: list[dict] = []
+
+    def walk(items: list[dict]) -> None:
+        """Depth-first over items and answers' nested items."""
+        for item in items:
+            if item.get("linkId") == link_id:
+                found.extend(item.get("answer") or [])
+            walk(item.get("item") or [])
+            for answer in item.get("answer") or []:
+                walk(answer.get("item") or [])
+
+    walk(response.get("item") or [])
+    return found
