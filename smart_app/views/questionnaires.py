@@ -272,7 +272,7 @@ def review(handle: str, key: str) -> Response | str:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations)
     return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft, view=prepared.view,
-                           planned=planned, skipped=skipped, observations=prepared.observations,
+                           answers=_answer_lines(prepared.form, prepared.qr), planned=planned, skipped=skipped, observations=prepared.observations,
                            read_only_reason=reason, whose=_whose(launch), care_team=_care_team(launch))
 
 

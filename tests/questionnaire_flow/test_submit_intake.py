@@ -58,3 +58,15 @@ def test_reopening_shows_the_completed_response(e2e):
     assert "Check-up" in text and "70.5 kg" in text
     # The fill page offers the completed answers rather than pretending nothing was done.
     assert f"/responses/{qr['id']}" in browser.open_form("previsit-intake").get_data(as_text=True)
+
+
+def test_review_summarises_answers_in_plain_words_and_what_will_be_written(e2e):
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
+    assert browser.post_form("previsit-intake", intake_answers(allergy="true") | {"q.allergy-details.r": "Penicillin"}).status_code == 303
+    html, _ = browser.review("previsit-intake")
+    assert "<dd>Yes</dd>" in html and "<dd>Penicillin</dd>" in html and "<dd>70.5 kg</dd>" in html
+    assert "Your answers to “Pre-visit intake”" in html
+    assert "A result for your record: Body weight" in html
+    # The seed's references carry no display and Practitioner is not granted: named generically.
+    assert "the people in your care team who can see your health record" in html
+    assert "Send to my care team" in html
