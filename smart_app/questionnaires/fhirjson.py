@@ -12,7 +12,10 @@ def loads(text: str | bytes) -> Any:
 
 
 def dumps(resource: Any) -> str:
-    """Serialise with Decimals as JSON numbers (70.50 stays 70.50), without float rounding."""
+    """Serialise with Decimals as JSON numbers (70.50 stays 70.50), without float rounding.
+
+    Floats from JSON parsed elsewhere are written as the json module writes them.
+    """
     parts: list[str] = []
     stack: list[Any] = [resource]
     while stack:
@@ -38,9 +41,9 @@ def dumps(resource: Any) -> str:
             if not value.is_finite():
                 raise ValueError("FHIR decimals must be finite")
             parts.append(_decimal_text(value))
-        elif isinstance(value, float):
-            raise TypeError("floats are not allowed in FHIR output; use Decimal")
-        else:
+        elif isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+            raise ValueError("FHIR decimals must be finite")
+        else:  # str, int, bool, None; a float (parsed elsewhere) is written as json writes it
             parts.append(json.dumps(value))
     return "".join(parts)
 

@@ -6,6 +6,7 @@ huge Questionnaire fails with a typed error instead of a crash.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
@@ -14,6 +15,8 @@ from markupsafe import Markup
 
 from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .sanitize import sanitize_markdown, sanitize_xhtml
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS = 5000
 MAX_DEPTH = 50
@@ -200,22 +203,31 @@ class Form:
             stack.extend(reversed(item.children))
 
 
-def _ext(element: dict, url: str) -> dict | None:
+def _list(value: Any) -> list:
+    """A JSON array, or [] for anything else (malformed input reads as absent)."""
+    return value if isinstance(value, list) else []
+
+
+def _ext(element: Any, url: str) -> dict | None:
     """First extension with this url, or None."""
-    for ext in element.get("extension") or ():
+    if not isinstance(element, dict):
+        return None
+    for ext in _list(element.get("extension")):
         if isinstance(ext, dict) and ext.get("url") == url:
             return ext
     return None
 
 
-def _exts(element: dict, url: str) -> list[dict]:
+def _exts(element: Any, url: str) -> list[dict]:
     """All extensions with this url."""
-    return [e for e in element.get("extension") or () if isinstance(e, dict) and e.get("url") == url]
+    if not isinstance(element, dict):
+        return []
+    return [e for e in _list(element.get("extension")) if isinstance(e, dict) and e.get("url") == url]
 
 
 def _value(ext: dict | None) -> tuple[str, Any] | None:
     """(suffix, value) of an extension's value[x], or None."""
-    if not ext:
+    if not isinstance(ext, dict):
         return None
     for key, val in ext.items():
         if key.startswith("value") and len(key) > 5:
@@ -224,13 +236,46 @@ def _value(ext: dict | None) -> tuple[str, Any] | None:
 
 
 def _dec(raw: Any) -> Decimal | None:
-    """Exact Decimal from a JSON number (float or Decimal); None if not numeric."""
-    if isinstance(raw, bool) or raw is None:
+    """Exact, finite Decimal from a JSON number (int, float or Decimal); None otherwise."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
         return None
     try:
-        return Decimal(str(raw))
+        value = Decimal(str(raw))
     except (InvalidOperation, ValueError):
         return None
+    return value if value.is_finite() else None
+
+
+def _coding(raw: Any) -> dict | None:
+    """A Coding with string system/version/code/display only; None without a string code."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("code"), str):
+        return None
+    return {k: raw[k] for k in ("system", "version", "code", "display") if isinstance(raw.get(k), str)}
+
+
+def _codings(raw: Any) -> tuple[dict, ...]:
+    """Well-formed Codings from a JSON array (item.code, Questionnaire.code)."""
+    return tuple(c for c in map(_coding, _list(raw)) if c is not None)
+
+
+# value[x] suffix -> the JSON shape a well-formed value has.
+_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "Boolean": bool, "Decimal": (int, float, Decimal), "Integer": int, "Date": str, "DateTime": str,
+    "Time": str, "String": str, "Uri": str, "Coding": dict, "Quantity": dict, "Reference": dict,
+    "Attachment": dict,
+}
+
+
+def _well_formed(suffix: str, value: Any) -> bool:
+    """Whether a typed value has the JSON shape its suffix promises."""
+    shape = _SHAPES.get(suffix)
+    if shape is None or not isinstance(value, shape):
+        return False
+    if suffix in ("Integer", "Decimal") and isinstance(value, bool):
+        return False
+    if suffix == "Quantity":
+        return _dec(value.get("value")) is not None
+    return True
 
 
 def _int(raw: Any) -> int | None:
@@ -247,7 +292,7 @@ def _code_of(ext: dict | None) -> str | None:
     if suffix == "Code" and isinstance(raw, str):
         return raw
     if suffix == "CodeableConcept" and isinstance(raw, dict):
-        for coding in raw.get("coding") or ():
+        for coding in _list(raw.get("coding")):
             if isinstance(coding, dict) and coding.get("code"):
                 return str(coding["code"])
     if suffix == "Coding" and isinstance(raw, dict):
@@ -264,15 +309,16 @@ def _expression(ext: dict | None) -> Expression | None:
     language = expr.get("language")
     if language != "text/fhirpath":
         raise UnsupportedQuestionnaire(
-            f"An expression uses the language {language!r}; only FHIRPath is supported."
+            f"An expression uses the language {str(language)[:40]!r}; only FHIRPath is supported."
         )
     text = expr.get("expression")
     if not isinstance(text, str) or not text.strip():
         return None
-    return Expression(expression=text, name=expr.get("name"))
+    name = expr.get("name")
+    return Expression(expression=text, name=name if isinstance(name, str) else None)
 
 
-def _rich_text(element: dict | None) -> str | None:
+def _rich_text(element: Any) -> Markup | None:
     """Sanitised HTML from a primitive's rendering-xhtml or rendering-markdown, if any."""
     if not isinstance(element, dict):
         return None
@@ -334,7 +380,8 @@ def _make_option(suffix: str, value: Any, source: dict, selected: bool = False) 
 
 def _options_from_value_set(vs: dict) -> list[Option] | None:
     """Options from a ValueSet's expansion or enumerated compose; None if neither is usable."""
-    contains = (vs.get("expansion") or {}).get("contains")
+    expansion = vs.get("expansion")
+    contains = expansion.get("contains") if isinstance(expansion, dict) else None
     options: list[Option] = []
     if isinstance(contains, list) and contains:
         stack = list(reversed(contains))
@@ -345,14 +392,19 @@ def _options_from_value_set(vs: dict) -> list[Option] | None:
             if entry.get("code") and not entry.get("abstract"):
                 coding = {k: entry[k] for k in ("system", "version", "code", "display") if k in entry}
                 options.append(_make_option("Coding", coding, entry))
-            stack.extend(reversed(entry.get("contains") or []))
+            stack.extend(reversed(_list(entry.get("contains"))))
+            if len(options) > MAX_OPTIONS:
+                break
         return options
-    includes = (vs.get("compose") or {}).get("include") or []
+    compose = vs.get("compose")
+    includes = _list(compose.get("include")) if isinstance(compose, dict) else []
     for include in includes:
-        concepts = include.get("concept") if isinstance(include, dict) else None
+        concepts = _list(include.get("concept")) if isinstance(include, dict) else None
         if not concepts or include.get("filter") or include.get("valueSet"):
             return None  # an intensional definition needs a terminology server
         for concept in concepts:
+            if not isinstance(concept, dict) or not isinstance(concept.get("code"), str):
+                continue
             coding = {"system": include.get("system"), "code": concept.get("code")}
             if concept.get("display"):
                 coding["display"] = concept["display"]
@@ -369,7 +421,7 @@ class _Builder:
         self.count = 0
         self.by_link_id: dict[str, FormItem] = {}
         self.contained: dict[str, dict] = {}
-        for r in questionnaire.get("contained") or ():
+        for r in _list(questionnaire.get("contained")):
             if isinstance(r, dict) and r.get("resourceType") == "ValueSet":
                 # Found by "#id" or by the contained ValueSet's own canonical url (never fetched).
                 if r.get("id"):
@@ -428,8 +480,8 @@ class _Builder:
                 f"Item {link_id!r} carries a modifier extension this app does not understand."
             )
         item_type = raw.get("type")
-        if item_type not in ITEM_TYPES:
-            raise UnsupportedQuestionnaire(f"Item {link_id!r} has an unknown type {item_type!r}.")
+        if not isinstance(item_type, str) or item_type not in ITEM_TYPES:
+            raise UnsupportedQuestionnaire(f"Item {link_id!r} has an unknown type {str(item_type)[:40]!r}.")
         group_depth = 0
         if parent is not None:
             group_depth = parent.group_depth + (1 if parent.type == "group" else 0)
@@ -469,9 +521,9 @@ class _Builder:
         fmt = _value(_ext(raw, URL_ENTRY_FORMAT))
         item.entry_format = str(fmt[1]) if fmt else None
         unit = _value(_ext(raw, URL_UNIT))
-        item.unit = unit[1] if unit and unit[0] == "Coding" and isinstance(unit[1], dict) else None
+        item.unit = _coding(unit[1]) if unit and unit[0] == "Coding" else None
         item.unit_options = tuple(
-            v[1] for v in map(_value, _exts(raw, URL_UNIT_OPTION)) if v and isinstance(v[1], dict)
+            c for c in (_coding(v[1]) for v in map(_value, _exts(raw, URL_UNIT_OPTION)) if v) if c is not None
         )
         item.item_control = _code_of(_ext(raw, URL_ITEM_CONTROL))
         item.choice_orientation = _code_of(_ext(raw, URL_CHOICE_ORIENTATION))
@@ -484,29 +536,29 @@ class _Builder:
         item.reference_types = tuple(
             str(v[1]) for v in map(_value, _exts(raw, URL_REFERENCE_RESOURCE)) if v
         )
-        item.code = tuple(c for c in raw.get("code") or () if isinstance(c, dict))
+        item.code = _codings(raw.get("code"))
         extract = _value(_ext(raw, URL_OBS_EXTRACT))
         item.observation_extract = extract[1] if extract and isinstance(extract[1], bool) else None
         period = _value(_ext(raw, URL_OBS_LINK_PERIOD))
         if period and period[0] == "Duration" and isinstance(period[1], dict):
             amount = _dec(period[1].get("value"))
-            if amount is not None:
+            if amount is not None and 0 < amount <= 10_000:
                 item.observation_link_period = (amount, str(period[1].get("code") or "d"))
 
     def _behaviour(self, item: FormItem, raw: dict) -> None:
         """enableWhen, expressions, initial values."""
         conditions = []
-        for cond in raw.get("enableWhen") or ():
+        for cond in _list(raw.get("enableWhen")):
             if not isinstance(cond, dict):
                 continue
             operator = cond.get("operator")
-            if operator not in OPERATORS or not isinstance(cond.get("question"), str):
+            if not isinstance(operator, str) or operator not in OPERATORS or not isinstance(cond.get("question"), str):
                 raise UnsupportedQuestionnaire(
                     f"Item {item.link_id!r} has an enableWhen this app cannot read."
                 )
             answer = next(((k[6:], v) for k, v in cond.items() if k.startswith("answer")), None)
-            if answer is None:
-                raise UnsupportedQuestionnaire(f"Item {item.link_id!r} has an enableWhen with no answer.")
+            if answer is None or not _well_formed(*answer) or (operator == "exists" and answer[0] != "Boolean"):
+                raise UnsupportedQuestionnaire(f"Item {item.link_id!r} has an enableWhen this app cannot read.")
             conditions.append(EnableWhen(cond["question"], operator, answer[0], answer[1]))
         item.enable_when = tuple(conditions)
         item.enable_behavior = raw.get("enableBehavior") or "any"
@@ -516,20 +568,22 @@ class _Builder:
         item.variables = tuple(filter(None, map(_expression, _exts(raw, URL_VARIABLE))))
         item.initial = tuple(
             (k[5:], v)
-            for init in raw.get("initial") or ()
+            for init in _list(raw.get("initial"))
             if isinstance(init, dict)
             for k, v in init.items()
-            if k.startswith("value")
+            if k.startswith("value") and _well_formed(k[5:], v)
         )
 
     def _options(self, item: FormItem, raw: dict) -> None:
         """answerOption, or a contained/expanded answerValueSet; never fetched."""
         options: list[Option] = []
-        for opt in raw.get("answerOption") or ():
+        for opt in _list(raw.get("answerOption")):
             if not isinstance(opt, dict):
                 continue
             value = next(((k[5:], v) for k, v in opt.items() if k.startswith("value")), None)
-            if value:
+            if value and value[0] == "Coding":
+                value = ("Coding", _coding(value[1]))
+            if value and _well_formed(*value):
                 options.append(_make_option(value[0], value[1], opt, opt.get("initialSelected") is True))
         vs_ref = raw.get("answerValueSet")
         if not options and isinstance(vs_ref, str):
@@ -553,14 +607,16 @@ def _launch_contexts(q: dict) -> tuple[LaunchContextSpec, ...]:
     for ext in _exts(q, URL_LAUNCH_CONTEXT):
         name = None
         types: list[str] = []
-        for sub in ext.get("extension") or ():
+        for sub in _list(ext.get("extension")):
+            if not isinstance(sub, dict):
+                continue
             if sub.get("url") == "name":
                 val = _value(sub)
-                if val and val[0] == "Coding":
-                    name = val[1].get("code")
-                elif val:
-                    name = str(val[1])
-            elif sub.get("url") == "type" and sub.get("valueCode"):
+                if val and val[0] == "Coding" and isinstance(val[1], dict):
+                    name = val[1].get("code") if isinstance(val[1].get("code"), str) else None
+                elif val and isinstance(val[1], str):
+                    name = val[1]
+            elif sub.get("url") == "type" and isinstance(sub.get("valueCode"), str):
                 types.append(sub["valueCode"])
         if name:
             specs.append(LaunchContextSpec(name, tuple(types)))
@@ -576,7 +632,12 @@ def build_form(questionnaire: Any) -> Form:
             "This questionnaire carries a modifier extension this app does not understand."
         )
     builder = _Builder(questionnaire)
-    items = builder.build()
+    try:
+        items = builder.build()
+    except (TypeError, AttributeError, KeyError, ValueError) as error:
+        # Last line of defence at the boundary: malformed JSON is a refusal, never a crash.
+        log.info("questionnaire refused as malformed: %s", type(error).__name__)
+        raise UnsupportedQuestionnaire("This questionnaire is not well-formed FHIR JSON.") from None
     by_link_id = builder.by_link_id
     dependents: dict[str, list[FormItem]] = {}
     for item in by_link_id.values():
@@ -594,7 +655,7 @@ def build_form(questionnaire: Any) -> Form:
         title=str(questionnaire.get("title") or questionnaire.get("name") or "Questionnaire"),
         items=items,
         by_link_id=by_link_id,
-        code=tuple(c for c in questionnaire.get("code") or () if isinstance(c, dict)),
+        code=_codings(questionnaire.get("code")),
         variables=tuple(filter(None, map(_expression, _exts(questionnaire, URL_VARIABLE)))),
         launch_context=_launch_contexts(questionnaire),
         observation_extract=extract[1] if extract and isinstance(extract[1], bool) else None,

@@ -170,3 +170,17 @@ def test_extracted_values_by_type() -> None:
     values = [{k: v for k, v in o.items() if k.startswith("value")} for o in extract_observations(form, qr, ExtractMeta())]
     assert values == [{"valueInteger": 3}, {"valueCodeableConcept": {"coding": [coding("x", "X")], "text": "X"}},
                       {"valueDateTime": "2024-01-02"}, {"valueString": "text"}]
+
+
+@pytest.mark.parametrize("value, text", [
+    (Decimal("70.10"), "70.10"), (Decimal("-0.5"), "-0.5"), (Decimal("1E+3"), "1000"), (3, "3"), (70.1, "70.1"),
+    (True, "true"), (None, "null"), ("a\"b<", '"a\\"b<"'),
+])
+def test_dumps_writes_exact_numbers(value, text) -> None:
+    assert dumps({"v": [value]}) == '{"v":[' + text + "]}"
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf")])
+def test_dumps_refuses_non_finite_numbers(value) -> None:
+    with pytest.raises(ValueError):
+        dumps({"v": value})

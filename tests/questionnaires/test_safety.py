@@ -164,3 +164,53 @@ def test_live_rule_attribute_survives_hostile_link_ids(render) -> None:
     rule = json.loads(page.find("div", id=view.node("b").id + "-item")[0]["data-enable-when"])
     assert rule == {"behavior": "any", "conditions": [
         {"field": f"q.{hostile}.r", "op": "=", "type": "Boolean", "value": "true"}]}
+
+
+WEIRD = [None, 1, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, "<b>", 10**30, [{}], [None]]
+
+
+def _mutate(obj, rng):
+    """Replace a few random JSON nodes with values of the wrong shape."""
+    import copy
+    slots, stack = [], [obj]
+    while stack:
+        node = stack.pop()
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in children:
+            slots.append((node, key))
+            stack.append(child)
+    for _ in range(rng.randint(1, 4)):
+        parent, key = rng.choice(slots)
+        parent[key] = copy.deepcopy(rng.choice(WEIRD))
+    return obj
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_malformed_questionnaires_are_refused_or_handled_never_a_crash(render, seed) -> None:
+    import copy
+    import random
+
+    from smart_app.questionnaires import (
+        ExtractMeta, FillContext, QuestionnaireError, dumps, extract_observations, field_name, load_library,
+        populate, summarize,
+    )
+    rng = random.Random(seed)
+    library = load_library()
+    handled = 0
+    for _ in range(150):
+        q = _mutate(copy.deepcopy(rng.choice(library)), rng)
+        try:
+            form = build_form(q)
+        except QuestionnaireError:
+            continue
+        data = {field_name(i.link_id, (0,) * i.group_depth): rng.choice(["1", "x", "true", "2024-01-01", ""])
+                for i in form.walk()}
+        for state in (FormState.from_post(form, data),
+                      FormState.initial(form, populate(form, FillContext(resources={"patient": {"id": "p"}})))):
+            view = evaluate(form, state)
+            render(view)
+            qr = to_questionnaire_response(form, state, ResponseMeta(), view=view)
+            dumps(extract_observations(form, qr, ExtractMeta()))
+            summarize(view)
+        handled += 1
+    assert handled > 50  # most mutations leave a usable form; they must all run end to end
