@@ -16,9 +16,17 @@ from .model import FormItem
 MAX_REGEX_INPUT = 10_000  # bound regex work on user input
 
 
+# A quantified group that itself contains a quantifier, e.g. (a+)+ : the classic
+# catastrophic-backtracking shape. Python's re has no time limit, so such patterns are not run.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+MAX_PATTERN = 500
+
+
 @lru_cache(maxsize=256)
 def _pattern(regex: str) -> re.Pattern | None:
-    """Compile an author's regex once; None when it is invalid (then it is not enforced)."""
+    """Compile an author's regex once; None when invalid or risky (then it is not enforced)."""
+    if len(regex) > MAX_PATTERN or _NESTED_QUANTIFIER.search(regex):
+        return None
     try:
         return re.compile(regex)
     except re.error:

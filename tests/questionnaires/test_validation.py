@@ -98,3 +98,11 @@ def test_non_repeating_item_with_two_values_is_refused() -> None:
 def test_validate_false_shows_no_messages_on_a_first_render() -> None:
     _, _, view = run(questionnaire(item("x", "string", required=True)), {"q.x.r": ""}, validate=False)
     assert view.valid and view.node("x").errors == []
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(\w*)*x", r"(a|aa){2,}(b+)+"])
+def test_catastrophic_regexes_are_not_run(pattern) -> None:
+    import time
+    started = time.perf_counter()
+    view = run(questionnaire(item("x", "string", ext=[("regex", "valueString", pattern)])), {"q.x.r": "a" * 40 + "!"})[2]
+    assert view.valid and time.perf_counter() - started < 1
