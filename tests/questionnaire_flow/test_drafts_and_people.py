@@ -92,6 +92,7 @@ def test_two_tabs_with_two_patients_keep_their_answers_apart(e2e):
     [ben_total] = stored(e2e.sandbox, ben_sid)["Observation"]
     assert (ana_total["valueQuantity"]["value"], ben_total["valueQuantity"]["value"]) == (27, 0)
     assert ana_total["subject"] == ana_qr["subject"] and ben_total["subject"] == ben_qr["subject"]
+    assert ben.get(f"submissions/{ana_sid}").status_code == 404  # another patient's receipt is not there
 
 
 def test_caregiver_is_author_and_source_and_the_page_says_whose_form_it_is(e2e):
