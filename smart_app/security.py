@@ -87,7 +87,8 @@ def check_csrf() -> None:
     if view is not None and getattr(view, "csrf_exempt", False):
         return
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and origin.rstrip("/") != request.host_url.rstrip("/"):
+    # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise LaunchError(LaunchErrorCode.CSRF_FAILED, "cross-origin post")
     expected = session.get("csrf")
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""

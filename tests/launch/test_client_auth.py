@@ -8,36 +8,28 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from smart_app.context import LaunchContext
+from smart_app.launch.records import read_launch
+from smart_app.launch.runtime import EXTENSION
+from smart_app.launch.session import Launch
+from tests.fixtures.app import Launcher
 from tests.fixtures.fake_ehr import token_response
 
 
-def _launch_then_refresh(app, fake_ehr, launcher_cls):
-    """Run one launch and one forced refresh; return the two token requests."""
-    client = app.test_client()
-    launcher = launcher_cls(client, fake_ehr)
-    handle, _ = launcher.ehr_launch()
+def _launch_then_refresh(app, fake_ehr):
+    """Run one launch and one forced refresh (as after a 401); return the two token requests."""
+    handle, _ = Launcher(app.test_client(), fake_ehr).ehr_launch()
     fake_ehr.serve_token_once(token_response(access_token="at-refreshed"))
-    with app.test_request_context():
-        from flask import session
-
-        from smart_app.launch.records import read_launch
-        from smart_app.launch.runtime import runtime
-        from smart_app.launch.session import Launch
-        from smart_app.context import LaunchContext
-
-        rt = runtime()
-        record = read_launch(rt.store, handle)
-        session["bid"] = record["browser"]
-        launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
-        assert launch.refresh_after_401() == "at-refreshed"
+    rt = app.extensions[EXTENSION]
+    record = read_launch(rt.store, handle)
+    launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
+    assert launch.refresh_after_401() == "at-refreshed"
     exchange, refresh = fake_ehr.token_requests()
     return exchange, refresh
 
 
 def test_public_client_sends_client_id_in_body_and_no_secret(app, fake_ehr):
-    from tests.fixtures.app import Launcher
-
-    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    exchange, refresh = _launch_then_refresh(app, fake_ehr)
     assert "scope" not in fake_ehr.form(refresh)  # never asks for more at refresh time
     assert fake_ehr.form(refresh)["refresh_token"]
     for request, grant in ((exchange, "authorization_code"), (refresh, "refresh_token")):
@@ -49,11 +41,9 @@ def test_public_client_sends_client_id_in_body_and_no_secret(app, fake_ehr):
 
 
 def test_client_secret_basic_on_exchange_and_refresh(make_app, fake_ehr, monkeypatch):
-    from tests.fixtures.app import Launcher
-
     monkeypatch.setenv("PREVISIT_TEST_SECRET", "s3cr3t:with-colon")
     app = make_app(token_endpoint_auth_method="client_secret_basic", client_secret_env="PREVISIT_TEST_SECRET")
-    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    exchange, refresh = _launch_then_refresh(app, fake_ehr)
     expected = "Basic " + base64.b64encode(b"previsit-test:s3cr3t:with-colon").decode()
     for request in (exchange, refresh):
         assert request.headers["Authorization"] == expected
@@ -63,12 +53,10 @@ def test_client_secret_basic_on_exchange_and_refresh(make_app, fake_ehr, monkeyp
 
 @pytest.mark.parametrize("algs, expected_alg", [(["RS384", "ES384"], "RS384"), (["ES384"], "ES384")])
 def test_private_key_jwt_on_exchange_and_refresh(make_app, fake_ehr, algs, expected_alg):
-    from tests.fixtures.app import Launcher
-
     fake_ehr.serve_discovery(token_endpoint_auth_signing_alg_values_supported=algs)
     app = make_app(token_endpoint_auth_method="private_key_jwt")
     public = KeySet.import_key_set(app.test_client().get("/.well-known/jwks.json").get_json())
-    exchange, refresh = _launch_then_refresh(app, fake_ehr, Launcher)
+    exchange, refresh = _launch_then_refresh(app, fake_ehr)
     jtis = set()
     for request in (exchange, refresh):
         body = fake_ehr.form(request)

@@ -1,14 +1,20 @@
 """Two launches in one browser keep their own patient and token, interleaved, for as long as they live."""
 from __future__ import annotations
 
-from tests.fixtures.fake_ehr import encounter, token_response
+import json
+import re
+import time
+
+from werkzeug import Response
+
+from tests.fixtures.app import Launcher, registration
+from tests.fixtures.fake_ehr import encounter, id_token, patient, token_response
 
 
 def test_two_interleaved_launches_keep_their_own_patient(client, launcher, fake_ehr):
     # Start both before finishing either, as two EHR tabs would.
     first = launcher.authorize(launch="tab-1")
     second = launcher.authorize(launch="tab-2")
-    from tests.fixtures.fake_ehr import id_token
 
     def finish(auth, patient_id, access):
         token = token_response(patient=patient_id, access_token=access)
@@ -67,15 +73,6 @@ def test_home_page_shows_banner_and_encounter_without_extra_round_trips(client, 
 
 
 def test_home_page_reads_go_out_in_one_parallel_round(make_app, threaded_fake_ehr):
-    import json
-    import re
-    import time
-
-    from werkzeug import Response
-
-    from tests.fixtures.app import Launcher, registration
-    from tests.fixtures.fake_ehr import patient
-
     delay = 1.0
 
     def slow(body):

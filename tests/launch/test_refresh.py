@@ -1,9 +1,17 @@
 """Refresh before expiry, single-flight; keep or rotate the refresh token; a failure ends the launch."""
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 
+from werkzeug import Response
+
+from smart_app.context import LaunchContext
+from smart_app.launch.records import read_launch
+from smart_app.launch.runtime import EXTENSION
+from smart_app.launch.session import Launch
 from tests.fixtures.fake_ehr import token_response
 
 SHORT = 30  # seconds: inside the refresh window, so the next use refreshes first
@@ -71,17 +79,10 @@ def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr):
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
 
     def slow_token(request):
-        from werkzeug import Response
-        import json
         time.sleep(0.3)
         return Response(json.dumps(token_response(access_token="at-shared")), content_type="application/json")
 
     fake_ehr.respond_with("/auth/token", slow_token, method="POST")
-    from smart_app.context import LaunchContext
-    from smart_app.launch.records import read_launch
-    from smart_app.launch.runtime import EXTENSION
-    from smart_app.launch.session import Launch
-
     rt = app.extensions[EXTENSION]
     record = read_launch(rt.store, handle)
     results: list[str] = []
@@ -100,8 +101,6 @@ def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr):
 
 
 def test_end_session_deletes_tokens_and_needs_csrf(client, launcher, fake_ehr):
-    import re
-
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1"))
     launcher.serve_patient("p1")
     html = client.get(f"/l/{handle}/").get_data(as_text=True)

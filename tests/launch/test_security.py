@@ -52,14 +52,9 @@ def test_no_inline_script_or_style_in_pages(client, launcher, fake_ehr):
         assert "<style" not in html and " style=" not in html, path
 
 
-def test_no_token_string_in_any_body_location_or_cookie(app, client, launcher, fake_ehr):
+def test_no_token_string_in_any_body_location_or_cookie(client, launcher, fake_ehr):
     secrets_seen = []
     responses = []
-
-    def record(response):
-        responses.append(response)
-        return response
-
     auth = launcher.authorize()
     token = token_response(patient="p1", access_token="AT-SECRET-VALUE-123", refresh_token="RT-SECRET-VALUE-456", expires_in=30)
     token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=auth.params["nonce"])
@@ -134,3 +129,24 @@ def test_smart_style_is_applied_as_validated_css(client, launcher, fake_ehr):
     assert "--sp-bg: #edeae3;" in body and "--sp-font-body: Georgia, serif;" in body
     assert "--sp-font-size: 16px;" in body
     assert "display:none" not in body and "--sp-text" not in body
+
+
+def test_same_origin_post_with_token_is_accepted(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch("p1")
+    launcher.serve_patient("p1")
+    html = client.get(f"/l/{handle}/").get_data(as_text=True)
+    good = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    response = client.post(f"/l/{handle}/end", data={"csrf_token": good}, headers={"Origin": "http://localhost"})
+    assert response.status_code == 200
+
+
+def test_behind_a_tls_proxy_https_is_recognised(make_app):
+    from smart_app import create_app
+
+    app = make_app()
+    behind = create_app({**{k: app.config[k] for k in ("TESTING", "REGISTRATION", "SECRET_KEY")},
+                         "INSTANCE_PATH": app.instance_path, "PROXY_FIX": True})
+    response = behind.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    plain = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in plain.headers  # without PROXY_FIX the header is not trusted
