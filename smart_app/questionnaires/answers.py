@@ -105,7 +105,9 @@ def _text(text: str, item: FormItem) -> str:
     """Free text, trimmed; length limits are validation's job."""
     if len(text) > MAX_TEXT:
         raise AnswerError("This answer is too long.")
-    return text.strip() if item.type != "text" else text.strip("\r\n ")
+    # Browsers post textarea line breaks as CRLF; count and store them as one character.
+    text = text.replace("\r\n", "\n")
+    return text.strip() if item.type != "text" else text.strip("\n ")
 
 
 def _option_answer(token: str, item: FormItem) -> Answer | None:

@@ -148,3 +148,11 @@ def test_datetime_uses_the_callers_zone() -> None:
     when = _item("dateTime")
     assert parse_answer(when, "2024-07-01T08:00", ZoneInfo("Australia/Sydney")) == ("DateTime", "2024-07-01T08:00:00+10:00")
     assert parse_answer(when, "2024-07-01T08:00", dt.timezone.utc) == ("DateTime", "2024-07-01T08:00:00+00:00")
+
+
+def test_textarea_line_breaks_count_once() -> None:
+    from smart_app.questionnaires.validation import validate_answers
+    text = _item("text", maxLength=11)
+    answer = parse_answer(text, "line one\r\nab\r\n")
+    assert answer == ("String", "line one\nab")
+    assert validate_answers(text, [answer]) == []
