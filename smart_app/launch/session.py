@@ -28,6 +28,7 @@ REFRESH_SKEW = 60  # refresh this many seconds before the access token expires
 TOUCH_EVERY = 60  # rewrite the record (sliding idle timeout) at most this often
 REFRESH_LOCK = "refresh-lock"
 REFRESH_LOCK_TTL = 20  # longer than the token request's read timeout, so a live holder keeps it to the end
+ENDED = "launch-ended"
 REFRESH_WAIT = REFRESH_LOCK_TTL + 2.0  # outlast a crashed holder's lock, then take it over
 
 _locks: dict[tuple[int, str], threading.Lock] = {}
@@ -76,10 +77,12 @@ class Launch:
         return self._refresh(stale=stale)
 
     def _record(self) -> dict[str, Any]:
-        """The stored record, or end with LAUNCH_EXPIRED."""
+        """The stored record, or end with why it is gone (a concurrent request may have ended it)."""
         record = read_launch(self._rt.store, self.handle)
         if record is None:
-            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=self.context.iss)
+            ended = self._rt.store.get(ENDED, self.handle) or {}
+            code = LaunchErrorCode.REFRESH_FAILED if ended.get("reason") == "refresh_failed" else LaunchErrorCode.LAUNCH_EXPIRED
+            raise LaunchError(code, iss=self.context.iss)
         return record
 
     def _refresh(self, stale: str) -> str:
@@ -169,6 +172,8 @@ def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | N
     """Delete the launch's server-side tokens and log the end."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
+    # Requests of this launch still in flight learn why it ended (see Launch._record).
+    rt.store.put(ENDED, handle, {"reason": reason}, 600)
     ctx = record.get("context", {}) if record else {}
     audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
                 correlation_id=correlation_id)
