@@ -474,7 +474,8 @@ class _Builder:
             raise UnsupportedQuestionnaire("An item has no linkId.")
         if link_id in self.by_link_id:
             raise UnsupportedQuestionnaire(f"The linkId {link_id!r} is used more than once.")
-        if raw.get("modifierExtension"):
+        nested = [e for key in ("enableWhen", "answerOption", "initial") for e in _list(raw.get(key))]
+        if raw.get("modifierExtension") or any(isinstance(e, dict) and e.get("modifierExtension") for e in nested):
             # R4: an application must refuse content whose modifier extensions it does not know.
             raise UnsupportedQuestionnaire(
                 f"Item {link_id!r} carries a modifier extension this app does not understand."

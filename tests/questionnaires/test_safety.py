@@ -114,6 +114,8 @@ def test_too_many_options_is_a_typed_error() -> None:
 @pytest.mark.parametrize("q, message", [
     (questionnaire(item("a", "string"), modifierExtension=[{"url": "http://x/mod", "valueBoolean": True}]), "modifier extension"),
     (questionnaire(item("a", "string", modifierExtension=[{"url": "http://x/mod", "valueBoolean": True}])), "'a' carries a modifier extension"),
+    (questionnaire(item("a", "choice", answerOption=[{"valueString": "x", "modifierExtension": [{"url": "http://x/m"}]}])),
+     "'a' carries a modifier extension"),
     (questionnaire(item("a", "string"), item("a", "string")), "linkId 'a' is used more than once"),
     (questionnaire(item("a", "mystery")), "unknown type 'mystery'"),
     (questionnaire(item("a", "string", ext=[("http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
