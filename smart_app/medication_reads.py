@@ -63,10 +63,13 @@ def statement_params(patient_id: str) -> list[tuple[str, str]]:
 
 
 def latest_review_path(patient_id: str) -> str:
-    """A relative search for the newest completed answer to the bundled Medication Review Questionnaire."""
+    """A relative search for the newest completed answer to the bundled Medication Review Questionnaire.
+
+    authored has whole seconds only, so the last update breaks ties between reviews sent close together.
+    """
     url = questionnaire_canonical().split("|")[0]
     query = urlencode([("patient", f"Patient/{patient_id}"), ("questionnaire", url), ("status", "completed"),
-                       ("_sort", "-authored"), ("_count", "1")])
+                       ("_sort", "-authored,-_lastUpdated"), ("_count", "1")])
     return f"QuestionnaireResponse?{query}"
 
 

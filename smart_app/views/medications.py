@@ -140,6 +140,18 @@ def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dic
     return to_questionnaire_response(review, meta), adherence_observations(review, meta)
 
 
+def _continue_or_restart(launch: Launch, draft: drafts.Draft) -> drafts.Draft:
+    """Answers changed after their submission was sent or failed for good go out under a new submission id.
+
+    submission.submit resends a known id's first bundle byte for byte, so reusing the id would drop the edits.
+    """
+    outcome = submission.receipt(launch, draft.submission_id)
+    if outcome is None or outcome.state is OutboxState.PENDING:
+        return draft
+    drafts.discard(launch, draft.canonical)
+    return drafts.load_or_start(launch, draft.canonical)
+
+
 def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str], *,
                  errors: Mapping[str, str] | None = None, added_count: int | None = None, status: int = 200) -> tuple[str, int]:
     """The review page with the form restored from `values`."""
@@ -187,7 +199,7 @@ def save(handle: str) -> Response | tuple[str, int]:
     added_count = added_block_count(values, action)
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
-    draft = drafts.load_or_start(launch, questionnaire_canonical())
+    draft = _continue_or_restart(launch, drafts.load_or_start(launch, questionnaire_canonical()))
     mirror = to_questionnaire_response(parsed, _meta(launch, _now_iso())) if parsed.reports or parsed.added else None
     drafts.save(launch, draft, _to_state(values), mirror)
     if action == ADD_ACTION:

@@ -135,3 +135,22 @@ def test_clinician_view_before_any_review_says_none_was_sent(e2e: E2E) -> None:
     assert "The patient has not sent a medication review yet." in e2e.page(handle).get_data(as_text=True)
     assert 'class="difference' not in page
     assert page.count('class="current-row"') == 9
+
+
+def test_a_second_review_is_a_new_response_and_the_clinician_sees_the_latest(e2e: E2E) -> None:
+    """Reviewing again after sending writes a second set; the clinician's view follows the newest one."""
+    first_id, _ = _send_acceptance_review(e2e)
+    reviewer = Reviewer(e2e, e2e.launcher.standalone(login=f"Patient/{PATIENT}"), e2e.client)
+    body, _ = reviewer.open()
+    assert 'value="not-taking" checked' not in body  # the sent review's draft is gone
+    second_id, _ = reviewer.review_and_send({"aspirin": {"status": "unsure"}})
+    assert second_id != first_id
+    assert sorted(r["identifier"]["value"] for r in stored_reviews(e2e, PATIENT)) == sorted([first_id, second_id])
+    assert len(stored_adherence(e2e, PATIENT)) == 18
+
+    clinician = e2e.new_browser()
+    handle = e2e.launcher.ehr(patient=PATIENT, client=clinician)
+    home = clinician.get(f"/l/{handle}/").get_data(as_text=True)
+    assert "The patient reported 1 difference: Not sure: aspirin 81 MG Oral Tablet." in home
+    page = clinician.get(f"/l/{handle}/medications/clinician").get_data(as_text=True)
+    assert re.findall(r'<mark class="diff-label">([^<]+)</mark>\s*<strong', page) == ["Not sure"]
