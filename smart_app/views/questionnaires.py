@@ -174,14 +174,21 @@ def _whose(launch: Launch) -> dict[str, Any]:
 
 
 def _restart_if_final(launch: Launch, draft: drafts.Draft) -> drafts.Draft:
-    """A draft whose submission already went (or failed for good) continues under a new submission id."""
+    """A draft whose submission already went (or failed for good) continues under a new submission id.
+
+    After a failure the EHR's draft copy is reused (the next save re-labels it with the new id),
+    so a corrected resend completes that same response rather than adding a second one; after
+    a sent submission the old copy is the completed response and is never touched again.
+    """
     outcome = submission.receipt(launch, draft.submission_id)
     if outcome is None or outcome.state is OutboxState.PENDING:
         return draft
     drafts.discard(launch, draft.canonical)
     fresh = drafts.load_or_start(launch, draft.canonical)
+    keep_copy = outcome.state is OutboxState.FAILED
     return drafts.Draft(canonical=fresh.canonical, submission_id=fresh.submission_id, state=draft.state,
-                        saved_at=draft.saved_at)
+                        saved_at=draft.saved_at, ehr_id=draft.ehr_id if keep_copy else None,
+                        ehr_version=draft.ehr_version if keep_copy else None)
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -202,14 +209,12 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = drafts.load_or_start(launch, entry.canonical)
-    fill_ctx = _fill_context(launch, form)
     if draft.saved_at is None:
-        prefill = populate(form, FillContext(resources=_context_resources(launch, form)),
-                           _recent_observations(launch, form))
-        state = FormState.initial(form, prefill)
-        view = evaluate(form, state, fill_ctx, validate=False)
+        resources = _context_resources(launch, form)
+        prefill = populate(form, FillContext(resources=resources), _recent_observations(launch, form))
+        view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
     else:
-        view = evaluate(form, draft.state, fill_ctx)
+        view = evaluate(form, draft.state, _fill_context(launch, form))
     return _render_fill(launch, entry, view, draft)
 
 

@@ -141,3 +141,17 @@ def test_without_observation_write_scope_only_the_response_and_provenance_are_wr
     assert provenance["target"] == [{"reference": f"QuestionnaireResponse/{found['QuestionnaireResponse'][0]['id']}"}]
     receipt = browser.get(f"submissions/{sid}").get_data(as_text=True)
     assert "Not saved, because the app was not allowed to: Observation" in receipt
+
+
+def test_after_a_failed_send_the_corrected_resend_completes_the_same_ehr_draft(e2e):
+    browser, html, sid = _ready(e2e)  # mirrored: an in-progress response exists on the EHR
+    [draft_copy] = stored(e2e.sandbox, sid)["QuestionnaireResponse"]
+    e2e.sandbox.faults.plan(PlannedFault(kind="status", status=422))
+    _send(browser, html, sid)
+    _fired(e2e)
+    new_sid = browser.fill_and_send("phq-9", phq9_answers([0] * 9))
+    assert new_sid != sid
+    mine = [r for r in e2e.sandbox.resources("QuestionnaireResponse")
+            if r["subject"]["reference"] == f"Patient/{PATIENT}" and "phq-9" in r.get("questionnaire", "")]
+    assert [(r["id"], r["status"], r["identifier"]["value"]) for r in mine] == [(draft_copy["id"], "completed", new_sid)]
+    _exactly_one_set(e2e, new_sid)
