@@ -1,4 +1,11 @@
-"""Command line: `smart-app serve` (the app) and `smart-app sandbox` (the offline EHR plus the app)."""
+"""Command line: `smart-app serve` (gunicorn, or `--dev`), `smart-app sandbox` (offline EHR plus the app)
+and `smart-app audit --launch HANDLE` (one launch's audit trail as a story).
+
+Configuration is launch.json plus the environment (12-factor); secrets come only from the
+environment: SMART_APP_SECRET_KEY, SMART_APP_STORE_KEY, SESSION_REDIS_URL and each server's
+`client_secret_env`. Serving knobs: SMART_APP_WORKERS, SMART_APP_THREADS, SMART_APP_PROXY_HOPS,
+SMART_APP_AUDIT_LOG (a file, or "-" for stderr only); command-line flags override them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,18 +13,29 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand; returns the exit status."""
     parser = argparse.ArgumentParser(prog="smart-app", description="SMART Pre-Visit")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the app (default http://localhost:8000)")
+    serve = sub.add_parser("serve", help="serve the app with gunicorn (default http://localhost:8000)")
     serve.add_argument("--host", default="localhost")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--config", help="registration file (default: env SMART_APP_CONFIG or ./launch.json)")
+    serve.add_argument("--dev", action="store_true", help="use Flask's development server instead of gunicorn")
+    serve.add_argument("--workers", type=int, default=_env_int("SMART_APP_WORKERS", 2), help="worker processes (env SMART_APP_WORKERS, default 2)")
+    serve.add_argument("--threads", type=int, default=_env_int("SMART_APP_THREADS", 8), help="threads per worker (env SMART_APP_THREADS, default 8)")
+    serve.add_argument("--proxy-hops", type=int, default=None,
+                       help="trusted reverse proxies in front of the app; their X-Forwarded-* headers are honoured (env SMART_APP_PROXY_HOPS, default 0)")
+    serve.add_argument("--timeout", type=int, default=60, help="seconds before gunicorn restarts a stuck worker")
+    serve.add_argument("--audit-log", help="audit log file (env SMART_APP_AUDIT_LOG; default instance/audit.log; '-' for stderr)")
     sandbox = sub.add_parser("sandbox", help="start the offline sandbox EHR and the app together")
     sandbox.add_argument("--host", default="localhost", help="app host")
     sandbox.add_argument("--port", type=int, default=8000, help="app port")
@@ -25,35 +43,166 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--sandbox-port", type=int, default=9090)
     sandbox.add_argument("--config", help="registration file shared by the app and the sandbox")
     sandbox.add_argument("--reset", action="store_true", help="re-seed the sandbox's FHIR data")
+    sandbox.add_argument("--audit-log", help="audit log file (default instance/audit.log; '-' for stderr)")
+    audit = sub.add_parser("audit", help="print one launch's audit trail as a story")
+    audit.add_argument("--launch", required=True, metavar="HANDLE", help="the launch handle (the id in /l/HANDLE/)")
+    audit.add_argument("--log", help="audit log file (default: env SMART_APP_AUDIT_LOG or instance/audit.log)")
+    audit.add_argument("--json", action="store_true", help="print the raw JSON events instead of the story")
     args = parser.parse_args(argv)
-    if args.config:
+    if getattr(args, "config", None):
         os.environ["SMART_APP_CONFIG"] = args.config
+    if getattr(args, "audit_log", None):
+        os.environ["SMART_APP_AUDIT_LOG"] = args.audit_log
     if args.command == "serve":
-        return _serve(args.host, args.port)
+        return _serve(args)
+    if args.command == "audit":
+        return _audit(args)
     return _sandbox(args)
 
 
-def _build_app():
-    """Create the app, or print the registration problem and return None."""
-    from smart_app import create_app
+def _env_int(name: str, default: int) -> int:
+    """An integer from the environment, or the default when unset or malformed."""
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def production_app(proxy_hops: int | None = None) -> "Flask":
+    """The app as served: create_app() plus health probes, request audit summaries, proxy trust and the audit log.
+
+    Usable directly as a gunicorn factory: `gunicorn 'smart_app.cli:production_app()'`.
+    """
+    from smart_app import audit, create_app, health
+    from smart_app.proxy import init_proxy
+
+    app = create_app()
+    health.init_app(app)
+    audit.init_app(app)
+    init_proxy(app, proxy_hops if proxy_hops is not None else _env_int("SMART_APP_PROXY_HOPS", 0))
+    _configure_audit_log(app.instance_path)
+    return app
+
+
+def audit_log_path(instance_path: str | None = None) -> str:
+    """Where audit lines go: SMART_APP_AUDIT_LOG, else instance/audit.log ("-" means stderr only)."""
+    from smart_app import ROOT
+
+    return os.environ.get("SMART_APP_AUDIT_LOG") or str(Path(instance_path or ROOT / "instance") / "audit.log")
+
+
+def _configure_audit_log(instance_path: str) -> None:
+    """Send audit events to the audit log file (or stderr)."""
+    import logging
+
+    from smart_app import audit
+
+    path = audit_log_path(instance_path)
+    if path == "-":
+        if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in audit.logger.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            audit.logger.addHandler(handler)
+            audit.logger.setLevel(logging.INFO)
+        return
+    audit.configure_log_file(path)
+
+
+def _build_app(proxy_hops: int | None = None) -> "Flask | None":
+    """Create the production app, or print the registration problem and return None."""
     from smart_app.config import ConfigError
 
     try:
-        return create_app()
+        return production_app(proxy_hops)
     except ConfigError as exc:
         print(f"smart-app: configuration error: {exc}", file=sys.stderr)
         return None
 
 
-def _serve(host: str, port: int) -> int:
-    """Serve the app in the foreground until Ctrl-C."""
-    app = _build_app()
+def _check_shared_secrets() -> str | None:
+    """Instances sharing Redis must share the store key, which may only come from the environment."""
+    if os.environ.get("SESSION_REDIS_URL") and not (os.environ.get("SMART_APP_STORE_KEY") or os.environ.get("SMART_APP_SECRET_KEY")):
+        return ("SESSION_REDIS_URL is set, but neither SMART_APP_STORE_KEY nor SMART_APP_SECRET_KEY is: "
+                "instances could not read each other's launches. Set the same key on every instance.")
+    return None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve the app in the foreground until Ctrl-C or SIGTERM: gunicorn, or Flask's server with --dev."""
+    problem = _check_shared_secrets()
+    if problem:
+        print(f"smart-app: configuration error: {problem}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.threads < 1:
+        print("smart-app: --workers and --threads must be at least 1", file=sys.stderr)
+        return 2
+    # Built once here to fail fast on a bad registration, and to create dev keys before workers fork.
+    app = _build_app(args.proxy_hops)
     if app is None:
         return 2
-    _warn_if_redirect_mismatch(app, host, port)
-    print(f"SMART Pre-Visit on http://{host}:{port}/", flush=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    _warn_if_redirect_mismatch(app, args.host, args.port)
+    if args.dev:
+        print(f"SMART Pre-Visit (development server) on http://{args.host}:{args.port}/", flush=True)
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+        return 0
+    print(f"SMART Pre-Visit on http://{args.host}:{args.port}/ (gunicorn, {args.workers} workers x {args.threads} threads)",
+          flush=True)
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread" if args.threads > 1 else "sync",
+        "timeout": args.timeout,
+        "graceful_timeout": 20,
+        "accesslog": None,  # access lines would carry /callback?code=...; audit events cover requests
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "smart-app",
+        # ProxyFix alone decides what X-Forwarded-* to trust (by hop count); gunicorn must not apply its own rule.
+        "secure_scheme_headers": {},
+    }
+    return _run_gunicorn(options, args.proxy_hops)
+
+
+def _run_gunicorn(options: dict[str, Any], proxy_hops: int | None) -> int:
+    """Run gunicorn's arbiter with our options; each worker builds its own app."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        """gunicorn configured from our options rather than its own command line."""
+
+        def load_config(self) -> None:
+            """Apply our options."""
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> "Flask":
+            """Build the app in the worker (no sockets or threads shared across fork)."""
+            return production_app(proxy_hops)
+
+    Server().run()
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Print one launch's audit trail from the log file."""
+    from smart_app import audit
+
+    path = Path(args.log or audit_log_path())
+    if not path.exists():
+        print(f"smart-app: no audit log at {path}", file=sys.stderr)
+        return 1
+    with path.open(encoding="utf-8") as fh:
+        events = list(audit.read_events(fh))
+    if args.json:
+        import json
+
+        for item in audit.launch_trail(events, args.launch):
+            print(json.dumps(item, sort_keys=True))
+        return 0
+    text = audit.story(events, args.launch)
+    print(text)
+    return 0 if not text.startswith("no audit events") else 1
 
 
 def _sandbox(args: argparse.Namespace) -> int:
