@@ -22,6 +22,8 @@ class LaunchErrorCode(str, Enum):
                         "The app could not read the health record system's sign-in settings. Try again in a moment.", True)
     PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
                         "The health record system does not support the secure sign-in method (PKCE S256) this app requires.", False)
+    AUTH_METHOD_UNSUPPORTED = ("AUTH_METHOD_UNSUPPORTED", 502, "The app is not set up for this health record system",
+                               "The health record system does not accept the way this app is registered to sign in. Ask your administrator to check the app's registration.", False)
     INSECURE_ENDPOINT = ("INSECURE_ENDPOINT", 502, "The health record system is not secure enough",
                          "The health record system asked the app to send sign-in data over an unencrypted connection.", False)
     EHR_ERROR = ("EHR_ERROR", 400, "The health record system stopped the sign-in",

@@ -7,6 +7,7 @@ carries a token checked here.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 from typing import Any, Callable, TypeVar
@@ -119,8 +120,31 @@ def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str |
     ))
 
 
+class RedactQuerySecrets(logging.Filter):
+    """Blank `code` and `state` values in access-log lines (the callback's query carries them)."""
+
+    _PATTERN = re.compile(r"([?&](?:code|state|launch)=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message in place; never drops a record."""
+        message = record.getMessage()
+        redacted = self._PATTERN.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the redaction filter to the access loggers of werkzeug and gunicorn (once)."""
+    for name in ("werkzeug", "gunicorn.access"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactQuerySecrets) for f in target.filters):
+            target.addFilter(RedactQuerySecrets())
+
+
 def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
     """Install CSRF checks, correlation ids and security headers on the app."""
+    install_log_redaction()
     app.before_request(assign_correlation_id)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_field"] = csrf_field

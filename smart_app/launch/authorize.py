@@ -42,12 +42,25 @@ def check_pkce(config: SmartConfiguration) -> None:
         raise LaunchError(LaunchErrorCode.PKCE_UNSUPPORTED, "S256 not listed", iss=config.iss)
 
 
+def check_auth_method(server: FhirServer, config: SmartConfiguration) -> None:
+    """Refuse before the user signs in when the server says it won't accept our confidential auth method.
+
+    Public clients are not checked: servers signal them with the `client-public` capability,
+    and many omit `none` from token_endpoint_auth_methods_supported.
+    """
+    method = server.token_endpoint_auth_method
+    listed = config.token_endpoint_auth_methods_supported
+    if method != "none" and listed and method not in listed:
+        raise LaunchError(LaunchErrorCode.AUTH_METHOD_UNSUPPORTED, method, iss=config.iss)
+
+
 def begin_authorization(
     *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
     store: LaunchStore, browser_id: str, launch: str | None,
 ) -> AuthorizationRequest:
     """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request."""
     check_pkce(config)
+    check_auth_method(server, config)
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
     scope = requested_scope(server.scope or settings.scope, ehr_launch=launch is not None, v2=config.uses_v2_scopes)

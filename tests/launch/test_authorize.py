@@ -151,3 +151,16 @@ def test_insecure_endpoint_for_remote_host_is_refused(client, fake_ehr):
     response = client.get("/launch", query_string={"iss": fake_ehr.base})
     assert response.status_code == 502
     assert "INSECURE_ENDPOINT" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method, extra", [
+    ("client_secret_basic", {"client_secret_env": "UNUSED_SECRET_ENV"}),
+    ("private_key_jwt", {}),
+])
+def test_confidential_method_the_server_does_not_list_is_refused_before_sign_in(make_app, fake_ehr, method, extra):
+    fake_ehr.serve_discovery(token_endpoint_auth_methods_supported=["none"])
+    client = make_app(token_endpoint_auth_method=method, **extra).test_client()
+    response = client.get("/launch", query_string={"iss": fake_ehr.base, "launch": "x"})
+    assert response.status_code == 502
+    assert "AUTH_METHOD_UNSUPPORTED" in response.get_data(as_text=True)
+    assert "Location" not in response.headers

@@ -150,3 +150,25 @@ def test_behind_a_tls_proxy_https_is_recognised(make_app):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     plain = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in plain.headers  # without PROXY_FIX the header is not trusted
+
+
+def test_access_log_lines_never_carry_code_or_state():
+    import logging
+
+    from smart_app.security import RedactQuerySecrets
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", "GET /callback?code=SECRET-CODE&state=SECRET-STATE&iss=x HTTP/1.1", "303"), None)
+    assert RedactQuerySecrets().filter(record) is True
+    line = record.getMessage()
+    assert "SECRET" not in line
+    assert "code=[redacted]" in line and "state=[redacted]" in line and "iss=x" in line
+
+
+def test_redaction_is_installed_on_the_access_loggers(app):
+    import logging
+
+    from smart_app.security import RedactQuerySecrets
+
+    for name in ("werkzeug", "gunicorn.access"):
+        assert any(isinstance(f, RedactQuerySecrets) for f in logging.getLogger(name).filters)
