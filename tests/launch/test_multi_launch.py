@@ -100,3 +100,9 @@ def test_home_page_reads_go_out_in_one_parallel_round(make_app, threaded_fake_eh
     assert calls >= 2
     # Serial would take at least calls * delay; one parallel round takes about one delay.
     assert elapsed < delay * 1.8, (elapsed, calls)
+
+
+def test_page_keeps_a_main_heading_without_the_banner(client, launcher, fake_ehr):
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", need_patient_banner=False))
+    html = client.get(f"/l/{handle}/").get_data(as_text=True)
+    assert html.count("<h1") == 1 and "Pre-visit information" in html  # the id_token's fhirUser is a Practitioner
