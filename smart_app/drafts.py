@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from smart_app.launch.session import Launch
 
 NAMESPACE = "draft"
+RESCUE_NAMESPACE = "draft-rescue"
 TTL = 30 * 24 * 3600
 
 
@@ -155,3 +156,28 @@ def _reload_version(launch: "Launch", draft: Draft) -> Draft:
 def discard(launch: "Launch", canonical: str) -> None:
     """Forget the local draft (after its submission was sent)."""
     runtime().store.delete(NAMESPACE, draft_key(launch, canonical))
+
+
+def _rescue_key(launch: "Launch", form_key: str) -> str:
+    """Like draft_key, but by the page's questionnaire key, which is known before any EHR read."""
+    ctx = launch.context
+    user = ctx.fhir_user.relative if ctx.fhir_user else "-"
+    return f"{ctx.iss}|{ctx.patient_id}|{user}|key:{form_key}"
+
+
+def rescue(launch: "Launch", form_key: str, fields: list[tuple[str, str]]) -> None:
+    """Keep a posted form's raw fields before any EHR request, so a launch that dies mid-save loses nothing."""
+    runtime().store.put(RESCUE_NAMESPACE, _rescue_key(launch, form_key), {"fields": [list(f) for f in fields]}, TTL)
+
+
+def take_rescued(launch: "Launch", form_key: str) -> list[tuple[str, str]] | None:
+    """The raw fields of a save that never finished (once), or None."""
+    data = runtime().store.take(RESCUE_NAMESPACE, _rescue_key(launch, form_key))
+    if not data:
+        return None
+    return [(str(name), str(value)) for name, value in data.get("fields") or []]
+
+
+def forget_rescued(launch: "Launch", form_key: str) -> None:
+    """The save finished: the rescue copy is no longer needed."""
+    runtime().store.delete(RESCUE_NAMESPACE, _rescue_key(launch, form_key))

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import drafts, submission
@@ -209,6 +210,13 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = drafts.load_or_start(launch, entry.canonical)
+    rescued = drafts.take_rescued(launch, key)
+    if rescued is not None:
+        # A save that a dead launch interrupted: keep those answers now, then show them.
+        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state)
+        view = evaluate(form, state, _fill_context(launch, form), validate=False)
+        draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
+                                                            draft.submission_id, _now_iso())).draft
     if draft.saved_at is None:
         resources = _context_resources(launch, form)
         prefill = populate(form, FillContext(resources=resources), _recent_observations(launch, form))
@@ -224,6 +232,8 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     launch = current_launch(handle)
     if read_only_reason(launch):
         abort(403)
+    # Kept before the first EHR request: if the launch dies now, the relaunch restores these fields.
+    drafts.rescue(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = _restart_if_final(launch, drafts.load_or_start(launch, entry.canonical))
@@ -235,6 +245,7 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     view = evaluate(form, state, _fill_context(launch, form), validate=not structural)
     in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso())
     saved = drafts.save(launch, draft, state, in_progress)
+    drafts.forget_rescued(launch, key)
     if action == "submit" and view.valid and not saved.conflict:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     status = 422 if action == "submit" and not view.valid else 200

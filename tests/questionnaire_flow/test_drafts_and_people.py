@@ -132,3 +132,20 @@ def test_first_render_prefills_height_from_a_recent_observation(e2e):
     latest = max(heights, key=lambda o: o.get("effectiveDateTime", ""))
     assert f'value="{latest["valueQuantity"]["value"]}"' in html
     assert "From your record" in html
+
+
+def test_answers_posted_when_the_launch_dies_are_back_after_relaunch(e2e):
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
+    page = browser.open_form("phq-9").get_data(as_text=True)
+    launch_id = e2e.launcher.last_launch_id
+    e2e.sandbox.set_fault("expire_token", launch_id=launch_id)
+    e2e.sandbox.set_fault("revoke_refresh", launch_id=launch_id)
+    died = browser.client.post(browser.url("questionnaires/phq-9"),
+                               data={**PARTIAL, "action": "continue", "csrf_token": csrf(page)})
+    assert died.status_code == 401 and "REFRESH_FAILED" in died.get_data(as_text=True)
+    again = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
+    html = again.open_form("phq-9").get_data(as_text=True)
+    assert _checked(html, f"{LOINC}|{OPTIONS[2]}", "q.phq9-q1.0")
+    assert _checked(html, f"{LOINC}|{OPTIONS[1]}", "q.phq9-q2.0")
+    [draft] = [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"]
+    assert [i["linkId"] for i in draft["item"][0]["item"]] == ["phq9-q1", "phq9-q2"]
