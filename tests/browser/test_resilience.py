@@ -75,9 +75,6 @@ def test_expired_token_mid_form_refreshes_and_keeps_every_answer(browser_stack: 
     assert _checked_points(frame) == answers
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug: the save POST reads the questionnaire catalog from the EHR before it keeps the posted answers, "
-    "so when that read ends the launch (refresh refused) the answers typed since the last save are lost"))
 def test_dead_refresh_token_mid_form_relaunch_keeps_every_answer(browser_stack: BrowserStack, page) -> None:
     frame = open_chart(page, browser_stack, "pat-chloe", questionnaire="Questionnaire/phq-9")
     open_questionnaire(frame, PHQ9)
