@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -61,7 +61,9 @@ def _form_or_400(entry: CatalogEntry) -> Form:
     try:
         return build_form(entry.resource)
     except QuestionnaireError as error:
-        abort(400, description=str(error))
+        # A plain message from the form builder (limits, unsupported features); escaped like all text.
+        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
+                                            entry=entry, message=str(error)), 400))
 
 
 def _now_iso() -> str:
