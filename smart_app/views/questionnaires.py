@@ -289,9 +289,10 @@ def review(handle: str, key: str) -> Response | str:
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations)
-    return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft, view=prepared.view,
-                           answers=_answer_lines(prepared.form, prepared.qr), planned=planned, skipped=skipped, observations=prepared.observations,
-                           read_only_reason=reason, whose=_whose(launch), care_team=_care_team(launch))
+    return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft,
+                           view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
+                           skipped=skipped, observations=prepared.observations, read_only_reason=reason,
+                           whose=_whose(launch), care_team=_care_team(launch))
 
 
 def _care_team(launch: Launch) -> list[str]:
@@ -457,5 +458,18 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     done = [e for e in catalog(launch) if e.completed]
     if not done:
         return None
-    return PreVisitTask(title="Completed questionnaires", description=", ".join(e.title for e in done),
+    return PreVisitTask(title="Completed questionnaires", description="; ".join(_latest_summary(e) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle))
+
+
+def _latest_summary(entry: CatalogEntry) -> str:
+    """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response."""
+    latest = entry.latest
+    parts = [entry.title]
+    if latest and latest.score and latest.score.total is not None:
+        maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
+        band = f" ({latest.score.band})" if latest.score.band else ""
+        parts.append(f": score {latest.score.total}{maximum}{band}")
+    if latest and latest.authored:
+        parts.append(f", {latest.authored[:10]}")
+    return "".join(parts)

@@ -46,6 +46,7 @@ def test_clinician_sees_the_latest_completed_response_with_score_and_band(e2e):
     assert "(Moderately severe depression)" in listing
     home = clinician.get("").get_data(as_text=True)
     assert "Completed questionnaires" in home
+    assert "Patient Health Questionnaire (PHQ-9): score 18 of 27 (Moderately severe depression)" in home
     # The clinician can complete one on the patient's behalf.
     sid = clinician.fill_and_send("gad-7", {f"q.gad7-q{i}.0": "http://loinc.org|LA6568-5" for i in range(1, 8)})
     assert stored(e2e.sandbox, sid)["QuestionnaireResponse"][0]["source"] == {"reference": f"Patient/{PATIENT}"}
