@@ -311,7 +311,8 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict())
         _save(launch, record)
-        audit.event("submission.pending", error_code=error.code.value, attempts=item.attempts, **ids)
+        audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
+                    error_code=error.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])
