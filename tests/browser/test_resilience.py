@@ -39,17 +39,24 @@ def test_two_tabs_two_patients_each_submission_lands_on_its_own_patient(browser_
     context = new_context()  # one browser, one cookie jar, two charts open side by side
     first, second = context.new_page(), context.new_page()
     patients = ("pat-dev", "pat-sam")
-    frames = [open_chart(tab, browser_stack, patient, questionnaire="Questionnaire/phq-9")
-              for tab, patient in zip((first, second), patients)]
+    frames = []
+    for tab, patient in zip((first, second), patients):
+        tab.bring_to_front()
+        frames.append(open_chart(tab, browser_stack, patient, questionnaire="Questionnaire/phq-9"))
     before = {p: {qr["id"] for qr in stored_responses(browser_stack, p, "phq-9")} for p in patients}
+    # Switching tabs brings the tab to the front, as a person would (hidden tabs do not paint, so clicks wait).
     for frame in frames:
+        frame.page.bring_to_front()
         open_questionnaire(frame, PHQ9)
-    answer_phq9(frames[0], [3] * 9)
-    answer_phq9(frames[1], [0] * 9)
+    for frame, points in zip(frames, ([3] * 9, [0] * 9)):
+        frame.page.bring_to_front()
+        answer_phq9(frame, points)
     for frame in frames:  # interleave: both reviews are open before either is sent
+        frame.page.bring_to_front()
         frame.get_by_role("button", name="Review my answers").click()
         frame.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
     for frame in reversed(frames):
+        frame.page.bring_to_front()
         frame.get_by_role("button", name="Send to my care team").click()
         frame.get_by_role("status").filter(has_text="Sent to your care team").wait_for()
     for patient, total in zip(patients, (27, 0)):
