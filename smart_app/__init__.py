@@ -52,11 +52,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     backend = make_backend(app.config["SESSION_REDIS_URL"], app.instance_path)
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
                               app.config["SECRET_KEY"], app.instance_path)
-    if app.config.get("PROXY_FIX") or os.environ.get("SMART_APP_BEHIND_PROXY"):
-        # Trust one proxy's X-Forwarded-Proto/Host so https (HSTS, Secure cookies) is seen as such.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
     init_sessions(app, backend)
     init_runtime(app, settings, LaunchStore(backend, fernet))
     init_security(app, settings.frame_ancestors())

@@ -140,18 +140,6 @@ def test_same_origin_post_with_token_is_accepted(client, launcher, fake_ehr):
     assert response.status_code == 200
 
 
-def test_behind_a_tls_proxy_https_is_recognised(make_app):
-    from smart_app import create_app
-
-    app = make_app()
-    behind = create_app({**{k: app.config[k] for k in ("TESTING", "REGISTRATION", "SECRET_KEY")},
-                         "INSTANCE_PATH": app.instance_path, "PROXY_FIX": True})
-    response = behind.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
-    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    plain = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
-    assert "Strict-Transport-Security" not in plain.headers  # without PROXY_FIX the header is not trusted
-
-
 def test_access_log_lines_never_carry_code_or_state():
     import logging
 
