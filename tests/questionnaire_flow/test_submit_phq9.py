@@ -28,8 +28,10 @@ def test_phq9_from_an_ehr_launch_stores_one_response_its_total_score_and_one_pro
     [provenance] = found["Provenance"]
     assert {t["reference"] for t in provenance["target"]} == {f"QuestionnaireResponse/{qr['id']}",
                                                              f"Observation/{total['id']}"}
-    assert len(e2e.sandbox.resources("QuestionnaireResponse")) == len(
-        [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["id"] != qr["id"]]) + 1
+    # The draft mirrored to the EHR was completed in place: no second, in-progress response is left.
+    phq9 = [r for r in e2e.sandbox.resources("QuestionnaireResponse")
+            if r["subject"] == qr["subject"] and r.get("questionnaire") == qr["questionnaire"]]
+    assert [r["id"] for r in phq9] == [qr["id"]]
 
 
 def test_phq9_receipt_lists_what_was_sent(e2e):
@@ -49,3 +51,11 @@ def test_phq9_from_a_standalone_patient_launch_has_the_patient_as_author(e2e):
     assert qr["author"] == {"reference": f"Patient/{PATIENT}"}
     assert qr["subject"] == {"reference": f"Patient/{PATIENT}"}
     assert len(found["Observation"]) == 1 and len(found["Provenance"]) == 1
+
+
+def test_phq9_from_a_standalone_clinician_launch_with_a_picked_patient(e2e):
+    browser = Browser(e2e.client, e2e.launcher.standalone(login=CLINICIAN, patient=PATIENT))
+    sid = browser.fill_and_send("phq-9", phq9_answers(POINTS))
+    [qr] = stored(e2e.sandbox, sid)["QuestionnaireResponse"]
+    assert qr["author"] == {"reference": CLINICIAN}
+    assert qr["source"] == qr["subject"] == {"reference": f"Patient/{PATIENT}"}
