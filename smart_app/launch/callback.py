@@ -59,7 +59,7 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
         raise LaunchError(LaunchErrorCode.COOKIES_BLOCKED, iss=server.iss)
     if browser_id != pending.browser:
         raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
-    config = rt.discovery.get(server.iss, rt.http())
+    config = rt.discovery.get(server.iss, rt.http)
     issuer = config.issuer or server.iss
     if "iss" in args and args.get("iss") != issuer:
         raise LaunchError(LaunchErrorCode.ISS_MISMATCH, iss=server.iss)
@@ -91,8 +91,9 @@ def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: st
         return None
     if not isinstance(raw, str) or not pending.nonce:
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "unexpected id_token", iss=pending.iss)
-    claims = id_tokens.verify_id_token(raw, config=config, client_id=client_id, nonce=pending.nonce,
-                                       http=rt.http(), jwks_cache=rt.jwks)
+    with rt.http() as http:
+        claims = id_tokens.verify_id_token(raw, config=config, client_id=client_id, nonce=pending.nonce,
+                                           http=http, jwks_cache=rt.jwks)
     user = claims.get("fhirUser") or claims.get("profile")  # `profile` is the SMART v1 claim
     return user if isinstance(user, str) else None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urljoin
 
 import requests
@@ -62,13 +62,21 @@ class DiscoveryCache:
         self._entries: dict[str, tuple[float, SmartConfiguration]] = {}
         self._lock = threading.Lock()
 
-    def get(self, iss: str, http: requests.Session) -> SmartConfiguration:
-        """Return the cached configuration for iss, discovering it when absent or stale."""
+    def get(self, iss: str, http: requests.Session | Callable[[], requests.Session]) -> SmartConfiguration:
+        """Return the cached configuration for iss, discovering it when absent or stale.
+
+        `http` is a session (the caller closes it) or a factory, whose session is opened
+        only on a cache miss and closed here.
+        """
         with self._lock:
             hit = self._entries.get(iss)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        config = discover(iss, http)
+        if isinstance(http, requests.Session):
+            config = discover(iss, http)
+        else:
+            with http() as session:
+                config = discover(iss, session)
         with self._lock:
             self._entries[iss] = (time.monotonic() + self.ttl, config)
         return config

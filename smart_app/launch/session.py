@@ -123,7 +123,7 @@ class Launch:
             end_launch(rt, self.handle, reason="expired", correlation_id=self._correlation_id)
             raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
         try:
-            config = rt.discovery.get(ctx.iss, rt.http())
+            config = rt.discovery.get(ctx.iss, rt.http)
             token = tokens.refresh(server, config, rt.keys, refresh_token=refresh_token,
                                    redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
         except LaunchError as exc:

@@ -35,7 +35,7 @@ def start() -> Response | str:
     ids = {"iss": server.iss, "client_id": server.client_id, "mode": "ehr" if launch is not None else "standalone"}
     audit.event("launch.received", **ids)
     bid = browser_id(create=True)
-    config = rt.discovery.get(server.iss, rt.http())
+    config = rt.discovery.get(server.iss, rt.http)
     auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
                                store=rt.store, browser_id=bid, launch=launch)
     audit.event("authorize.redirect", method=auth.method, v2_scopes=config.uses_v2_scopes,
