@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser.actions import (INTAKE, answers_of, open_portal_app, open_questionnaire, fill_intake,
                                    review_and_send, review_medicines, send_medicines, stored_responses)
-from tests.fixtures.browser import DESKTOP, PHONE, BrowserStack, axe_audit, screenshot
+from tests.fixtures.browser import DESKTOP, PHONE, BrowserStack, axe_audit, screenshot, screenshot_strip
 
 pytestmark = pytest.mark.browser
 
@@ -18,16 +18,20 @@ def test_patient_prepares_for_the_visit_from_the_portal(browser_stack: BrowserSt
     assert page.get_by_text("You are using this app as the patient").is_visible()
     axe_audit(page, f"app home, portal launch, {size}px")
     screenshot(page, f"home-{size}")
+    flow = [screenshot(page, f"flow-home-{size}", full_page=False)]  # what fits on the screen, for the README strip
 
     reason = f"Follow-up for my inhaler ({size})"
     open_questionnaire(page, INTAKE)
     fill_intake(page, reason)
     axe_audit(page, f"intake form, {size}px")
     screenshot(page, f"questionnaire-{size}")
+    page.evaluate("window.scrollTo(0, 0)")
+    flow.append(screenshot(page, f"flow-questionnaire-{size}", full_page=False))
     review_and_send(page, audit_as=f"{size}px")
     assert page.get_by_role("status").filter(has_text="Sent to your care team").is_visible()
     axe_audit(page, f"intake receipt, {size}px")
     screenshot(page, f"receipt-{size}")
+    flow.append(screenshot(page, f"flow-receipt-{size}", full_page=False))
     intake = stored_responses(browser_stack, patient, "previsit-intake")
     assert [a.get("valueString") for qr in intake for a in answers_of(qr, "reason")] == [reason]
     assert intake[0]["status"] == "completed" and intake[0]["author"]["reference"] == f"Patient/{patient}"
@@ -44,5 +48,7 @@ def test_patient_prepares_for_the_visit_from_the_portal(browser_stack: BrowserSt
     send_medicines(page, audit_as=f"{size}px")
     assert page.get_by_role("status").filter(has_text="Sent to your care team").is_visible()
     axe_audit(page, f"medication receipt, {size}px")
+    screenshot(page, f"medication-receipt-{size}")
     reviews = stored_responses(browser_stack, patient, "medication-review")
     assert len(reviews) == 1 and reviews[0]["status"] == "completed"
+    screenshot_strip(page, flow, f"portal-flow-{size}")
