@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, abort, make_response, redirect, render_templ
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import drafts, submission
+from smart_app import audit, drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
@@ -225,6 +225,8 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
     else:
         view = evaluate(form, draft.state, _fill_context(launch, form))
+    audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
+                resumed=draft.saved_at is not None, rescued=rescued is not None)
     return _render_fill(launch, entry, view, draft)
 
 
@@ -285,6 +287,7 @@ def review(handle: str, key: str) -> Response | str:
     if draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
     reason = read_only_reason(launch)
+    audit.event("questionnaire.reviewed", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id)
     planned, skipped = ([], [])
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
