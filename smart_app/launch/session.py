@@ -116,7 +116,8 @@ class Launch:
         """Call the token endpoint and store the new tokens; a failure ends the launch."""
         rt, ctx = self._rt, self.context
         # Refreshes may run in FhirClient worker threads (no request context), so carry the id.
-        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id}
+        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
+               "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}
         refresh_token = record.get("refresh_token")
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
