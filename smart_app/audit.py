@@ -36,7 +36,6 @@ _IDENTITY_CACHE = 4096
 _FHIR_EXCHANGE = re.compile(r"^fhir %s %s status=")
 
 _identities: OrderedDict[str, dict[str, str]] = OrderedDict()
-_handles_by_cid: OrderedDict[str, str] = OrderedDict()
 _reads_by_cid: dict[str, Counter] = {}
 _guard = threading.Lock()
 
@@ -59,8 +58,6 @@ def event(name: str, /, **ids: Any) -> dict[str, Any]:
         if key in _FORBIDDEN or value is None:
             continue
         record[key] = _clean(key, value)
-    if record.get("correlation_id") and record.get("handle"):
-        _remember(_handles_by_cid, record["correlation_id"], record["handle"], _IDENTITY_CACHE)
     _fill_identity(record)
     logger.info(json.dumps(record, sort_keys=True))
     return record
@@ -161,6 +158,14 @@ def _begin_request() -> None:
             _reads_by_cid[cid] = Counter()
 
 
+def _forget_request(_error: BaseException | None = None) -> None:
+    """Drop the request's tally even when it ended in an unhandled error."""
+    cid = getattr(g, "correlation_id", None)
+    if cid:
+        with _guard:
+            _reads_by_cid.pop(cid, None)
+
+
 def _end_request(response: Response) -> Response:
     """Emit the request's `fhir.read` summary and, for failed launch pages, a `request.error` event."""
     cid = getattr(g, "correlation_id", None)
@@ -196,6 +201,7 @@ def init_app(app: Flask) -> None:
             fhir_log.setLevel(logging.INFO)  # the tap needs the INFO exchange lines
     app.before_request(_begin_request)
     app.after_request(_end_request)
+    app.teardown_request(_forget_request)
 
 
 # -- the audit log file and the `smart-app audit` story -----------------------------------------

@@ -1,4 +1,5 @@
-"""The launch store on a real Redis: expiring owner-checked locks, encrypted values, hashed keys, readiness ping."""
+"""The launch store on a real Redis (and its filesystem fallback): expiring owner-checked locks, encrypted values,
+hashed keys, readiness ping."""
 from __future__ import annotations
 
 import time
@@ -16,7 +17,15 @@ def store(redis_url, tmp_path) -> LaunchStore:
     return LaunchStore(make_backend(redis_url, str(tmp_path)), fernet_from_keys(None, "k", str(tmp_path)))
 
 
-def test_a_lock_is_exclusive_until_released_by_its_owner(store):
+@pytest.fixture(params=["redis", "filesystem"])
+def any_store(request, tmp_path) -> LaunchStore:
+    """The store on either backend."""
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    return LaunchStore(make_backend(url, str(tmp_path)), fernet_from_keys(None, "k", str(tmp_path)))
+
+
+def test_a_lock_is_exclusive_until_released_by_its_owner(any_store):
+    store = any_store
     owner = store.try_lock("lock", "h1", 10)
     assert owner is not None
     assert store.try_lock("lock", "h1", 10) is None
@@ -46,8 +55,8 @@ def test_redis_holds_neither_the_raw_key_nor_the_token(store, redis_url):
     assert store.get("launch", "handle-abc") == {"access_token": "at-SECRET-123"}
 
 
-def test_ping_reports_a_live_and_a_dead_redis(store, tmp_path):
-    assert store.ping() is True
+def test_ping_reports_a_live_and_a_dead_redis(any_store, tmp_path):
+    assert any_store.ping() is True
     dead = LaunchStore(make_backend("redis://127.0.0.1:1/0", str(tmp_path)), fernet_from_keys(None, "k", str(tmp_path)))
     assert dead.ping() is False
 
