@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--sandbox-port", type=int, default=9090)
     sandbox.add_argument("--config", help="registration file shared by the app and the sandbox")
     sandbox.add_argument("--reset", action="store_true", help="re-seed the sandbox's FHIR data")
+    sandbox.add_argument("--sandbox-db", help="the sandbox's SQLite file (default: in its instance folder)")
     sandbox.add_argument("--audit-log", help="audit log file (default instance/audit.log; '-' for stderr)")
     audit = sub.add_parser("audit", help="print one launch's audit trail as a story")
     audit.add_argument("--launch", required=True, metavar="HANDLE", help="the launch handle (the id in /l/HANDLE/)")
@@ -223,7 +224,8 @@ def _sandbox(args: argparse.Namespace) -> int:
         settings = runtime().settings
     sandbox_base = f"http://{args.sandbox_host}:{args.sandbox_port}"
     ehr = create_sandbox_app(base_url=sandbox_base, launch_config_path=settings.source if settings.source != "REGISTRATION" else default_config_path(),
-                             app_launch_url=settings.launch_uri or f"http://{args.host}:{args.port}/launch", reset=args.reset)
+                             app_launch_url=settings.launch_uri or f"http://{args.host}:{args.port}/launch", reset=args.reset,
+                             db_path=args.sandbox_db)
     _warn_if_redirect_mismatch(app, args.host, args.port)
     servers = []
     try:
