@@ -1,6 +1,7 @@
 """Two app instances sharing a real Redis: a launch started on one finishes on the other; refresh is single-flight."""
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -55,7 +56,7 @@ def _launch_through(instance_client, ehr, token: dict) -> str:
     return re.fullmatch(r"/l/([A-Za-z0-9_-]+)/", urlsplit(done.headers["Location"]).path).group(1)
 
 
-def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threaded_fake_ehr, redis_url, start_instances):
+def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threaded_fake_ehr, redis_url, start_instances, audit_log):
     ehr = threaded_fake_ehr
     a, b = start_instances(registration(ehr.base), redis_url=redis_url)
     browser = loopback_browser()
@@ -93,3 +94,8 @@ def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threa
     # Both pages read with the one new token.
     bearers = {r.headers.get("Authorization") for r in ehr.requests() if r.path == "/fhir/Patient/p1"}
     assert bearers == {"Bearer at-new-1"}
+    # The one refresh is audited once, with the launch's identity, whichever instance did it.
+    [refreshed] = [json.loads(r.getMessage()) for r in audit_log.records
+                   if r.name == "smart_app.audit" and json.loads(r.getMessage())["event"] == "refresh.ok"]
+    assert refreshed["handle"] == handle and refreshed["patient"] == "Patient/p1"
+    assert refreshed["fhir_user"] == "Practitioner/dr1" and refreshed["iss"] == ehr.base
