@@ -76,6 +76,9 @@ def served(tmp_path, e2e_sandbox, redis_url):
 def test_serve_runs_gunicorn_with_two_workers_that_answer_the_probes(served):
     process, base = served
     assert process.poll() is None, "smart-app serve exited"
+    deadline = time.monotonic() + 15
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first worker may answer before the second has booted
     assert len(_children(process.pid)) == 2  # the gunicorn arbiter and its two workers
     live = requests.get(base + "/healthz", timeout=5)
     assert live.status_code == 200 and live.json() == {"status": "ok"}
