@@ -18,7 +18,6 @@ RECEIPT = re.compile(r"/l/[A-Za-z0-9_-]+/submissions/[^/]+$")
 HANDLE = re.compile(r"/l/([A-Za-z0-9_-]+)/")
 PHQ9_ITEMS = 9
 PHQ9_POINTS = ("Not at all", "Several days", "More than half the days", "Nearly every day")  # 0..3 points
-APP_FRAME = "iframe[name=smart-app]"
 
 
 def handle_of(url: str) -> str:
