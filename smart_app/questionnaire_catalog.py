@@ -61,9 +61,9 @@ class CatalogEntry:
 
     @property
     def status(self) -> str:
-        """due | in-progress | sending | completed."""
+        """due | in-progress | sending | not-sent | completed."""
         if self.pending:
-            return "sending"
+            return "not-sent" if self.pending[0].state is OutboxState.FAILED else "sending"
         if self.draft is not None and self.draft.saved_at is not None:
             return "in-progress"
         if self.completed:
@@ -204,11 +204,13 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
     for resource in library:
         add(resource, "library")
 
-    pending = [s for s in submission.submissions(launch) if s.state is not OutboxState.SENT]
+    known = submission.submissions(launch)  # newest first
     responses = completed_responses(launch)
     for entry in entries.values():
         entry.draft = drafts.load(launch, entry.canonical)
-        entry.pending = [s for s in pending if s.questionnaire == entry.canonical]
+        # Only the newest submission counts: a failure later corrected and sent is no longer pending.
+        newest = next((s for s in known if s.questionnaire == entry.canonical), None)
+        entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
         try:
             form = build_form(entry.resource)
         except QuestionnaireError:

@@ -448,7 +448,7 @@ def due_task(launch: Launch) -> PreVisitTask | None:
 
 def in_progress_task(launch: Launch) -> PreVisitTask | None:
     """Home entry: drafts to finish, and submissions still waiting to be sent."""
-    started = [e for e in catalog(launch) if e.status in ("in-progress", "sending")]
+    started = [e for e in catalog(launch) if e.status in ("in-progress", "sending", "not-sent")]
     if not started:
         return None
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1

@@ -20,6 +20,7 @@ def test_an_operation_outcome_issue_is_shown_next_to_its_question_and_nothing_is
     receipt = browser.get(f"submissions/{sid}").get_data(as_text=True)
     assert "Not sent." in receipt and "did not accept some answers" in receipt
     assert stored(e2e.sandbox, sid)["QuestionnaireResponse"] == []
+    assert "Not sent: your answers need a look" in browser.get("questionnaires/").get_data(as_text=True)
     form = browser.open_form("referral-check").get_data(as_text=True)
     error_block = form[form.index('id="f-referrer-r-0-error"'):]
     assert "Practitioner/no-such-person does not exist" in error_block[:400]
@@ -30,3 +31,5 @@ def test_an_operation_outcome_issue_is_shown_next_to_its_question_and_nothing_is
     assert fixed != sid
     [qr] = stored(e2e.sandbox, fixed)["QuestionnaireResponse"]
     assert qr["item"][0]["answer"] == [{"valueReference": {"reference": "Practitioner/prac-lee"}}]
+    listing = browser.get("questionnaires/").get_data(as_text=True)
+    assert "Not sent" not in listing and "Completed" in listing  # the corrected send supersedes the failure
