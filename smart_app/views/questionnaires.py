@@ -357,7 +357,7 @@ def receipt(handle: str, submission_id: str) -> str:
         abort(404)
     _forget_sent_draft(launch, outcome)
     entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
-    return render_template("questionnaires/receipt.html", launch=launch, outcome=outcome, entry=entry)
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry)
 
 
 @bp.post("/submissions/<submission_id>/retry")
