@@ -1,6 +1,8 @@
 """Clinician flow: the EHR shell's chart launches the app in a cross-site sidebar iframe; PHQ-9 lands in the chart."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.actions import answer_phq9, app_frame, handle_of, open_chart, open_questionnaire
@@ -27,6 +29,9 @@ def test_sidebar_app_has_no_second_patient_banner_and_is_cross_site(browser_stac
     assert frame.get_by_text("You are using this app as a clinician").is_visible()
     axe_audit(page, "EHR chart with the app in the sidebar")
     axe_audit(frame, "app home in the EHR sidebar")
+    frame.get_by_role("link", name="Medication review").click()
+    frame.wait_for_url(re.compile(r"/medications/clinician$"))
+    axe_audit(frame, "clinician medication review in the EHR sidebar")
 
 
 def test_clinician_completes_phq9_and_the_chart_shows_the_response_and_score(browser_stack: BrowserStack, page) -> None:
