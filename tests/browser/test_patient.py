@@ -16,6 +16,7 @@ def test_patient_prepares_for_the_visit_from_the_portal(browser_stack: BrowserSt
     size = width["width"]
     open_portal_app(page, browser_stack, f"Patient/{patient}", audit_as=f"{size}px")
     assert page.get_by_text("You are using this app as the patient").is_visible()
+    assert page.locator(".patient-banner").is_visible()  # standalone: no EHR around it, so the app shows whose record
     axe_audit(page, f"app home, portal launch, {size}px")
     screenshot(page, f"home-{size}")
     flow = [screenshot(page, f"flow-home-{size}", full_page=False)]  # what fits on the screen, for the README strip
