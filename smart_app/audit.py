@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from flask import Flask, Response, g, has_app_context, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
 
 logger = logging.getLogger("smart_app.audit")
 
@@ -104,10 +104,8 @@ def _stored_identity(handle: str) -> dict[str, str]:
     """Identity fields from the launch record in the store (any instance wrote it); {} when unavailable."""
     if not has_app_context():
         return {}
-    from smart_app.launch.records import read_launch
+    from smart_app.launch.records import read_launch  # imported late: the launch package imports audit
     from smart_app.launch.runtime import EXTENSION
-
-    from flask import current_app
 
     rt = current_app.extensions.get(EXTENSION)
     record = read_launch(rt.store, handle) if rt is not None else None
@@ -307,6 +305,7 @@ class _Missing(dict):
     """format_map helper: unknown fields print as '?'."""
 
     def __missing__(self, key: str) -> str:
+        """A field the event does not carry."""
         return "?"
 
 
