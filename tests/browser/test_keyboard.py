@@ -16,11 +16,17 @@ CODES = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 MAX_TABS = 120
 MIN_RING_PX = 2  # thicker than Chromium's 1px default ring, so a ring that is there is the app's own
 
-# What the focused element is, where it is, and whether a focus indicator is drawn on it.
+# What the focused element is, where it is, and the focus ring drawn for it: on the element itself, or on
+# the small wrapper around it (a radio row may draw the ring around the whole row with :has(:focus-visible)).
 DESCRIBE_FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
-  const style = getComputedStyle(el);
+  let ringed = el;
+  for (let node = el, up = 0; node && up <= 2; node = node.parentElement, up++) {
+    const s = getComputedStyle(node);
+    if (s.outlineStyle !== "none" && s.outlineStyle !== "hidden" && parseFloat(s.outlineWidth) > 0) { ringed = node; break; }
+  }
+  const style = getComputedStyle(ringed);
   const box = el.getBoundingClientRect();
   const label = el.labels && el.labels.length ? el.labels[0].innerText : (el.innerText || el.value || "");
   return {tag: el.tagName.toLowerCase(), type: el.type || "", name: el.name || "", label: label.trim(),
