@@ -126,8 +126,8 @@ def review_medicines(target: "Page | Frame", answers: Sequence[str]) -> None:
 
 
 def send_medicines(target: "Page | Frame", audit_as: str | None = None) -> None:
-    """Send my answers → the check page → Send to my care team → the receipt (axe on the check page with `audit_as`)."""
-    target.get_by_role("button", name="Send my answers").click()
+    """Continue → the check page → Send to my care team → the receipt (axe on the check page with `audit_as`)."""
+    target.get_by_role("button", name="Continue", exact=True).click()
     target.get_by_role("heading", name="Check your answers before sending").wait_for()
     _audit(target, audit_as, "medication check")
     target.get_by_role("button", name="Send to my care team").click()

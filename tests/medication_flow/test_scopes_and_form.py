@@ -31,7 +31,7 @@ def test_without_questionnaire_response_write_the_review_is_read_only_from_the_s
     body, rows = reviewer.open()
     assert len(rows) == 9
     assert "was not allowed to save your answers" in body
-    assert 'value="taking" disabled' in body and "Send my answers" not in body
+    assert 'value="taking" disabled' in body and 'value="submit"' not in body
     refused = reviewer.post(reviewer.answers(rows))
     assert refused.status_code == 403
     assert stored_reviews(e2e, PATIENT) == []
