@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, copy_current_request_context, current_app, render_template
 
 from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
@@ -50,11 +50,14 @@ def index() -> str:
 def launch_home(handle: str) -> str:
     """The launch's home page: banner when asked for, encounter, user, and the pre-visit tasks."""
     launch = current_launch(handle)
-    launch.fhir  # build the client once, before two threads use it
-    # The banner reads and the task providers' reads go out at the same time: one round, no chain.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    launch.fhir  # build the client once, before the threads share it
+    providers = current_app.extensions.get(TASKS, [])
+    # The banner reads and every task provider's reads go out at the same time: one round, no
+    # chain. Each provider runs in its own copy of the request context (url_for, config).
+    with ThreadPoolExecutor(max_workers=1 + len(providers)) as pool:
         page = pool.submit(home_model, launch)
-        tasks = [t for t in (p(launch) for p in current_app.extensions.get(TASKS, [])) if t is not None]
+        pending = [pool.submit(copy_current_request_context(provider), launch) for provider in providers]
+        tasks = [task for task in (f.result() for f in pending) if task is not None]
         model = page.result()
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks, **model)
 
