@@ -20,6 +20,7 @@ from tests.questionnaire_flow.flow import Browser, csrf, intake_answers, phq9_an
 
 POINTS = [1, 2, 0, 3, 1, 0, 2, 1, 0]
 REASON = "Knee pain after hiking Zebrafell"  # a free-text answer that must never reach the log
+WEIGHT, SYSTOLIC = "93.7", "163"
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_one_sandbox_launch_reads_as_a_story_without_phi(e2e, audit_file, capsys
     tokens = {read_launch(e2e.app.extensions[EXTENSION].store, handle)[k] for k in ("access_token", "refresh_token")}
     assert browser.get("").status_code == 200
     sid = browser.fill_and_send("phq-9", phq9_answers(POINTS))
-    answers = {**intake_answers(), "q.reason.r": REASON}
+    answers = {**intake_answers(weight=WEIGHT, systolic=SYSTOLIC), "q.reason.r": REASON}
     assert browser.post_form("previsit-intake", answers, action="save").status_code in (200, 303)
     assert browser.get("medications/").status_code == 200
     _force_refresh(e2e.app, handle)
@@ -93,9 +94,10 @@ def test_one_sandbox_launch_reads_as_a_story_without_phi(e2e, audit_file, capsys
     # No PHI and no secrets anywhere in the whole log.
     forbidden = _people_words(e2e.sandbox) | tokens | {REASON, "Zebrafell"}
     forbidden |= {v for k, v in phq9_answers(POINTS).items()} | {v.split("|")[-1] for v in phq9_answers(POINTS).values()}
-    forbidden |= {"70.5", "128"}  # weight and systolic answers
+    forbidden |= {WEIGHT, SYSTOLIC}
     assert forbidden and all(len(w) >= 3 for w in forbidden)
-    leaked = sorted(w for w in forbidden if w in log)
+    # Whole words only: a short number may legitimately sit inside a hex id or a timestamp's fraction.
+    leaked = sorted(w for w in forbidden if re.search(rf"(?<![\w.:-]){re.escape(w)}(?![\w.])", log))
     assert leaked == []
 
     assert main(["audit", "--launch", handle, "--log", str(audit_file)]) == 0
