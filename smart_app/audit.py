@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import logging.handlers
 import re
 import threading
 import time
@@ -206,13 +207,16 @@ def init_app(app: Flask) -> None:
 
 
 def configure_log_file(path: str | Path) -> logging.Handler:
-    """Append audit lines (JSON, one per line) to `path`; safe for several worker processes (O_APPEND)."""
+    """Append audit lines (JSON, one per line) to `path`; safe for several worker processes (O_APPEND).
+
+    The file is reopened when logrotate moves it away, so rotation needs no restart.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for existing in logger.handlers:
         if isinstance(existing, logging.FileHandler) and Path(existing.baseFilename) == path.resolve():
             return existing
-    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -137,3 +137,17 @@ def test_event_drops_phi_keys_and_caps_lists():
     dumped = json.dumps(record)
     assert "1970" not in dumped and "Doe" not in dumped and "Jane" not in dumped and "free text" not in dumped
     assert len(record["resource_types"]) == 50 and record["patient"] == "Patient/p9" and "patient_id" not in record
+
+
+def test_the_audit_file_is_reopened_after_rotation(tmp_path):
+    path = tmp_path / "audit.log"
+    handler = audit.configure_log_file(path)
+    try:
+        audit.event("x.before", handle="h-rot")
+        path.rename(tmp_path / "audit.log.1")  # what logrotate does
+        audit.event("x.after", handle="h-rot")
+    finally:
+        audit.logger.removeHandler(handler)
+        handler.close()
+    assert [e["event"] for e in audit.read_events((tmp_path / "audit.log.1").read_text().splitlines())] == ["x.before"]
+    assert [e["event"] for e in audit.read_events(path.read_text().splitlines())] == ["x.after"]
