@@ -31,14 +31,15 @@ REFRESH_LOCK_TTL = 20  # longer than the token request's read timeout, so a live
 ENDED = "launch-ended"
 REFRESH_WAIT = REFRESH_LOCK_TTL + 2.0  # outlast a crashed holder's lock, then take it over
 
-_locks: dict[tuple[int, str], threading.Lock] = {}
-_locks_guard = threading.Lock()
+# A fixed set of striped locks, so memory stays bounded however many launches a process sees;
+# two launches sharing a stripe only wait for each other while one of them refreshes.
+_LOCK_STRIPES = 256
+_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
 
 def _lock_for(rt: Runtime, handle: str) -> threading.Lock:
     """The in-process lock serialising refreshes of one launch within one app (the store lock spans apps)."""
-    with _locks_guard:
-        return _locks.setdefault((id(rt), handle), threading.Lock())
+    return _locks[hash((id(rt), handle)) % _LOCK_STRIPES]
 
 
 class Launch:
