@@ -20,7 +20,7 @@ from smart_app import audit
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.questionnaires import FormState
-from smart_app.submission import IDENTIFIER_SYSTEM, plain_json
+from smart_app.submission import IDENTIFIER_SYSTEM
 from smart_app.writeback import token_query
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[
     if in_progress is None or not mirrors_to_ehr(launch):
         audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app")
         return SaveResult(draft, on_ehr=False)
-    qr = {**plain_json(in_progress), "status": "in-progress",
+    qr = {**in_progress, "status": "in-progress",
           "identifier": {"system": IDENTIFIER_SYSTEM, "value": draft.submission_id}}
     try:
         if draft.ehr_id is None:

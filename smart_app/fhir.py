@@ -28,6 +28,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from smart_app import fhirjson
+
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
@@ -440,6 +442,8 @@ class FhirClient:
         """Send one logical request with auth, retries and error mapping; return a 2xx response."""
         refreshed = False
         attempt = 0
+        # fhirjson keeps Decimal answers exact (70.50 stays 70.50); plain json cannot write them.
+        body = None if json_body is None else fhirjson.dumps(json_body).encode("utf-8")
         token = self._token()
         while True:
             all_headers = {
@@ -453,7 +457,7 @@ class FhirClient:
             started = time.monotonic()
             try:
                 response = self._session.request(
-                    method, url, params=params, json=json_body, headers=all_headers,
+                    method, url, params=params, data=None if json_body is None else body, headers=all_headers,
                     timeout=self._timeout, allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:

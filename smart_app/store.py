@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -85,20 +86,20 @@ class LaunchStore:
 
     def _seal(self, value: Mapping[str, Any], ttl: int) -> str:
         """Encrypt a value with its expiry time."""
-        payload = json.dumps({"exp": time.time() + ttl, "v": value}, separators=(",", ":")).encode()
+        payload = _encode({"exp": time.time() + ttl, "v": value})
         return self._fernet.encrypt(payload).decode()
 
     def encrypted_size(self, value: Mapping[str, Any]) -> int:
         """Size in bytes that `value` takes once encrypted (to keep launch records small)."""
-        payload = json.dumps({"exp": 0, "v": value}, separators=(",", ":")).encode()
-        return len(self._fernet.encrypt(payload))
+        return len(self._fernet.encrypt(_encode({"exp": 0, "v": value})))
 
     def _open(self, raw: Any) -> dict[str, Any] | None:
         """Decrypt and unwrap a stored value; expired or tampered values read as absent."""
         if not isinstance(raw, (str, bytes)):
             return None
         try:
-            data = json.loads(self._fernet.decrypt(raw.encode() if isinstance(raw, str) else raw))
+            data = json.loads(self._fernet.decrypt(raw.encode() if isinstance(raw, str) else raw),
+                              object_hook=_decode_decimal)
         except (InvalidToken, ValueError):
             return None
         if not isinstance(data, dict) or data.get("exp", 0) < time.time():
@@ -189,3 +190,27 @@ class _FileStore(FileSystemCache):
         if not mgmt_element:
             self._update_count(delta=-1)
         return True
+
+
+# FHIR decimals keep their digits (70.50 is not 70.5), so stored values may hold Decimal. They
+# are written as {"$decimal": "70.50"}: no FHIR element name starts with "$", so this can't clash.
+DECIMAL_TAG = "$decimal"
+
+
+def _encode(value: Any) -> bytes:
+    """Compact JSON of a stored value; Decimals tagged so they come back exact."""
+    return json.dumps(value, separators=(",", ":"), default=_encode_decimal).encode()
+
+
+def _encode_decimal(value: Any) -> Any:
+    """json.dumps hook: a Decimal becomes a tagged string."""
+    if isinstance(value, Decimal):
+        return {DECIMAL_TAG: str(value)}
+    raise TypeError(f"{type(value).__name__} cannot be stored")
+
+
+def _decode_decimal(obj: dict[str, Any]) -> Any:
+    """json.loads hook: a tagged string becomes a Decimal again."""
+    if len(obj) == 1 and isinstance(obj.get(DECIMAL_TAG), str):
+        return Decimal(obj[DECIMAL_TAG])
+    return obj

@@ -10,7 +10,6 @@ Audit events carry ids only.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +20,6 @@ from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
-from smart_app.questionnaires.fhirjson import dumps
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
@@ -117,11 +115,6 @@ def _now_iso(now: float) -> str:
     return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plain_json(resource: Any) -> Any:
-    """FHIR JSON with Decimals turned into JSON numbers, as the store and HTTP layers need."""
-    return json.loads(dumps(resource))
-
-
 def author_reference(launch: "Launch") -> str | None:
     """The fhirUser as a relative reference (the token's identity, never form input)."""
     user = launch.context.fhir_user
@@ -172,8 +165,8 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
     if not ctx.permissions.can_write("QuestionnaireResponse"):
         raise SubmissionRefused(NOT_PERMITTED)
     bundle = build_submission_bundle(
-        questionnaire_response=plain_json(questionnaire_response),
-        observations=[plain_json(o) for o in observations],
+        questionnaire_response=dict(questionnaire_response),
+        observations=[dict(o) for o in observations],
         submission_id=submission_id,
         identifier_system=IDENTIFIER_SYSTEM,
         patient_ref=f"Patient/{ctx.patient_id}",
@@ -382,6 +375,6 @@ def general_messages(error: FhirError) -> list[str]:
 
 __all__ = [
     "IDENTIFIER_SYSTEM", "SubmissionOutcome", "SubmissionRefused", "author_reference", "deliver_if_due",
-    "field_errors", "identifier_system", "planned_types", "plain_json", "prepare_bundle", "receipt", "retry",
+    "field_errors", "identifier_system", "planned_types", "prepare_bundle", "receipt", "retry",
     "submissions", "submit",
 ]

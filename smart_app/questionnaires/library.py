@@ -9,7 +9,7 @@ import copy
 from functools import lru_cache
 from importlib import resources
 
-from .fhirjson import loads
+from smart_app.fhirjson import loads
 
 LIBRARY_BASE = "http://smart-previsit.example.org/fhir/Questionnaire/"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 from cachelib import SimpleCache
 from cryptography.fernet import Fernet, MultiFernet
@@ -71,3 +72,12 @@ def test_launch_record_stays_well_under_8kb(app, launcher, fake_ehr):
     rt = app.extensions[EXTENSION]
     record = rt.store.get(LAUNCH, handle)
     assert rt.store.encrypted_size(record) < 6000
+
+
+def test_decimals_come_back_with_their_exact_digits(tmp_path):
+    store = _store(tmp_path)
+    store.put("outbox", "s1", {"value": Decimal("70.50"), "nested": [{"v": Decimal("1E+2")}], "n": 1.5}, 60)
+    value = store.get("outbox", "s1")
+    assert value["value"] == Decimal("70.50") and str(value["value"]) == "70.50"
+    assert str(value["nested"][0]["v"]) == "1E+2"
+    assert value["n"] == 1.5 and isinstance(value["n"], float)  # plain floats stay floats
