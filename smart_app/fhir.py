@@ -387,7 +387,11 @@ class FhirClient:
         self._origin = origin
         self._token = token
         self._on_unauthorized = on_unauthorized
+        self._owns_session = session is None
         self._session = session or requests.Session()
+        # Never let the environment steer requests that carry a bearer token: a ~/.netrc entry
+        # would replace the Authorization header, and HTTP(S)_PROXY would route tokens via a proxy.
+        self._session.trust_env = False
         self._timeout = timeout
         self.correlation_id = correlation_id or uuid.uuid4().hex
         self._max_retries = max(0, max_retries)
@@ -399,6 +403,19 @@ class FhirClient:
         self._capabilities_ttl = capabilities_ttl
         self._clock = clock
         self._capabilities: dict | None = None
+
+    def close(self) -> None:
+        """Release pooled connections (only of a session this client created; a caller's stays open)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> "FhirClient":
+        """Use as a context manager so the connection pool is released on exit."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close on leaving the block."""
+        self.close()
 
     # -- URL building -------------------------------------------------------------------------
 

@@ -64,6 +64,12 @@ class Launch:
                                     correlation_id=self._correlation_id)
         return self._fhir
 
+    def close(self) -> None:
+        """Release the FHIR client's pooled connections (called when the request ends)."""
+        if self._fhir is not None:
+            self._fhir.close()
+            self._fhir = None
+
     def access_token(self) -> str:
         """A currently valid access token, refreshed first when it is about to expire."""
         record = self._record()
@@ -168,6 +174,12 @@ def current_launch(handle: str) -> Launch:
     launch = Launch(rt, handle, context, g.get("correlation_id"))
     cache[handle] = launch
     return launch
+
+
+def close_request_launches(_exc: BaseException | None = None) -> None:
+    """Close the FHIR clients of the launches this request used, so no connection outlives it."""
+    for launch in g.pop("_launches", {}).values():
+        launch.close()
 
 
 def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> None:

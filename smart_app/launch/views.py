@@ -10,13 +10,15 @@ from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import begin_authorization
 from smart_app.launch.callback import complete_launch
 from smart_app.launch.runtime import runtime
-from smart_app.launch.session import current_launch, end_launch
+from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import style_sheet
 from smart_app.security import allow_form_action, browser_id
 
 bp = Blueprint("launch", __name__)
 
 MAX_LAUNCH_PARAM = 2048
+# Every request's launches (and their FHIR connection pools) are closed when it ends, whichever blueprint served it.
+bp.teardown_app_request(close_request_launches)
 
 
 @bp.get("/launch")
