@@ -15,6 +15,9 @@
   }
 
   function start() {
+    // After a rejected send, take the reader to the list of what to fix (it has tabindex="-1").
+    var summary = document.querySelector(".med-review .error-summary");
+    if (summary) { summary.focus(); }
     Array.prototype.forEach.call(document.querySelectorAll("fieldset.med-row"), function (row) {
       update(row);
       row.addEventListener("change", function (event) {
