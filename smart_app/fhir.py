@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
@@ -435,8 +435,19 @@ class FhirClient:
         return f"{self.base_url}/{path}"
 
     def _same_server(self, url: str) -> bool:
-        """True when `url` has the same scheme, host and port as the base URL."""
-        return _origin(url) == self._origin
+        """True when `url` is on this FHIR base: same scheme, host and port, and under the base path.
+
+        The path matters too: on a multi-tenant host `/tenant-b/fhir` is another server, and
+        it must never receive this launch's token.
+        """
+        if _origin(url) != self._origin:
+            return False
+        path = urlsplit(url).path
+        # Dot segments (also percent-encoded) could climb out of the base after normalisation.
+        if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+            return False
+        base_path = urlsplit(self.base_url).path.rstrip("/")
+        return path.rstrip("/") == base_path or path.startswith(base_path + "/")
 
     # -- transport ------------------------------------------------------------------------------
 

@@ -75,3 +75,27 @@ def test_search_rejects_a_non_bundle_reply(fhir_server, make_client):
     with pytest.raises(FhirError) as caught:
         make_client().search("Observation", {})
     assert caught.value.code is FhirErrorCode.BAD_RESPONSE
+
+
+@pytest.mark.parametrize("next_path", [
+    "/tenant-b/fhir/Observation?page=2",  # same host, another tenant's FHIR base
+    "/fhirx/Observation?page=2",  # shares the base's prefix but is not under it
+    "/Observation?page=2",  # above the base
+    "/fhir/../tenant-b/fhir/Observation?page=2",  # climbs out after normalisation
+    "/fhir/%2e%2e/tenant-b/fhir/Observation?page=2",
+])
+def test_refuses_next_links_outside_the_base_path_on_the_same_origin(fhir_server, make_client, next_path):
+    fhir_server.expect_request("/fhir/Observation").respond_with_response(
+        fhir_response(page([], fhir_server.url_for(next_path))))
+    with pytest.raises(FhirError) as caught:
+        make_client().search("Observation", {"patient": "p1"})
+    assert caught.value.code is FhirErrorCode.OFF_SERVER_LINK
+    assert len(fhir_server.log) == 1  # the token went to the base only
+
+
+def test_follows_next_links_under_the_base_path(fhir_server, make_client):
+    fhir_server.expect_ordered_request("/fhir/Observation").respond_with_response(
+        fhir_response(page([match("Observation", "o1")], fhir_server.url_for("/fhir/Observation/_page?n=2"))))
+    fhir_server.expect_ordered_request("/fhir/Observation/_page").respond_with_response(
+        fhir_response(page([match("Observation", "o2")])))
+    assert [r["id"] for r in make_client().search("Observation", {"patient": "p1"})] == ["o1", "o2"]
