@@ -31,21 +31,22 @@ def fill_once(app: Any, questionnaire: dict, fields: MultiDict) -> int:
     return len(html)
 
 
-def measure_scaling(app: Any, sizes: tuple[int, ...] = SIZES, budget: float = 4.0) -> dict[str, Any]:
-    """Median time per size (at least 3 runs, more while under `budget` seconds) and growth ratios."""
-    results: dict[str, Any] = {}
+def measure_scaling(app: Any, sizes: tuple[int, ...] = SIZES, rounds: int = 5) -> dict[str, Any]:
+    """Median time per size over `rounds` round-robin passes (so a load spike hits every size alike), and growth ratios."""
+    cases = []
     for size in sizes:
         questionnaire = synthetic_questionnaire(size)
         fields = MultiDict(answers_for(questionnaire))
         fill_once(app, questionnaire, fields)  # warm template and expression caches
-        samples: list[float] = []
-        started = time.perf_counter()
-        while len(samples) < 3 or (time.perf_counter() - started < budget and len(samples) < 50):
-            t0 = time.perf_counter()
+        cases.append((size, questionnaire, fields))
+    samples: dict[int, list[float]] = {size: [] for size in sizes}
+    for _ in range(rounds):
+        for size, questionnaire, fields in cases:
+            started = time.perf_counter()
             fill_once(app, questionnaire, fields)
-            samples.append((time.perf_counter() - t0) * 1000)
-        results[str(size)] = {"ms": round(statistics.median(samples), 2), "runs": len(samples)}
-    ms = {int(k): v["ms"] for k, v in results.items()}
+            samples[size].append((time.perf_counter() - started) * 1000)
+    results: dict[str, Any] = {str(size): {"ms": round(statistics.median(samples[size]), 2), "runs": rounds} for size in sizes}
+    ms = {size: statistics.median(samples[size]) for size in sizes}
     if 100 in ms and 1000 in ms:
         results["ratio_100_to_1000"] = round(ms[1000] / ms[100], 1)
     if 1000 in ms and 5000 in ms:
