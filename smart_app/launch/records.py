@@ -13,8 +13,12 @@ MAX_RECORD_BYTES = 6000  # well under the 8 KB budget, leaving room for longer t
 
 
 def new_handle() -> str:
-    """A fresh, unguessable launch handle (128 bits, URL-safe)."""
-    return secrets.token_urlsafe(16)
+    """A fresh, unguessable launch handle (128 bits, URL-safe).
+
+    Hex, so a handle never starts with "-": support staff paste it after `--launch` on the
+    command line, where a leading dash reads as an option.
+    """
+    return secrets.token_hex(16)
 
 
 def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int) -> None:

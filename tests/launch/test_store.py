@@ -81,3 +81,12 @@ def test_decimals_come_back_with_their_exact_digits(tmp_path):
     assert value["value"] == Decimal("70.50") and str(value["value"]) == "70.50"
     assert str(value["nested"][0]["v"]) == "1E+2"
     assert value["n"] == 1.5 and isinstance(value["n"], float)  # plain floats stay floats
+
+
+def test_launch_handles_never_start_with_a_dash():
+    from smart_app.launch.records import new_handle
+    from smart_app.launch.session import HANDLE
+
+    handles = [new_handle() for _ in range(2000)]
+    assert all(HANDLE.match(h) and not h.startswith("-") for h in handles)
+    assert len(set(handles)) == len(handles)
