@@ -70,16 +70,14 @@ def _env_int(name: str, default: int) -> int:
 
 
 def production_app(proxy_hops: int | None = None) -> "Flask":
-    """The app as served: create_app() plus health probes, request audit summaries, proxy trust and the audit log.
+    """The app as served: create_app() plus proxy trust and the audit log file.
 
     Usable directly as a gunicorn factory: `gunicorn 'smart_app.cli:production_app()'`.
     """
-    from smart_app import audit, create_app, health
+    from smart_app import create_app
     from smart_app.proxy import init_proxy
 
     app = create_app()
-    health.init_app(app)
-    audit.init_app(app)
     init_proxy(app, proxy_hops if proxy_hops is not None else _env_int("SMART_APP_PROXY_HOPS", 0))
     _configure_audit_log(app.instance_path)
     return app
