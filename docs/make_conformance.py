@@ -108,7 +108,8 @@ MAP: dict[str, tuple[str, str, str]] = {
     "150": ("met", "launch context scopes added to resource scopes", f"{A}test_ehr_launch_sends_exact_authorize_parameters"),
     "151": ("met", "`launch` / `launch/patient`", f"{A}test_standalone_launch_asks_for_patient_and_no_launch_param"),
     "152": ("met", "standalone requests launch/patient", f"{A}test_standalone_launch_asks_for_patient_and_no_launch_param"),
-    "153": ("n/a", "the app does not need encounter context; it uses `encounter` when the EHR supplies one", f"{ML}test_home_page_shows_banner_and_encounter_without_extra_round_trips"),
+    "153": ("n/a", "the app uses encounter context only in EHR launch, where the EHR supplies it under the `launch` scope (`launch/encounter` asks for one outside the EHR); standalone launches need no encounter, so none is requested",
+            f"{ML}test_home_page_shows_banner_and_encounter_without_extra_round_trips, {A}test_ehr_launch_sends_exact_authorize_parameters, {A}test_standalone_launch_asks_for_patient_and_no_launch_param"),
     "155": ("n/a", "no other launch/<type> contexts requested", ""),
     "156": ("n/a", "no role-qualified launch contexts requested", ""),
     "157": ("n/a", "as row 156", ""),
@@ -169,7 +170,7 @@ MAP: dict[str, tuple[str, str, str]] = {
     "333": ("met", "client_assertion_type", f"{CA}test_private_key_jwt_on_exchange_and_refresh"),
     "334": ("met", "client_assertion", f"{CA}test_private_key_jwt_on_exchange_and_refresh"),
     "343": ("met", "MAY: symmetric auth available", f"{CA}test_client_secret_basic_on_exchange_and_refresh"),
-    "345": ("met", "HTTP Basic with client_id:secret", f"{CA}test_client_secret_basic_on_exchange_and_refresh"),
+    "345": ("met", "HTTP Basic per RFC 6749 §2.3.1: client_id and secret each form-urlencoded (UTF-8), joined by `:`, then base64; checked with a secret holding `:`, `+`, `%`, space and €", f"{CA}test_client_secret_basic_on_exchange_and_refresh"),
     "375": ("met", "MAY: the app sends Accept: application/json anyway", ""),
     "379": ("met", "relative endpoint URLs resolved against the FHIR base", f"{A}test_relative_endpoints_in_smart_configuration_are_resolved, {A}test_discovery_falls_back_to_capability_statement"),
 }

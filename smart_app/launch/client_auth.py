@@ -6,9 +6,11 @@ client-confidential-asymmetric.html (private_key_jwt: RS384/ES384, unique jti, e
 """
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from typing import Any
+from urllib.parse import quote_plus
 
 from authlib.common.urls import add_params_to_qs
 from authlib.integrations.requests_client import OAuth2Session
@@ -47,7 +49,24 @@ def oauth_session(
             return uri, headers, body
 
         session.register_client_auth_method(("private_key_jwt", sign))
+    elif method == "client_secret_basic":
+        session.register_client_auth_method(("client_secret_basic", basic_auth))
     return session
+
+
+def basic_auth(client: Any, http_method: str, uri: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
+    """HTTP Basic client authentication, encoded as RFC 6749 §2.3.1 requires.
+
+    Authlib joins the raw client_id and secret; the RFC form-urlencodes each (UTF-8) first,
+    so a secret with `:`, `+`, `%` or non-Latin-1 characters still reaches strict servers intact.
+    """
+    return uri, {**headers, "Authorization": basic_header(client.client_id, client.client_secret or "")}, body
+
+
+def basic_header(client_id: str, secret: str) -> str:
+    """`Basic base64(urlencode(client_id) ":" urlencode(secret))` per RFC 6749 §2.3.1 and Appendix B."""
+    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode("ascii")).decode("ascii")
 
 
 def client_assertion(client_id: str, token_endpoint: str, key: Any, alg: str, jku: str | None, now: float | None = None) -> str:

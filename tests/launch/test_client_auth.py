@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import time
+from urllib.parse import unquote_plus
 
 import pytest
 from joserfc import jwt
@@ -41,12 +42,16 @@ def test_public_client_sends_client_id_in_body_and_no_secret(app, fake_ehr):
 
 
 def test_client_secret_basic_on_exchange_and_refresh(make_app, fake_ehr, monkeypatch):
-    monkeypatch.setenv("PREVISIT_TEST_SECRET", "s3cr3t:with-colon")
+    # RFC 6749 §2.3.1: client_id and secret are each form-urlencoded (UTF-8) before base64.
+    secret = "s3cr3t:with+plus %€"
+    monkeypatch.setenv("PREVISIT_TEST_SECRET", secret)
     app = make_app(token_endpoint_auth_method="client_secret_basic", client_secret_env="PREVISIT_TEST_SECRET")
     exchange, refresh = _launch_then_refresh(app, fake_ehr)
-    expected = "Basic " + base64.b64encode(b"previsit-test:s3cr3t:with-colon").decode()
+    expected = "Basic " + base64.b64encode(b"previsit-test:s3cr3t%3Awith%2Bplus+%25%E2%82%AC").decode()
     for request in (exchange, refresh):
         assert request.headers["Authorization"] == expected
+        user, password = base64.b64decode(request.headers["Authorization"][6:]).decode("ascii").split(":")
+        assert (unquote_plus(user), unquote_plus(password)) == ("previsit-test", secret)  # as a strict server decodes it
         assert "client_secret" not in fake_ehr.form(request)
         assert "client_id" not in fake_ehr.form(request)  # confidential clients omit it
 
