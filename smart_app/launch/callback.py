@@ -61,8 +61,12 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
         raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
     config = rt.discovery.get(server.iss, rt.http)
     issuer = config.issuer or server.iss
+    # RFC 9207 mix-up defence: a present `iss` must be the issuer, and a server that says it
+    # always sends one must have sent it.
     if "iss" in args and args.get("iss") != issuer:
         raise LaunchError(LaunchErrorCode.ISS_MISMATCH, iss=server.iss)
+    if "iss" not in args and config.authorization_response_iss_parameter_supported:
+        raise LaunchError(LaunchErrorCode.ISS_MISMATCH, "iss missing", iss=server.iss)
     if args.get("error"):
         raise LaunchError(LaunchErrorCode.EHR_ERROR, _ehr_error(args), iss=server.iss)
     code = args.get("code")

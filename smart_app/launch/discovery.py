@@ -36,6 +36,8 @@ class SmartConfiguration:
     token_endpoint_auth_methods_supported: tuple[str, ...] = ()
     token_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = ()
     from_capability_statement: bool = False
+    # RFC 9207: the server always puts `iss` on its authorization responses, so one without it is forged.
+    authorization_response_iss_parameter_supported: bool = False
 
     @property
     def uses_v2_scopes(self) -> bool:
@@ -134,6 +136,7 @@ def parse_smart_configuration(iss: str, doc: Mapping[str, Any]) -> SmartConfigur
         code_challenge_methods_supported=strings("code_challenge_methods_supported") if isinstance(methods, list) else None,
         token_endpoint_auth_methods_supported=strings("token_endpoint_auth_methods_supported"),
         token_endpoint_auth_signing_alg_values_supported=strings("token_endpoint_auth_signing_alg_values_supported"),
+        authorization_response_iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported") is True,
     ))
 
 

@@ -106,6 +106,30 @@ def test_rfc9207_iss_equal_to_issuer_is_accepted(launcher, fake_ehr):
     assert launcher.callback(auth.state, iss=fake_ehr.base).status_code == 303
 
 
+def test_rfc9207_missing_iss_is_rejected_when_the_server_advertises_it(launcher, fake_ehr):
+    fake_ehr.serve_discovery(authorization_response_iss_parameter_supported=True)
+    auth = launcher.authorize()
+    response = launcher.callback(auth.state)
+    assert response.status_code == 400
+    assert "ISS_MISMATCH" in response.get_data(as_text=True)
+    assert fake_ehr.token_requests() == []
+    # An error redirect without iss is refused the same way (it could come from another server).
+    auth = launcher.authorize()
+    response = launcher.callback(auth.state, error="access_denied")
+    assert "ISS_MISMATCH" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("advertised", [True, False, None])
+def test_rfc9207_iss_is_accepted_when_present_or_not_promised(launcher, fake_ehr, advertised):
+    fake_ehr.serve_discovery(authorization_response_iss_parameter_supported=advertised)
+    auth = launcher.authorize()
+    token = token_response()
+    token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=auth.params["nonce"])
+    fake_ehr.serve_token_once(token)
+    extra = {"iss": fake_ehr.base} if advertised is True else {}
+    assert launcher.callback(auth.state, **extra).status_code == 303
+
+
 def test_expired_pending_state_is_rejected(app, launcher, fake_ehr, monkeypatch):
     auth = launcher.authorize()
     import time as time_module
