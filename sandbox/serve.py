@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                              auto_approve=args.auto_approve, reset=args.reset)
     handle = serve_in_thread(app, args.host, args.port)
     print(f"Sandbox EHR: {handle.url}/ehr/  portal: {handle.url}/portal  developer: {handle.url}/dev", flush=True)
+    run_until_stopped(handle)
+    return 0
+
+
+def run_until_stopped(*handles: ServerHandle) -> None:
+    """Block until Ctrl-C or SIGTERM, then shut the servers down, last started first."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -71,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        handle.shutdown()
-    return 0
+        for handle in reversed(handles):
+            handle.shutdown()
 
 
 if __name__ == "__main__":

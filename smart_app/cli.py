@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
@@ -208,6 +206,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     """Start the sandbox EHR and the app on background threads; Ctrl-C stops both."""
     try:
         from sandbox import create_sandbox_app, serve_in_thread
+        from sandbox.serve import run_until_stopped
     except ImportError as exc:
         print(f"smart-app: the sandbox is not available in this checkout ({exc}). "
               "Run `smart-app serve` and launch against a SMART server listed in launch.json.", file=sys.stderr)
@@ -242,16 +241,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         f"  The app:                       http://{args.host}:{args.port}/",
         "Press Ctrl-C to stop both.",
     )), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for server in reversed(servers):
-            server.shutdown()
+    run_until_stopped(*servers)
     print("stopped", flush=True)
     return 0
 
