@@ -1,6 +1,7 @@
 """Run a WSGI app on a background thread (tests, the browser suite, `smart-app sandbox`)."""
 from __future__ import annotations
 
+import signal
 import threading
 from dataclasses import dataclass, field
 
@@ -45,7 +46,6 @@ def serve_in_thread(app: Flask, host: str, port: int) -> ServerHandle:
 def main(argv: list[str] | None = None) -> int:
     """Run the sandbox alone in the foreground: `python -m sandbox.serve [--port 9090] [--reset]`."""
     import argparse
-    import signal
 
     from .app import create_sandbox_app
 
