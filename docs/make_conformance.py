@@ -27,8 +27,8 @@ SERVER = "N/A: a server-side rule, not a client obligation."
 
 # id -> (status, how it is met / why not, evidence)
 MAP: dict[str, tuple[str, str, str]] = {
-    "1": ("met", "iss and every discovered endpoint must be https; plain http only for loopback hosts (the local sandbox); discovery refuses insecure endpoints before sending anything",
-          f"{CF}test_broken_registration_names_key_and_problem, {CF}test_http_iss_allowed_only_for_loopback, {A}test_insecure_endpoint_for_remote_host_is_refused"),
+    "1": ("met", "iss and every discovered endpoint (authorize, token, jwks, revocation) must be https; plain http only for the local sandbox (a loopback endpoint of a loopback iss); discovery refuses insecure endpoints before the browser or any code, secret or token is sent; FHIR and token HTTP ignore proxy/netrc settings from the environment",
+          f"{CF}test_plain_http_iss_for_a_remote_host_is_refused, {CF}test_http_iss_allowed_only_for_loopback, {A}test_insecure_endpoint_for_remote_host_is_refused, {A}test_https_ehr_may_not_name_a_plain_http_endpoint_even_on_loopback, {FH}test_transport_isolation.py::test_proxy_environment_variables_are_ignored"),
     "2": ("met", "state = 256 random bits per authorization", f"{A}test_state_and_nonce_are_long_random_and_unique"),
     "3": ("met", "every authorize request carries state", f"{A}test_ehr_launch_sends_exact_authorize_parameters"),
     "4": ("met", "callback consumes the stored state once; missing/unknown/reused/expired rejected before any token request",

@@ -10,11 +10,11 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from smart_app.config import is_loopback_http_allowed
+from smart_app.config import LOOPBACK_HOSTS, is_loopback_http_allowed
 from smart_app.errors import LaunchError, LaunchErrorCode
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
@@ -141,9 +141,17 @@ def parse_smart_configuration(iss: str, doc: Mapping[str, Any]) -> SmartConfigur
 
 
 def _checked(config: SmartConfiguration) -> SmartConfiguration:
-    """Refuse endpoints that would carry codes or tokens over plain http to a non-loopback host."""
+    """Refuse endpoints that would carry codes or tokens over plain http.
+
+    http is tolerated only for the local sandbox: a loopback endpoint of a loopback iss. An
+    https EHR pointing at a loopback http endpoint would send codes and secrets in the clear
+    to whatever listens on the app's own host.
+    """
+    local_iss = (urlsplit(config.iss).hostname or "") in LOOPBACK_HOSTS
     for endpoint in (config.authorization_endpoint, config.token_endpoint, config.jwks_uri, config.revocation_endpoint):
-        if endpoint and not is_loopback_http_allowed(endpoint):
+        if not endpoint or urlsplit(endpoint).scheme == "https":
+            continue
+        if not (local_iss and is_loopback_http_allowed(endpoint)):
             raise LaunchError(LaunchErrorCode.INSECURE_ENDPOINT, "endpoint is not https", iss=config.iss)
     return config
 

@@ -146,11 +146,27 @@ def test_discovery_failure_is_a_clear_error(client, fake_ehr, status):
     assert "DISCOVERY_FAILED" in response.get_data(as_text=True)
 
 
-def test_insecure_endpoint_for_remote_host_is_refused(client, fake_ehr):
-    fake_ehr.serve_discovery(token_endpoint="http://ehr.example.org/token")
+@pytest.mark.parametrize("key", ["authorization_endpoint", "token_endpoint", "jwks_uri", "revocation_endpoint"])
+def test_insecure_endpoint_for_remote_host_is_refused(client, fake_ehr, key):
+    fake_ehr.serve_discovery(**{key: "http://ehr.example.org/oauth"})
     response = client.get("/launch", query_string={"iss": fake_ehr.base})
     assert response.status_code == 502
     assert "INSECURE_ENDPOINT" in response.get_data(as_text=True)
+    assert "Location" not in response.headers  # the browser is never sent to the http endpoint
+    assert fake_ehr.token_requests() == []
+
+
+@pytest.mark.parametrize("token_endpoint", ["http://127.0.0.1:9/token", "http://localhost/token", "http://ehr.example.org/token"])
+def test_https_ehr_may_not_name_a_plain_http_endpoint_even_on_loopback(token_endpoint):
+    from smart_app.errors import LaunchError
+    from smart_app.launch.discovery import parse_smart_configuration
+
+    doc = {"authorization_endpoint": "https://ehr.example.org/authorize", "token_endpoint": token_endpoint}
+    with pytest.raises(LaunchError) as caught:
+        parse_smart_configuration("https://ehr.example.org/fhir", doc)
+    assert caught.value.code.value == "INSECURE_ENDPOINT"
+    ok = parse_smart_configuration("https://ehr.example.org/fhir", {**doc, "token_endpoint": "https://ehr.example.org/token"})
+    assert ok.token_endpoint == "https://ehr.example.org/token"
 
 
 @pytest.mark.parametrize("method, extra", [

@@ -90,3 +90,15 @@ def test_http_iss_allowed_only_for_loopback():
     doc = _valid()
     doc["fhir_servers"][0]["iss"] = "http://localhost:9090/fhir"
     assert parse_settings(doc).fhir_servers[0].iss == "http://localhost:9090/fhir"
+
+
+@pytest.mark.parametrize("iss", [
+    "http://ehr.example.org/fhir", "http://10.0.0.7/fhir", "http://localhost.example.org/fhir",
+    "http://127.0.0.1.example.org/fhir", "ftp://ehr.example.org/fhir", "ehr.example.org/fhir",
+])
+def test_plain_http_iss_for_a_remote_host_is_refused(iss):
+    doc = _valid()
+    doc["fhir_servers"][0]["iss"] = iss
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(doc)
+    assert caught.value.key == "fhir_servers[0].iss" and "https" in caught.value.problem
