@@ -6,6 +6,7 @@ carries a token checked here.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import re
@@ -28,7 +29,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class PartitionedSessionInterface(CacheLibSessionInterface):
-    """Flask-Session's cachelib interface, adding `Partitioned` (Flask-Session 0.8 omits it)."""
+    """Flask-Session's cachelib interface, adding `Partitioned` (Flask-Session 0.8 omits it).
+
+    The store key is an HMAC of the session id, never the id itself: the id *is* the cookie
+    value, so whoever can list the store's keys (a Redis dump, replica or backup) would
+    otherwise hold every live browser session. Flask-Session's own `use_signer` would do as
+    well, but 0.8 deprecates it (DeprecationWarning, removal announced).
+    """
+
+    def _get_store_id(self, sid: str) -> str:
+        """`browser:` + HMAC-SHA256(secret key, sid): stable per session, useless as a cookie."""
+        secret = current_app.secret_key  # called inside a request (open/save session)
+        key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret or b"")
+        if not key:
+            raise RuntimeError("SECRET_KEY is required for server-side sessions")
+        subkey = hmac.new(key, b"smart-previsit session store id", hashlib.sha256).digest()
+        return self.key_prefix + hmac.new(subkey, sid.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         """Save as usual, then mark our session cookie Partitioned when configured."""
