@@ -8,16 +8,23 @@ due, in progress, waiting to be sent, or completed (with the latest score and ba
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+import weakref
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from flask import g
+from flask import has_request_context, request
 
 from smart_app import drafts, submission
 from smart_app.fhir import FhirError
+from smart_app.fhirjson import dumps
 from smart_app.outbox import OutboxState
-from smart_app.questionnaires import QuestionnaireError, build_form, load_library
+from smart_app.questionnaires import QuestionnaireError, build_form
+from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.scoring import Score, score
 
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 # The medication review is filled through its own page (the medications area), not listed here.
 EXCLUDED_URLS = frozenset({"http://smart-previsit.example.org/fhir/Questionnaire/medication-review"})
 RESPONSE_SEARCH_COUNT = "100"
+EHR_FORM_CACHE_SIZE = 128  # built forms of EHR Questionnaires kept per process (library forms are all kept)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,20 @@ class CatalogEntry:
     draft: drafts.Draft | None = None
     pending: list[submission.SubmissionOutcome] = field(default_factory=list)
     completed: list[CompletedResponse] = field(default_factory=list)
+
+    iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
+
+    @property
+    def form(self) -> Form | None:
+        """The built form (shared, cached per process; never modify it), or None when unusable."""
+        try:
+            return self.form_or_raise()
+        except QuestionnaireError:
+            return None
+
+    def form_or_raise(self) -> Form:
+        """The built form, or the QuestionnaireError saying why this questionnaire cannot be shown."""
+        return form_for(self.resource, self.iss)
 
     @property
     def url(self) -> str:
@@ -89,28 +111,89 @@ def _key_of(questionnaire: dict) -> str | None:
 
 
 def _library() -> list[dict]:
-    """Bundled questionnaires this flow offers."""
-    return [q for q in load_library() if q.get("url") not in EXCLUDED_URLS]
+    """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
+    return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
 
 
-def _launch_named(launch: "Launch") -> list[dict]:
-    """Questionnaires named by fhirContext: read by reference, or by canonical (EHR, then library)."""
-    found: list[dict] = []
+# ------------------------------------------------------------------------------- built forms
+
+_form_lock = threading.Lock()
+_library_forms: dict[int, Form] = {}  # id(shared library resource) -> Form; the library never changes
+_ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
+
+
+def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
+    """Identify one version of an EHR Questionnaire: server, id, canonical, and versionId or a content hash."""
+    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    version_id = meta.get("versionId")
+    if isinstance(version_id, str) and version_id:
+        version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
+    else:
+        version = "h:" + hashlib.sha256(dumps(resource).encode()).hexdigest()
+    return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
+
+
+def form_for(resource: dict, iss: str | None = None) -> Form:
+    """The built Form for a Questionnaire, built once per process and shared: never modify it.
+
+    Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
+    in a bounded LRU. Raises QuestionnaireError like `build_form` (refusals are not cached).
+    """
+    if is_shared(resource):
+        with _form_lock:
+            cached = _library_forms.get(id(resource))
+        if cached is None:
+            cached = build_form(resource)
+            with _form_lock:
+                cached = _library_forms.setdefault(id(resource), cached)
+        return cached
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
+        return build_form(resource)
+    key = _ehr_form_key(iss or "", resource)
+    with _form_lock:
+        cached = _ehr_forms.get(key)
+        if cached is not None:
+            _ehr_forms.move_to_end(key)
+            return cached
+    form = build_form(resource)
+    with _form_lock:
+        _ehr_forms[key] = form
+        while len(_ehr_forms) > EHR_FORM_CACHE_SIZE:
+            _ehr_forms.popitem(last=False)
+    return form
+
+
+def clear_form_cache() -> None:
+    """Forget every built form (tests that change a Questionnaire in place between requests)."""
+    with _form_lock:
+        _library_forms.clear()
+        _ehr_forms.clear()
+
+
+# ------------------------------------------------------------------------------------ reads
+
+
+def _named_reads(launch: "Launch") -> list[Callable[[], list[dict]]]:
+    """One read per Questionnaire the launch's fhirContext names (by reference or by canonical)."""
+    reads: list[Callable[[], list[dict]]] = []
     for item in launch.context.fhir_context:
         if item.reference and item.reference.resource_type == "Questionnaire":
-            try:
-                found.append(launch.fhir.read("Questionnaire", item.reference.id))
-            except FhirError:
-                continue
+            reads.append(lambda rid=item.reference.id: _read_questionnaire(launch, rid))
         elif item.canonical and (item.type in (None, "Questionnaire")):
-            found.extend(_by_canonical(launch, item.canonical))
-    return found
+            reads.append(lambda canonical=item.canonical: _by_canonical(launch, canonical))
+    return reads
+
+
+def _read_questionnaire(launch: "Launch", rid: str) -> list[dict]:
+    """The Questionnaire with this id on the EHR ([] when it cannot be read)."""
+    try:
+        return [launch.fhir.read("Questionnaire", rid)]
+    except FhirError:
+        return []
 
 
 def _by_canonical(launch: "Launch", canonical: str) -> list[dict]:
     """One Questionnaire for a canonical: the EHR's copy when readable, else the bundled one."""
-    from smart_app.questionnaires import find
-
     url, _, version = canonical.partition("|")
     if launch.context.permissions.can_read("Questionnaire"):
         params = [("url", url)] + ([("version", version)] if version else [])
@@ -120,7 +203,7 @@ def _by_canonical(launch: "Launch", canonical: str) -> list[dict]:
             matches = []
         if matches:
             return matches[:1]
-    bundled = find(canonical)
+    bundled = shared_find(canonical)
     return [bundled] if bundled else []
 
 
@@ -175,11 +258,39 @@ def response_score(form: Form, response: dict) -> Score | None:
     return score(form, pairs)
 
 
+# One catalog per HTTP request and launch, shared by the threads that copy the request context
+# (the home page's task providers run in parallel): keyed weakly by the request object itself.
+_per_request: "weakref.WeakKeyDictionary[Any, dict[str, tuple[threading.Lock, list]]]" = weakref.WeakKeyDictionary()
+_per_request_lock = threading.Lock()
+
+
 def catalog(launch: "Launch") -> list[CatalogEntry]:
-    """Every questionnaire for this launch with its status (computed once per request)."""
-    cache = g.setdefault("_questionnaire_catalog", {})
-    if launch.handle in cache:
-        return cache[launch.handle]
+    """Every questionnaire for this launch with its status, built once per request (single-flight)."""
+    if not has_request_context():
+        return _build_catalog(launch)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    with _per_request_lock:
+        slots = _per_request.setdefault(req, {})
+        lock, holder = slots.setdefault(launch.handle, (threading.Lock(), []))
+    with lock:  # a second thread of the same request waits for the first one's result
+        if not holder:
+            holder.append(_build_catalog(launch))
+        return holder[0]
+
+
+def _read_wave(launch: "Launch") -> tuple[list[dict], list[dict], list[dict]]:
+    """(named by the launch, EHR copies of the library, completed responses), read in one parallel wave."""
+    library_urls = [q["url"] for q in _library()]
+    reads: list[Callable[[], list[dict]]] = [
+        lambda: _ehr_copies(launch, library_urls), lambda: completed_responses(launch), *_named_reads(launch)]
+    launch.fhir  # build the client once, before the threads share it
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        results = list(pool.map(lambda read: read(), reads))
+    return [r for found in results[2:] for r in found], results[0], results[1]
+
+
+def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
+    """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
     def add(resource: dict, source: str, requested: bool = False) -> None:
@@ -194,37 +305,30 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
                     entry.requested = entry.requested or requested
             return
         entries[key] = CatalogEntry(key=key, canonical=canonical, title=str(resource.get("title") or resource.get("name") or key),
-                                    source=source, resource=resource, requested=requested)
+                                    source=source, resource=resource, requested=requested, iss=launch.context.iss)
 
-    for resource in _launch_named(launch):
+    named, ehr_copies, responses = _read_wave(launch)
+    for resource in named:
         add(resource, "launch", requested=True)
-    library = _library()
-    for resource in _ehr_copies(launch, [q["url"] for q in library]):
+    for resource in ehr_copies:
         add(resource, "ehr")
-    for resource in library:
+    for resource in _library():
         add(resource, "library")
 
     known = submission.submissions(launch)  # newest first
-    responses = completed_responses(launch)
     for entry in entries.values():
         entry.draft = drafts.load(launch, entry.canonical)
         # Only the newest submission counts: a failure later corrected and sent is no longer pending.
         newest = next((s for s in known if s.questionnaire == entry.canonical), None)
         entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
-        try:
-            form = build_form(entry.resource)
-        except QuestionnaireError:
-            form = None
-        for response in responses:
-            if response.get("questionnaire") not in (entry.canonical, entry.url):
-                continue
+        mine = [r for r in responses if r.get("questionnaire") in (entry.canonical, entry.url)]
+        form = entry.form if mine else None
+        for response in mine:
             entry.completed.append(CompletedResponse(
                 id=str(response.get("id")), authored=response.get("authored"),
                 author=(response.get("author") or {}).get("reference"),
                 score=response_score(form, response) if form else None, resource=response))
-    ordered = sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
-    cache[launch.handle] = ordered
-    return ordered
+    return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
 
 
 def entry_for(launch: "Launch", key: str) -> CatalogEntry | None:
