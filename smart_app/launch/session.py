@@ -5,6 +5,7 @@ expiry, one refresh at a time per launch (spec: app-launch.html#step-7-refresh-t
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -22,12 +23,16 @@ from smart_app.security import browser_id
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirClient
+    from smart_app.launch.discovery import SmartConfiguration
 
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REFRESH_SKEW = 60  # refresh this many seconds before the access token expires
 TOUCH_EVERY = 60  # rewrite the record (sliding idle timeout) at most this often
 REFRESH_LOCK = "refresh-lock"
-REFRESH_LOCK_TTL = 20  # longer than the token request's read timeout, so a live holder keeps it to the end
+# Only the token request runs under the lock (discovery is done before taking it), so the lock
+# outlives that request's connect + read timeouts: a live holder keeps it to the end, and no
+# second instance refreshes with the same (rotating) refresh token meanwhile.
+REFRESH_LOCK_TTL = math.ceil(sum(tokens.TIMEOUT)) + 5
 ENDED = "launch-ended"
 REFRESH_WAIT = REFRESH_LOCK_TTL + 2.0  # outlast a crashed holder's lock, then take it over
 
@@ -98,6 +103,7 @@ class Launch:
         Whoever holds the store lock re-reads the record before calling the token endpoint, so
         an instance that was waiting sees the new token instead of refreshing a second time.
         """
+        config = self._discover()  # outside the lock: its TTL then only has to cover the token request
         with _lock_for(self._rt, self.handle):
             deadline = time.monotonic() + REFRESH_WAIT
             while True:
@@ -112,32 +118,46 @@ class Launch:
                         if record["access_token"] != stale:
                             self._last_token = record["access_token"]
                             return record["access_token"]
-                        return self._do_refresh(record)
+                        return self._do_refresh(record, config)
                     finally:
                         self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
                 if time.monotonic() > deadline:
                     raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
                 time.sleep(0.1)
 
-    def _do_refresh(self, record: dict[str, Any]) -> str:
+    def _ids(self) -> dict[str, Any]:
+        """Audit ids of this launch; refreshes may run in FhirClient worker threads (no request context)."""
+        ctx = self.context
+        return {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
+                "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}
+
+    def _refresh_failed(self, exc: LaunchError) -> LaunchError:
+        """Log why a refresh failed and end the launch; return the error for the caller to raise."""
+        audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self._ids())
+        end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
+        return LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=self.context.iss)
+
+    def _discover(self) -> "SmartConfiguration":
+        """The server's SMART configuration (usually cached); a failure ends the launch like a failed refresh."""
+        try:
+            return self._rt.discovery.get(self.context.iss, self._rt.http)
+        except LaunchError as exc:
+            raise self._refresh_failed(exc) from None
+
+    def _do_refresh(self, record: dict[str, Any], config: "SmartConfiguration") -> str:
         """Call the token endpoint and store the new tokens; a failure ends the launch."""
         rt, ctx = self._rt, self.context
-        # Refreshes may run in FhirClient worker threads (no request context), so carry the id.
-        ids = {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
-               "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}
+        ids = self._ids()
         refresh_token = record.get("refresh_token")
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
             end_launch(rt, self.handle, reason="expired", correlation_id=self._correlation_id)
             raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
         try:
-            config = rt.discovery.get(ctx.iss, rt.http)
             token = tokens.refresh(server, config, rt.keys, refresh_token=refresh_token,
                                    redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
         except LaunchError as exc:
-            audit.event("refresh.failed", reason=exc.detail or exc.code.value, **ids)
-            end_launch(rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
-            raise LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=ctx.iss) from None
+            raise self._refresh_failed(exc) from None
         expires_in = token.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 3600.0
         record.update(access_token=token["access_token"], expires_at=time.time() + lifetime, touched=time.time())

@@ -118,3 +118,40 @@ def test_idle_launch_expires(client, launcher, fake_ehr, monkeypatch):
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 1801)
     assert client.get(f"/l/{handle}/").status_code == 401
+
+
+def test_the_refresh_lock_outlives_the_token_request_and_waiters_outlive_the_lock():
+    from smart_app.launch import session, token
+
+    connect, read = token.TIMEOUT
+    assert session.REFRESH_LOCK_TTL > connect + read  # a live holder keeps the lock to the end of its request
+    assert session.REFRESH_WAIT > session.REFRESH_LOCK_TTL  # a waiter can take over a crashed holder's lock
+
+
+def test_discovery_happens_before_the_refresh_lock_so_only_the_token_request_runs_under_it(app, launcher, fake_ehr, monkeypatch):
+    handle, _ = launcher.ehr_launch()
+    rt = app.extensions[EXTENSION]
+    rt.discovery.forget(fake_ehr.base)  # a cache miss: discovery has to go to the network
+    events: list[str] = []
+    get, try_lock, unlock = rt.discovery.get, rt.store.try_lock, rt.store.unlock
+
+    def recording_get(*args, **kwargs):
+        events.append("discover")
+        return get(*args, **kwargs)
+
+    def recording_lock(*args, **kwargs):
+        events.append("lock")
+        return try_lock(*args, **kwargs)
+
+    def recording_unlock(*args, **kwargs):
+        events.append("unlock")
+        return unlock(*args, **kwargs)
+
+    monkeypatch.setattr(rt.discovery, "get", recording_get)
+    monkeypatch.setattr(rt.store, "try_lock", recording_lock)
+    monkeypatch.setattr(rt.store, "unlock", recording_unlock)
+    fake_ehr.serve_token_once(token_response(access_token="at-new"))
+    record = read_launch(rt.store, handle)
+    launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
+    assert launch.refresh_after_401() == "at-new"
+    assert events == ["discover", "lock", "unlock"]
