@@ -20,7 +20,7 @@ from smart_app import audit
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.questionnaires import FormState
-from smart_app.submission import IDENTIFIER_SYSTEM
+from smart_app.submission import IDENTIFIER_SYSTEM, person_key
 from smart_app.writeback import token_query
 
 if TYPE_CHECKING:
@@ -72,10 +72,13 @@ class SaveResult:
 
 
 def draft_key(launch: "Launch", canonical: str) -> str:
-    """(iss, patient, user, canonical): the same person and form find the draft after relaunch."""
+    """(iss, patient, person, canonical): the same person and form find the draft after relaunch.
+
+    The person is the fhirUser, or this browser when there is none (submission.person_key), so
+    two different people never share a draft.
+    """
     ctx = launch.context
-    user = ctx.fhir_user.relative if ctx.fhir_user else "-"
-    return f"{ctx.iss}|{ctx.patient_id}|{user}|{canonical}"
+    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|{canonical}"
 
 
 def mirrors_to_ehr(launch: "Launch") -> bool:
@@ -161,8 +164,7 @@ def discard(launch: "Launch", canonical: str) -> None:
 def _rescue_key(launch: "Launch", form_key: str) -> str:
     """Like draft_key, but by the page's questionnaire key, which is known before any EHR read."""
     ctx = launch.context
-    user = ctx.fhir_user.relative if ctx.fhir_user else "-"
-    return f"{ctx.iss}|{ctx.patient_id}|{user}|key:{form_key}"
+    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|key:{form_key}"
 
 
 def rescue(launch: "Launch", form_key: str, fields: list[tuple[str, str]]) -> None:

@@ -10,16 +10,20 @@ Audit events carry ids only.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
+
+from flask import has_request_context
 
 from smart_app import audit
 from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
+from smart_app.security import browser_id
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
@@ -99,15 +103,30 @@ def identifier_system() -> str:
     return IDENTIFIER_SYSTEM
 
 
+def person_key(launch: "Launch") -> str:
+    """Who is answering, for store keys: the fhirUser, or else this browser (never shared by two people).
+
+    Without a fhirUser (no openid/fhirUser granted) two launches for the same patient may be
+    different people, so their drafts and submissions are kept apart per browser; such a
+    launch resumes only in the browser that started it. Hashed: the browser id is a session secret.
+    """
+    user = launch.context.fhir_user
+    if user:
+        return user.relative
+    bid = browser_id() if has_request_context() else None
+    anchor = f"browser:{bid}" if bid else f"launch:{launch.handle}"
+    return "anon:" + hashlib.sha256(anchor.encode()).hexdigest()[:32]
+
+
 def _key(launch: "Launch", submission_id: str) -> str:
-    """Store key: server + patient + submission, so another patient's launch cannot read it."""
+    """Store key: server + patient + person + submission, so no other patient or person can read it."""
     ctx = launch.context
-    return f"{ctx.iss}|{ctx.patient_id}|{submission_id}"
+    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|{submission_id}"
 
 
 def _index_key(launch: "Launch") -> str:
-    """Store key of the per-patient list of submissions (survives a relaunch)."""
-    return f"{launch.context.iss}|{launch.context.patient_id}"
+    """Store key of the person's list of submissions for this patient (survives a relaunch)."""
+    return f"{launch.context.iss}|{launch.context.patient_id}|{person_key(launch)}"
 
 
 def _now_iso(now: float) -> str:
@@ -375,6 +394,6 @@ def general_messages(error: FhirError) -> list[str]:
 
 __all__ = [
     "IDENTIFIER_SYSTEM", "SubmissionOutcome", "SubmissionRefused", "author_reference", "deliver_if_due",
-    "field_errors", "identifier_system", "planned_types", "prepare_bundle", "receipt", "retry",
+    "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle", "receipt", "retry",
     "submissions", "submit",
 ]
