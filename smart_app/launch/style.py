@@ -5,10 +5,13 @@ used; each value is checked so the EHR's JSON can never inject CSS.
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections import OrderedDict
+from typing import Any, Callable, Collection, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 
@@ -26,12 +29,16 @@ PROPERTIES = {
     "dim_spacing_size": ("--sp-spacing", _DIM),
 }
 TTL = 600.0
+TIMEOUT = (2, 3)  # connect, read: the style sheet must never hold a page up
+MAX_BYTES = 16 * 1024  # a style document is a dozen short values
+MAX_CACHED = 256  # URLs; the oldest entry goes first
+NO_HINTS = "/* no style hints */\n"
 # WCAG 2.2 AA (1.4.3): an EHR colour is used only when text in it stays readable on the app's surfaces.
 MIN_CONTRAST = 4.5
 _APP_SURFACES = ("#ffffff", "#f3f6fa")  # button text on the highlight, and .notice boxes (static/app.css)
 _DEFAULT_BG = "#ffffff"
 
-_cache: dict[str, tuple[float, str]] = {}
+_cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
 _guard = threading.Lock()
 
 
@@ -82,21 +89,61 @@ def _contrast(first: str, second: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def style_sheet(url: str | None, http: Callable[[], requests.Session]) -> str:
-    """CSS for a launch's style URL (cached per URL); empty rules when absent or unreachable."""
-    if not url or not is_loopback_http_allowed(url):
-        return "/* no style hints */\n"
+def allowed_style_origins(iss: str, frame_ancestors: Iterable[str]) -> frozenset[tuple[str, str, int]]:
+    """Origins a launch's style URL may be on: the iss's own, and that EHR's registered frame ancestors."""
+    origins = {_origin(url) for url in (iss, *frame_ancestors)}
+    return frozenset(o for o in origins if o is not None)
+
+
+def style_sheet(url: str | None, http: Callable[[], requests.Session], allowed: Collection[tuple[str, str, int]]) -> str:
+    """CSS for a launch's style URL (cached per URL); our own style when absent, off-EHR, unreachable or too big.
+
+    The URL comes from the token response, so it is fetched server-side only when it is on
+    the launching EHR's own origins (`allowed`, from `allowed_style_origins`): anything else
+    would let a token response make this server request arbitrary hosts, including its own.
+    """
+    if not url or _origin(url) not in allowed or not is_loopback_http_allowed(url):
+        return NO_HINTS
+    now = time.monotonic()
     with _guard:
         hit = _cache.get(url)
-    if hit and hit[0] > time.monotonic():
+    if hit and hit[0] > now:
         return hit[1]
-    try:
-        with http() as session:
-            resp = session.get(url, timeout=(2, 4), allow_redirects=False, headers={"Accept": "application/json"})
-        doc = resp.json() if resp.status_code == 200 else {}
-    except (requests.RequestException, ValueError):
-        doc = {}
-    css = css_from_style(doc if isinstance(doc, dict) else {})
+    css = css_from_style(_fetch(url, http))
     with _guard:
-        _cache[url] = (time.monotonic() + TTL, css)
+        _cache[url] = (now + TTL, css)
+        _cache.move_to_end(url)
+        while len(_cache) > MAX_CACHED:
+            _cache.popitem(last=False)  # the least recently stored URL
     return css
+
+
+def _fetch(url: str, http: Callable[[], requests.Session]) -> dict[str, Any]:
+    """GET a style document with a short timeout and a size cap; {} on any failure."""
+    try:
+        with http() as session, session.get(url, timeout=TIMEOUT, allow_redirects=False, stream=True,
+                                            headers={"Accept": "application/json"}) as resp:
+            if resp.status_code != 200:
+                return {}
+            body = resp.raw.read(MAX_BYTES + 1, decode_content=True)
+    except (requests.RequestException, OSError, ValueError):
+        return {}
+    if len(body) > MAX_BYTES:
+        return {}
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL without userinfo, else None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)

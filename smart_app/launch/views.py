@@ -11,7 +11,7 @@ from smart_app.launch.authorize import begin_authorization
 from smart_app.launch.callback import complete_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
-from smart_app.launch.style import style_sheet
+from smart_app.launch.style import allowed_style_origins, style_sheet
 from smart_app.security import allow_form_action, browser_id
 
 bp = Blueprint("launch", __name__)
@@ -72,7 +72,10 @@ def jwks() -> Response:
 def smart_style(handle: str) -> Response:
     """The EHR's `smart_style_url` colours and fonts as CSS variables (validated, no inline styles)."""
     launch = current_launch(handle)
-    css = style_sheet(launch.context.smart_style_url, runtime().http)
+    rt = runtime()
+    server = rt.settings.server_for(launch.context.iss)
+    allowed = allowed_style_origins(launch.context.iss, server.frame_ancestors if server else ())
+    css = style_sheet(launch.context.smart_style_url, rt.http, allowed)
     return Response(css, mimetype="text/css", headers={"Cache-Control": "private, max-age=300"})
 
 
