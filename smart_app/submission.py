@@ -91,6 +91,11 @@ class SubmissionOutcome:
         return REASONS.get(self.error, "The answers could not be sent.")
 
     @property
+    def due(self) -> bool:
+        """A pending submission whose automatic retry time has come."""
+        return self.state is OutboxState.PENDING and (self.next_attempt_at is None or self.next_attempt_at <= time.time())
+
+    @property
     def retry_in(self) -> int | None:
         """Whole seconds until the automatic retry, for a pending submission."""
         if self.state is not OutboxState.PENDING or self.next_attempt_at is None:

@@ -350,14 +350,24 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
 
 @bp.get("/submissions/<submission_id>")
 def receipt(handle: str, submission_id: str) -> str:
-    """What was sent, and its status; a pending submission whose wait is over is retried now."""
+    """What was sent, and its status (a GET never sends: the due retry is a POST the page submits)."""
+    launch = current_launch(handle)
+    outcome = submission.receipt(launch, submission_id)
+    if outcome is None:
+        abort(404)
+    entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry)
+
+
+@bp.post("/submissions/<submission_id>/deliver")
+def deliver(handle: str, submission_id: str) -> Response:
+    """The automatic retry: send a pending submission whose wait is over (else nothing), then the receipt."""
     launch = current_launch(handle)
     outcome = submission.deliver_if_due(launch, submission_id)
     if outcome is None:
         abort(404)
     _forget_sent_draft(launch, outcome)
-    entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry)
+    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 
 @bp.post("/submissions/<submission_id>/retry")

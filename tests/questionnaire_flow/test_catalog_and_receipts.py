@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time as real_time
 
@@ -80,6 +81,12 @@ def test_a_pending_submission_is_sent_automatically_when_its_wait_is_over(e2e, m
     assert "Not sent yet" in page and 'http-equiv="refresh"' in page
     assert stored(e2e.sandbox, sid)["Observation"] == []
     monkeypatch.setattr(submission, "time", _Later)
+    # The wait is over: opening the receipt (a GET) sends nothing; it carries the POST that app.js submits.
+    due = browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Not sent yet" in due and stored(e2e.sandbox, sid)["Observation"] == []
+    deliver = browser.url(f"submissions/{sid}/deliver")
+    assert re.search(rf'<form method="post" data-autosubmit action="{re.escape(deliver)}"', due)
+    assert browser.client.post(deliver, data={"csrf_token": csrf(due)}).status_code == 303
     assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
     assert len(stored(e2e.sandbox, sid)["Observation"]) == 2
 
