@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import audit, drafts, submission
@@ -43,6 +44,8 @@ NO_QR_WRITE = ("This app can read your medicine list but was not allowed to save
 NO_READ = "This app was not given access to the medicine list."
 CLINICIAN_TASK = "What the patient reported about their medicines, beside the current list."
 ADD_COUNT = "add.count"
+RESCUE_KEY = "medications"  # the rescue slot of the review form (drafts.rescue)
+NOT_FIELDS = ("csrf_token", "action")
 
 
 def init_app(app: Flask) -> None:
@@ -181,7 +184,20 @@ def review(handle: str) -> tuple[str, int]:
     except MedicationsUnavailable:
         return _unavailable(launch)
     draft = drafts.load(launch, questionnaire_canonical())
+    rescued = drafts.take_rescued(launch, RESCUE_KEY)
+    if rescued is not None:
+        # A save that a dead launch or a failing EHR interrupted: keep those answers now, then show them.
+        values = review_form_values(MultiDict(rescued))
+        draft = _continue_or_restart(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
+        parsed, _ = parse_review(read.medications.current, values)
+        drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
+        return _render_form(launch, read, values)
     return _render_form(launch, read, _from_state(draft.state) if draft else {})
+
+
+def _mirror(launch: Launch, parsed: Review) -> dict[str, Any] | None:
+    """The in-progress response mirrored to the EHR, once there is anything to say."""
+    return to_questionnaire_response(parsed, _meta(launch, _now_iso())) if parsed.reports or parsed.added else None
 
 
 @bp.post("/")
@@ -190,6 +206,8 @@ def save(handle: str) -> Response | tuple[str, int]:
     launch = current_launch(handle)
     if read_only_reason(launch):
         abort(403)
+    # Kept before the first EHR request: if the launch dies or the EHR fails now, the review page restores them.
+    drafts.rescue(launch, RESCUE_KEY, [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_FIELDS])
     try:
         read = _read(launch)
     except MedicationsUnavailable:
@@ -200,8 +218,8 @@ def save(handle: str) -> Response | tuple[str, int]:
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
     draft = _continue_or_restart(launch, drafts.load_or_start(launch, questionnaire_canonical()))
-    mirror = to_questionnaire_response(parsed, _meta(launch, _now_iso())) if parsed.reports or parsed.added else None
-    drafts.save(launch, draft, _to_state(values), mirror)
+    drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
+    drafts.forget_rescued(launch, RESCUE_KEY)
     if action == ADD_ACTION:
         return _render_form(launch, read, values, added_count=added_count)
     if errors:
