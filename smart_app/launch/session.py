@@ -19,7 +19,7 @@ from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
-from smart_app.security import browser_id
+from smart_app.security import allow_framing_by, browser_id
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirClient
@@ -50,14 +50,20 @@ def _lock_for(rt: Runtime, handle: str) -> threading.Lock:
 class Launch:
     """One launch as a view sees it: its typed context, and a FHIR client bound to its token."""
 
-    def __init__(self, rt: Runtime, handle: str, context: LaunchContext, correlation_id: str | None) -> None:
-        """Wrap a loaded launch record (never holds tokens itself; they are read from the store)."""
+    def __init__(self, rt: Runtime, handle: str, context: LaunchContext, correlation_id: str | None,
+                 record: dict[str, Any] | None = None) -> None:
+        """Wrap a loaded launch record; the token is kept only for this object's life (one request)."""
         self._rt = rt
         self.handle = handle
         self.context = context
         self._correlation_id = correlation_id
         self._fhir: FhirClient | None = None
         self._last_token: str | None = None
+        # (access token, expires_at) from the record this request already read: a page's FHIR
+        # calls reuse it instead of reading and decrypting the record once per call.
+        self._token: tuple[str, float] | None = None
+        if record is not None:
+            self._remember(record)
 
     @property
     def fhir(self) -> "FhirClient":
@@ -75,17 +81,26 @@ class Launch:
             self._fhir.close()
             self._fhir = None
 
+    def _remember(self, record: dict[str, Any]) -> str:
+        """Keep the record's token and expiry for the rest of this request; return the token."""
+        self._token = (record["access_token"], float(record["expires_at"]))
+        self._last_token = record["access_token"]
+        return record["access_token"]
+
     def access_token(self) -> str:
         """A currently valid access token, refreshed first when it is about to expire."""
+        cached = self._token
+        if cached is not None and cached[1] - time.time() > REFRESH_SKEW:
+            return cached[0]
         record = self._record()
         if record["expires_at"] - time.time() > REFRESH_SKEW:
-            self._last_token = record["access_token"]
-            return record["access_token"]
+            return self._remember(record)
         return self._refresh(stale=record["access_token"])
 
     def refresh_after_401(self) -> str:
         """The server rejected our token: refresh once (unless another request already did)."""
         stale = self._last_token or self._record()["access_token"]
+        self._token = None
         return self._refresh(stale=stale)
 
     def _record(self) -> dict[str, Any]:
@@ -109,15 +124,13 @@ class Launch:
             while True:
                 record = self._record()
                 if record["access_token"] != stale:  # another request or instance refreshed already
-                    self._last_token = record["access_token"]
-                    return record["access_token"]
+                    return self._remember(record)
                 owner = self._rt.store.try_lock(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)
                 if owner is not None:
                     try:
                         record = self._record()  # the previous holder may have finished just before we locked
                         if record["access_token"] != stale:
-                            self._last_token = record["access_token"]
-                            return record["access_token"]
+                            return self._remember(record)
                         return self._do_refresh(record, config)
                     finally:
                         self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
@@ -166,8 +179,7 @@ class Launch:
         write_launch(rt.store, self.handle, record, rt.idle_timeout)
         audit.event("refresh.ok", access_token_len=len(token["access_token"]),
                     new_refresh_token="refresh_token" in token, **ids)
-        self._last_token = token["access_token"]
-        return token["access_token"]
+        return self._remember(record)
 
 
 def current_launch(handle: str) -> Launch:
@@ -184,6 +196,8 @@ def current_launch(handle: str) -> Launch:
         # Same page whether it never existed or belongs to another browser: no oracle.
         raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
     context = LaunchContext.from_record(record["context"])
+    server = rt.settings.server_for(context.iss)
+    allow_framing_by(server.frame_ancestors if server else ())  # only this launch's EHR may frame its pages
     now = time.time()
     if now - record.get("created", now) > rt.max_age:
         end_launch(rt, handle, reason="max_age")
@@ -191,7 +205,7 @@ def current_launch(handle: str) -> Launch:
     if now - record.get("touched", 0) > TOUCH_EVERY:
         record["touched"] = now
         write_launch(rt.store, handle, record, rt.idle_timeout)
-    launch = Launch(rt, handle, context, g.get("correlation_id"))
+    launch = Launch(rt, handle, context, g.get("correlation_id"), record=record)
     cache[handle] = launch
     return launch
 
