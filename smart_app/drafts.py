@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
-from smart_app import audit
+from smart_app import audit, submission
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
+from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
 from smart_app.submission import IDENTIFIER_SYSTEM, person_key
 from smart_app.writeback import token_query
@@ -154,6 +155,25 @@ def _reload_version(launch: "Launch", draft: Draft) -> Draft:
     except FhirError:
         return draft
     return replace(draft, ehr_version=(current.get("meta") or {}).get("versionId"))
+
+
+def continue_after(launch: "Launch", draft: Draft) -> Draft:
+    """The draft to keep editing: a new submission id once its submission was sent or failed for good.
+
+    After a failure the EHR's in-progress copy is reused (the next save re-labels it with the new
+    id) so the corrected send completes that same response rather than adding a second one; after
+    a sent submission the old copy is the completed response and is never touched again.
+    """
+    outcome = submission.receipt(launch, draft.submission_id)
+    if outcome is None or outcome.state is OutboxState.PENDING:
+        return draft
+    discard(launch, draft.canonical)
+    fresh = load_or_start(launch, draft.canonical)
+    keep_copy = outcome.state is OutboxState.FAILED
+    fresh = replace(fresh, state=draft.state, saved_at=draft.saved_at,
+                    ehr_id=draft.ehr_id if keep_copy else None, ehr_version=draft.ehr_version if keep_copy else None)
+    _put(launch, fresh)
+    return fresh
 
 
 def discard(launch: "Launch", canonical: str) -> None:

@@ -221,7 +221,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     A submission already sent is returned as it is; one pending or failed is resent with
     the bundle first stored, byte for byte, so answers edited after a failure need a new id.
     `complete_in_place` names an in-progress QuestionnaireResponse on the EHR (the draft
-    mirror, same identifier) that is updated to the completed answers before the bundle goes.
+    mirror, same identifier) that the transaction updates to the completed answers.
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -309,8 +309,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
     try:
-        _complete_in_place(launch, record, item)
-        result = send_submission(launch.fhir, item.bundle)
+        result = _transmit(launch, record, item)
     except FhirError as error:
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict(), field_errors=field_errors(error, item.bundle),
@@ -339,39 +338,59 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
     return _outcome(record)
 
 
-def _complete_in_place(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> None:
-    """Turn the EHR's in-progress draft into the completed response, so the bundle's
-    conditional create matches it instead of leaving a second QuestionnaireResponse."""
+def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Receipt:
+    """Send this attempt's bundle; a 412/409 on our own draft after our transaction committed is not a refusal.
+
+    The versioned PUT makes the transaction replay-safe, but a replay after a lost answer meets
+    the version our own commit created. Re-reading the draft tells the two apart: completed
+    with our identifier means it committed, so the stored conditional bundle fetches the receipt.
+    """
+    bundle = _with_completion(launch, record, item)
+    try:
+        return send_submission(launch.fhir, bundle)
+    except FhirError as error:
+        if bundle is item.bundle or error.code not in (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT):
+            raise
+        if _with_completion(launch, record, item) is not item.bundle:
+            raise  # the draft really changed elsewhere and is still in progress: nothing was written
+        return send_submission(launch.fhir, item.bundle)
+
+
+def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+    """The bundle for this attempt: the stored one, with the EHR's in-progress draft completed inside it.
+
+    With a transaction, the draft is updated by a versioned PUT entry of the same transaction, so
+    a refused send leaves the draft in progress (no stray "completed" response) and a committed one
+    completes it exactly once. Each attempt re-reads the draft: once it shows completed with our
+    identifier, our transaction committed (only it completes the draft) and the stored bundle's
+    conditional creates match everything. Servers without transactions get the update first
+    (their sequential creates are not atomic anyway).
+    """
     draft_id = record.get("complete_in_place")
-    if not draft_id or record.get("completed_in_place"):
-        return
-    entry = next((e for e in item.bundle.get("entry") or []
-                  if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
-    if entry is None:
-        return
+    entries = item.bundle.get("entry") or []
+    index = next((i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
+    if not draft_id or index is None:
+        return item.bundle
     try:
         current = launch.fhir.read("QuestionnaireResponse", draft_id)
     except FhirError as error:
         if error.code in (FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE):
-            record["complete_in_place"] = None  # nothing to complete: the bundle creates it
-            return
+            return item.bundle  # nothing to complete: the conditional create makes it
         raise
+    resource = entries[index]["resource"]
     ours = (current.get("identifier") or {}).get("value") == item.submission_id
-    subject_ok = (current.get("subject") or {}).get("reference") == entry["resource"]["subject"]["reference"]
-    if not (ours and subject_ok):
-        record["complete_in_place"] = None  # never overwrite a response that is not this draft
-        return
-    if current.get("status") != "completed":
-        try:
-            launch.fhir.update({**entry["resource"], "id": draft_id}, if_match=(current.get("meta") or {}).get("versionId"))
-        except FhirError as error:
-            # A lost response to our own update leaves a 412 on the replay: check what is stored now.
-            if error.code is not FhirErrorCode.PRECONDITION_FAILED or \
-                    launch.fhir.read("QuestionnaireResponse", draft_id).get("status") != "completed":
-                raise
-    # A completed response with our identifier can only be this bundle's (it is stored once, unchanged).
-    record["completed_in_place"] = True
-    _save(launch, record)
+    subject_ok = (current.get("subject") or {}).get("reference") == resource["subject"]["reference"]
+    if not (ours and subject_ok) or current.get("status") == "completed":
+        return item.bundle  # never overwrite a response that is not this draft; a completed one is ours
+    version = (current.get("meta") or {}).get("versionId")
+    if not launch.fhir.supports_transaction():
+        launch.fhir.update({**resource, "id": draft_id}, if_match=version)
+        return item.bundle
+    request: dict[str, Any] = {"method": "PUT", "url": f"QuestionnaireResponse/{draft_id}"}
+    if version:
+        request["ifMatch"] = f'W/"{version}"'
+    entry = {**entries[index], "resource": {**resource, "id": draft_id}, "request": request}
+    return {**item.bundle, "entry": [*entries[:index], entry, *entries[index + 1:]]}
 
 
 def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[str]]:

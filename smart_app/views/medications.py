@@ -143,18 +143,6 @@ def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dic
     return to_questionnaire_response(review, meta), adherence_observations(review, meta)
 
 
-def _continue_or_restart(launch: Launch, draft: drafts.Draft) -> drafts.Draft:
-    """Answers changed after their submission was sent or failed for good go out under a new submission id.
-
-    submission.submit resends a known id's first bundle byte for byte, so reusing the id would drop the edits.
-    """
-    outcome = submission.receipt(launch, draft.submission_id)
-    if outcome is None or outcome.state is OutboxState.PENDING:
-        return draft
-    drafts.discard(launch, draft.canonical)
-    return drafts.load_or_start(launch, draft.canonical)
-
-
 def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str], *,
                  errors: Mapping[str, str] | None = None, added_count: int | None = None, status: int = 200) -> tuple[str, int]:
     """The review page with the form restored from `values`."""
@@ -188,7 +176,7 @@ def review(handle: str) -> tuple[str, int]:
     if rescued is not None:
         # A save that a dead launch or a failing EHR interrupted: keep those answers now, then show them.
         values = review_form_values(MultiDict(rescued))
-        draft = _continue_or_restart(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
+        draft = drafts.continue_after(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
         parsed, _ = parse_review(read.medications.current, values)
         drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
         return _render_form(launch, read, values)
@@ -217,7 +205,7 @@ def save(handle: str) -> Response | tuple[str, int]:
     added_count = added_block_count(values, action)
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
-    draft = _continue_or_restart(launch, drafts.load_or_start(launch, questionnaire_canonical()))
+    draft = drafts.continue_after(launch, drafts.load_or_start(launch, questionnaire_canonical()))
     drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
     drafts.forget_rescued(launch, RESCUE_KEY)
     if action == ADD_ACTION:

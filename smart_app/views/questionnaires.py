@@ -176,24 +176,6 @@ def _whose(launch: Launch) -> dict[str, Any]:
     return {"kind": kind, "patient_name": name}
 
 
-def _restart_if_final(launch: Launch, draft: drafts.Draft) -> drafts.Draft:
-    """A draft whose submission already went (or failed for good) continues under a new submission id.
-
-    After a failure the EHR's draft copy is reused (the next save re-labels it with the new id),
-    so a corrected resend completes that same response rather than adding a second one; after
-    a sent submission the old copy is the completed response and is never touched again.
-    """
-    outcome = submission.receipt(launch, draft.submission_id)
-    if outcome is None or outcome.state is OutboxState.PENDING:
-        return draft
-    drafts.discard(launch, draft.canonical)
-    fresh = drafts.load_or_start(launch, draft.canonical)
-    keep_copy = outcome.state is OutboxState.FAILED
-    return drafts.Draft(canonical=fresh.canonical, submission_id=fresh.submission_id, state=draft.state,
-                        saved_at=draft.saved_at, ehr_id=draft.ehr_id if keep_copy else None,
-                        ehr_version=draft.ehr_version if keep_copy else None)
-
-
 # ------------------------------------------------------------------------------------------- pages
 
 
@@ -240,7 +222,7 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     drafts.rescue(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
-    draft = _restart_if_final(launch, drafts.load_or_start(launch, entry.canonical))
+    draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))
     state = FormState.from_post(form, request.form, request.files, previous=draft.state)
     action = request.form.get("action", "continue")
     structural = action not in ("continue", "submit")

@@ -81,8 +81,8 @@ def _same_browser(e2e: E2E, client: FlaskClient) -> FlaskClient:
     return other
 
 
-def test_response_lost_after_committing_the_draft_completion_is_recovered(e2e: E2E) -> None:
-    """The first write of a send (completing the in-progress draft in place) commits, then its answer is lost."""
+def test_response_lost_after_the_transaction_completes_the_draft_is_recovered(e2e: E2E) -> None:
+    """The transaction (which also completes the in-progress draft in place) commits, then its answer is lost."""
     reviewer = patient_reviewer(e2e)
     submission_id = reviewer.prepare(SPECIAL)
     e2e.sandbox.set_fault("drop_after_commit")
@@ -92,12 +92,11 @@ def test_response_lost_after_committing_the_draft_completion_is_recovered(e2e: E
     assert_one_set(e2e, PATIENT, 9)
 
 
-def test_response_lost_after_the_transaction_commits_is_resent_without_duplicates(e2e: E2E) -> None:
-    """The transaction commits, then the connection drops: the conditional resend matches what is there."""
+def test_response_lost_twice_after_the_transaction_commits_is_resent_without_duplicates(e2e: E2E) -> None:
+    """The transaction commits, then the answers to it and to its replay are lost: the conditional resend matches."""
     reviewer = patient_reviewer(e2e)
     submission_id = reviewer.prepare(SPECIAL)
-    e2e.sandbox.faults.add_latency(0, 1, writes_only=True)  # let the draft completion through untouched
-    e2e.sandbox.faults.drop_after_commit()  # ... and lose the transaction's answer
+    e2e.sandbox.faults.drop_after_commit(2)  # the transaction, then the replay that meets our own new version
     sent = reviewer.send(submission_id)
     assert "Sent to your care team" in e2e.client.get(path_of(sent)).get_data(as_text=True)
     assert not e2e.sandbox.faults.pending()

@@ -1,8 +1,10 @@
-"""Medication review write-path safety: answers survive a dead launch (review M1)."""
+"""Medication review write-path safety: answers survive a dead launch, a refused send leaves no stray
+completed review (review M1, M3)."""
 from __future__ import annotations
 
+from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
 from tests.fixtures.e2e import E2E, PATIENT
-from tests.medication_flow.helpers import Reviewer, csrf_of, key_for
+from tests.medication_flow.helpers import Reviewer, csrf_of, key_for, path_of, stored_reviews
 
 
 def _status_checked(body: str, rows: dict[str, str], fragment: str, status: str) -> bool:
@@ -24,3 +26,30 @@ def test_answers_posted_after_the_launch_died_are_restored_after_relaunch(e2e: E
     body, rows = again.open()
     assert _status_checked(body, rows, "lisinopril", "not-taking")
     assert _status_checked(body, rows, "aspirin", "taking")
+
+
+def test_a_refused_send_leaves_no_completed_review_and_the_resend_completes_the_same_one(e2e: E2E, monkeypatch) -> None:
+    """M3: the EHR refuses the transaction (422): its draft stays in progress; the corrected send completes it."""
+    real = FhirClient.transaction
+    calls = {"n": 0}
+
+    def refuse_first(self, bundle):
+        """Refuse the first transaction as the EHR's validation would (nothing committed)."""
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise FhirError(FhirErrorCode.INVALID, status=422, method="POST", resource_type="Bundle")
+        return real(self, bundle)
+
+    monkeypatch.setattr(FhirClient, "transaction", refuse_first)
+    reviewer = Reviewer(e2e, e2e.launcher.standalone(login=f"Patient/{PATIENT}"), e2e.client)
+    first = reviewer.prepare({"aspirin": {"status": "unsure"}})
+    reviewer.send(first)
+    assert [r["status"] for r in stored_reviews(e2e, PATIENT)] == ["in-progress"]
+    draft_id = stored_reviews(e2e, PATIENT)[0]["id"]
+
+    second = reviewer.prepare({"aspirin": {"status": "unsure"}})
+    assert second != first  # a definite refusal frees the answers for a new submission
+    sent = reviewer.send(second)
+    assert "Sent to your care team" in e2e.client.get(path_of(sent)).get_data(as_text=True)
+    reviews = stored_reviews(e2e, PATIENT)
+    assert [(r["id"], r["status"]) for r in reviews] == [(draft_id, "completed")]
