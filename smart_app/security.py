@@ -125,6 +125,11 @@ def allow_form_action(url: str) -> None:
     g.form_action = f"{parts.scheme}://{parts.netloc}"
 
 
+def allow_framing_by(origins: tuple[str, ...]) -> None:
+    """Let only these origins (this request's EHR) frame the response, instead of every registered EHR."""
+    g.frame_ancestors = tuple(origins)
+
+
 def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str | None) -> str:
     """Self only, no inline code; framing only by the registered EHR origins."""
     ancestors = " ".join(("'self'",) + frame_ancestors)
@@ -169,7 +174,10 @@ def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         """Headers every response carries."""
-        response.headers["Content-Security-Policy"] = content_security_policy(frame_ancestors, g.get("form_action"))
+        # Pages of one launch (or one iss) may be framed only by that EHR; elsewhere by any registered EHR.
+        ancestors = g.get("frame_ancestors")
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            frame_ancestors if ancestors is None else ancestors, g.get("form_action"))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         if request.is_secure:

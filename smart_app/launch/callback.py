@@ -17,6 +17,7 @@ from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
 from smart_app.launch.records import new_handle, save_launch
 from smart_app.launch.runtime import Runtime
+from smart_app.security import allow_framing_by
 
 USED = "state-used"
 USED_TTL = 3600
@@ -55,6 +56,7 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
     server = rt.settings.server_for(pending.iss)
     if server is None:  # the registration changed under a pending launch
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER)
+    allow_framing_by(server.frame_ancestors)  # the callback (and its error pages) belong to this EHR's frame
     if not browser_id:
         raise LaunchError(LaunchErrorCode.COOKIES_BLOCKED, iss=server.iss)
     if browser_id != pending.browser:

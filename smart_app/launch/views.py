@@ -12,7 +12,7 @@ from smart_app.launch.callback import complete_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
-from smart_app.security import allow_form_action, browser_id
+from smart_app.security import allow_form_action, allow_framing_by, browser_id
 
 bp = Blueprint("launch", __name__)
 
@@ -32,6 +32,7 @@ def start() -> Response | str:
     if server is None:
         audit.event("launch.rejected", reason="unknown_issuer" if iss else "missing_issuer", iss_len=len(iss or ""))
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER if iss else LaunchErrorCode.MISSING_ISSUER)
+    allow_framing_by(server.frame_ancestors)  # the iss is on the allowlist: only its EHR may frame this
     if launch is not None and not 0 < len(launch) <= MAX_LAUNCH_PARAM:
         raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss)
     ids = {"iss": server.iss, "client_id": server.client_id, "mode": "ehr" if launch is not None else "standalone"}
