@@ -21,7 +21,7 @@ from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
-from smart_app.submission import IDENTIFIER_SYSTEM, person_key
+from smart_app.submission import IDENTIFIER_SYSTEM, SubmissionOutcome, person_key
 from smart_app.writeback import token_query
 
 if TYPE_CHECKING:
@@ -158,22 +158,32 @@ def _reload_version(launch: "Launch", draft: Draft) -> Draft:
 
 
 def continue_after(launch: "Launch", draft: Draft) -> Draft:
-    """The draft to keep editing: a new submission id once its submission was sent or failed for good.
+    """The draft to keep editing: a new submission id once its submission was sent or definitely refused.
 
-    After a failure the EHR's in-progress copy is reused (the next save re-labels it with the new
-    id) so the corrected send completes that same response rather than adding a second one; after
-    a sent submission the old copy is the completed response and is never touched again.
+    Only a sent or refused (4xx: nothing written) submission frees the answers for a new id; one
+    pending or of unknown fate keeps its id, so a resend is deduplicated by its identifiers (see
+    unresolved_submission). After a refusal the EHR's in-progress copy is reused (the next save
+    re-labels it with the new id) so the corrected send completes that same response; after a
+    sent submission the old copy is the completed response and is never touched again.
     """
     outcome = submission.receipt(launch, draft.submission_id)
-    if outcome is None or outcome.state is OutboxState.PENDING:
+    if outcome is None or not (outcome.state is OutboxState.SENT or outcome.rejected):
         return draft
     discard(launch, draft.canonical)
     fresh = load_or_start(launch, draft.canonical)
-    keep_copy = outcome.state is OutboxState.FAILED
+    keep_copy = outcome.rejected
     fresh = replace(fresh, state=draft.state, saved_at=draft.saved_at,
                     ehr_id=draft.ehr_id if keep_copy else None, ehr_version=draft.ehr_version if keep_copy else None)
     _put(launch, fresh)
     return fresh
+
+
+def unresolved_submission(launch: "Launch", draft: Draft | None) -> SubmissionOutcome | None:
+    """The draft's submission when it is sent-or-maybe-sent but not confirmed: its answers may not change now."""
+    if draft is None:
+        return None
+    outcome = submission.receipt(launch, draft.submission_id)
+    return outcome if outcome is not None and outcome.unresolved else None
 
 
 def discard(launch: "Launch", canonical: str) -> None:
@@ -185,6 +195,11 @@ def _rescue_key(launch: "Launch", form_key: str) -> str:
     """Like draft_key, but by the page's questionnaire key, which is known before any EHR read."""
     ctx = launch.context
     return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|key:{form_key}"
+
+
+def rescued(launch: "Launch", form_key: str) -> bool:
+    """True when a posted form's raw fields are waiting to be restored."""
+    return runtime().store.get(RESCUE_NAMESPACE, _rescue_key(launch, form_key)) is not None
 
 
 def rescue(launch: "Launch", form_key: str, fields: list[tuple[str, str]]) -> None:

@@ -62,6 +62,20 @@ class SubmissionRefused(Exception):
     """Nothing may be written for this launch (no QuestionnaireResponse write scope)."""
 
 
+class SubmissionChanged(Exception):
+    """The answers differ from those already stored under this submission id.
+
+    Sending would report the stored answers as "Sent" for these; and while the stored ones are
+    unconfirmed, a new id could duplicate what the EHR may already hold. The caller shows the
+    stored submission instead (and drafts.continue_after gives these a new id once it is settled).
+    """
+
+    def __init__(self, outcome: "SubmissionOutcome") -> None:
+        """Carry the stored submission's outcome for the page that explains it."""
+        super().__init__(outcome.submission_id)
+        self.outcome = outcome
+
+
 @dataclass(frozen=True)
 class SubmissionOutcome:
     """Where a submission stands, for the receipt page and for callers that redirect to it."""
@@ -89,6 +103,19 @@ class SubmissionOutcome:
         if self.state is OutboxState.SENT or self.error is None:
             return None
         return REASONS.get(self.error, "The answers could not be sent.")
+
+    @property
+    def rejected(self) -> bool:
+        """True when the EHR definitely refused it: a failed send answered 4xx (transactions are
+        all-or-nothing, so nothing was written) and only a person can fix it; a new submission id is safe."""
+        return self.state is OutboxState.FAILED and self.status is not None and 400 <= self.status < 500 \
+            and self.error not in (FhirErrorCode.UNAUTHORIZED, FhirErrorCode.RATE_LIMITED)
+
+    @property
+    def unresolved(self) -> bool:
+        """Not known to be sent and not known to be refused: the EHR may hold it, so it must be
+        resent as stored (deduplicated by its identifiers), never replaced by other answers."""
+        return self.state is not OutboxState.SENT and not self.rejected
 
     @property
     def due(self) -> bool:
@@ -219,7 +246,9 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
-    the bundle first stored, byte for byte, so answers edited after a failure need a new id.
+    the bundle first stored, byte for byte. Different answers under a stored, unsent id raise
+    SubmissionChanged instead of sending either version silently: answers edited after a
+    failure need a new id (see drafts.continue_after).
     `complete_in_place` names an in-progress QuestionnaireResponse on the EHR (the draft
     mirror, same identifier) that the transaction updates to the completed answers.
     """
@@ -236,12 +265,41 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         _remember(launch, submission_id, kind, questionnaire)
         audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
                     entries=len(bundle["entry"]), skipped=",".join(skipped) or None)
+    elif not same_answers(OutboxItem.from_dict(existing["item"]).bundle, questionnaire_response):
+        audit.event("submission.changed", submission_id=submission_id, kind=kind, handle=launch.handle)
+        raise SubmissionChanged(_outcome(existing))
     elif OutboxItem.from_dict(existing["item"]).state is OutboxState.SENT:
         audit.event("submission.duplicate", submission_id=submission_id, kind=kind, handle=launch.handle)
         return _outcome(existing)
     else:
         existing["item"] = retry_now(OutboxItem.from_dict(existing["item"]), now=time.time()).to_dict()
     return _deliver(launch, existing)
+
+
+def _stored_response(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The QuestionnaireResponse of a stored bundle ({} when it has none)."""
+    return next((e["resource"] for e in bundle.get("entry") or []
+                 if e["resource"]["resourceType"] == "QuestionnaireResponse"), {})
+
+
+def same_answers(bundle: Mapping[str, Any], questionnaire_response: Mapping[str, Any]) -> bool:
+    """True when a stored bundle carries these answers (items only: times and ids differ on every build).
+
+    The Observations are extracted from the items, so equal items mean an equal submission.
+    """
+    return _stored_response(bundle).get("item") == questionnaire_response.get("item")
+
+
+def unsent_other_answers(launch: "Launch", submission_id: str,
+                         questionnaire_response: Mapping[str, Any]) -> SubmissionOutcome | None:
+    """The stored submission under this id when it is unresolved and holds other answers than these."""
+    record = _load(launch, submission_id)
+    if record is None:
+        return None
+    outcome = _outcome(record)
+    if not outcome.unresolved or same_answers(OutboxItem.from_dict(record["item"]).bundle, questionnaire_response):
+        return None
+    return outcome
 
 
 def retry(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
@@ -417,7 +475,7 @@ def general_messages(error: FhirError) -> list[str]:
 
 
 __all__ = [
-    "IDENTIFIER_SYSTEM", "SubmissionOutcome", "SubmissionRefused", "author_reference", "deliver_if_due",
-    "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle", "receipt", "retry",
-    "submissions", "submit",
+    "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "author_reference",
+    "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
+    "receipt", "retry", "same_answers", "submissions", "submit", "unsent_other_answers",
 ]

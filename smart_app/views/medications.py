@@ -172,14 +172,15 @@ def review(handle: str) -> tuple[str, int]:
     except MedicationsUnavailable:
         return _unavailable(launch)
     draft = drafts.load(launch, questionnaire_canonical())
-    rescued = drafts.take_rescued(launch, RESCUE_KEY)
-    if rescued is not None:
-        # A save that a dead launch or a failing EHR interrupted: keep those answers now, then show them.
-        values = review_form_values(MultiDict(rescued))
-        draft = drafts.continue_after(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
-        parsed, _ = parse_review(read.medications.current, values)
-        drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
-        return _render_form(launch, read, values)
+    if drafts.unresolved_submission(launch, draft) is None:
+        rescued = drafts.take_rescued(launch, RESCUE_KEY)
+        if rescued is not None:
+            # A save that a dead launch or a failing EHR interrupted: keep those answers now, then show them.
+            values = review_form_values(MultiDict(rescued))
+            draft = drafts.continue_after(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
+            parsed, _ = parse_review(read.medications.current, values)
+            drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
+            return _render_form(launch, read, values)
     return _render_form(launch, read, _from_state(draft.state) if draft else {})
 
 
@@ -206,6 +207,14 @@ def save(handle: str) -> Response | tuple[str, int]:
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, questionnaire_canonical()))
+    if drafts.unresolved_submission(launch, draft):
+        # The EHR may already hold the review sent earlier: it cannot change until that send is settled.
+        # Changed answers wait in the rescue slot; the check page says so and offers the retry.
+        qr = to_questionnaire_response(parsed, _meta(launch, _now_iso()))
+        if not errors and submission.unsent_other_answers(launch, draft.submission_id, qr) is None:
+            drafts.forget_rescued(launch, RESCUE_KEY)
+        audit.event("medication_review.edit_deferred", handle=handle, submission_id=draft.submission_id)
+        return redirect(url_for(".confirm", handle=handle), code=303)
     drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
     drafts.forget_rescued(launch, RESCUE_KEY)
     if action == ADD_ACTION:
@@ -223,6 +232,7 @@ def confirm(handle: str) -> Response | str:
     draft = drafts.load(launch, questionnaire_canonical())
     if draft is None:
         return redirect(url_for(".review", handle=handle), code=303)
+    draft = drafts.continue_after(launch, draft)  # a review already sent goes again only under a new id
     try:
         read = _read(launch)
     except MedicationsUnavailable:
@@ -240,7 +250,9 @@ def confirm(handle: str) -> Response | str:
         written = _written_lines(types)
     return render_template("medications/confirm.html", launch=launch, review=parsed, status_labels=STATUS_LABELS,
                            stop_reason_labels=STOP_REASON_LABELS, read_only_reason=reason, written=written,
-                           skipped=skipped, submission_id=draft.submission_id)
+                           skipped=skipped, submission_id=draft.submission_id,
+                           pending=drafts.unresolved_submission(launch, draft),
+                           changes_waiting=drafts.rescued(launch, RESCUE_KEY))
 
 
 def _written_lines(types: list[str]) -> list[str]:
@@ -285,6 +297,9 @@ def send(handle: str) -> Response:
                                     complete_in_place=draft.ehr_id)
     except submission.SubmissionRefused:
         abort(403)
+    except submission.SubmissionChanged:
+        # Never send the stored review in place of this one, nor this one beside it: show the pending send.
+        return redirect(url_for(".confirm", handle=handle), code=303)
     if outcome.state is OutboxState.SENT:
         drafts.discard(launch, canonical)
     return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=outcome.submission_id), code=303)

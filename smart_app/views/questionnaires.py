@@ -194,9 +194,11 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = drafts.load_or_start(launch, entry.canonical)
-    rescued = drafts.take_rescued(launch, key)
+    # Changes posted while an earlier send is unconfirmed stay in the rescue slot until it is settled.
+    rescued = None if drafts.unresolved_submission(launch, draft) else drafts.take_rescued(launch, key)
     if rescued is not None:
-        # A save that a dead launch interrupted: keep those answers now, then show them.
+        # A save that a dead launch (or an earlier send) held back: keep those answers now, then show them.
+        draft = drafts.continue_after(launch, draft)
         state = FormState.from_post(form, MultiDict(rescued), previous=draft.state)
         view = evaluate(form, state, _fill_context(launch, form), validate=False)
         draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
@@ -230,6 +232,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
         state.apply_action(form, action)
     view = evaluate(form, state, _fill_context(launch, form), validate=not structural)
     in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso())
+    if drafts.unresolved_submission(launch, draft):
+        # The EHR may already hold the answers sent earlier: they cannot change until that send is
+        # settled. Changed answers wait in the rescue slot; the review page says so and offers the retry.
+        if submission.unsent_other_answers(launch, draft.submission_id, in_progress) is None:
+            drafts.forget_rescued(launch, key)
+        audit.event("questionnaire.edit_deferred", handle=handle, questionnaire=entry.key,
+                    submission_id=draft.submission_id)
+        return redirect(url_for(".review", handle=handle, key=key), code=303)
     saved = drafts.save(launch, draft, state, in_progress)
     drafts.forget_rescued(launch, key)
     if action == "submit" and view.valid and not saved.conflict:
@@ -265,6 +275,7 @@ def review(handle: str, key: str) -> Response | str:
     launch = current_launch(handle)
     entry = _entry_or_404(launch, key)
     draft = drafts.load(launch, entry.canonical)
+    draft = drafts.continue_after(launch, draft) if draft else None  # answers already sent go again only under a new id
     prepared = _prepare(launch, entry, draft) if draft else None
     if draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
@@ -277,7 +288,9 @@ def review(handle: str, key: str) -> Response | str:
     return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft,
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
-                           whose=_whose(launch), care_team=_care_team(launch))
+                           whose=_whose(launch), care_team=_care_team(launch),
+                           pending=drafts.unresolved_submission(launch, draft),
+                           changes_waiting=drafts.rescued(launch, key))
 
 
 def _care_team(launch: Launch) -> list[str]:
@@ -325,6 +338,9 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
             complete_in_place=draft.ehr_id)
     except submission.SubmissionRefused:
         abort(403)
+    except submission.SubmissionChanged:
+        # Never send the stored answers in place of these, nor these beside them: show the pending send.
+        return redirect(url_for(".review", handle=handle, key=key), code=303)
     if outcome.state is OutboxState.SENT:
         drafts.discard(launch, entry.canonical)
     return redirect(url_for(".receipt", handle=handle, submission_id=outcome.submission_id), code=303)
@@ -364,10 +380,10 @@ def retry(handle: str, submission_id: str) -> Response:
 
 
 def _forget_sent_draft(launch: Launch, outcome: submission.SubmissionOutcome) -> None:
-    """Once a submission is sent, its draft is done."""
+    """Once a submission is sent, its draft is done (unless it was saved since: those answers go next)."""
     if outcome.state is OutboxState.SENT and outcome.questionnaire:
         draft = drafts.load(launch, outcome.questionnaire)
-        if draft and draft.submission_id == outcome.submission_id:
+        if draft and draft.submission_id == outcome.submission_id and (draft.saved_at or 0) <= outcome.created_at:
             drafts.discard(launch, outcome.questionnaire)
 
 

@@ -1,5 +1,5 @@
 """Medication review write-path safety: answers survive a dead launch, a refused send leaves no stray
-completed review (review M1, M3)."""
+completed review, and changes made while a send is pending are never sent as the old ones (review M1, M3, H1)."""
 from __future__ import annotations
 
 from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
@@ -53,3 +53,25 @@ def test_a_refused_send_leaves_no_completed_review_and_the_resend_completes_the_
     assert "Sent to your care team" in e2e.client.get(path_of(sent)).get_data(as_text=True)
     reviews = stored_reviews(e2e, PATIENT)
     assert [(r["id"], r["status"]) for r in reviews] == [(draft_id, "completed")]
+
+
+def test_changes_made_while_a_send_is_pending_are_kept_and_not_sent_as_the_old_review(e2e: E2E) -> None:
+    """H1: the check page shows the pending review and resends it; the changes come back afterwards."""
+    reviewer = Reviewer(e2e, e2e.launcher.standalone(login=f"Patient/{PATIENT}"), e2e.client)
+    sid = reviewer.prepare({"aspirin": {"status": "unsure"}})
+    e2e.sandbox.set_fault("fail_writes", status=503, retry_after=120, count=1)
+    pending = reviewer.send(sid)
+    assert "Not sent yet" in e2e.client.get(path_of(pending)).get_data(as_text=True)
+
+    _, rows = reviewer.open()
+    changed = reviewer.post(reviewer.answers(rows, {"aspirin": {"status": "not-taking", "why": "cost"}}))
+    assert changed.status_code == 303 and path_of(changed).endswith("/medications/check")
+    body, check_sid = reviewer.check()
+    assert check_sid == sid and "still being sent" in body and "newer changes are kept" in body
+    sent = reviewer.send(sid)
+    assert "Sent to your care team" in e2e.client.get(path_of(sent)).get_data(as_text=True)
+    [review] = [r for r in stored_reviews(e2e, PATIENT) if r["status"] == "completed"]
+    assert "not-taking" not in str(review) and "unsure" in str(review)
+
+    body, rows = reviewer.open()
+    assert _status_checked(body, rows, "aspirin", "not-taking")  # the changes were kept for the next send
