@@ -9,6 +9,7 @@ due, in progress, waiting to be sent, or completed (with the latest score and ba
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -278,14 +279,31 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
         return holder[0]
 
 
+# Leaf reads only (a read never submits to this pool, so it cannot deadlock); kept per process
+# because starting threads for every page costs more than the reads' own CPU.
+READ_THREADS = 16
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _reader() -> ThreadPoolExecutor:
+    """The process's read pool, created on first use (after a fork, a new one for the child)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="catalog-read"))
+        return _pool[1]
+
+
 def _read_wave(launch: "Launch") -> tuple[list[dict], list[dict], list[dict]]:
     """(named by the launch, EHR copies of the library, completed responses), read in one parallel wave."""
     library_urls = [q["url"] for q in _library()]
     reads: list[Callable[[], list[dict]]] = [
         lambda: _ehr_copies(launch, library_urls), lambda: completed_responses(launch), *_named_reads(launch)]
     launch.fhir  # build the client once, before the threads share it
-    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
-        results = list(pool.map(lambda read: read(), reads))
+    pending = [_reader().submit(read) for read in reads[1:]]
+    first = reads[0]()  # this thread reads too: one thread fewer to wake
+    results = [first, *(future.result() for future in pending)]
     return [r for found in results[2:] for r in found], results[0], results[1]
 
 
