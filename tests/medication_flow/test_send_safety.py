@@ -43,7 +43,8 @@ def test_a_refused_send_leaves_no_completed_review_and_the_resend_completes_the_
     monkeypatch.setattr(FhirClient, "transaction", refuse_first)
     reviewer = Reviewer(e2e, e2e.launcher.standalone(login=f"Patient/{PATIENT}"), e2e.client)
     first = reviewer.prepare({"aspirin": {"status": "unsure"}})
-    reviewer.send(first)
+    refused = e2e.client.get(path_of(reviewer.send(first))).get_data(as_text=True)
+    assert "Not sent." in refused and f'href="{reviewer.base}">Check my answers' in refused
     assert [r["status"] for r in stored_reviews(e2e, PATIENT)] == ["in-progress"]
     draft_id = stored_reviews(e2e, PATIENT)[0]["id"]
 
