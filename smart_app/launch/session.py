@@ -62,6 +62,9 @@ class Launch:
         # (access token, expires_at) from the record this request already read: a page's FHIR
         # calls reuse it instead of reading and decrypting the record once per call.
         self._token: tuple[str, float] | None = None
+        # A token this object just got from a refresh: used until it expires even when its
+        # lifetime is shorter than REFRESH_SKEW, so a page's parallel reads refresh once, not once each.
+        self._refreshed: str | None = None
         if record is not None:
             self._remember(record)
 
@@ -81,16 +84,18 @@ class Launch:
             self._fhir.close()
             self._fhir = None
 
-    def _remember(self, record: dict[str, Any]) -> str:
+    def _remember(self, record: dict[str, Any], *, refreshed: bool = False) -> str:
         """Keep the record's token and expiry for the rest of this request; return the token."""
         self._token = (record["access_token"], float(record["expires_at"]))
         self._last_token = record["access_token"]
+        if refreshed:
+            self._refreshed = record["access_token"]
         return record["access_token"]
 
     def access_token(self) -> str:
         """A currently valid access token, refreshed first when it is about to expire."""
-        cached = self._token
-        if cached is not None and cached[1] - time.time() > REFRESH_SKEW:
+        cached, now = self._token, time.time()
+        if cached is not None and (cached[1] - now > REFRESH_SKEW or (cached[0] == self._refreshed and cached[1] > now)):
             return cached[0]
         record = self._record()
         if record["expires_at"] - time.time() > REFRESH_SKEW:
@@ -124,13 +129,13 @@ class Launch:
             while True:
                 record = self._record()
                 if record["access_token"] != stale:  # another request or instance refreshed already
-                    return self._remember(record)
+                    return self._remember(record, refreshed=True)
                 owner = self._rt.store.try_lock(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)
                 if owner is not None:
                     try:
                         record = self._record()  # the previous holder may have finished just before we locked
                         if record["access_token"] != stale:
-                            return self._remember(record)
+                            return self._remember(record, refreshed=True)
                         return self._do_refresh(record, config)
                     finally:
                         self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
@@ -179,7 +184,7 @@ class Launch:
         write_launch(rt.store, self.handle, record, rt.idle_timeout)
         audit.event("refresh.ok", access_token_len=len(token["access_token"]),
                     new_refresh_token="refresh_token" in token, **ids)
-        return self._remember(record)
+        return self._remember(record, refreshed=True)
 
 
 def current_launch(handle: str) -> Launch:

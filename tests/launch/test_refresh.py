@@ -155,3 +155,19 @@ def test_discovery_happens_before_the_refresh_lock_so_only_the_token_request_run
     launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
     assert launch.refresh_after_401() == "at-new"
     assert events == ["discover", "lock", "unlock"]
+
+
+def test_a_token_refreshed_with_a_lifetime_inside_the_skew_is_used_for_the_rest_of_the_request(app, launcher, fake_ehr):
+    # An EHR issuing tokens shorter-lived than REFRESH_SKEW must not get one refresh per FHIR call
+    # (a page's parallel reads would each refresh, and all but one would fail on a rotated token).
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+    fake_ehr.serve_token_once(token_response(access_token="at-short", expires_in=SHORT))
+    rt = app.extensions[EXTENSION]
+    record = read_launch(rt.store, handle)
+    launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None, record)
+    assert [launch.access_token() for _ in range(3)] == ["at-short"] * 3
+    assert len(_refreshes(fake_ehr)) == 1
+    # The next request (a new Launch) refreshes it again, as it is about to expire.
+    fake_ehr.serve_token_once(token_response(access_token="at-next"))
+    later = Launch(rt, handle, LaunchContext.from_record(record["context"]), None, read_launch(rt.store, handle))
+    assert later.access_token() == "at-next"
