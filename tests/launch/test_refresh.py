@@ -171,3 +171,12 @@ def test_a_token_refreshed_with_a_lifetime_inside_the_skew_is_used_for_the_rest_
     fake_ehr.serve_token_once(token_response(access_token="at-next"))
     later = Launch(rt, handle, LaunchContext.from_record(record["context"]), None, read_launch(rt.store, handle))
     assert later.access_token() == "at-next"
+
+
+def test_in_process_refresh_locks_stay_bounded_however_many_launches_a_worker_sees(app):
+    from smart_app.launch import session
+
+    rt = app.extensions[EXTENSION]
+    locks = {id(session._lock_for(rt, f"handle-{i:06d}")) for i in range(10_000)}
+    assert len(locks) <= session._LOCK_STRIPES  # memory does not grow per launch (review L7)
+    assert session._lock_for(rt, "handle-000042") is session._lock_for(rt, "handle-000042")  # one launch, one lock
