@@ -14,6 +14,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from smart_app.config import is_loopback_http_allowed
 
@@ -126,8 +127,8 @@ def _fetch(url: str, http: Callable[[], requests.Session]) -> dict[str, Any]:
             if resp.status_code != 200:
                 return {}
             body = resp.raw.read(MAX_BYTES + 1, decode_content=True)
-    except (requests.RequestException, OSError, ValueError):
-        return {}
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError):
+        return {}  # urllib3's own errors surface when the body (read raw, to cap it) times out or breaks
     if len(body) > MAX_BYTES:
         return {}
     try:

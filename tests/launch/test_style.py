@@ -97,3 +97,19 @@ def _session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     return session
+
+
+def test_a_style_body_that_stalls_after_the_headers_is_given_up_on(fake_ehr, monkeypatch):
+    monkeypatch.setattr(style, "TIMEOUT", (1, 0.3))
+
+    def stalls():
+        yield b'{"color_background": '
+        time.sleep(1.0)
+        yield b'"#edeae3"}'
+
+    fake_ehr.server.expect_request("/stall.json").respond_with_handler(
+        lambda request: Response(stalls(), content_type="application/json"))
+    allowed = style.allowed_style_origins(fake_ehr.base, ())
+    started = time.monotonic()
+    assert APPLIED not in style.style_sheet(fake_ehr.server.url_for("/stall.json"), _session, allowed)
+    assert time.monotonic() - started < 0.9
