@@ -13,10 +13,10 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from flask import has_request_context, request
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # The medication review is filled through its own page (the medications area), not listed here.
 EXCLUDED_URLS = frozenset({"http://smart-previsit.example.org/fhir/Questionnaire/medication-review"})
 RESPONSE_SEARCH_COUNT = "100"
+T = TypeVar("T")
 EHR_FORM_CACHE_SIZE = 128  # built forms of EHR Questionnaires kept per process (library forms are all kept)
 
 
@@ -295,13 +296,18 @@ def _reader() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+def submit_read(call: Callable[[], T]) -> "Future[T]":
+    """Run one leaf read (it must not submit reads itself) on the process read pool."""
+    return _reader().submit(call)
+
+
 def _read_wave(launch: "Launch") -> tuple[list[dict], list[dict], list[dict]]:
     """(named by the launch, EHR copies of the library, completed responses), read in one parallel wave."""
     library_urls = [q["url"] for q in _library()]
     reads: list[Callable[[], list[dict]]] = [
         lambda: _ehr_copies(launch, library_urls), lambda: completed_responses(launch), *_named_reads(launch)]
     launch.fhir  # build the client once, before the threads share it
-    pending = [_reader().submit(read) for read in reads[1:]]
+    pending = [submit_read(read) for read in reads[1:]]
     first = reads[0]()  # this thread reads too: one thread fewer to wake
     results = [first, *(future.result() for future in pending)]
     return [r for found in results[2:] for r in found], results[0], results[1]

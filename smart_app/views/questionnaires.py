@@ -5,11 +5,12 @@ Who the response is about and who wrote it always come from the launch token.
 """
 from __future__ import annotations
 
+from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, after_this_request, g, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -18,9 +19,9 @@ from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
-from smart_app.questionnaire_catalog import CatalogEntry, catalog, entry_for, response_score
+from smart_app.questionnaire_catalog import CatalogEntry, catalog, entry_for, response_score, submit_read
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
-                                      ResponseMeta, build_form, evaluate, extract_observations, populate,
+                                      ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
 from smart_app.questionnaires.model import Form
 from smart_app.views.home import PreVisitTask, register_task_provider
@@ -57,9 +58,9 @@ def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
 
 
 def _form_or_400(entry: CatalogEntry) -> Form:
-    """Parse the Questionnaire; a questionnaire this app cannot show gets a plain 400 page."""
+    """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
-        return build_form(entry.resource)
+        return entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
         abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
@@ -71,19 +72,55 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
-    """Patient, Encounter and user for expressions, read in one parallel wave (only what is readable)."""
+def _read_or_none(launch: Launch, resource_type: str, resource_id: str) -> dict | None:
+    """One resource, or None when it cannot be read (the page says less instead of failing)."""
+    try:
+        return launch.fhir.read(resource_type, resource_id)
+    except FhirError:
+        return None
+
+
+def start_launch_reads(launch: Launch) -> None:
+    """Start reading the launch's Patient and Encounter (once per request), alongside the catalog's reads.
+
+    The name in the page header, the prefill and the expressions all use these, so they go out in
+    the same wave as the catalog instead of after it; each read is started at most once per request.
+    """
+    started = g.setdefault("_questionnaire_launch_reads", {})
+    if launch.handle in started:
+        return
     ctx = launch.context
-    wanted: list[tuple[str, str]] = []
+    launch.fhir  # build the client once, before the threads share it
+    reads = {}
     if ctx.patient_id and ctx.permissions.can_read("Patient"):
-        wanted.append(("patient", f"Patient/{ctx.patient_id}"))
+        reads["patient"] = submit_read(lambda: _read_or_none(launch, "Patient", ctx.patient_id))
     if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
-        wanted.append(("encounter", f"Encounter/{ctx.encounter_id}"))
+        reads["encounter"] = submit_read(lambda: _read_or_none(launch, "Encounter", ctx.encounter_id))
+    started[launch.handle] = reads
+
+    @after_this_request
+    def settle(response: Response) -> Response:
+        """No read outlives the request (its FHIR client closes at teardown), even when a page did not need it."""
+        wait(reads.values())
+        return response
+
+
+def _launch_resource(launch: Launch, name: str) -> dict | None:
+    """The launch's "patient" or "encounter" from this request's reads (started now if they were not)."""
+    start_launch_reads(launch)
+    future = g._questionnaire_launch_reads[launch.handle].get(name)
+    return future.result() if future is not None else None
+
+
+def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
+    """Patient, Encounter and user for expressions (only what is readable; each read once per request)."""
+    ctx = launch.context
+    found = {name: r for name in ("patient", "encounter") if (r := _launch_resource(launch, name)) is not None}
     if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
             spec.name == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
-        wanted.append(("user", ctx.fhir_user.relative))
-    results = launch.fhir.read_many([path for _, path in wanted]) if wanted else []
-    found = {name: r for (name, _), r in zip(wanted, results) if isinstance(r, dict)}
+        user = _read_or_none(launch, ctx.fhir_user.resource_type, ctx.fhir_user.id)
+        if user is not None:
+            found["user"] = user
     if ctx.fhir_user and ctx.fhir_user.resource_type == "Patient" and "patient" in found:
         found["user"] = found["patient"]
     return found
@@ -168,11 +205,9 @@ def _whose(launch: Launch) -> dict[str, Any]:
     """Whose form this is, for the page header (the caregiver sees the patient's name)."""
     kind = launch.context.user_kind
     name = None
-    if kind in ("caregiver", "clinician") and launch.context.patient_id and launch.context.permissions.can_read("Patient"):
-        try:
-            name = banner.human_name(launch.fhir.read("Patient", launch.context.patient_id).get("name"))
-        except FhirError:
-            name = None
+    if kind in ("caregiver", "clinician"):
+        patient = _launch_resource(launch, "patient")
+        name = banner.human_name(patient.get("name")) if patient is not None else None
     return {"kind": kind, "patient_name": name}
 
 
@@ -183,6 +218,7 @@ def _whose(launch: Launch) -> dict[str, Any]:
 def index(handle: str) -> str:
     """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
     launch = current_launch(handle)
+    start_launch_reads(launch)
     return render_template("questionnaires/list.html", launch=launch, entries=catalog(launch),
                            read_only_reason=read_only_reason(launch), whose=_whose(launch))
 
@@ -191,9 +227,11 @@ def index(handle: str) -> str:
 def fill(handle: str, key: str) -> tuple[str, int]:
     """Show the form: the saved draft, or a first render prefilled from the record."""
     launch = current_launch(handle)
+    start_launch_reads(launch)
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
-    draft = drafts.load_or_start(launch, entry.canonical)
+    # The catalog read this request's draft already; start one only when there is none.
+    draft = entry.draft or drafts.load_or_start(launch, entry.canonical)
     # Changes posted while an earlier send is unconfirmed stay in the rescue slot until it is settled.
     rescued = None if drafts.unresolved_submission(launch, draft) else drafts.take_rescued(launch, key)
     if rescued is not None:
@@ -204,8 +242,9 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
                                                             draft.submission_id, _now_iso())).draft
     if draft.saved_at is None:
+        recent = _recent_observations(launch, form)  # while the Patient and Encounter reads are in flight
         resources = _context_resources(launch, form)
-        prefill = populate(form, FillContext(resources=resources), _recent_observations(launch, form))
+        prefill = populate(form, FillContext(resources=resources), recent)
         view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
     else:
         view = evaluate(form, draft.state, _fill_context(launch, form))
@@ -222,6 +261,7 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
         abort(403)
     # Kept before the first EHR request: if the launch dies now, the relaunch restores these fields.
     drafts.rescue(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
+    start_launch_reads(launch)
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))

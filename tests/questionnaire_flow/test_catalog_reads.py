@@ -59,12 +59,17 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
     assert all(start < first_end for _, start, _ in recorder.fhir())
 
 
-def test_a_questionnaire_page_reads_the_catalog_once(e2e):
+def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     recorder = _record(e2e)
-    assert e2e.page(handle, "questionnaires/phq-9").status_code == 200
+    page = e2e.page(handle, "questionnaires/phq-9")
+    assert page.status_code == 200
+    assert "Ana" in page.get_data(as_text=True)  # the clinician sees whose form it is
     paths = [p for p, _, _ in recorder.fhir()]
     assert paths.count("/fhir/Questionnaire") == 1 and paths.count("/fhir/QuestionnaireResponse") == 1
+    assert paths.count(f"/fhir/Patient/{PATIENT}") == 1
+    first_end = min(end for _, _, end in recorder.fhir())
+    assert all(start < first_end for _, start, _ in recorder.fhir())
 
 
 def test_bundled_forms_are_built_once_and_the_library_is_never_changed(e2e):
