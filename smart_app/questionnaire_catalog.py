@@ -9,6 +9,7 @@ due, in progress, waiting to be sent, or completed (with the latest score and ba
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import weakref
@@ -22,7 +23,6 @@ from flask import has_request_context, request
 
 from smart_app import drafts, submission
 from smart_app.fhir import FhirError
-from smart_app.fhirjson import dumps
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import QuestionnaireError, build_form
 from smart_app.questionnaires.library import is_shared, shared, shared_find
@@ -131,7 +131,9 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     if isinstance(version_id, str) and version_id:
         version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
     else:
-        version = "h:" + hashlib.sha256(dumps(resource).encode()).hexdigest()
+        # The C encoder (Decimals tagged, so 1.0 and "1.0" differ): ~10x faster than fhirjson.dumps.
+        text = json.dumps(resource, separators=(",", ":"), default=lambda d: {"$decimal": str(d)})
+        version = "h:" + hashlib.sha256(text.encode()).hexdigest()
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
