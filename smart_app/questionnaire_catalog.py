@@ -112,6 +112,11 @@ def _key_of(questionnaire: dict) -> str | None:
     return rid if isinstance(rid, str) and rid else None
 
 
+def shared_find_by_id(key: str) -> dict | None:
+    """The bundled Questionnaire this flow offers under page key `key` (read-only), or None."""
+    return next((q for q in _library() if q.get("id") == key), None)
+
+
 def _library() -> list[dict]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]

@@ -5,7 +5,7 @@ Who the response is about and who wrote it always come from the launch token.
 """
 from __future__ import annotations
 
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,7 +19,8 @@ from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
-from smart_app.questionnaire_catalog import CatalogEntry, catalog, entry_for, response_score, submit_read
+from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, entry_for, form_for, response_score,
+                                            shared_find_by_id, submit_read)
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
@@ -97,11 +98,15 @@ def start_launch_reads(launch: Launch) -> None:
     if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
         reads["encounter"] = submit_read(lambda: _read_or_none(launch, "Encounter", ctx.encounter_id))
     started[launch.handle] = reads
+    _settle_after_request(list(reads.values()))
 
+
+def _settle_after_request(futures: list[Future]) -> None:
+    """No read outlives the request (its FHIR client closes at teardown), even when a page did not need it."""
     @after_this_request
     def settle(response: Response) -> Response:
-        """No read outlives the request (its FHIR client closes at teardown), even when a page did not need it."""
-        wait(reads.values())
+        """Wait for this request's started reads before the response goes out."""
+        wait(futures)
         return response
 
 
@@ -131,13 +136,52 @@ def _fill_context(launch: Launch, form: Form) -> FillContext:
     return FillContext(resources=_context_resources(launch, form) if form.launch_context else {})
 
 
+def _observation_codes(launch: Launch, form: Form) -> list[str]:
+    """system|code of the items that prefill from observationLinkPeriod ([] when Observations are not readable)."""
+    ctx = launch.context
+    if not ctx.patient_id or not ctx.permissions.can_read("Observation"):
+        return []
+    return sorted({f"{c.get('system')}|{c.get('code')}" for item in form.walk()
+                   if item.observation_link_period is not None for c in item.code if c.get("code")})
+
+
+def start_prefill_read(launch: Launch, key: str) -> None:
+    """On a first visit to a bundled form, start its Observation search alongside the catalog's reads.
+
+    Which form `key` is comes from the catalog, so the search would otherwise wait for it; the
+    bundled form's codes are a good guess (an EHR copy with other codes searches again).
+    """
+    bundled = shared_find_by_id(key)
+    if bundled is None:
+        return
+    try:
+        form = form_for(bundled)
+    except QuestionnaireError:
+        return
+    codes = _observation_codes(launch, form)
+    draft = drafts.load(launch, canonical_of(bundled)) if codes else None
+    if not codes or (draft is not None and draft.saved_at is not None):
+        return  # nothing to prefill, or the saved draft is shown instead
+    launch.fhir  # build the client once, before the threads share it
+    future = submit_read(lambda: _search_observations(launch, codes))
+    g.setdefault("_questionnaire_prefill_reads", {})[launch.handle] = (codes, future)
+    _settle_after_request([future])
+
+
 def _recent_observations(launch: Launch, form: Form) -> list[dict]:
     """One Observation search by the codes of items that prefill from observationLinkPeriod."""
-    ctx = launch.context
-    codes = sorted({f"{c.get('system')}|{c.get('code')}" for item in form.walk()
-                    if item.observation_link_period is not None for c in item.code if c.get("code")})
-    if not codes or not ctx.patient_id or not ctx.permissions.can_read("Observation"):
+    codes = _observation_codes(launch, form)
+    if not codes:
         return []
+    started = g.get("_questionnaire_prefill_reads", {}).get(launch.handle)
+    if started is not None and started[0] == codes:
+        return started[1].result()
+    return _search_observations(launch, codes)
+
+
+def _search_observations(launch: Launch, codes: list[str]) -> list[dict]:
+    """The patient's recent Observations with these codes ([] when the search fails)."""
+    ctx = launch.context
     try:
         return launch.fhir.search("Observation", [("patient", ctx.patient_id), ("code", ",".join(codes)),
                                                   ("_sort", "-date"), ("_count", "50")], max_pages=1).matches
@@ -228,6 +272,7 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     """Show the form: the saved draft, or a first render prefilled from the record."""
     launch = current_launch(handle)
     start_launch_reads(launch)
+    start_prefill_read(launch, key)
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     # The catalog read this request's draft already; start one only when there is none.

@@ -105,3 +105,21 @@ def test_the_ehr_form_cache_is_bounded():
     for n in range(EHR_FORM_CACHE_SIZE + 10):
         form_for(dict(base, id=f"q{n}", meta={"versionId": "1"}), "https://ehr.example/fhir")
     assert len(questionnaire_catalog._ehr_forms) == EHR_FORM_CACHE_SIZE
+
+
+def test_a_first_visit_to_a_prefilled_form_searches_observations_in_the_same_wave(e2e):
+    handle = e2e.launcher.ehr(patient=PATIENT)
+    recorder = _record(e2e)
+    assert e2e.page(handle, "questionnaires/previsit-intake").status_code == 200
+    paths = [p for p, _, _ in recorder.fhir()]
+    assert paths.count("/fhir/Observation") == 1 and paths.count("/fhir/Questionnaire") == 1
+    first_end = min(end for _, _, end in recorder.fhir())
+    assert all(start < first_end for _, start, _ in recorder.fhir())
+
+
+def test_a_saved_draft_is_shown_without_searching_observations(e2e):
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
+    browser.post_form("previsit-intake", {}, action="continue")
+    recorder = _record(e2e)
+    assert browser.open_form("previsit-intake").status_code == 200
+    assert "/fhir/Observation" not in [p for p, _, _ in recorder.fhir()]
