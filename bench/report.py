@@ -32,7 +32,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         launch = a["launch_to_home"]
         out.append(_row("a", "EHR launch -> home page", f"{launch['total']} requests, depth {launch['depth']}",
                         f"{launch['token_requests']} token request", _ok(launch["token_requests"] == 1 and launch["depth"] <= 2)))
-        for key, label in (("home_to_questionnaire", "home -> PHQ-9 page"), ("home_to_medications", "home -> medication review")):
+        for key, label in (("home_to_questionnaire", "home -> PHQ-9 page"), ("home_to_intake", "home -> intake (prefilled)"),
+                           ("home_to_medications", "home -> medication review")):
             step = a[key]
             out.append(_row("a", label, f"{step['total']} requests, depth {step['depth']}", "", _ok(step["depth"] <= 1)))
     elif a:

@@ -32,7 +32,8 @@ def measure_round_trips(world: World, app: Any) -> dict[str, Any]:
             raise RuntimeError(f"home page answered {home.status_code}")
         launch = _count(world)
         results = {"launch_to_home": launch}
-        for name, path in (("home_to_questionnaire", "questionnaires/phq-9"), ("home_to_medications", "medications/")):
+        for name, path in (("home_to_questionnaire", "questionnaires/phq-9"), ("home_to_intake", "questionnaires/previsit-intake"),
+                           ("home_to_medications", "medications/")):
             world.counter.reset()
             response = client.get(f"/l/{handle}/{path}")
             if response.status_code != 200:
