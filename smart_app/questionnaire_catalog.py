@@ -308,16 +308,20 @@ def submit_read(call: Callable[[], T]) -> "Future[T]":
     return _reader().submit(call)
 
 
-def _read_wave(launch: "Launch") -> tuple[list[dict], list[dict], list[dict]]:
-    """(named by the launch, EHR copies of the library, completed responses), read in one parallel wave."""
+def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict], list[dict], list[dict], T]:
+    """(named by the launch, EHR copies of the library, completed responses, meanwhile()), in one wave.
+
+    The EHR reads run on the read pool while this thread runs `meanwhile` (the store reads,
+    which need this request's context), so the store's round trips hide inside the EHR's.
+    """
     library_urls = [q["url"] for q in _library()]
     reads: list[Callable[[], list[dict]]] = [
         lambda: _ehr_copies(launch, library_urls), lambda: completed_responses(launch), *_named_reads(launch)]
     launch.fhir  # build the client once, before the threads share it
-    pending = [submit_read(read) for read in reads[1:]]
-    first = reads[0]()  # this thread reads too: one thread fewer to wake
-    results = [first, *(future.result() for future in pending)]
-    return [r for found in results[2:] for r in found], results[0], results[1]
+    pending = [submit_read(read) for read in reads]
+    local = meanwhile()
+    results = [future.result() for future in pending]
+    return [r for found in results[2:] for r in found], results[0], results[1], local
 
 
 def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
@@ -338,7 +342,11 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         entries[key] = CatalogEntry(key=key, canonical=canonical, title=str(resource.get("title") or resource.get("name") or key),
                                     source=source, resource=resource, requested=requested, iss=launch.context.iss)
 
-    named, ehr_copies, responses = _read_wave(launch)
+    def store_reads() -> tuple[list[submission.SubmissionOutcome], dict[str, drafts.Draft | None]]:
+        """This person's submissions (newest first) and the drafts of the bundled forms."""
+        return submission.submissions(launch), {c: drafts.load(launch, c) for c in map(canonical_of, _library())}
+
+    named, ehr_copies, responses, (known, library_drafts) = _read_wave(launch, store_reads)
     for resource in named:
         add(resource, "launch", requested=True)
     for resource in ehr_copies:
@@ -346,9 +354,8 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
     for resource in _library():
         add(resource, "library")
 
-    known = submission.submissions(launch)  # newest first
     for entry in entries.values():
-        entry.draft = drafts.load(launch, entry.canonical)
+        entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
         # Only the newest submission counts: a failure later corrected and sent is no longer pending.
         newest = next((s for s in known if s.questionnaire == entry.canonical), None)
         entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
