@@ -17,20 +17,35 @@ PHQ9 = "http://smart-previsit.example.org/fhir/Questionnaire/phq-9"
 
 
 class Recorder:
-    """WSGI wrapper around the sandbox: (path, start, end) of each FHIR request, each held a little."""
+    """WSGI wrapper around the sandbox: (path, start, end) of each request.
 
-    def __init__(self, app: Callable, hold: float = 0.05) -> None:
-        """Wrap the sandbox's WSGI app; `hold` makes parallel requests visibly overlap."""
-        self.app, self.hold, self.seen, self.lock = app, hold, [], threading.Lock()
+    Each request is held until no new request has arrived for `quiet` seconds. Reads sent in
+    one wave all arrive while the first is still held, however slowly a loaded machine starts
+    them; a read that waits for another can only arrive after that one has ended.
+    """
+
+    def __init__(self, app: Callable, quiet: float = 0.4) -> None:
+        """Wrap the sandbox's WSGI app."""
+        self.app, self.quiet, self.seen = app, quiet, []
+        self.lock = threading.Lock()
+        self.last_arrival = time.monotonic()
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        """Serve, then record the request's interval."""
+        """Serve, hold until the wave is quiet, then record the request's interval."""
         started = time.monotonic()
+        with self.lock:
+            self.last_arrival = started
         body = list(self.app(environ, start_response))
-        time.sleep(self.hold)
+        while (wait := self._last() + self.quiet - time.monotonic()) > 0:
+            time.sleep(wait)
         with self.lock:
             self.seen.append((environ["PATH_INFO"], started, time.monotonic()))
         return body
+
+    def _last(self) -> float:
+        """When the latest request arrived."""
+        with self.lock:
+            return self.last_arrival
 
     def fhir(self, prefix: str = "/fhir/") -> list[tuple[str, float, float]]:
         """FHIR requests recorded so far."""
