@@ -16,11 +16,11 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 def _document(body: str) -> str:
-    """A whole page around a rendered partial, with the app's and the form's stylesheets."""
+    """A whole page around a rendered partial, with the app's and the form's stylesheets and a page heading."""
     css = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.css", "questionnaire.css")
                   if (STATIC / name).exists())
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Form</title>'
-            f"<style>{css}</style></head><body><main>{body}</main></body></html>")
+            f"<style>{css}</style></head><body><main><h1>Form</h1>{body}</main></body></html>")
 
 
 def test_script_shows_and_hides_dependent_items_live(page, render) -> None:
