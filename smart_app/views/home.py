@@ -9,6 +9,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Blueprint, Flask, copy_current_request_context, current_app, render_template
@@ -39,14 +40,37 @@ def _page_pool() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+class TaskStatus(Enum):
+    """Where a task stands for this person, shown as a tag; the value is (css class, words)."""
+
+    TO_DO = ("todo", "To do")
+    IN_PROGRESS = ("progress", "In progress")
+    DONE = ("done", "Completed")
+
+    @property
+    def css_class(self) -> str:
+        """The tag's style."""
+        return self.value[0]
+
+    @property
+    def label(self) -> str:
+        """The tag's words."""
+        return self.value[1]
+
+
 @dataclass(frozen=True)
 class PreVisitTask:
-    """One entry point on the home page; `unavailable_reason` greys it out with a plain reason."""
+    """One entry point on the home page.
+
+    `unavailable_reason` greys it out with a plain reason; `status` tags it (no tag when the
+    provider cannot tell, rather than a guessed one).
+    """
 
     title: str
     description: str
     url: str
     unavailable_reason: str | None = None
+    status: TaskStatus | None = None
 
 
 TaskProvider = Callable[[Launch], "PreVisitTask | None"]

@@ -34,7 +34,7 @@ from smart_app.medications import (
 )
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
-from smart_app.views.home import PreVisitTask, register_task_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
 KIND = "medication-review"
@@ -65,7 +65,20 @@ def medication_task(launch: Launch) -> PreVisitTask | None:
                             url_for("medications.clinician", handle=launch.handle), unavailable)
     return PreVisitTask("Review your medicines",
                         "Check the medicines on your list, say how you really take them, and add any that are missing.",
-                        url_for("medications.review", handle=launch.handle), unavailable)
+                        url_for("medications.review", handle=launch.handle), unavailable,
+                        status=None if unavailable else _review_status(launch))
+
+
+def _review_status(launch: Launch) -> TaskStatus:
+    """Where this person's own review stands, from the app's store (no EHR read)."""
+    canonical = questionnaire_canonical()
+    newest = next((s for s in submission.submissions(launch) if s.questionnaire == canonical), None)
+    if newest is not None and newest.state is not OutboxState.SENT:
+        return TaskStatus.IN_PROGRESS  # sending, or waiting to be sent again
+    draft = drafts.load(launch, canonical)
+    if draft is not None and draft.saved_at is not None and (newest is None or draft.saved_at > newest.created_at):
+        return TaskStatus.IN_PROGRESS  # answers saved since the last review was sent
+    return TaskStatus.DONE if newest is not None else TaskStatus.TO_DO
 
 
 def _clinician_summary(launch: Launch) -> str:

@@ -25,7 +25,7 @@ from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormV
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
 from smart_app.questionnaires.model import Form
-from smart_app.views.home import PreVisitTask, register_task_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
@@ -536,7 +536,7 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
     return PreVisitTask(title="Questionnaires to fill in", description=", ".join(e.title for e in due), url=url,
-                        unavailable_reason=read_only_reason(launch))
+                        unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
 
 
 def in_progress_task(launch: Launch) -> PreVisitTask | None:
@@ -546,7 +546,8 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
         return None
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
-    return PreVisitTask(title="Questionnaires in progress", description=", ".join(e.title for e in started), url=url)
+    return PreVisitTask(title="Questionnaires in progress", description=", ".join(e.title for e in started), url=url,
+                        status=TaskStatus.IN_PROGRESS)
 
 
 def completed_task(launch: Launch) -> PreVisitTask | None:
@@ -555,7 +556,7 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     if not done:
         return None
     return PreVisitTask(title="Completed questionnaires", description="; ".join(_latest_summary(e) for e in done),
-                        url=url_for("questionnaires.index", handle=launch.handle))
+                        url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
 
 def _latest_summary(entry: CatalogEntry) -> str:
