@@ -15,6 +15,7 @@ from flask import g
 
 from smart_app import audit
 from smart_app.context import LaunchContext
+from smart_app.ehr_http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
@@ -75,11 +76,11 @@ class Launch:
             from smart_app.fhir import FhirClient
 
             self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
-                                    correlation_id=self._correlation_id)
+                                    correlation_id=self._correlation_id, session=shared_session())
         return self._fhir
 
     def close(self) -> None:
-        """Release the FHIR client's pooled connections (called when the request ends)."""
+        """Drop this request's FHIR client (called when the request ends; the shared connections stay open)."""
         if self._fhir is not None:
             self._fhir.close()
             self._fhir = None
