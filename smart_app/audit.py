@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import logging.handlers
-import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
+
+from smart_app.fhir import Exchange, add_exchange_listener
 
 logger = logging.getLogger("smart_app.audit")
 
@@ -34,7 +35,6 @@ _MAX_LONG_VALUE = 1000  # lists of resource ids from a write
 _LONG_KEYS = frozenset({"resources"})
 _MAX_LIST = 50
 _IDENTITY_CACHE = 4096
-_FHIR_EXCHANGE = re.compile(r"^fhir %s %s status=")
 
 _identities: OrderedDict[str, dict[str, str]] = OrderedDict()
 _reads_by_cid: dict[str, Counter] = {}
@@ -130,23 +130,13 @@ def identity_of(context: Mapping[str, Any]) -> dict[str, str]:
 # -- per-request FHIR read summary ---------------------------------------------------------------
 
 
-class _FhirExchangeTap(logging.Handler):
-    """Counts each FHIR exchange FhirClient logs, by correlation id, for the request's `fhir.read` event."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Tally (method, resource type) of one exchange; never stores URLs or bodies."""
-        args = record.args if isinstance(record.args, tuple) else ()
-        if not _FHIR_EXCHANGE.match(str(record.msg)) or len(args) < 6:
-            return
-        method, resource_type, status, _ms, _attempt, cid = args[:6]
-        with _guard:
-            tally = _reads_by_cid.get(str(cid))
-            if tally is None:
-                return  # not a request we are summarising
-            tally[(str(method), str(resource_type), "ok" if isinstance(status, int) and status < 400 else "failed")] += 1
-
-
-_tap = _FhirExchangeTap(level=logging.INFO)
+def _count_exchange(exchange: Exchange) -> None:
+    """Tally (method, resource type, ok|failed) of one FHIR exchange for its request's summary."""
+    with _guard:
+        tally = _reads_by_cid.get(exchange.correlation_id)
+        if tally is None:
+            return  # not a request we are summarising
+        tally[(exchange.method, exchange.resource_type, "ok" if exchange.ok else "failed")] += 1
 
 
 def _begin_request() -> None:
@@ -193,11 +183,7 @@ def init_app(app: Flask) -> None:
     if app.extensions.get("smart_audit"):
         return
     app.extensions["smart_audit"] = True
-    fhir_log = logging.getLogger("smart_app.fhir")
-    if _tap not in fhir_log.handlers:
-        fhir_log.addHandler(_tap)
-        if fhir_log.getEffectiveLevel() > logging.INFO:
-            fhir_log.setLevel(logging.INFO)  # the tap needs the INFO exchange lines
+    add_exchange_listener(_count_exchange)
     app.before_request(_begin_request)
     app.after_request(_end_request)
     app.teardown_request(_forget_request)

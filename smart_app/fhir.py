@@ -358,6 +358,33 @@ def clear_capabilities_cache() -> None:
 # The client
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange with a FHIR server as listeners see it: no URL, no body, no token."""
+
+    method: str
+    resource_type: str  # "-" when the request names none (a batch or transaction)
+    status: int | None  # None when no response came back
+    ms: int
+    attempt: int
+    correlation_id: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A response below 400 came back."""
+        return self.status is not None and self.status < 400
+
+
+_exchange_listeners: list[Callable[[Exchange], None]] = []
+
+
+def add_exchange_listener(listener: Callable[[Exchange], None]) -> None:
+    """Call `listener` after every FHIR exchange in this process (adding it twice is a no-op)."""
+    if listener not in _exchange_listeners:
+        _exchange_listeners.append(listener)
+
+
 class FhirClient:
     """A FHIR R4 REST client bound to one server base URL and one launch's token."""
 
@@ -540,13 +567,20 @@ class FhirClient:
 
     def _log(self, method: str, resource_type: str | None, status: int | None, started: float,
              attempt: int, *, error: str | None = None) -> None:
-        """Log one HTTP exchange: method, type, status, duration, correlation id; never tokens or URLs."""
+        """Log one HTTP exchange and tell the exchange listeners; never tokens, URLs or bodies."""
+        exchange = Exchange(method=method, resource_type=resource_type or "-", status=status,
+                            ms=int((time.monotonic() - started) * 1000), attempt=attempt,
+                            correlation_id=self.correlation_id, error=error)
         log.info(
             "fhir %s %s status=%s ms=%d attempt=%d cid=%s%s",
-            method, resource_type or "-", status if status is not None else "-",
-            int((time.monotonic() - started) * 1000), attempt, self.correlation_id,
-            f" error={error}" if error else "",
+            exchange.method, exchange.resource_type, status if status is not None else "-",
+            exchange.ms, attempt, self.correlation_id, f" error={error}" if error else "",
         )
+        for listener in tuple(_exchange_listeners):
+            try:
+                listener(exchange)
+            except Exception:  # an observer's bug must never fail or retry the FHIR call itself
+                log.exception("fhir exchange listener %s failed", getattr(listener, "__name__", listener))
 
     @staticmethod
     def _json(response: requests.Response, method: str, resource_type: str | None) -> Any:

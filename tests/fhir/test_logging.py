@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from smart_app import fhir
+
 from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
 
 
@@ -19,3 +21,16 @@ def test_log_lines_carry_ids_and_status_but_no_secrets_or_search_values(fhir_ser
     text = "\n".join(lines)
     for secret in (TOKEN, "Bearer", "Smithson", "1970-01-02", "127.0.0.1"):
         assert secret not in text
+
+
+def test_a_failing_exchange_listener_never_fails_the_request(fhir_server, make_client, monkeypatch):
+    seen = []
+
+    def broken(exchange):
+        seen.append((exchange.method, exchange.resource_type, exchange.status))
+        raise RuntimeError("listener bug")
+
+    monkeypatch.setattr(fhir, "_exchange_listeners", [broken])
+    fhir_server.expect_request("/fhir/Patient/p1").respond_with_response(fhir_response({"resourceType": "Patient", "id": "p1"}))
+    assert make_client().read("Patient", "p1")["id"] == "p1"
+    assert seen == [("GET", "Patient", 200)]

@@ -151,3 +151,24 @@ def test_the_audit_file_is_reopened_after_rotation(tmp_path):
         handler.close()
     assert [e["event"] for e in audit.read_events((tmp_path / "audit.log.1").read_text().splitlines())] == ["x.before"]
     assert [e["event"] for e in audit.read_events(path.read_text().splitlines())] == ["x.after"]
+
+
+def test_the_fhir_read_summary_holds_when_the_fhir_log_is_silenced(make_app, fake_ehr, audit_log):
+    """Operators may turn the FHIR client's log down; the audit summary does not depend on it."""
+    from tests.fixtures.app import Launcher
+
+    fhir_log = logging.getLogger("smart_app.fhir")
+    level = fhir_log.level
+    app = make_app()
+    audit.init_app(app)
+    fhir_log.setLevel(logging.ERROR)
+    try:
+        client = app.test_client()
+        handle, _ = Launcher(client, fake_ehr).ehr_launch(token=token_response(patient="p1"))
+        fake_ehr.serve_resource(fake_patient("p1"))
+        assert client.get(f"/l/{handle}/").status_code == 200
+    finally:
+        fhir_log.setLevel(level)
+    [read] = [json.loads(r.getMessage()) for r in audit_log.records
+              if r.name == "smart_app.audit" and json.loads(r.getMessage())["event"] == "fhir.read"]
+    assert read["handle"] == handle and read["count"] >= 1 and "Patient" in read["resource_types"]
