@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from smart_app import audit, submission
 from smart_app.fhir import FhirError, FhirErrorCode
@@ -90,7 +90,18 @@ def mirrors_to_ehr(launch: "Launch") -> bool:
 
 def load(launch: "Launch", canonical: str) -> Draft | None:
     """The stored draft for this person and questionnaire, if any."""
-    data = runtime().store.get(NAMESPACE, draft_key(launch, canonical))
+    return _parse(runtime().store.get(NAMESPACE, draft_key(launch, canonical)))
+
+
+def load_many(launch: "Launch", canonicals: Iterable[str]) -> dict[str, Draft | None]:
+    """The stored drafts of several questionnaires for this person, in one store round trip."""
+    wanted = list(dict.fromkeys(canonicals))
+    found = runtime().store.get_many(NAMESPACE, [draft_key(launch, c) for c in wanted])
+    return {canonical: _parse(data) for canonical, data in zip(wanted, found)}
+
+
+def _parse(data: dict[str, Any] | None) -> Draft | None:
+    """A stored draft, or None when absent or malformed."""
     if data is None:
         return None
     try:

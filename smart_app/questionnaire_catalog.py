@@ -344,7 +344,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
 
     def store_reads() -> tuple[list[submission.SubmissionOutcome], dict[str, drafts.Draft | None]]:
         """This person's submissions (newest first) and the drafts of the bundled forms."""
-        return submission.submissions(launch), {c: drafts.load(launch, c) for c in map(canonical_of, _library())}
+        return submission.submissions(launch), drafts.load_many(launch, map(canonical_of, _library()))
 
     named, ehr_copies, responses, (known, library_drafts) = _read_wave(launch, store_reads)
     for resource in named:

@@ -14,7 +14,7 @@ import secrets
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from cachelib import BaseCache, FileSystemCache, RedisCache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -38,6 +38,12 @@ class LaunchStore:
         """Return the stored value, or None when absent, expired or undecryptable."""
         raw = self._backend.get(self._key(namespace, key))
         return self._open(raw)
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Several records of one namespace in one backend round trip (Redis MGET), in `keys` order."""
+        if not keys:
+            return []
+        return [self._open(raw) for raw in self._backend.get_many(*(self._key(namespace, k) for k in keys))]
 
     def delete(self, namespace: str, key: str) -> bool:
         """Remove a record; True when this call removed it."""

@@ -334,13 +334,11 @@ def receipt(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
 
 def submissions(launch: "Launch") -> list[SubmissionOutcome]:
     """This patient's submissions known to this app, newest first (for task lists)."""
-    index = runtime().store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
-    found = []
-    for entry in reversed(index["items"]):
-        record = _load(launch, entry["id"])
-        if record is not None:
-            found.append(_outcome(record))
-    return found
+    store = runtime().store
+    index = store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
+    ids = [entry["id"] for entry in reversed(index["items"])]
+    records = store.get_many(NAMESPACE, [_key(launch, submission_id) for submission_id in ids])
+    return [_outcome(record) for record in records if record is not None]
 
 
 def _deliver(launch: "Launch", record: dict[str, Any]) -> SubmissionOutcome:

@@ -216,11 +216,16 @@ def _observations(launch: Launch, form: Form, qr: dict, authored: str) -> list[d
     return extract_observations(form, qr, meta)
 
 
-def _submission_errors(launch: Launch, draft: drafts.Draft | None) -> submission.SubmissionOutcome | None:
-    """The draft's submission when it failed and needs the user (shown next to the fields)."""
+def _submission_errors(launch: Launch, draft: drafts.Draft | None,
+                       known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
+    """The draft's submission when it failed and needs the user (shown next to the fields).
+
+    `known` is the draft's submission as this request already read it (saves a store read).
+    """
     if draft is None:
         return None
-    outcome = submission.receipt(launch, draft.submission_id)
+    outcome = known if known is not None and known.submission_id == draft.submission_id else (
+        submission.receipt(launch, draft.submission_id))
     return outcome if outcome and outcome.state is OutboxState.FAILED else None
 
 
@@ -233,9 +238,10 @@ def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
 
 
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
-                 saved: drafts.SaveResult | None = None, status: int = 200) -> tuple[str, int]:
-    """Render the fill page."""
-    failed = _submission_errors(launch, draft)
+                 saved: drafts.SaveResult | None = None, status: int = 200,
+                 known: submission.SubmissionOutcome | None = None) -> tuple[str, int]:
+    """Render the fill page (`known`: the draft's submission, when this request already read it)."""
+    failed = _submission_errors(launch, draft, known)
     if failed:
         _attach_field_errors(view, failed.field_errors)
     return render_template(
@@ -278,7 +284,8 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     # The catalog read this request's draft already; start one only when there is none.
     draft = entry.draft or drafts.load_or_start(launch, entry.canonical)
     # Changes posted while an earlier send is unconfirmed stay in the rescue slot until it is settled.
-    rescued = None if drafts.unresolved_submission(launch, draft) else drafts.take_rescued(launch, key)
+    known = submission.receipt(launch, draft.submission_id)
+    rescued = None if known is not None and known.unresolved else drafts.take_rescued(launch, key)
     if rescued is not None:
         # A save that a dead launch (or an earlier send) held back: keep those answers now, then show them.
         draft = drafts.continue_after(launch, draft)
@@ -295,7 +302,7 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         view = evaluate(form, draft.state, _fill_context(launch, form))
     audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
                 resumed=draft.saved_at is not None, rescued=rescued is not None)
-    return _render_fill(launch, entry, view, draft)
+    return _render_fill(launch, entry, view, draft, known=known)
 
 
 @bp.post("/questionnaires/<key>")

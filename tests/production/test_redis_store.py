@@ -66,3 +66,23 @@ def _client(url: str):
     import redis
 
     return redis.Redis.from_url(url)
+
+
+def test_get_many_reads_several_records_in_order_with_gaps_as_none(any_store):
+    store = any_store
+    store.put("draft", "a", {"n": 1}, 60)
+    store.put("draft", "c", {"n": 3}, 60)
+    store.put("other", "b", {"n": 99}, 60)  # same key, other namespace: not a hit
+    assert store.get_many("draft", ["a", "b", "c"]) == [{"n": 1}, None, {"n": 3}]
+    assert store.get_many("draft", []) == []
+
+
+def test_get_many_is_one_redis_round_trip(store, monkeypatch):
+    for key in "abcde":
+        store.put("draft", key, {"k": key}, 60)
+    client = store._backend._read_client
+    calls = []
+    real = client.execute_command
+    monkeypatch.setattr(client, "execute_command", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    assert [v["k"] for v in store.get_many("draft", list("abcde"))] == list("abcde")
+    assert calls == ["MGET"]
