@@ -74,7 +74,10 @@ def _reported_difference(
         if since:
             parts.append(f"since {plain_date(since)}")
         if why in STOP_REASON_LABELS:
-            parts.append(f"({STOP_REASON_LABELS[why].lower()})")
+            # Only "other" carries the patient's words; a stray why-other beside another reason is not theirs to show.
+            other = _first(children.get(q.WHY_OTHER, []), "valueString") if why == "other" else None
+            reason = STOP_REASON_LABELS[why].lower()
+            parts.append(f"({reason}: {other})" if other else f"({reason})")
         return Difference("not-taking", name, " ".join(parts), row, side_effects)
     if status == "different":
         how = _first(children.get(q.HOW_DIFFERENT, []), "valueString") or "No details given"

@@ -136,6 +136,16 @@ class MedicineReport:
     since: str | None = None
     why_not: StopReason | None = None
     side_effects: str | None = None
+    # The patient's own words when why_not is "other"; None for every other reason.
+    why_other: str | None = None
+
+    @property
+    def why_not_text(self) -> str | None:
+        """The reason in words, e.g. "Cost" or "Other reason (ran out)"; None when no reason was given."""
+        if self.why_not is None:
+            return None
+        label = STOP_REASON_LABELS[self.why_not]
+        return f"{label} ({self.why_other})" if self.why_not == "other" and self.why_other else label
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Form input -> a validated Review, with one plain message per problem field.
 
 Field names are stable so a draft saved from a POST restores the same form:
-``med.<row key>.status|how|since|why|side_effects`` and ``add.<n>.name|dose|often``.
+``med.<row key>.status|how|since|why|why_other|side_effects`` and ``add.<n>.name|dose|often``.
 """
 from __future__ import annotations
 
@@ -77,11 +77,11 @@ def _text(form_data: Mapping[str, Any], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _limited(form_data: Mapping[str, Any], name: str, errors: dict[str, str]) -> str | None:
-    """Free text within the length limit, or None when empty."""
+def _limited(form_data: Mapping[str, Any], name: str, errors: dict[str, str], too_long: str | None = None) -> str | None:
+    """Free text within the length limit, or None when empty; `too_long` names the field in the message."""
     value = _text(form_data, name)
     if len(value) > MAX_TEXT:
-        errors[name] = f"Keep this under {MAX_TEXT} characters."
+        errors[name] = too_long or f"Keep this under {MAX_TEXT} characters."
     return value or None
 
 
@@ -98,7 +98,7 @@ def _parse_row(
     if status not in STATUS_LABELS:
         errors[status_field] = f"Choose one of the answers for {row.name}."
         return None
-    how = since = why = None
+    how = since = why = why_other = None
     if status == "different":
         how_field = field_name(row.key, "how")
         how = _limited(form_data, how_field, errors)
@@ -113,7 +113,12 @@ def _parse_row(
         elif why not in STOP_REASON_LABELS:
             errors[why_field] = "Choose one of the reasons."
             why = None
-    return MedicineReport(row, cast(ReportStatus, status), how, since, cast(StopReason | None, why), side_effects)
+        elif why == "other":
+            # Optional: "Other reason" alone is a complete answer; the words only help the clinician.
+            why_other = _limited(form_data, field_name(row.key, "why_other"), errors,
+                                 f"Keep your other reason to {MAX_TEXT} characters or fewer.")
+    return MedicineReport(row, cast(ReportStatus, status), how, since, cast(StopReason | None, why), side_effects,
+                          why_other=why_other)
 
 
 def _since(form_data: Mapping[str, Any], name: str, today: date, errors: dict[str, str]) -> str | None:

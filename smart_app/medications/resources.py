@@ -109,6 +109,8 @@ def _medication_group(report: MedicineReport) -> dict[str, Any]:
         children.append(
             _item(q.WHY_NOT, [{"valueCoding": {"system": q.STOP_REASON_SYSTEM, "code": report.why_not, "display": STOP_REASON_LABELS[report.why_not]}}])
         )
+    if report.why_not == "other" and report.why_other:
+        children.append(_item(q.WHY_OTHER, [{"valueString": report.why_other}]))
     if report.side_effects:
         children.append(_item(q.SIDE_EFFECTS, [{"valueString": report.side_effects}]))
     return _item(q.GROUP, item=children)
@@ -150,7 +152,7 @@ def _notes(report: MedicineReport) -> list[str]:
     if report.since:
         notes.append(f"Not taking since: {report.since}")
     if report.why_not:
-        notes.append(f"Why not: {STOP_REASON_LABELS[report.why_not]}")
+        notes.append(f"Why not: {report.why_not_text}")
     if report.side_effects:
         notes.append(f"Side effects: {report.side_effects}")
     return notes

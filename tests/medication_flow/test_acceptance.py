@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 
+from smart_app.medications import load_questionnaire
 from tests.fixtures.e2e import E2E, PATIENT
 from tests.medication_flow.helpers import (
+    QUESTIONNAIRE_URL,
     SUBMISSION_SYSTEM,
     Reviewer,
     children,
@@ -56,7 +58,7 @@ def test_patient_review_is_stored_as_one_response_nine_observations_and_one_prov
     qr = reviews[0]
     assert qr["status"] == "completed"
     assert qr["identifier"] == {"system": SUBMISSION_SYSTEM, "value": submission_id}
-    assert qr["questionnaire"] == "http://smart-previsit.example.org/fhir/Questionnaire/medication-review|1.0.0"
+    assert qr["questionnaire"] == f"{QUESTIONNAIRE_URL}|{load_questionnaire()['version']}"
     assert qr["author"] == {"reference": f"Patient/{PATIENT}"}
     groups = [g for g in qr["item"] if g["linkId"] == "medication"]
     added = [g for g in qr["item"] if g["linkId"] == "added-medication"]

@@ -57,6 +57,38 @@ def test_acceptance_scenario_shows_exactly_three_differences(latest_qr):
     assert diffs[2].row is None
 
 
+def _not_taking_qr(**parts):
+    """A review where Metformin is not taken, with the given fields, the rest taken as prescribed."""
+    rows = review_rows(resources())
+    form = {f"med.{r.key}.status": "taking" for r in rows}
+    form.update({"med.rx-r2.status": "not-taking", **{f"med.rx-r2.{k}": v for k, v in parts.items()}})
+    review, errors = parse_review(rows, form, today=date(2026, 3, 15))
+    assert errors == {}
+    return rows, to_questionnaire_response(review, META)
+
+
+def test_other_reason_shows_the_patients_words_where_the_reason_is():
+    rows, qr = _not_taking_qr(since="2026-02", why="other", why_other="Ran out and the pharmacy was closed")
+    (diff,) = clinician_diff(rows, qr)
+    assert (diff.kind, diff.medicine, diff.detail) == (
+        "not-taking", "Metformin 500 MG Oral Tablet", "Not taking it since February 2026 (other reason: Ran out and the pharmacy was closed)")
+
+
+def test_other_reason_without_words_shows_the_reason_alone():
+    rows, qr = _not_taking_qr(why="other")
+    (diff,) = clinician_diff(rows, qr)
+    assert diff.detail == "Not taking it (other reason)"
+
+
+def test_words_beside_a_different_reason_are_not_shown():
+    """A response from elsewhere with why-other beside "Cost": the words do not belong to that reason."""
+    rows, qr = _not_taking_qr(why="cost")
+    metformin = next(g for g in qr["item"] if g["item"][1]["answer"][0]["valueString"].startswith("Metformin"))
+    metformin["item"].append({"linkId": "medication.why-other", "answer": [{"valueString": "stray words"}]})
+    (diff,) = clinician_diff(rows, qr)
+    assert diff.detail == "Not taking it (cost)"
+
+
 def test_not_sure_is_a_difference():
     rows = review_rows(resources())
     review, _ = parse_review(rows, {f"med.{r.key}.status": "unsure" if r.key == "st-s4" else "taking" for r in rows})
@@ -99,6 +131,7 @@ def test_other_questionnaires_are_refused():
 
 def test_malformed_response_items_are_skipped_not_fatal():
     qr = {
+        # Answers to the earlier version (before medication.why-other) are still medication reviews.
         "questionnaire": "http://smart-previsit.example.org/fhir/Questionnaire/medication-review|1.0.0",
         "item": [
             "junk",

@@ -53,6 +53,44 @@ def test_not_taking_keeps_since_why_and_side_effects(rows):
     assert (report.status, report.since, report.why_not, report.side_effects) == ("not-taking", "2026-01", "side-effects", "stomach ache")
 
 
+def test_other_reason_keeps_the_patients_words_trimmed(rows):
+    form = answered(**{"med__rx-2__status": "not-taking", "med__rx-2__why": "other", "med__rx-2__why_other": "  ran out of refills \n"})
+    review, errors = parse_review(rows, form, today=TODAY)
+    assert errors == {}
+    report = review.reports[1]
+    assert (report.why_not, report.why_other, report.why_not_text) == ("other", "ran out of refills", "Other reason (ran out of refills)")
+
+
+@pytest.mark.parametrize("words", [None, "", "   "])
+def test_other_reason_words_are_optional(rows, words):
+    form = answered(**{"med__rx-2__status": "not-taking", "med__rx-2__why": "other"})
+    if words is not None:
+        form["med.rx-2.why_other"] = words
+    review, errors = parse_review(rows, form, today=TODAY)
+    assert errors == {}
+    assert (review.reports[1].why_not, review.reports[1].why_other, review.reports[1].why_not_text) == ("other", None, "Other reason")
+
+
+def test_other_reason_words_at_the_limit_are_kept(rows):
+    form = answered(**{"med__rx-2__status": "not-taking", "med__rx-2__why": "other", "med__rx-2__why_other": "w" * 500})
+    review, errors = parse_review(rows, form, today=TODAY)
+    assert errors == {}
+    assert review.reports[1].why_other == "w" * 500
+
+
+@pytest.mark.parametrize("overrides", [
+    {"med__rx-1__status": "not-taking", "med__rx-1__why": "cost"},
+    {"med__rx-1__status": "taking", "med__rx-1__why": "other"},
+    {"med__rx-1__status": "different", "med__rx-1__how": "half", "med__rx-1__why": "other"},
+])
+def test_other_reason_words_are_ignored_unless_other_reason_applies(rows, overrides):
+    """Left over from an earlier choice, even over-long: not kept, and no error for a field that does not apply."""
+    review, errors = parse_review(rows, answered(**overrides, **{"med__rx-1__why_other": "x" * 501}), today=TODAY)
+    assert errors == {}
+    assert review.reports[0].why_other is None
+    assert "(" not in (review.reports[0].why_not_text or "")
+
+
 def test_follow_ups_of_other_answers_are_dropped(rows):
     """A since-date left over from an earlier choice is not kept when the answer is "taking"."""
     form = answered(**{"med__rx-1__how": "old text", "med__rx-1__since": "2020-01-01", "med__rx-1__why": "cost"})
@@ -85,6 +123,8 @@ BAD_INPUTS = [
     ({"med__rx-1__status": "not-taking", "med__rx-1__why": "cost", "med__rx-1__since": "2025-02-30"},
      "med.rx-1.since", "Enter a real date, for example 2024-03-01."),
     ({"med__rx-1__side_effects": "y" * 501}, "med.rx-1.side_effects", "Keep this under 500 characters."),
+    ({"med__rx-1__status": "not-taking", "med__rx-1__why": "other", "med__rx-1__why_other": "o" * 501},
+     "med.rx-1.why_other", "Keep your other reason to 500 characters or fewer."),
     ({"add__0__dose": "200 mg"}, "add.0.name", "Tell us the name of the medicine you added."),
     ({"add__3__often": "daily"}, "add.3.name", "Tell us the name of the medicine you added."),
     ({"add__0__name": "z" * 501}, "add.0.name", "Keep this under 500 characters."),
@@ -118,8 +158,10 @@ def test_added_medicines_skip_blank_blocks_and_keep_order(rows):
 
 
 def test_form_values_keep_only_review_fields_for_drafts():
-    form = {"med.rx-1.status": "taking", "add.0.name": "Ibuprofen", "add.count": "2", "csrf_token": "secret", "action": "submit", "add.x.name": "no"}
-    assert review_form_values(form) == {"med.rx-1.status": "taking", "add.0.name": "Ibuprofen", "add.count": "2"}
+    form = {"med.rx-1.status": "taking", "med.rx-1.why_other": "ran out", "add.0.name": "Ibuprofen", "add.count": "2",
+            "csrf_token": "secret", "action": "submit", "add.x.name": "no"}
+    assert review_form_values(form) == {"med.rx-1.status": "taking", "med.rx-1.why_other": "ran out", "add.0.name": "Ibuprofen",
+                                        "add.count": "2"}
 
 
 @pytest.mark.parametrize(

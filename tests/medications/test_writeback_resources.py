@@ -35,7 +35,7 @@ META = ReviewMeta(
 @pytest.fixture
 def review():
     """Rows sort by name: Fish oil (not sure), Lisinopril (request + statement, taken differently),
-    Metformin (not taken); plus one added medicine."""
+    Metformin (not taken, for another reason in the patient's words); plus one added medicine."""
     rows = review_rows([
         request("r1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril 10 MG Oral Tablet")}),
         statement("s1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril")}),
@@ -44,7 +44,8 @@ def review():
     ])
     form = {
         "med.rx-r1.status": "different", "med.rx-r1.how": "Half a tablet",
-        "med.rx-r2.status": "not-taking", "med.rx-r2.since": "2026-02-01", "med.rx-r2.why": "side-effects",
+        "med.rx-r2.status": "not-taking", "med.rx-r2.since": "2026-02-01", "med.rx-r2.why": "other",
+        "med.rx-r2.why_other": "  Ran out before the refill  ",
         "med.rx-r2.side_effects": "Upset stomach",
         "med.st-s3.status": "unsure",
         "add.0.name": "Ibuprofen", "add.0.dose": "200 mg", "add.0.often": "When needed",
@@ -67,7 +68,7 @@ def test_questionnaire_response_exact_shape(review):
     status = lambda code, display: [{"valueCoding": {"system": STATUS_SYSTEM, "code": code, "display": display}}]  # noqa: E731
     assert qr == {
         "resourceType": "QuestionnaireResponse",
-        "questionnaire": f"{Q_URL}|1.0.0",
+        "questionnaire": f"{Q_URL}|{load_questionnaire()['version']}",
         "status": "completed",
         "subject": {"reference": "Patient/p1"},
         "encounter": {"reference": "Encounter/e1"},
@@ -103,7 +104,8 @@ def test_questionnaire_response_exact_shape(review):
                 answer_item("medication.status", "Are you taking this medicine?", status("not-taking", "Not taking it")),
                 answer_item("medication.since", "If not taking it: since when?", [{"valueDate": "2026-02-01"}]),
                 answer_item("medication.why-not", "If not taking it: why not?",
-                            [{"valueCoding": {"system": REASON_SYSTEM, "code": "side-effects", "display": "Side effects"}}]),
+                            [{"valueCoding": {"system": REASON_SYSTEM, "code": "other", "display": "Other reason"}}]),
+                answer_item("medication.why-other", "If another reason: what is it?", [{"valueString": "Ran out before the refill"}]),
                 answer_item("medication.side-effects", "Any side effects? (optional)", [{"valueString": "Upset stomach"}]),
             ]),
             group_item("added-medication", "A medicine that is not on the list", [
@@ -153,7 +155,8 @@ def test_adherence_observations_exact_shape(review):
         {**common,
          "focus": [{"reference": "MedicationRequest/r2", "display": "Metformin 500 MG Oral Tablet"}],
          "valueCodeableConcept": adherence("http://snomed.info/sct", "715036001", "Does not take medication", "Not taking it"),
-         "note": [{"text": "Not taking since: 2026-02-01"}, {"text": "Why not: Side effects"}, {"text": "Side effects: Upset stomach"}]},
+         "note": [{"text": "Not taking since: 2026-02-01"}, {"text": "Why not: Other reason (Ran out before the refill)"},
+                  {"text": "Side effects: Upset stomach"}]},
     ]
 
 
@@ -198,7 +201,8 @@ def _items_by_link_id(items, out=None):
 def test_bundled_questionnaire_is_the_one_shipped():
     shipped = json.loads(QUESTIONNAIRE_PATH.read_text())
     assert shipped == load_questionnaire()
-    assert shipped["url"] == Q_URL and shipped["version"] == "1.0.0" and shipped["status"] == "active"
+    # The one deliberate pin of the version: 1.1.0 added medication.why-other. Change the item set, bump it here.
+    assert shipped["url"] == Q_URL and shipped["version"] == "1.1.0" and shipped["status"] == "active"
     groups = _items_by_link_id(shipped["item"])
     assert groups["medication"]["repeats"] is True and groups["added-medication"]["repeats"] is True
 
@@ -232,6 +236,42 @@ def test_choice_options_match_enable_when_codes():
         (condition,) = items[link_id]["enableWhen"]
         assert condition["question"] == "medication.status"
         assert condition["answerCoding"]["code"] in status_codes
+
+
+def test_other_reason_words_are_asked_only_after_other_reason():
+    group = _items_by_link_id(load_questionnaire()["item"])["medication"]
+    link_ids = [item["linkId"] for item in group["item"]]
+    assert link_ids.index("medication.why-other") == link_ids.index("medication.why-not") + 1
+    why_other = group["item"][link_ids.index("medication.why-other")]
+    assert why_other["type"] == "text" and "required" not in why_other
+    other = next(o["valueCoding"] for o in group["item"][link_ids.index("medication.why-not")]["answerOption"]
+                 if o["valueCoding"]["code"] == "other")
+    assert why_other["enableWhen"] == [{"question": "medication.why-not", "operator": "=",
+                                        "answerCoding": {"system": other["system"], "code": other["code"]}}]
+
+
+def _not_taking(form_extra):
+    """One medicine, not taken, with the given extra fields; returns its QR group answers and Observation notes."""
+    rows = review_rows([request("r1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril")})])
+    parsed, errors = parse_review(rows, {"med.rx-r1.status": "not-taking", **form_extra})
+    assert errors == {}
+    (group,) = to_questionnaire_response(parsed, META)["item"]
+    (obs,) = adherence_observations(parsed, META)
+    return {item["linkId"]: item["answer"] for item in group["item"]}, [n["text"] for n in obs["note"]]
+
+
+def test_other_reason_without_words_writes_the_reason_alone():
+    answers, notes = _not_taking({"med.rx-r1.why": "other", "med.rx-r1.why_other": "   "})
+    assert answers["medication.why-not"][0]["valueCoding"]["code"] == "other"
+    assert "medication.why-other" not in answers
+    assert notes == ["Why not: Other reason"]
+
+
+def test_other_reason_words_are_not_written_for_another_reason():
+    """Words typed under "Other reason" and then a different reason chosen are dropped, not sent."""
+    answers, notes = _not_taking({"med.rx-r1.why": "cost", "med.rx-r1.why_other": "Ran out"})
+    assert "medication.why-other" not in answers
+    assert notes == ["Why not: Cost"]
 
 
 def test_resources_go_through_the_shared_write_back_bundle(review):
