@@ -4,13 +4,26 @@
 (function () {
   "use strict";
 
+  // Show a field when the chosen value is one of those it names; a field showing an error stays visible.
+  function toggle(field, names, chosen) {
+    var applies = field.getAttribute(names).split(" ").indexOf(chosen) !== -1;
+    field.hidden = !applies && !field.querySelector(".error");
+  }
+
+  function checkedValue(row, selector) {
+    var chosen = row.querySelector(selector + ' input[type="radio"]:checked');
+    return chosen ? chosen.value : "";
+  }
+
   function update(row) {
-    var chosen = row.querySelector('.choices input[type="radio"]:checked');
-    var status = chosen ? chosen.value : "";
+    var status = checkedValue(row, ".choices");
+    var reason = checkedValue(row, "fieldset.why-not");
     Array.prototype.forEach.call(row.querySelectorAll("[data-applies-to]"), function (field) {
-      var applies = field.getAttribute("data-applies-to").split(" ").indexOf(status) !== -1;
-      // A field showing an error stays visible, so the message is never hidden.
-      field.hidden = !applies && !field.querySelector(".error");
+      toggle(field, "data-applies-to", status);
+    });
+    // The "other reason" words, inside the why-not follow-up, depend on the reason chosen there.
+    Array.prototype.forEach.call(row.querySelectorAll("[data-applies-to-reason]"), function (field) {
+      toggle(field, "data-applies-to-reason", reason);
     });
   }
 
@@ -21,7 +34,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("fieldset.med-row"), function (row) {
       update(row);
       row.addEventListener("change", function (event) {
-        if (event.target.closest(".choices")) { update(row); }
+        if (event.target.closest(".choices, fieldset.why-not")) { update(row); }
       });
     });
   }

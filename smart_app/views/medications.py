@@ -20,7 +20,6 @@ from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, r
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
-    STOP_REASON_LABELS,
     NotAMedicationReview,
     Review,
     ReviewMeta,
@@ -262,7 +261,7 @@ def confirm(handle: str) -> Response | str:
         types, skipped = submission.planned_types(launch, questionnaire_response=qr, observations=observations)
         written = _written_lines(types)
     return render_template("medications/confirm.html", launch=launch, review=parsed, status_labels=STATUS_LABELS,
-                           stop_reason_labels=STOP_REASON_LABELS, read_only_reason=reason, written=written,
+                           read_only_reason=reason, written=written,
                            skipped=skipped, submission_id=draft.submission_id,
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, RESCUE_KEY))

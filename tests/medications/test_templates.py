@@ -8,7 +8,17 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from smart_app.medications import STATUS_LABELS, STOP_REASON_LABELS, Difference, past_rows, review_rows
+from smart_app.medications import (
+    STATUS_LABELS,
+    STOP_REASON_LABELS,
+    Difference,
+    ReviewMeta,
+    clinician_diff,
+    parse_review,
+    past_rows,
+    review_rows,
+    to_questionnaire_response,
+)
 from tests.medications.builders import request, rx_concept, statement
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -112,7 +122,7 @@ def test_follow_up_fields_are_always_there_with_clear_labels(env):
     html = render_form(env)
     tags = parse(html)
     names = {a.get("name") for _, a in tags.tags}
-    assert {"med.rx-r1.how", "med.rx-r1.since", "med.rx-r1.why", "med.rx-r1.side_effects"} <= names
+    assert {"med.rx-r1.how", "med.rx-r1.since", "med.rx-r1.why", "med.rx-r1.why_other", "med.rx-r1.side_effects"} <= names
     assert "If taking it differently: how do you take it?" in html
     assert "If not taking it: since when? (optional)" in html
     # Nothing is hidden behind script.
@@ -225,3 +235,88 @@ def test_row_context_shows_prescriber_start_reason_and_both_sources(env):
     assert "<dd>High blood pressure</dd>" in html
     assert "<dd>1 tablet by mouth daily</dd>" in html
     assert "<dd>Prescription; Your medication list (one a day)</dd>" in html
+
+
+class WhyNot(HTMLParser):
+    """The start tags inside each why-not fieldset, and the text of labels by their `for`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside: list[tuple[str, dict[str, str | None]]] = []
+        self.labels: dict[str, str] = {}
+        self._depth = 0
+        self._label: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "fieldset" and "why-not" in (attrs.get("class") or ""):
+            self._depth = 1
+        elif self._depth:
+            self._depth += tag == "fieldset"
+            self.inside.append((tag, attrs))
+        if tag == "label":
+            self._label = attrs["for"]
+            self.labels[self._label] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "fieldset" and self._depth:
+            self._depth -= 1
+        if tag == "label":
+            self._label = None
+
+    def handle_data(self, data):
+        if self._label:
+            self.labels[self._label] += data
+
+
+def why_not_parts(html: str) -> WhyNot:
+    parser = WhyNot()
+    parser.feed(html)
+    return parser
+
+
+def test_other_reason_words_have_a_labelled_text_box_inside_the_why_not_fieldset(env):
+    parts = why_not_parts(render_form(env))
+    box = next(a for t, a in parts.inside if a.get("name") == "med.rx-r1.why_other")
+    assert (box["type"], box["id"], box["maxlength"]) == ("text", "med-rx-r1-why_other", "500")
+    assert parts.labels["med-rx-r1-why_other"] == "If another reason: what is it? (optional)"
+    # Shown without JS; the script hides it unless the reason chosen is "other".
+    holder = next(a for t, a in parts.inside if t == "div" and "data-applies-to-reason" in a)
+    assert holder["data-applies-to-reason"] == "other" and "hidden" not in holder
+    assert "aria-invalid" not in box and "aria-describedby" not in box
+
+
+def test_other_reason_words_are_restored_from_a_draft(env):
+    html = render_form(env, values={"med.rx-r1.status": "not-taking", "med.rx-r1.why": "other", "med.rx-r1.why_other": "ran out"})
+    box = next(a for t, a in parse(html).tags if a.get("name") == "med.rx-r1.why_other")
+    assert box["value"] == "ran out"
+
+
+def test_over_long_other_reason_keeps_the_words_with_the_message_at_the_field(env):
+    typed = "o" * 501
+    message = "Keep your other reason to 500 characters or fewer."
+    html = render_form(env, values={"med.rx-r1.status": "not-taking", "med.rx-r1.why": "other", "med.rx-r1.why_other": typed},
+                       errors={"med.rx-r1.why_other": message})
+    parts = why_not_parts(html)
+    box = next(a for t, a in parts.inside if a.get("name") == "med.rx-r1.why_other")
+    assert box["value"] == typed
+    assert box["aria-invalid"] == "true" and box["aria-describedby"] == "med-rx-r1-why_other-error"
+    assert ("p", {"class": "error", "id": "med-rx-r1-why_other-error"}) in parts.inside
+    assert f'<p class="error" id="med-rx-r1-why_other-error">{message}</p>' in html
+    # The summary at the top links to the box.
+    assert ("a", {"href": "#med-rx-r1-why_other"}) in parse(html).tags
+
+
+def test_hostile_other_reason_words_are_inert_in_the_form_and_for_the_clinician(env):
+    values = {"med.rx-r1.status": "not-taking", "med.rx-r1.why": "other", "med.rx-r1.why_other": PAYLOAD}
+    html = render_form(env, values=values, errors={"med.rx-r1.why_other": "Keep your other reason to 500 characters or fewer."})
+    assert_inert(html)
+    assert next(a for t, a in parse(html).tags if a.get("name") == "med.rx-r1.why_other")["value"] == PAYLOAD
+
+    rows = review_rows([request("r1", {"medicationCodeableConcept": rx_concept("314076", "Lisinopril 10 MG Oral Tablet")})])
+    review, errors = parse_review(rows, values)
+    assert errors == {}
+    diffs = clinician_diff(rows, to_questionnaire_response(review, ReviewMeta(subject="Patient/p1", authored="2026-03-15")))
+    page = env.get_template("medications/_clinician_diff.html").render(differences=diffs)
+    assert_inert(page)
+    assert "(other reason: &#34;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in page
