@@ -71,7 +71,9 @@ def medication_task(launch: Launch) -> PreVisitTask | None:
 def _review_status(launch: Launch) -> TaskStatus:
     """Where this person's own review stands, from the app's store (no EHR read)."""
     canonical = questionnaire_canonical()
-    newest = next((s for s in submission.submissions(launch) if s.questionnaire == canonical), None)
+    # Any version counts: a review sent before the questionnaire gained an item is still a sent review.
+    url = canonical.partition("|")[0]
+    newest = next((s for s in submission.submissions(launch) if (s.questionnaire or "").partition("|")[0] == url), None)
     if newest is not None and newest.state is not OutboxState.SENT:
         return TaskStatus.IN_PROGRESS  # sending, or waiting to be sent again
     draft = drafts.load(launch, canonical)
