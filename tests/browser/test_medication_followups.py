@@ -34,6 +34,12 @@ def test_follow_ups_follow_the_chosen_answer(browser_stack: BrowserStack, new_co
     assert shown() == [True, False, False, True]
     row.get_by_label("Not taking it", exact=True).check()
     assert shown() == [False, True, True, True]
+    other_words = row.get_by_label("If another reason: what is it? (optional)")
+    assert not other_words.is_visible()  # only for "Other reason"
+    row.get_by_label("Other reason", exact=True).check()
+    assert other_words.is_visible()
+    row.get_by_label("Cost", exact=True).check()
+    assert not other_words.is_visible()
     row.get_by_label("Taking it as prescribed", exact=True).check()
     assert shown() == [False, False, False, True]
 
