@@ -68,4 +68,7 @@ def test_ehr_sidebar_screenshot(browser_stack: BrowserStack, new_context) -> Non
     frame.get_by_label("Several days").first.check()
     frame.evaluate("window.scrollTo(0, 0)")  # show the app's header and the first questions
     assert handle_of(app_frame(page).url)
-    screenshot(page, "ehr-sidebar-phq9-1280")
+    # The app is a cross-site (out-of-process) frame: let it paint twice before the capture, and
+    # keep the viewport as it is (a full-page capture resizes it, and the frame can come out blank).
+    frame.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    screenshot(page, "ehr-sidebar-phq9-1280", full_page=False)
