@@ -97,6 +97,28 @@ def _seed_if_empty(store: Any) -> None:
 
     if not store.all("Patient"):
         seed(store, questionnaire_dir=QUESTIONNAIRE_DIR)
+    else:
+        _refresh_bundled_questionnaires(store)
+
+
+def _refresh_bundled_questionnaires(store: Any) -> None:
+    """A store kept from an earlier run keeps its data, but serves the app's current bundled forms.
+
+    The app matches its bundled Questionnaires on the EHR by canonical URL; a store seeded before
+    a form's new version would otherwise keep serving the old one until `--reset`.
+    """
+    from .fhir.outcome import FhirError
+    from .seed import bundled_questionnaires
+
+    for resource in bundled_questionnaires(QUESTIONNAIRE_DIR):
+        try:
+            current = store.read("Questionnaire", resource["id"])
+        except FhirError:
+            store.create(resource)
+            continue
+        if {k: v for k, v in current.items() if k != "meta"} != resource:
+            store.update(resource)
+            log.info("sandbox: Questionnaire/%s updated to version %s", resource["id"], resource.get("version"))
 
 
 def _register_blueprints(app: Flask, store: Any, auth: SandboxAuth, faults: FaultBoard) -> None:

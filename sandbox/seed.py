@@ -517,6 +517,12 @@ def _questionnaires(directory: Path | None, summary: SeedSummary) -> Iterator[di
         yield resource
 
 
+def bundled_questionnaires(directory: Path | None = None) -> list[dict[str, Any]]:
+    """The app's bundled Questionnaires as the seed stores them (ids from file names, no meta)."""
+    directory = directory if directory is not None else default_questionnaire_dir()
+    return list(_questionnaires(directory, SeedSummary(today=datetime.now(timezone.utc).date().isoformat())))
+
+
 def build_resources(today: date, questionnaire_dir: Path | None = None,
                     summary: SeedSummary | None = None) -> list[dict[str, Any]]:
     """Return every seed resource, in an order where references point backwards."""
