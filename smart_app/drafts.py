@@ -1,7 +1,7 @@
 """Drafts: what was typed into a questionnaire, kept so nothing is lost and a relaunch can resume.
 
 The exact raw input (including invalid values) is always kept in the encrypted LaunchStore,
-keyed by (iss, patient, user, questionnaire canonical), not by launch handle, so a relaunch
+keyed by (iss, patient, user, questionnaire URL), not by launch handle, so a relaunch
 for the same person and form finds it. When the granted scopes allow QuestionnaireResponse
 writes, the draft is also mirrored to the EHR as an in-progress QuestionnaireResponse whose
 identifier is the submission id; submitting later completes that same resource in place
@@ -73,13 +73,14 @@ class SaveResult:
 
 
 def draft_key(launch: "Launch", canonical: str) -> str:
-    """(iss, patient, person, canonical): the same person and form find the draft after relaunch.
+    """(iss, patient, person, questionnaire URL): the same person and form find the draft after relaunch.
 
     The person is the fhirUser, or this browser when there is none (submission.person_key), so
-    two different people never share a draft.
+    two different people never share a draft. The key leaves out the form's version, so a draft
+    begun before a new version of the form is still found (see load).
     """
     ctx = launch.context
-    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|{canonical}"
+    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|{canonical.partition('|')[0]}"
 
 
 def mirrors_to_ehr(launch: "Launch") -> bool:
@@ -89,25 +90,32 @@ def mirrors_to_ehr(launch: "Launch") -> bool:
 
 
 def load(launch: "Launch", canonical: str) -> Draft | None:
-    """The stored draft for this person and questionnaire, if any."""
-    return _parse(runtime().store.get(NAMESPACE, draft_key(launch, canonical)))
+    """The stored draft for this person and questionnaire, if any (carried over to `canonical`'s version)."""
+    return _parse(runtime().store.get(NAMESPACE, draft_key(launch, canonical)), canonical)
 
 
 def load_many(launch: "Launch", canonicals: Iterable[str]) -> dict[str, Draft | None]:
     """The stored drafts of several questionnaires for this person, in one store round trip."""
     wanted = list(dict.fromkeys(canonicals))
     found = runtime().store.get_many(NAMESPACE, [draft_key(launch, c) for c in wanted])
-    return {canonical: _parse(data) for canonical, data in zip(wanted, found)}
+    return {canonical: _parse(data, canonical) for canonical, data in zip(wanted, found)}
 
 
-def _parse(data: dict[str, Any] | None) -> Draft | None:
-    """A stored draft, or None when absent or malformed."""
+def _parse(data: dict[str, Any] | None, canonical: str) -> Draft | None:
+    """A stored draft for the form `canonical` names, or None when absent or malformed.
+
+    A draft begun on another version of the same form keeps its answers and submission id and
+    moves to this version: answers to items the new version still has are shown again (and
+    validated against it), the rest are dropped when the form is evaluated. Losing everything
+    typed because the form was updated overnight would be worse.
+    """
     if data is None:
         return None
     try:
-        return Draft.from_dict(data)
+        draft = Draft.from_dict(data)
     except ValueError:
         return None
+    return draft if draft.canonical == canonical else replace(draft, canonical=canonical)
 
 
 def load_or_start(launch: "Launch", canonical: str) -> Draft:

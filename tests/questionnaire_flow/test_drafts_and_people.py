@@ -149,3 +149,34 @@ def test_answers_posted_when_the_launch_dies_are_back_after_relaunch(e2e):
     assert _checked(html, f"{LOINC}|{OPTIONS[1]}", "q.phq9-q2.0")
     [draft] = [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"]
     assert [i["linkId"] for i in draft["item"][0]["item"]] == ["phq9-q1", "phq9-q2"]
+
+
+def _form(version: str, items: list[dict]) -> dict:
+    """A Questionnaire on the EHR, at this version."""
+    return {"resourceType": "Questionnaire", "id": "ehr-checkin", "url": "http://ehr.example.org/Questionnaire/checkin",
+            "version": version, "status": "active", "title": "Check-in", "item": items}
+
+
+def test_a_draft_outlives_a_new_version_of_its_form_keeping_the_answers_the_new_version_still_asks(e2e):
+    kept = {"linkId": "concern", "type": "string", "text": "What concerns you most?"}
+    dropped = {"linkId": "pharmacy", "type": "string", "text": "Your pharmacy"}
+    added = {"linkId": "travel", "type": "boolean", "text": "Have you travelled recently?"}
+    e2e.sandbox.store.create(_form("1.0.0", [kept, dropped]))
+    handle = e2e.launcher.ehr(patient=PATIENT, questionnaire="Questionnaire/ehr-checkin")
+    browser = Browser(e2e.client, handle)
+    saved = browser.post_form("ehr-checkin", {"q.concern.r": "Dizzy in the mornings", "q.pharmacy.r": "Main St"},
+                              action="continue")
+    assert saved.status_code == 200
+
+    current = e2e.sandbox.store.read("Questionnaire", "ehr-checkin")
+    e2e.sandbox.store.update({**_form("2.0.0", [kept, added]), "meta": current.get("meta", {})})
+    html = browser.open_form("ehr-checkin").get_data(as_text=True)
+    assert 'value="Dizzy in the mornings"' in html  # the answer the new version still asks for is back
+    assert "Main St" not in html and "Have you travelled recently?" in html
+
+    browser.fill_and_send("ehr-checkin", {"q.concern.r": "Dizzy in the mornings", "q.travel.r": "false"})
+    [response] = [r for r in e2e.sandbox.resources("QuestionnaireResponse")
+                  if r.get("questionnaire", "").startswith("http://ehr.example.org/Questionnaire/checkin")]
+    assert response["status"] == "completed"  # the draft's EHR copy, completed in place: one response
+    assert response["questionnaire"] == "http://ehr.example.org/Questionnaire/checkin|2.0.0"
+    assert [i["linkId"] for i in response["item"]] == ["concern", "travel"]
