@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import secrets
+import struct
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -186,6 +188,33 @@ class _FileStore(FileSystemCache):
     The stock one returns True for a missing file, which would let two racing callbacks
     both believe they consumed the same state.
     """
+
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        """Store only when absent, atomically: the entry is hard-linked into place, which fails if it exists.
+
+        The stock add() checks, then writes (two threads both win the lock of one submission), and it
+        treats an expired entry as present (a crashed holder's lock would outlive its TTL).
+        """
+        filename = self._get_filename(key)
+        if os.path.exists(filename):
+            if self.get(key) is not None:
+                return False
+            self.delete(key)  # expired
+        self._prune()
+        fd, tmp = tempfile.mkstemp(suffix=self._fs_transaction_suffix, dir=self._path)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(struct.pack("I", self._normalize_timeout(timeout)))
+                self.serializer.dump(value, fh)
+            os.chmod(tmp, self._mode)
+            try:
+                os.link(tmp, filename)
+            except FileExistsError:
+                return False
+        finally:
+            os.unlink(tmp)
+        self._update_count(delta=1)
+        return True
 
     def delete(self, key: str, mgmt_element: bool = False) -> bool:
         """Unlink the entry; False when it was already gone."""
