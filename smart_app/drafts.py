@@ -210,6 +210,17 @@ def discard(launch: "Launch", canonical: str) -> None:
     runtime().store.delete(NAMESPACE, draft_key(launch, canonical))
 
 
+def forget_sent(launch: "Launch", outcome: SubmissionOutcome) -> None:
+    """Once a submission is sent, its draft is done (unless it was saved since: those answers go next).
+
+    Called wherever a send can finish: the receipt page's retries and the server-side courier.
+    """
+    if outcome.state is OutboxState.SENT and outcome.questionnaire:
+        draft = load(launch, outcome.questionnaire)
+        if draft and draft.submission_id == outcome.submission_id and (draft.saved_at or 0) <= outcome.created_at:
+            discard(launch, outcome.questionnaire)
+
+
 def _rescue_key(launch: "Launch", form_key: str) -> str:
     """Like draft_key, but by the page's questionnaire key, which is known before any EHR read."""
     ctx = launch.context

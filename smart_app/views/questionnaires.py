@@ -456,7 +456,7 @@ def deliver(handle: str, submission_id: str) -> Response:
     outcome = submission.deliver_if_due(launch, submission_id)
     if outcome is None:
         abort(404)
-    _forget_sent_draft(launch, outcome)
+    drafts.forget_sent(launch, outcome)
     return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 
@@ -467,16 +467,8 @@ def retry(handle: str, submission_id: str) -> Response:
     outcome = submission.retry(launch, submission_id)
     if outcome is None:
         abort(404)
-    _forget_sent_draft(launch, outcome)
+    drafts.forget_sent(launch, outcome)
     return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
-
-
-def _forget_sent_draft(launch: Launch, outcome: submission.SubmissionOutcome) -> None:
-    """Once a submission is sent, its draft is done (unless it was saved since: those answers go next)."""
-    if outcome.state is OutboxState.SENT and outcome.questionnaire:
-        draft = drafts.load(launch, outcome.questionnaire)
-        if draft and draft.submission_id == outcome.submission_id and (draft.saved_at or 0) <= outcome.created_at:
-            drafts.discard(launch, outcome.questionnaire)
 
 
 @bp.get("/questionnaires/<key>/responses/<response_id>")
