@@ -4,7 +4,9 @@ and `smart-app audit --launch HANDLE` (one launch's audit trail as a story).
 Configuration is launch.json plus the environment (12-factor); secrets come only from the
 environment: SMART_APP_SECRET_KEY, SMART_APP_STORE_KEY, SESSION_REDIS_URL and each server's
 `client_secret_env`. Serving knobs: SMART_APP_WORKERS, SMART_APP_THREADS, SMART_APP_PROXY_HOPS,
-SMART_APP_AUDIT_LOG (a file, or "-" for stderr only); command-line flags override them.
+SMART_APP_AUDIT_LOG (a file, or "-" for stderr only), SMART_APP_COURIER_INTERVAL (seconds between
+server-side deliveries of pending submissions, default 5; 0 turns the courier off); command-line
+flags override them.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from flask import Flask
+
+COURIER_INTERVAL = 5.0  # served apps deliver pending submissions this often (seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="trusted reverse proxies in front of the app; their X-Forwarded-* headers are honoured (env SMART_APP_PROXY_HOPS, default 0)")
     serve.add_argument("--timeout", type=int, default=60, help="seconds before gunicorn restarts a stuck worker")
     serve.add_argument("--audit-log", help="audit log file (env SMART_APP_AUDIT_LOG; default instance/audit.log; '-' for stderr)")
+    serve.add_argument("--courier-interval", type=float, default=None,
+                       help="seconds between deliveries of pending submissions after the person left "
+                            f"(env SMART_APP_COURIER_INTERVAL, default {COURIER_INTERVAL:g}; 0 turns it off)")
     sandbox = sub.add_parser("sandbox", help="start the offline sandbox EHR and the app together")
     sandbox.add_argument("--host", default="localhost", help="app host")
     sandbox.add_argument("--port", type=int, default=8000, help="app port")
@@ -52,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["SMART_APP_CONFIG"] = args.config
     if getattr(args, "audit_log", None):
         os.environ["SMART_APP_AUDIT_LOG"] = args.audit_log
+    if getattr(args, "courier_interval", None) is not None:
+        os.environ["SMART_APP_COURIER_INTERVAL"] = str(args.courier_interval)  # gunicorn workers build their own app
     if args.command == "serve":
         return _serve(args)
     if args.command == "audit":
@@ -67,8 +76,16 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _env_float(name: str, default: float) -> float:
+    """A number from the environment, or the default when unset or malformed."""
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
 def production_app(proxy_hops: int | None = None) -> "Flask":
-    """The app as served: create_app() plus proxy trust and the audit log file.
+    """The app as served: create_app() plus proxy trust, the audit log file and the courier turned on.
 
     Usable directly as a gunicorn factory: `gunicorn 'smart_app.cli:production_app()'`.
     """
@@ -77,6 +94,7 @@ def production_app(proxy_hops: int | None = None) -> "Flask":
 
     app = create_app()
     init_proxy(app, proxy_hops if proxy_hops is not None else _env_int("SMART_APP_PROXY_HOPS", 0))
+    app.config["COURIER_INTERVAL"] = _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)
     _configure_audit_log(app.instance_path)
     return app
 

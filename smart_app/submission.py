@@ -6,7 +6,8 @@ encounter, author come from the token, never from the form), keeps the bundle in
 encrypted store until the EHR has it, sends it through FhirClient (retries, Retry-After and
 the 401 refresh live there), and records sent / pending / failed. Every entry is a
 conditional create, so a resend after a lost response or a double submit never duplicates.
-Audit events carry ids only.
+A pending submission is queued for the courier (courier.py), which sends it when due even if
+nobody keeps the receipt page open. Audit events carry ids only.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from flask import has_request_context
 
-from smart_app import audit
+from smart_app import audit, courier
 from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
@@ -145,7 +146,7 @@ def person_key(launch: "Launch") -> str:
     user = launch.context.fhir_user
     if user:
         return user.relative
-    bid = browser_id() if has_request_context() else None
+    bid = (browser_id() if has_request_context() else None) or launch.browser
     anchor = f"browser:{bid}" if bid else f"launch:{launch.handle}"
     return "anon:" + hashlib.sha256(anchor.encode()).hexdigest()[:32]
 
@@ -315,12 +316,12 @@ def retry(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
     return _deliver(launch, record)
 
 
-def deliver_if_due(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
-    """The automatic retry: resend a pending submission whose backoff has passed; else just report."""
+def deliver_if_due(launch: "Launch", submission_id: str, *, now: float | None = None) -> SubmissionOutcome | None:
+    """The automatic retry: resend a pending submission whose backoff has passed by `now`; else just report."""
     record = _load(launch, submission_id)
     if record is None:
         return None
-    if OutboxItem.from_dict(record["item"]).is_due(time.time()):
+    if OutboxItem.from_dict(record["item"]).is_due(time.time() if now is None else now):
         audit.event("submission.retry", submission_id=submission_id, handle=launch.handle, manual=False)
         return _deliver(launch, record)
     return _outcome(record)
@@ -370,6 +371,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict(), field_errors=field_errors(error, item.bundle),
                       messages=list(general_messages(error)))
+        _schedule(launch, record, item)
         _save(launch, record)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
                     error_code=error.code.value, status=error.status, attempts=item.attempts, **ids)
@@ -382,16 +384,30 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
         error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict())
+        _schedule(launch, record, item)
         _save(launch, record)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
                     error_code=error.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])
+    _schedule(launch, record, item)
     _save(launch, record)
     audit.event("submission.sent", attempts=item.attempts,
                 resources=",".join(f"{e.resource_type}/{e.id}" for e in result.entries), **ids)
     return _outcome(record)
+
+
+def _schedule(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> None:
+    """Keep the courier's queue in step: a pending item is queued for its next attempt, a settled one leaves.
+
+    Only records once queued are taken off again, so a first send that succeeds costs no queue update.
+    """
+    if item.state is OutboxState.PENDING and item.next_attempt_at is not None:
+        record["queued"] = courier.enqueue(launch.handle, item.submission_id, item.next_attempt_at) \
+            or bool(record.get("queued"))
+    elif record.pop("queued", False):
+        courier.dequeue(item.submission_id)
 
 
 def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Receipt:

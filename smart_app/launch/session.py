@@ -66,6 +66,8 @@ class Launch:
         # A token this object just got from a refresh: used until it expires even when its
         # lifetime is shorter than REFRESH_SKEW, so a page's parallel reads refresh once, not once each.
         self._refreshed: str | None = None
+        # The browser that owns the launch: keys a person without a fhirUser when no request is present (the courier).
+        self.browser: str | None = record.get("browser") if record is not None else None
         if record is not None:
             self._remember(record)
 
