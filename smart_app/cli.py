@@ -1,5 +1,6 @@
-"""Command line: `smart-app serve` (gunicorn, or `--dev`), `smart-app sandbox` (offline EHR plus the app)
-and `smart-app audit --launch HANDLE` (one launch's audit trail as a story).
+"""Command line: `smart-app serve` (gunicorn, or `--dev`), `smart-app sandbox` (offline EHR plus the app),
+`smart-app audit --launch HANDLE` (one launch's audit trail as a story) and `smart-app courier --once`
+(send the due pending submissions now).
 
 Configuration is launch.json plus the environment (12-factor); secrets come only from the
 environment: SMART_APP_SECRET_KEY, SMART_APP_STORE_KEY, SESSION_REDIS_URL and each server's
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--reset", action="store_true", help="re-seed the sandbox's FHIR data")
     sandbox.add_argument("--sandbox-db", help="the sandbox's SQLite file (default: in its instance folder)")
     sandbox.add_argument("--audit-log", help="audit log file (default instance/audit.log; '-' for stderr)")
+    courier = sub.add_parser("courier", help="send the pending submissions that are due, once (serve does this "
+                                             "every few seconds; this is for cron or support)")
+    courier.add_argument("--once", action="store_true", required=True, help="one delivery round, then exit")
     audit = sub.add_parser("audit", help="print one launch's audit trail as a story")
     audit.add_argument("--launch", required=True, metavar="HANDLE", help="the launch handle (the id in /l/HANDLE/)")
     audit.add_argument("--log", help="audit log file (default: env SMART_APP_AUDIT_LOG or instance/audit.log)")
@@ -65,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "courier":
+        return _courier()
     return _sandbox(args)
 
 
@@ -218,6 +224,18 @@ def _audit(args: argparse.Namespace) -> int:
     text = audit.story(events, args.launch)
     print(text)
     return 0 if not text.startswith("no audit events") else 1
+
+
+def _courier() -> int:
+    """Deliver the due pending submissions once with the served app's configuration; print how many were sent."""
+    app = _build_app()
+    if app is None:
+        return 2
+    from smart_app.courier import deliver_due
+
+    sent = deliver_due(app)
+    print(f"smart-app courier: {sent} pending submission(s) sent", flush=True)
+    return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:

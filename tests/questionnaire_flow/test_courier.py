@@ -213,3 +213,40 @@ def test_the_courier_thread_is_off_by_default_and_starts_once_per_process_on_the
         courier.stop(on)
     assert not started.thread.is_alive() and not forked.thread.is_alive()
     assert courier.EXTENSION not in on.extensions
+
+
+def test_a_failing_tick_is_logged_and_the_next_tick_runs(
+        tmp_path: Path, client_key_paths: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "courier-app"), "SECRET_KEY": "s",
+                      "REGISTRATION": e2e_registration("http://127.0.0.1:9/fhir"), **client_key_paths})
+    calls: list[Flask] = []
+    second = threading.Event()
+
+    def tick(app_: Flask, now: float | None = None) -> int:
+        """The first tick fails as a store outage would; the second one signals."""
+        calls.append(app_)
+        if len(calls) == 1:
+            raise ConnectionError("store down")
+        second.set()
+        return 0
+
+    monkeypatch.setattr(courier, "deliver_due", tick)
+    running = courier.Courier(app, 0.001)
+    running.thread.start()
+    try:
+        assert second.wait(10)
+    finally:
+        running.stop(timeout=5)
+    assert calls[:2] == [app, app]
+    assert [e["error"] for e in _events(caplog, "courier.error")] == ["ConnectionError"]
+
+
+def test_a_launch_past_its_maximum_age_is_ended_and_its_entry_dropped(e2e: E2E) -> None:
+    browser, sid = _pending(e2e)
+    assert courier.deliver_due(e2e.app, now=time.time() + 13 * 3600) == 0  # MAX_LAUNCH_AGE is 12 h
+    assert _queue(e2e.app) == []
+    with e2e.app.app_context():
+        assert read_launch(runtime().store, browser.handle) is None  # its tokens are gone, as a page would end it
+    assert stored(e2e.sandbox, sid)["Observation"] == []
