@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 
 from smart_app import fhirjson
+from smart_app.origins import origin_of
 
 log = logging.getLogger(__name__)
 
@@ -250,18 +251,6 @@ def link_id_for_expression(expression: str, questionnaire_response: Mapping[str,
 # Small pure helpers
 
 
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL without userinfo, else None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
-
-
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), else None."""
     if not value:
@@ -407,7 +396,7 @@ class FhirClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Bind to `base_url`; `token()` is called per request so refreshed tokens are used."""
-        origin = _origin(base_url)
+        origin = origin_of(base_url)
         if origin is None:
             raise ValueError("FHIR base URL must be an absolute http(s) URL without userinfo")
         self.base_url = base_url.rstrip("/")
@@ -467,7 +456,7 @@ class FhirClient:
         The path matters too: on a multi-tenant host `/tenant-b/fhir` is another server, and
         it must never receive this launch's token.
         """
-        if _origin(url) != self._origin:
+        if origin_of(url) != self._origin:
             return False
         path = urlsplit(url).path
         # Dot segments (also percent-encoded) could climb out of the base after normalisation.

@@ -11,11 +11,11 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Collection, Iterable, Mapping
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
+from smart_app.origins import origin_of
 from smart_app.config import is_loopback_http_allowed
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
@@ -92,7 +92,7 @@ def _contrast(first: str, second: str) -> float:
 
 def allowed_style_origins(iss: str, frame_ancestors: Iterable[str]) -> frozenset[tuple[str, str, int]]:
     """Origins a launch's style URL may be on: the iss's own, and that EHR's registered frame ancestors."""
-    origins = {_origin(url) for url in (iss, *frame_ancestors)}
+    origins = {origin_of(url) for url in (iss, *frame_ancestors)}
     return frozenset(o for o in origins if o is not None)
 
 
@@ -103,7 +103,7 @@ def style_sheet(url: str | None, http: Callable[[], requests.Session], allowed: 
     the launching EHR's own origins (`allowed`, from `allowed_style_origins`): anything else
     would let a token response make this server request arbitrary hosts, including its own.
     """
-    if not url or _origin(url) not in allowed or not is_loopback_http_allowed(url):
+    if not url or origin_of(url) not in allowed or not is_loopback_http_allowed(url):
         return NO_HINTS
     now = time.monotonic()
     with _guard:
@@ -136,15 +136,3 @@ def _fetch(url: str, http: Callable[[], requests.Session]) -> dict[str, Any]:
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL without userinfo, else None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
