@@ -247,13 +247,8 @@ def confirm(handle: str) -> Response | str:
     if draft is None:
         return redirect(url_for(".review", handle=handle), code=303)
     draft = drafts.continue_after(launch, draft)  # a review already sent goes again only under a new id
-    try:
-        read = _read(launch)
-    except MedicationsUnavailable:
-        abort(403)
-    parsed, errors = parse_review(read.medications.current, _from_state(draft.state))
-    if errors:
-        flash("Some answers need checking before you send them.", "error")
+    parsed = _checked_review(launch, draft, "Some answers need checking before you send them.")
+    if parsed is None:
         return redirect(url_for(".review", handle=handle), code=303)
     reason = read_only_reason(launch)
     written: list[str] = []
@@ -267,6 +262,19 @@ def confirm(handle: str) -> Response | str:
                            skipped=skipped, submission_id=draft.submission_id,
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, RESCUE_KEY))
+
+
+def _checked_review(launch: Launch, draft: drafts.Draft, problem: str) -> Review | None:
+    """The saved answers parsed against the current list; None (with `problem` flashed) when they need the form again."""
+    try:
+        read = _read(launch)
+    except MedicationsUnavailable:
+        abort(403)
+    parsed, errors = parse_review(read.medications.current, _from_state(draft.state))
+    if errors:
+        flash(problem, "error")
+        return None
+    return parsed
 
 
 def _written_lines(types: list[str]) -> list[str]:
@@ -296,13 +304,8 @@ def send(handle: str) -> Response:
         return redirect(url_for(".review", handle=handle), code=303)
     if read_only_reason(launch):
         abort(403)
-    try:
-        read = _read(launch)
-    except MedicationsUnavailable:
-        abort(403)
-    parsed, errors = parse_review(read.medications.current, _from_state(draft.state))
-    if errors:
-        flash("Your medicine list changed, or some answers need checking. Please look again.", "error")
+    parsed = _checked_review(launch, draft, "Your medicine list changed, or some answers need checking. Please look again.")
+    if parsed is None:
         return redirect(url_for(".review", handle=handle), code=303)
     qr, observations = _resources(launch, parsed)
     try:
