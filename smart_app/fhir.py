@@ -654,8 +654,8 @@ class FhirClient:
             except FhirError as exc:
                 return exc
 
-        if not urls:
-            return []
+        if len(urls) < 2:  # nothing to overlap: no thread for a single read
+            return [fetch(pair) for pair in zip(urls, paths)]
         with ThreadPoolExecutor(max_workers=min(READ_MANY_WORKERS, len(urls))) as pool:
             return list(pool.map(fetch, zip(urls, paths)))
 

@@ -8,7 +8,6 @@ links only on the same server (https://hl7.org/fhir/R4/search.html#paging).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from urllib.parse import urlencode
 from smart_app.context import Permissions
 from smart_app.fhir import FhirError, SearchResult
 from smart_app.medications import MedicationList, build_medication_list, questionnaire_canonical
+from smart_app.pools import submit_read
 
 # https://hl7.org/fhir/R4/valueset-medicationrequest-status.html: the ones a patient still takes.
 REQUEST_STATUSES = "active,on-hold"
@@ -112,9 +112,8 @@ def _run_together(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         except FhirError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        futures = {key: pool.submit(run, task) for key, task in tasks.items()}
-        return {key: future.result() for key, future in futures.items()}
+    futures = {key: submit_read(lambda task=task: run(task)) for key, task in tasks.items()}
+    return {key: future.result() for key, future in futures.items()}
 
 
 def _first_match(bundle: dict[str, Any]) -> dict[str, Any] | None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import weakref
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
@@ -24,6 +22,7 @@ from flask import has_request_context, request
 from smart_app import drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.outbox import OutboxState
+from smart_app.pools import submit_read
 from smart_app.questionnaires import QuestionnaireError, build_form
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
@@ -285,27 +284,6 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
         if not holder:
             holder.append(_build_catalog(launch))
         return holder[0]
-
-
-# Leaf reads only (a read never submits to this pool, so it cannot deadlock); kept per process
-# because starting threads for every page costs more than the reads' own CPU.
-READ_THREADS = 16
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
-
-
-def _reader() -> ThreadPoolExecutor:
-    """The process's read pool, created on first use (after a fork, a new one for the child)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="catalog-read"))
-        return _pool[1]
-
-
-def submit_read(call: Callable[[], T]) -> "Future[T]":
-    """Run one leaf read (it must not submit reads itself) on the process read pool."""
-    return _reader().submit(call)
 
 
 def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict], list[dict], list[dict], T]:

@@ -5,9 +5,6 @@ Launch and returns a PreVisitTask (or None to stay hidden for this launch).
 """
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
@@ -17,27 +14,17 @@ from flask import Blueprint, Flask, copy_current_request_context, current_app, r
 from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
+from smart_app.pools import process_pool
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirError
 
 bp = Blueprint("home", __name__)
 TASKS = "previsit_task_providers"
-# Providers and the banner run on a per-process pool: starting five threads per page cost more
-# than the page's own work. Providers only submit leaf reads to other pools, so this one cannot
-# deadlock; when it is busy a page waits its turn instead of adding threads without bound.
+# Providers and the banner run on a per-process pool (smart_app/pools.py). Providers only submit
+# leaf reads, so this pool cannot deadlock; when it is busy a page waits its turn instead of
+# adding threads without bound.
 PAGE_THREADS = 32
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
-
-
-def _page_pool() -> ThreadPoolExecutor:
-    """The process's pool for home-page work, created on first use (a forked worker makes its own)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="home-page"))
-        return _pool[1]
 
 
 class TaskStatus(Enum):
@@ -95,7 +82,7 @@ def launch_home(handle: str) -> str:
     providers = current_app.extensions.get(TASKS, [])
     # The banner reads and every task provider's reads go out at the same time: one round, no
     # chain. Each provider runs in its own copy of the request context (url_for, config).
-    pool = _page_pool()
+    pool = process_pool("home-page", PAGE_THREADS)
     page = pool.submit(home_model, launch)
     pending = [pool.submit(copy_current_request_context(provider), launch) for provider in providers]
     tasks = [task for task in (f.result() for f in pending) if task is not None]

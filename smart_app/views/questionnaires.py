@@ -19,8 +19,9 @@ from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
+from smart_app.pools import submit_read
 from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, entry_for, form_for, response_score,
-                                            shared_find_by_id, submit_read)
+                                            shared_find_by_id)
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
