@@ -99,9 +99,16 @@ class CatalogEntry:
         return self.completed[0] if self.completed else None
 
 
-def canonical_of(questionnaire: dict) -> str:
-    """url|version (or just url) of a Questionnaire."""
-    url = questionnaire.get("url") or f"Questionnaire/{questionnaire.get('id')}"
+def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
+    """url|version (or just url) of a Questionnaire.
+
+    A Questionnaire without `url` is named by its literal reference: the full URL on the EHR
+    (`{iss}/Questionnaire/{id}`) when the server is known, so responses can cite it and be matched.
+    """
+    url = questionnaire.get("url")
+    if not url:
+        relative = f"Questionnaire/{questionnaire.get('id')}"
+        return f"{iss.rstrip('/')}/{relative}" if iss else relative
     return f"{url}|{questionnaire['version']}" if questionnaire.get("version") else url
 
 
@@ -309,7 +316,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
     def add(resource: dict, source: str, requested: bool = False) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
-        canonical = canonical_of(resource)
+        canonical = canonical_of(resource, launch.context.iss)
         if key is None or resource.get("url") in EXCLUDED_URLS:
             return
         if any(e.canonical == canonical for e in entries.values()) or key in entries:
@@ -337,7 +344,10 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         # Only the newest submission counts: a failure later corrected and sent is no longer pending.
         newest = next((s for s in known if s.questionnaire == entry.canonical), None)
         entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
-        mine = [r for r in responses if r.get("questionnaire") in (entry.canonical, entry.url)]
+        cited = {entry.canonical, entry.url}
+        if not entry.resource.get("url"):  # a literal reference may be cited relative to the server
+            cited.add(f"Questionnaire/{entry.key}")
+        mine = [r for r in responses if r.get("questionnaire") in cited]
         form = entry.form if mine else None
         for response in mine:
             entry.completed.append(CompletedResponse(

@@ -15,7 +15,7 @@ from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
 from .expressions import FillContext, add_variables, environment, run, to_answers
 from .model import Form, FormItem
-from .scoring import Score, score
+from .scoring import Score, has_score, is_sum_score_item, score, score_scope, summed_items, typed_total_problem
 from .state import FormState, Path, field_id, field_name
 from .validation import validate_answers
 
@@ -42,6 +42,7 @@ class ItemView:
     errors: list[str] = field(default_factory=list)
     enabled: bool = True
     calculated: bool = False
+    failed: bool = False  # an expression for this item failed: it shows "could not be calculated"
     from_record: bool = False
     instances: list[GroupInstance] = field(default_factory=list)  # groups only
     children: list["ItemView"] = field(default_factory=list)  # items nested under a question
@@ -88,6 +89,13 @@ class FormView:
     response_items: list[dict]  # QuestionnaireResponse.item built from enabled answers
     problems: list[str]  # expression failures (for logs; never user data)
     owners: dict[int, ItemView] = field(default_factory=dict, repr=False)
+    failures: dict[str, str] = field(default_factory=dict)  # linkId -> where an expression failed (audited)
+    unfilled: list[str] = field(default_factory=list)  # linkIds: required, hidden or read-only, and empty
+
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """What the form's owner should fix: degraded items (from parsing) and failed expressions."""
+        return list(self.form.notes) + [(k, "an expression could not be calculated") for k in self.failures]
 
     @property
     def valid(self) -> bool:
@@ -205,6 +213,12 @@ class _Evaluator:
     def __init__(self, form: Form, state: FormState, ctx: FillContext) -> None:
         """Expand the instance tree and index it."""
         self.form, self.state, self.ctx = form, state, ctx
+        ctx.questionnaire = form.questionnaire
+        ctx.launch_names = tuple(spec.name for spec in form.launch_context)
+        ctx.weights = {o.token: o.ordinal for i in form.by_link_id.values() for o in i.options if o.ordinal is not None}
+        self.sum_items = {i.link_id: summed_items(form, i) for i in form.by_link_id.values() if is_sum_score_item(form, i)}
+        self.instance_nodes: dict[tuple[str, Path], dict] = {}  # (linkId, instance path) -> response node
+        self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)
         self.by_link: dict[str, list[ItemView]] = {}
         self.by_key: dict[tuple[str, Path], ItemView] = {}
@@ -321,6 +335,7 @@ class _Evaluator:
         """QuestionnaireResponse.item for the current answers (nested groups, repeats)."""
         self.qr_nodes = {}
         self.owners = {}
+        self.instance_nodes = {}
 
         def emit(views: list[ItemView]) -> list[dict]:
             """Response items for these sibling instances."""
@@ -338,6 +353,7 @@ class _Evaluator:
                             node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "item": children}
                             out.append(node)
                             self.qr_nodes[id(view)] = node
+                            self.instance_nodes[(item.link_id, instance.path)] = node
                             self.owners[id(node)] = view
                     continue
                 answers = [{f"value{s}": v} for s, v in view.answers]
@@ -348,6 +364,7 @@ class _Evaluator:
                     continue
                 node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "answer": answers}
                 self.qr_nodes[id(view)] = node
+                self.instance_nodes[(item.link_id, view.path)] = node
                 self.owners[id(node)] = view
                 out.append(node)
             return out
@@ -355,16 +372,43 @@ class _Evaluator:
         # emit() recurses once per nesting level; depth is bounded by MAX_DEPTH.
         return emit(self.roots)
 
+    def _context_of(self, view: ItemView, link_id: str) -> dict:
+        """%context for an item: its response node in this instance (a bare stub while unanswered)."""
+        if view.item.type == "group":
+            path = view.path + ((view.instances[0].index,) if view.instances else ())
+            return self.instance_nodes.get((link_id, path)) or {"linkId": link_id}
+        return self.instance_nodes.get((link_id, view.path)) or {"linkId": link_id}
+
     def _run(self, node: ItemView, expr: Any, what: str) -> list:
-        """Evaluate an item-level expression with form and ancestor variables in scope."""
+        """Evaluate an item-level expression in the SDC environment of this instance.
+
+        Form variables are evaluated on the response; each ancestor's (and the item's own)
+        variables on that ancestor's response node, outermost first, so a variable is seen by
+        its item's descendants only.
+        """
         if self._root_env is None or self._root_env[0] is not self.response:
             env = environment(self.ctx, self.response)
             self._root_env = (self.response, add_variables(self.form.variables, self.response, env, self.ctx, "root"))
         env = self._root_env[1]
-        base = self.qr_nodes.get(id(node), self.response)
-        for ancestor in reversed([node.item, *node.item.ancestors()]):
-            env = add_variables(ancestor.variables, base, env, self.ctx, ancestor.link_id)
-        return run(expr, base, env, self.ctx, f"{node.item.link_id} {what}")
+        chain: list[ItemView] = []
+        view: ItemView | None = node
+        while view is not None:
+            chain.append(view)
+            view = view.parent
+        for ancestor in reversed(chain):
+            if not ancestor.item.variables:
+                continue
+            if ancestor is node:
+                base = self._context_of(node, node.item.link_id)
+            else:  # the instance of the ancestor group that holds this node
+                depth = ancestor.item.group_depth + 1 if ancestor.item.type == "group" else len(ancestor.path)
+                key = (ancestor.item.link_id, node.path[:depth])
+                base = self.instance_nodes.get(key) or {"linkId": ancestor.item.link_id}
+            env = add_variables(ancestor.item.variables, base, {**env, "context": base, "qitem": ancestor.item.source},
+                                self.ctx, ancestor.item.link_id, node.item.link_id)
+        base = self._context_of(node, node.item.link_id)
+        env = {**env, "context": base, "qitem": node.item.source}
+        return run(expr, base, env, self.ctx, f"{node.item.link_id} {what}", node.item.link_id)
 
     def calculate(self) -> None:
         """calculatedExpression values replace entered ones (they are read-only by definition)."""
@@ -372,7 +416,37 @@ class _Evaluator:
             expr = node.item.calculated_expression
             if expr is None or not node.item.is_question:
                 continue
+            before = len(self.ctx.problems)
             node.answers = to_answers(node.item, self._run(node, expr, "calculatedExpression"))
+            node.failed = len(self.ctx.problems) > before
+            node.raw = [answer_to_token(node.item, a) for a in node.answers]
+            node.errors = []
+            node.calculated = True
+
+    def sum_scores(self) -> None:
+        """Score items without an expression: the sum of the ordinals they cover, in the same group instance.
+
+        Only enabled answers count once enablement is known. Nothing answered: no value (not 0).
+        """
+        for node in self.nodes:
+            covered = self.sum_items.get(node.item.link_id)
+            if covered is None:
+                continue
+            scope = score_scope(node.item)
+            depth = scope.group_depth + 1 if scope is not None else 0
+            prefix = node.path[:depth]
+            total, answered = None, False
+            for item in covered:
+                ordinals = item.ordinals
+                for other in self.by_link.get(item.link_id, []):
+                    if other.path[:depth] != prefix or not self.enabled.get(id(other), not self.enabled):
+                        continue
+                    for suffix, value in other.answers:
+                        points = ordinals.get(_token(suffix, value))
+                        if points is not None:
+                            total = (total or 0) + points
+                            answered = True
+            node.answers = to_answers(node.item, [total]) if answered else []
             node.raw = [answer_to_token(node.item, a) for a in node.answers]
             node.errors = []
             node.calculated = True
@@ -399,13 +473,31 @@ class _Evaluator:
                 if item.repeats:
                     messages += _occurs(item, len(node.instances))
                 node.errors = messages
-            elif node.calculated or item.read_only:
+            elif node.calculated or item.read_only or _hidden(item):
+                # The person cannot fill these: an empty required one is reported, never a blocker.
                 node.errors = []
+                if item.required and not node.answers and item.link_id not in self.unfilled:
+                    self.unfilled.append(item.link_id)
             elif not node.errors:  # a parse error already explains the problem
                 node.errors = validate_answers(item, node.answers)
+                for suffix, value in node.answers:
+                    problem = typed_total_problem(item, value) if suffix in ("Integer", "Decimal") else None
+                    if problem and problem not in node.errors:
+                        node.errors.append(problem)
             for message in node.errors:
                 errors.append(FieldError(node.id, item.link_id, node.path, _label(item), message))
         return errors
+
+
+def _hidden(item: FormItem) -> bool:
+    """Hidden by questionnaire-hidden, itself or through an enclosing item."""
+    return item.hidden or any(a.hidden for a in item.ancestors())
+
+
+def _token(suffix: str, value: Any) -> str:
+    """Option token of an answer (as Option.token)."""
+    from .model import coding_token
+    return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
 
 
 def _live_token(answer_type: str, answer: Any) -> dict | None:
@@ -447,25 +539,30 @@ def evaluate(
         i.calculated_expression or i.enable_when_expression for i in form.by_link_id.values()
     )
     if has_expressions:
+        ev.sum_scores()
         ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
         ev.calculate()
+        ev.sum_scores()
         ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
     else:
         ev.response = ev.response_resource([])
     ev.resolve_enablement()
+    ev.sum_scores()
     ev.live_rules()
     items = ev.build_response_items(enabled_only=True)
     if has_expressions:
         # Totals must not count answers on disabled items: recalculate on the enabled-only response.
         ev.response = ev.response_resource(items)
         ev.calculate()
+        ev.sum_scores()
         items = ev.build_response_items(enabled_only=True)
     errors = ev.validate()
     if not validate:
         for node in ev.nodes:
             node.errors = []
         errors = []
-    total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question))
-    view = FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))
+    total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question)) if has_score(form) else None
+    view = FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems),
+                    failures=dict(ctx.failures), unfilled=list(ev.unfilled))
     view.owners = ev.owners
     return view
