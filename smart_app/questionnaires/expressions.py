@@ -201,7 +201,8 @@ def _convert(item: FormItem, value: Any) -> Answer | None:
             return "Coding", {k: value[k] for k in ("system", "code", "display") if k in value}
         if isinstance(value, str):
             for option in item.options:
-                if option.token == value or option.label == value:
+                if option.token == value or option.label == value or (
+                        option.value_type == "Coding" and option.value.get("code") == value):
                     return option.value_type, option.value
             return ("String", value) if kind == "open-choice" else None
     return None

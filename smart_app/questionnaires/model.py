@@ -336,7 +336,7 @@ def _expression(ext: dict | None, notes: list[str] | None = None,
         return None
     expr = val[1]
     language = expr.get("language")
-    if language not in languages:
+    if not isinstance(language, str) or language not in languages:
         if notes is not None:
             notes.append(f"an expression in {str(language)[:40]!r} is not run here (ignored)")
         return None
