@@ -192,8 +192,12 @@ def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> A
         chosen = _option_answer(text, item)
         if chosen:
             return chosen
-        if kind == "open-choice" or item.options_note or not item.options:
+        if kind == "open-choice":
             return "String", _text(text, item)
+        if item.options_note or not item.options:
+            # R4: a `choice` answer is a Coding. With no list to pick from, the typed text is kept
+            # as the Coding's display (no code is invented), never as a valueString.
+            return "Coding", {"display": _text(text, item)}
         raise AnswerError("Choose one of the listed answers.")
     if kind == "attachment":
         raise AnswerError("Attach a file.")
@@ -212,7 +216,7 @@ def answer_to_token(item: FormItem, answer: Answer) -> Any:
         unit = {k: value.get(k) for k in ("system", "code") if value.get(k)}
         return {"value": str(value.get("value", "")), "unit": coding_token(unit) if unit else ""}
     if suffix == "Coding":
-        return coding_token(value)
+        return coding_token(value) if value.get("code") else str(value.get("display") or "")
     if suffix == "Reference":
         return value.get("reference", "")
     if suffix == "Attachment":

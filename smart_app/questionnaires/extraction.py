@@ -83,6 +83,8 @@ def observation_value(item: FormItem, answer: dict) -> dict | None:
         if item.unit or suffix == "Decimal":
             return {"valueQuantity": _unit_quantity(value, item.unit)}
         return {"valueInteger": value}
+    if suffix == "Coding" and not value.get("code"):
+        return {"valueCodeableConcept": {"text": str(value.get("display") or "")}}  # typed, not coded
     if suffix == "Coding":
         return {"valueCodeableConcept": {"coding": [dict(value)], **({"text": value["display"]} if value.get("display") else {})}}
     if suffix in ("String", "Uri"):
