@@ -167,6 +167,8 @@ def _label(item: FormItem) -> str:
     return " ".join(p for p in (item.prefix, item.text) if p) or item.link_id
 
 
+DATA_ABSENT_UNKNOWN = {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+
 # Bounds the instance tree: nested repeats multiply, and counts come from a POST.
 MAX_INSTANCES = 20_000
 
@@ -331,8 +333,13 @@ class _Evaluator:
                 return False
         return True
 
-    def build_response_items(self, enabled_only: bool) -> list[dict]:
-        """QuestionnaireResponse.item for the current answers (nested groups, repeats)."""
+    def build_response_items(self, enabled_only: bool, mark_absent: bool = False) -> list[dict]:
+        """QuestionnaireResponse.item for the current answers (nested groups, repeats).
+
+        mark_absent: a required item the person cannot fill (hidden, read-only or calculated) that
+        is still empty is written without an answer, with data-absent-reason "unknown" on the item,
+        so the response records it as missing instead of silently dropping it.
+        """
         self.qr_nodes = {}
         self.owners = {}
         self.instance_nodes = {}
@@ -361,6 +368,11 @@ class _Evaluator:
                 if nested and answers:
                     answers[0]["item"] = nested  # R4: items nested under a question hang off its answer
                 if not answers:
+                    if mark_absent and item.required and (view.calculated or item.read_only or _hidden(item)):
+                        node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}),
+                                "extension": [dict(DATA_ABSENT_UNKNOWN)]}
+                        self.owners[id(node)] = view
+                        out.append(node)
                     continue
                 node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "answer": answers}
                 self.qr_nodes[id(view)] = node
@@ -555,7 +567,7 @@ def evaluate(
         ev.response = ev.response_resource(items)
         ev.calculate()
         ev.sum_scores()
-        items = ev.build_response_items(enabled_only=True)
+    items = ev.build_response_items(enabled_only=True, mark_absent=True)
     errors = ev.validate()
     if not validate:
         for node in ev.nodes:

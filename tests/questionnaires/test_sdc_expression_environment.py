@@ -88,3 +88,14 @@ def test_x_fhir_query_initial_expression_substitutes_embedded_fhirpath_and_reads
     populate(form, ctx)
     assert seen[-1] == "Observation?code=29463-7&patient=p1" and not ctx.failures
     assert populate(build_form(q), FillContext(resources={"patient": PATIENT})).values == {}  # no server: no query
+
+
+def test_an_unfillable_required_item_is_recorded_as_absent_in_the_response() -> None:
+    from smart_app.questionnaires import ResponseMeta, to_questionnaire_response
+    q = questionnaire(item("pid", "string", required=True, ext=[("questionnaire-hidden", "valueBoolean", True)]),
+                      item("a", "string"))
+    form, state, view = run(q, {"q.a.r": "x"})
+    qr = to_questionnaire_response(form, state, ResponseMeta(), view=view)
+    assert qr["item"][0] == {"linkId": "pid", "text": "pid", "extension": [
+        {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}
+    assert view.valid and view.unfilled == ["pid"]
