@@ -13,7 +13,9 @@ from typing import Any
 
 from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
-from .expressions import FillContext, add_variables, environment, run, to_answers
+from dataclasses import replace
+
+from .expressions import FillContext, add_variables, environment, run, to_answers, to_options
 from .model import Form, FormItem
 from .scoring import Score, has_score, is_sum_score_item, score, score_scope, summed_items, typed_total_problem
 from .state import FormState, Path, field_id, field_name
@@ -435,6 +437,34 @@ class _Evaluator:
             node.errors = []
             node.calculated = True
 
+    def answer_lists(self) -> None:
+        """answerExpression (or, for an item without options, candidateExpression) gives the options
+        of each instance; this instance's answers are then read again against that list.
+
+        The shared FormItem is never changed: the instance gets its own copy with the options.
+        """
+        for node in self.nodes:
+            item = node.item
+            expr = item.answer_expression or (item.candidate_expression if not item.options else None)
+            if expr is None or item.type not in ("choice", "open-choice", "reference"):
+                continue
+            what = "answerExpression" if item.answer_expression is not None else "candidateExpression"
+            before = len(self.ctx.problems)
+            options = to_options(item, self._run(node, expr, what))
+            node.failed = len(self.ctx.problems) > before
+            if not options and not item.options:
+                continue
+            node.item = replace(item, options=options or item.options)
+            node.answers, node.errors = [], []
+            for raw in node.raw:
+                try:
+                    answer = parse_answer(node.item, raw, self.ctx.tz)
+                except AnswerError as error:
+                    node.errors.append(str(error))
+                    continue
+                if answer is not None:
+                    node.answers.append(answer)
+
     def sum_scores(self) -> None:
         """Score items without an expression: the sum of the ordinals they cover, in the same group instance.
 
@@ -550,6 +580,9 @@ def evaluate(
     has_expressions = any(
         i.calculated_expression or i.enable_when_expression for i in form.by_link_id.values()
     )
+    if any(i.answer_expression or i.candidate_expression for i in form.by_link_id.values()):
+        ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
+        ev.answer_lists()
     if has_expressions:
         ev.sum_scores()
         ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))

@@ -27,7 +27,7 @@ from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.models import models
 
 from .answers import Answer
-from .model import STANDARD_LAUNCH_CONTEXT, Expression, FormItem, coding_token
+from .model import MAX_OPTIONS, STANDARD_LAUNCH_CONTEXT, Expression, FormItem, Option, coding_token, value_token
 
 log = logging.getLogger(__name__)
 _R4 = models["r4"]
@@ -206,3 +206,59 @@ def _convert(item: FormItem, value: Any) -> Answer | None:
                     return option.value_type, option.value
             return ("String", value) if kind == "open-choice" else None
     return None
+
+
+def _resources(values: list) -> list:
+    """Values with any searchset Bundle (an x-fhir-query result) replaced by its resources."""
+    out: list = []
+    for value in values:
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            out.extend(e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict))
+        else:
+            out.append(value)
+    return out
+
+
+def _resource_label(resource: dict) -> str:
+    """A plain label for a resource offered as an answer (its name, code text or title)."""
+    for key in ("title", "display"):
+        if isinstance(resource.get(key), str):
+            return resource[key]
+    names = resource.get("name")
+    if isinstance(names, list) and names and isinstance(names[0], dict):
+        first = names[0]
+        return str(first.get("text") or " ".join([*first.get("given", []), first.get("family", "")]).strip())
+    if isinstance(names, str):
+        return names
+    for key in ("code", "medicationCodeableConcept"):
+        concept = resource.get(key)
+        if isinstance(concept, dict):
+            coding = next(iter(concept.get("coding") or []), {})
+            return str(concept.get("text") or coding.get("display") or coding.get("code") or "")
+    return "(unnamed)"
+
+
+def to_options(item: FormItem, values: list) -> tuple[Option, ...]:
+    """answerExpression/candidateExpression results as answer options for this item (SDC).
+
+    Codings become Coding options, resources (from an x-fhir-query Bundle) References to them,
+    plain values options of the item's type; anything else is dropped. Bounded by MAX_OPTIONS.
+    """
+    options: list[Option] = []
+    seen: set[str] = set()
+    for value in _resources(values)[:MAX_OPTIONS]:
+        option: Option | None = None
+        if isinstance(value, dict) and value.get("resourceType") and value.get("id"):
+            ref = {"reference": f"{value['resourceType']}/{value['id']}", "display": _resource_label(value)}
+            option = Option("Reference", ref, value_token("Reference", ref), ref["display"])
+        elif isinstance(value, dict) and isinstance(value.get("code"), str):
+            coding = {k: value[k] for k in ("system", "version", "code", "display") if isinstance(value.get(k), str)}
+            option = Option("Coding", coding, coding_token(coding), str(coding.get("display") or coding["code"]))
+        elif isinstance(value, str):
+            option = Option("String", value, value, value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            option = Option("Integer", value, str(value), str(value))
+        if option is not None and option.token not in seen:
+            seen.add(option.token)
+            options.append(option)
+    return tuple(options)
