@@ -32,6 +32,9 @@ def test_a_failing_expression_is_shown_audited_and_never_blocks_sending(e2e, cap
     assert "could not be calculated" in page
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
     assert {e.get("link_id") for e in events if e["event"] == "form.expression_failed"} >= {"score", "pid"}
+    assert clinician.post_form("broken-calc", {"q.weight.r": "70"}).status_code == 303
+    review, _ = clinician.review("broken-calc")
+    assert "Patient id" in review and "sent marked as missing" in review
     sid = clinician.fill_and_send("broken-calc", {"q.weight.r": "70"})
     [qr] = stored(e2e.sandbox, sid)["QuestionnaireResponse"]
     [pid] = [i for i in qr["item"] if i["linkId"] == "pid"]
