@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from .expressions import FillContext, add_variables, environment, run, to_answers, to_options
 from .model import Form, FormItem
-from .scoring import Score, has_score, is_sum_score_item, score, score_scope, summed_items, typed_total_problem
+from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
 from .validation import validate_answers
 
@@ -219,8 +219,9 @@ class _Evaluator:
         self.form, self.state, self.ctx = form, state, ctx
         ctx.questionnaire = form.questionnaire
         ctx.launch_names = tuple(spec.name for spec in form.launch_context)
-        ctx.weights = {o.token: o.ordinal for i in form.by_link_id.values() for o in i.options if o.ordinal is not None}
-        self.sum_items = {i.link_id: summed_items(form, i) for i in form.by_link_id.values() if is_sum_score_item(form, i)}
+        plan = score_plan(form)
+        ctx.weights = plan.weights
+        self.sum_items = plan.sums
         self.instance_nodes: dict[tuple[str, Path], dict] = {}  # (linkId, instance path) -> response node
         self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)

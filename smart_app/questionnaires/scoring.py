@@ -140,11 +140,38 @@ def is_total_item(item: FormItem, instrument: Instrument | None) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class ScorePlan:
+    """What scoring needs from a form, worked out once per built form (forms are immutable once built)."""
+
+    scored: bool  # the form is a scored instrument (has_score)
+    sums: dict[str, tuple[FormItem, ...]]  # score item linkId -> the scored questions it sums
+    weights: dict[str, Decimal]  # option token -> ordinal, for the FHIRPath weight() function
+
+
+def score_plan(form: Form) -> ScorePlan:
+    """The form's ScorePlan, computed on first use and kept on the form (racing threads compute the same)."""
+    plan = form.__dict__.get("_score_plan")
+    if plan is None:
+        plan = ScorePlan(
+            scored=_has_score(form),
+            sums={i.link_id: summed_items(form, i) for i in form.by_link_id.values() if is_sum_score_item(form, i)},
+            weights={o.token: o.ordinal for i in form.by_link_id.values() for o in i.options if o.ordinal is not None},
+        )
+        form.__dict__["_score_plan"] = plan
+    return plan
+
+
 def has_score(form: Form) -> bool:
     """Whether the form is a scored instrument at all: a known instrument, or an item the app computes as a score.
 
     Ordinals on options alone do not make a score (many forms carry them for other reasons).
     """
+    return score_plan(form).scored
+
+
+def _has_score(form: Form) -> bool:
+    """has_score, uncached."""
     return instrument_for(form) is not None or any(
         is_sum_score_item(form, i) or (i.calculated_expression is not None and i.read_only and i.type in NUMERIC
                                        and summed_items(form, i))
