@@ -8,15 +8,13 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
-from dataclasses import replace
-
 from .expressions import FillContext, add_variables, environment, run, to_answers, to_options
-from .model import Form, FormItem
+from .model import Form, FormItem, coding_token
 from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
 from .validation import validate_answers
@@ -539,7 +537,6 @@ def _hidden(item: FormItem) -> bool:
 
 def _token(suffix: str, value: Any) -> str:
     """Option token of an answer (as Option.token)."""
-    from .model import coding_token
     return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
 
 

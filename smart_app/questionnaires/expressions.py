@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Callable
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fhirpathpy import compile as fhirpath_compile
@@ -109,12 +110,13 @@ class QueryRefused(Exception):
 def _query(template: str, base: Any, env: dict[str, Any], ctx: FillContext) -> list:
     """SDC x-fhir-query: substitute each {{FHIRPath}}, then run it on the launch's server; [Bundle]."""
     def substitute(match: re.Match) -> str:
-        """One embedded expression -> its single value as text (URL-encoded by the runner's params)."""
+        """One embedded expression -> its single value, URL-encoded (SDC x-fhir-query substitution)."""
         values = list(_compiled(match.group(1).strip())(base, env))
         if len(values) != 1 or isinstance(values[0], (dict, list)):
             raise QueryRefused("an embedded expression in a query did not give one simple value")
         value = values[0]
-        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return quote(text, safe="")  # an answer can never add or change query parameters
 
     query = _EMBEDDED.sub(substitute, template)
     if ctx.fhir_query is None:

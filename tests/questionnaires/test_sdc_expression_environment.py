@@ -99,3 +99,17 @@ def test_an_unfillable_required_item_is_recorded_as_absent_in_the_response() -> 
     assert qr["item"][0] == {"linkId": "pid", "text": "pid", "extension": [
         {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}
     assert view.valid and view.unfilled == ["pid"]
+
+
+def test_a_substituted_answer_cannot_add_query_parameters() -> None:
+    seen = []
+    q = questionnaire(item("name", "string"), item("who", "reference", extension=[{
+        "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-answerExpression",
+        "valueExpression": {"language": "application/x-fhir-query",
+                            "expression": "Practitioner?name={{%resource.item.where(linkId='name').answer.value}}"}}]))
+    form = build_form(q)
+    evaluate(form, FormState.from_post(form, {"q.name.r": "x&_include=*"}),
+             FillContext(fhir_query=lambda query: seen.append(query) or {"resourceType": "Bundle"}))
+    assert seen == ["Practitioner?name=x%26_include%3D%2A"]
+    resource_type, params = _split(seen[0], "http://127.0.0.1:9090/fhir")
+    assert params == [("name", "x&_include=*")]
