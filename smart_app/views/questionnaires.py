@@ -124,7 +124,7 @@ def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
     ctx = launch.context
     found = {name: r for name in ("patient", "encounter") if (r := _launch_resource(launch, name)) is not None}
     if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
-            spec.name == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
+            spec.name.lower() == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
         user = _read_or_none(launch, ctx.fhir_user.resource_type, ctx.fhir_user.id)
         if user is not None:
             found["user"] = user
