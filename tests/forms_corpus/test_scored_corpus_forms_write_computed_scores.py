@@ -71,3 +71,17 @@ def test_hunger_vital_sign_risk_comes_from_questionnaire_level_variables(e2e) ->
     fields = {"q./88122-7.r": "|LA28398-8", "q./88123-5.r": "|LA28398-8"}
     _, qr, _ = send(e2e, "lforms-app-hunger-vital-signs.json", fields, create=False)
     assert [a["valueCoding"]["code"] for a in answer_of(qr, "/88124-3")] == ["LA19983-8"]  # no risk
+
+
+def test_an_uncoded_unscored_gad7_shows_no_score_and_writes_no_result(e2e) -> None:
+    from smart_app.questionnaires import build_form
+    from tests.forms_corpus.corpus import generic_answers
+    resource = load("researchkitonfhir-gad-7.json")
+    e2e.sandbox.store.create(resource)
+    clear_form_cache()
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT, questionnaire=f"Questionnaire/{resource['id']}"))
+    assert browser.post_form(resource["id"], generic_answers(build_form(resource))).status_code == 303
+    review, _ = browser.review(resource["id"])
+    assert "Score:" not in review
+    found = stored(e2e.sandbox, browser.fill_and_send(resource["id"], generic_answers(build_form(resource))))
+    assert found["Observation"] == []
