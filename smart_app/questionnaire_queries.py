@@ -2,7 +2,7 @@
 
 https://hl7.org/fhir/uv/sdc/expressions.html#x-fhir-query-enhancements: the query is a FHIR
 search, relative to the server the form is filled against. Here it goes through the launch's
-FhirClient (its token, its origin, its paging on the same origin), limited to one page, and
+FhirClient (its token, its origin, its paging on the same origin), limited to a few pages, and
 bounded to the launch's patient: a search of a patient-compartment type is pinned to that
 patient, a query naming another patient or another host is refused, and resource types
 outside the known compartment and shared-definition lists are refused.
@@ -19,7 +19,8 @@ from smart_app.questionnaires.expressions import QueryRefused
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
 
-MAX_PAGES = 1
+# Same-origin pages followed per query; a query with more results is refused (never silently cut).
+MAX_PAGES = 5
 # Types in the Patient compartment a pre-visit form may look up (searched as this patient only).
 PATIENT_COMPARTMENT = frozenset({
     "Observation", "Condition", "MedicationRequest", "MedicationStatement", "AllergyIntolerance", "Encounter",
@@ -67,7 +68,7 @@ def pin_to_patient(resource_type: str, params: list[tuple[str, str]], patient_id
 
 
 def query_runner(launch: "Launch") -> Callable[[str], dict]:
-    """A runner for FillContext.fhir_query bound to this launch: one page, searchset Bundle back."""
+    """A runner for FillContext.fhir_query bound to this launch: at most MAX_PAGES pages, one searchset Bundle back."""
     ctx = launch.context
 
     def run(query: str) -> dict:
@@ -79,7 +80,7 @@ def query_runner(launch: "Launch") -> Callable[[str], dict]:
         try:
             found = launch.fhir.search(resource_type, params, max_pages=MAX_PAGES)
         except FhirError as error:
-            raise QueryRefused("the server did not answer the query") from error
+            raise QueryRefused(f"the query failed on the server ({error.code.name})") from error
         return {"resourceType": "Bundle", "type": "searchset", "total": len(found.matches),
                 "entry": [{"resource": r} for r in found.matches]}
 

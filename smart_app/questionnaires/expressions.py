@@ -99,7 +99,9 @@ def run(expr: Expression, base: Any, env: dict[str, Any], ctx: FillContext, wher
     except Exception as error:  # fhirpathpy raises bare Exception for unsupported functions
         ctx.problems.append(f"{where}: {type(error).__name__}")
         ctx.failures.setdefault(link_id, where)
-        log.info("questionnaire expression failed at %s: %s", where, type(error).__name__)
+        # Our own QueryRefused reasons are safe to log; a library's message might quote answers.
+        reason = str(error) if isinstance(error, QueryRefused) else ""
+        log.info("questionnaire expression failed at %s: %s %s", where, type(error).__name__, reason)
         return []
 
 
