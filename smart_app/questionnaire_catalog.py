@@ -26,7 +26,7 @@ from smart_app.pools import submit_read
 from smart_app.questionnaires import QuestionnaireError, build_form
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.scoring import Score, score
+from smart_app.questionnaires.scoring import Score, has_score, score
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -250,7 +250,13 @@ def completed_responses(launch: "Launch") -> list[dict]:
 
 
 def response_score(form: Form, response: dict) -> Score | None:
-    """Score a stored response by its answer codings' ordinal values (None for unscored forms)."""
+    """Score a stored response by its answer codings' ordinal values (None for unscored forms).
+
+    A form is scored only when it is a known instrument or computes a score item: ordinals on
+    options alone (common in generated forms) never produce a "score" line.
+    """
+    if not has_score(form):
+        return None
     pairs: list[tuple[Any, list]] = []
     stack = list(response.get("item") or [])
     while stack:

@@ -173,8 +173,7 @@ def has_score(form: Form) -> bool:
 def _has_score(form: Form) -> bool:
     """has_score, uncached."""
     return instrument_for(form) is not None or any(
-        is_sum_score_item(form, i) or (i.calculated_expression is not None and i.read_only and i.type in NUMERIC
-                                       and summed_items(form, i))
+        is_sum_score_item(form, i) or (i.calculated_expression is not None and i.type in NUMERIC and summed_items(form, i))
         for i in form.walk())
 
 

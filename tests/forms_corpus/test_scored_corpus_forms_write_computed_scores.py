@@ -85,3 +85,13 @@ def test_an_uncoded_unscored_gad7_shows_no_score_and_writes_no_result(e2e) -> No
     assert "Score:" not in review
     found = stored(e2e.sandbox, browser.fill_and_send(resource["id"], generic_answers(build_form(resource))))
     assert found["Observation"] == []
+
+
+def test_a_stored_response_to_an_unscored_form_with_ordinals_has_no_score() -> None:
+    from smart_app.questionnaire_catalog import response_score
+    from smart_app.questionnaires import build_form
+    form = build_form(load("researchkitonfhir-gad-7.json"))  # ordinals on its options, but no score item or code
+    scored = [i for i in form.walk() if i.ordinals]
+    response = {"resourceType": "QuestionnaireResponse", "item": [
+        {"linkId": i.link_id, "answer": [{"valueCoding": i.options[-1].value}]} for i in scored]}
+    assert scored and response_score(form, response) is None
