@@ -14,7 +14,7 @@ def expression(name: str, language: str, text: str) -> dict:
     return {"url": SDC + name, "valueExpression": {"language": language, "expression": text}}
 
 
-def test_answer_expression_in_fhirpath_lists_codings_from_the_response() -> None:
+def test_answer_expression_in_fhirpath_lists_values_from_the_response() -> None:
     q = questionnaire(item("colour", "string"), item("pick", "choice", extension=[expression(
         "sdc-questionnaire-answerExpression", "text/fhirpath",
         "%resource.item.where(linkId='colour').answer.value")]))
