@@ -20,8 +20,8 @@ from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
-from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, entry_for, form_for, response_score,
-                                            shared_find_by_id)
+from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
+                                            response_score, shared_find_by_id)
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
@@ -477,7 +477,7 @@ def response(handle: str, key: str, response_id: str) -> str:
     """Reopen a completed response (read-only), with its score and band."""
     launch = current_launch(handle)
     entry = _entry_or_404(launch, key)
-    found = next((c for c in entry.completed if c.id == response_id), None)
+    found = completed_response(launch, entry, response_id)
     if found is None:
         abort(404)
     form = _form_or_400(entry)
