@@ -1,8 +1,9 @@
 """Looking a response up by its Questionnaire's canonical, in a way every server answers the same.
 
 A QuestionnaireResponse names its form as `url|version`. Servers differ on what a search by
-`questionnaire=url` finds: some match any version (https://hl7.org/fhir/R4/search.html#versions),
-others compare the canonical exactly, so a stored `url|1.1.0` is not found by the bare url.
+`questionnaire=url` finds (canonical references, https://hl7.org/fhir/R4/search.html#reference):
+some match any version, others compare the canonical exactly, so a stored `url|1.1.0` is not
+found by the bare url.
 Searching by every known `url|version` *and* the bare url (comma = OR,
 https://hl7.org/fhir/R4/search.html#combining) finds the same responses on both kinds, and the
 local check below keeps a lenient server's extra versions out when the caller wants that.
