@@ -390,11 +390,14 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
 def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:
     """Append these completed responses (newest first) to the entry, scored with its form."""
     form = entry.form if responses else None
-    for response in responses:
-        entry.completed.append(CompletedResponse(
-            id=str(response.get("id")), authored=response.get("authored"),
-            author=(response.get("author") or {}).get("reference"),
-            score=response_score(form, response) if form else None, resource=response))
+    entry.completed.extend(_summarise(form, response) for response in responses)
+
+
+def _summarise(form: Form | None, response: dict) -> CompletedResponse:
+    """One completed response, scored with the form when there is one."""
+    return CompletedResponse(id=str(response.get("id")), authored=response.get("authored"),
+                             author=(response.get("author") or {}).get("reference"),
+                             score=response_score(form, response) if form else None, resource=response)
 
 
 def completed_response(launch: "Launch", entry: CatalogEntry, response_id: str) -> CompletedResponse | None:
@@ -410,10 +413,7 @@ def completed_response(launch: "Launch", entry: CatalogEntry, response_id: str) 
     mine = _only_patients([resource], launch.context.patient_id or "")
     if not mine or resource.get("status") != "completed" or resource.get("questionnaire") not in (entry.canonical, entry.url):
         return None
-    form = entry.form
-    return CompletedResponse(id=str(resource.get("id")), authored=resource.get("authored"),
-                             author=(resource.get("author") or {}).get("reference"),
-                             score=response_score(form, resource) if form else None, resource=resource)
+    return _summarise(entry.form, resource)
 
 
 def entry_for(launch: "Launch", key: str) -> CatalogEntry | None:
