@@ -44,3 +44,41 @@ def test_a_draft_whose_ehr_copy_vanished_is_saved_again_and_nothing_is_lost(e2e)
     [completed] = stored(e2e.sandbox, sid)["QuestionnaireResponse"]
     assert completed["id"] == recreated["id"] and completed["status"] == "completed"
     assert completed["identifier"]["system"] == SYSTEM
+
+
+def test_a_server_that_purged_the_copy_answers_404_to_the_update_and_the_draft_is_created_again(client, launcher, fake_ehr):
+    """Another server's semantics: the copy is purged, so the versioned PUT itself is 404, and so is the re-read."""
+    import json
+
+    from werkzeug import Request, Response
+
+    from tests.fixtures.fake_ehr import token_response
+
+    created: list[dict] = []
+
+    def create(request: Request) -> Response:
+        """Store the posted draft under a new id (version 1)."""
+        resource = {**json.loads(request.get_data()), "id": f"qr-{len(created) + 1}", "meta": {"versionId": "1"}}
+        created.append(resource)
+        return Response(json.dumps(resource), status=201, content_type="application/fhir+json",
+                        headers={"Location": f"{fake_ehr.base}/QuestionnaireResponse/{resource['id']}/_history/1",
+                                 "ETag": 'W/"1"'})
+
+    def gone(request: Request) -> Response:
+        """Every update and read of a stored draft: nothing there any more."""
+        outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+        return Response(json.dumps(outcome), status=404, content_type="application/fhir+json")
+
+    fake_ehr.respond_with("/fhir/QuestionnaireResponse", create, method="POST")
+    fake_ehr.respond_with("/fhir/QuestionnaireResponse/qr-1", gone, method="PUT")
+    fake_ehr.respond_with("/fhir/QuestionnaireResponse/qr-1", gone, method="GET")
+    handle, _ = launcher.ehr_launch("p1", token=token_response(patient="p1"))
+    launcher.serve_patient("p1")
+    browser = Browser(client, handle)
+    assert "Draft saved to your health record" in browser.post_form("phq-9", PARTIAL, action="continue").get_data(as_text=True)
+    again = browser.post_form("phq-9", PARTIAL, action="continue").get_data(as_text=True)
+    assert "Nothing was lost" in again
+    assert [r["id"] for r in created] == ["qr-1", "qr-2"]
+    assert created[1]["identifier"] == created[0]["identifier"] and created[1]["status"] == "in-progress"
+    methods = [(r.method, r.path) for r in fake_ehr.requests() if r.path.startswith("/fhir/QuestionnaireResponse/qr-1")]
+    assert methods == [("PUT", "/fhir/QuestionnaireResponse/qr-1"), ("GET", "/fhir/QuestionnaireResponse/qr-1")]
