@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.fhir import interactions as ops
+from sandbox.fhir import terminology
 from sandbox.fhir.outcome import FhirError
 from sandbox.fhir.validate import resource_issues
 
@@ -96,6 +97,8 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
     if method == "GET":
         if len(segments) == 1:
             return ops.search(ctx, type_, query)
+        if segments == ["ValueSet", "$expand"]:
+            return terminology.expand(ctx, query)
         if len(segments) == 2:
             return ops.read(ctx, type_, segments[1])
         if len(segments) == 4 and segments[2] == "_history":

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, submission
+from smart_app import audit, drafts, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
@@ -62,11 +62,19 @@ def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
-        return entry.form_or_raise()
+        form = entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
         abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
                                             entry=entry, message=str(error)), 400))
+    return _with_terminology(current_launch(request.view_args["handle"]), form)
+
+
+def _with_terminology(launch: Launch, form: Form) -> Form:
+    """The form with answer lists the EHR expands for it (ValueSet/$expand, one wave, cached)."""
+    if not form.external_value_sets() or not launch.context.permissions.can_read("ValueSet"):
+        return form  # bundled lists, then free text, serve instead
+    return terminology.resolve_form(launch.fhir, form)
 
 
 def _now_iso() -> str:
