@@ -67,6 +67,7 @@ OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 SOURCE_FORM = "form"  # answerOption or a contained ValueSet
 SOURCE_EHR = "ehr"  # the EHR's ValueSet/$expand
 SOURCE_BUNDLED = "bundled"  # an expansion shipped with the app (valuesets.py)
+SOURCE_NONE = "none"  # no list found: answered as free text
 FREE_TEXT_NOTE = "The list of answers for this question is not available; please type your answer."
 
 # Default attachment limit when the Questionnaire sets no maxSize: keeps a draft small.
@@ -615,7 +616,7 @@ class _Builder:
                 item.answer_value_set = vs_ref
                 bundled = bundled_value_set(vs_ref)
                 resolved = options_from_value_set(bundled) if bundled else None
-                item.options_source = SOURCE_BUNDLED
+                item.options_source = SOURCE_BUNDLED if resolved else SOURCE_NONE
             if resolved is None:
                 item.options_note = FREE_TEXT_NOTE
             else:

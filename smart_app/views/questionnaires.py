@@ -25,7 +25,9 @@ from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
+from smart_app.questionnaires.extraction_summary import describe, skipped_text
 from smart_app.questionnaires.model import Form
+from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -225,6 +227,23 @@ def _observations(launch: Launch, form: Form, qr: dict, authored: str) -> list[d
     return extract_observations(form, qr, meta)
 
 
+def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_id: str) -> ExtractionResult:
+    """Resources from SDC template- and definition-based extraction, bound to the launch."""
+    subject, encounter, author, _ = _references(launch)
+    meta = ExtractMeta(subject=subject, encounter=encounter, effective=authored, performer=(author,) if author else ())
+    result = extract_resources(form.questionnaire, qr, meta, seed=submission_id)
+    if result.problems or result.skipped:
+        # The form's owner needs to know; ids and counts only (never answers).
+        audit.event("form.extraction_incomplete", handle=launch.handle, submission_id=submission_id,
+                    problems=len(result.problems), not_extracted=",".join(sorted(set(result.skipped))) or None)
+    return result
+
+
+def _reader(launch: Launch) -> str:
+    """Who reads the review page: "clinician" or "patient" (a caregiver reads as the patient's side)."""
+    return "clinician" if launch.context.user_kind == "clinician" else "patient"
+
+
 def _submission_errors(launch: Launch, draft: drafts.Draft | None,
                        known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the user (shown next to the fields).
@@ -357,6 +376,12 @@ class Prepared:
     view: FormView
     qr: dict
     observations: list[dict]
+    extraction: ExtractionResult
+
+    @property
+    def extracted(self) -> list[dict]:
+        """The extracted resources as the write-back layer takes them."""
+        return [{"resource": e.resource, "key": e.key} for e in self.extraction.resources]
 
 
 def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepared | None:
@@ -367,7 +392,8 @@ def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepar
         return None
     authored = _now_iso()
     qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored)
-    return Prepared(form, view, qr, _observations(launch, form, qr, authored))
+    return Prepared(form, view, qr, _observations(launch, form, qr, authored),
+                    _extracted(launch, form, qr, authored, draft.submission_id))
 
 
 @bp.get("/questionnaires/<key>/review")
@@ -385,10 +411,16 @@ def review(handle: str, key: str) -> Response | str:
     planned, skipped = ([], [])
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
-                                                    observations=prepared.observations)
+                                                    observations=prepared.observations, extracted=prepared.extracted)
+    reader = _reader(launch)
+    extracted_lines = [describe(e.resource, reader) for e in prepared.extraction.resources
+                       if e.resource["resourceType"] in planned]
+    not_saved = [text for t in skipped if t != "Observation" and (text := skipped_text(t, reader))
+                 and any(e.resource["resourceType"] == t for e in prepared.extraction.resources)]
     return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft,
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
+                           extracted_lines=extracted_lines, not_saved=not_saved,
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, key))
@@ -436,7 +468,7 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
         outcome = submission.submit(
             launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
             observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
-            complete_in_place=draft.ehr_id)
+            complete_in_place=draft.ehr_id, extracted=prepared.extracted)
     except submission.SubmissionRefused:
         abort(403)
     except submission.SubmissionChanged:
