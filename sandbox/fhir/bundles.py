@@ -28,7 +28,7 @@ def _parse_url(ctx: ops.Context, url: str) -> tuple[list[str], list[tuple[str, s
     """Split an entry's request.url (relative or under our base) into path segments and query pairs."""
     if url.startswith(ctx.base_url):
         url = url[len(ctx.base_url):]
-    elif "://" in url:
+    elif "://" in url.split("?", 1)[0]:  # a query may carry URLs (e.g. $expand?url=...)
         raise FhirError(400, f"entry url {url!r} is not on this server", expression=["Bundle.entry.request.url"])
     parts = urlsplit(url.lstrip("/"))
     segments = [s for s in parts.path.split("/") if s]
