@@ -27,6 +27,8 @@ from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormV
                                       to_questionnaire_response)
 from smart_app.questionnaires.extraction_summary import describe, skipped_text
 from smart_app.questionnaires.model import Form
+from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
+from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
@@ -265,17 +267,35 @@ def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
                 node.errors.append(message)
 
 
+def _step_scope(steps: tuple[Section, ...], names: list[str]) -> frozenset[str] | None:
+    """The linkIds a post may change: the sections its fields belong to (None for a one-page form)."""
+    if not steps:
+        return None
+    posted = {parsed[1] for name in names if (parsed := parse_field_name(name))}
+    return frozenset().union(*(s.link_ids for s in steps if s.link_ids & posted))
+
+
+def _posted_step(steps: tuple[Section, ...], raw: str | None) -> int:
+    """The step a paged form was posted from (0 when absent or malformed)."""
+    return min(int(raw), len(steps) - 1) if steps and raw and raw.isdigit() else 0
+
+
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
                  saved: drafts.SaveResult | None = None, status: int = 200,
-                 known: submission.SubmissionOutcome | None = None) -> tuple[str, int]:
-    """Render the fill page (`known`: the draft's submission, when this request already read it)."""
+                 known: submission.SubmissionOutcome | None = None, step: int = 0) -> tuple[str, int]:
+    """Render the fill page (`known`: the draft's submission, when this request already read it).
+
+    A long or tabbed form shows one section (`step`) with the list of sections and their state.
+    """
     failed = _submission_errors(launch, draft, known)
     if failed:
         _attach_field_errors(view, failed.field_errors)
+    steps = sections(view.form)
+    paging = step_view(view, steps, step) if steps else None
     return render_template(
         "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
         action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
-        whose=_whose(launch),
+        whose=_whose(launch), paging=paging,
     ), status
 
 
@@ -317,7 +337,8 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     if rescued is not None:
         # A save that a dead launch (or an earlier send) held back: keep those answers now, then show them.
         draft = drafts.continue_after(launch, draft)
-        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state)
+        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state,
+                                    scope=_step_scope(sections(form), [name for name, _ in rescued]))
         view = evaluate(form, state, _fill_context(launch, form), validate=False)
         draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
                                                             draft.submission_id, _now_iso())).draft
@@ -327,10 +348,11 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         prefill = populate(form, FillContext(resources=resources), recent)
         view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
     else:
-        view = evaluate(form, draft.state, _fill_context(launch, form))
+        # Moving between sections is not a check: messages wait for "Review my answers".
+        view = evaluate(form, draft.state, _fill_context(launch, form), validate="step" not in request.args)
     audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
                 resumed=draft.saved_at is not None, rescued=rescued is not None)
-    return _render_fill(launch, entry, view, draft, known=known)
+    return _render_fill(launch, entry, view, draft, known=known, step=request.args.get("step", 0, type=int) or 0)
 
 
 @bp.post("/questionnaires/<key>")
@@ -345,7 +367,10 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))
-    state = FormState.from_post(form, request.form, request.files, previous=draft.state)
+    steps = sections(form)
+    step = _posted_step(steps, request.form.get("step"))
+    state = FormState.from_post(form, request.form, request.files, previous=draft.state,
+                                scope=steps[step].link_ids if steps else None)
     action = request.form.get("action", "continue")
     structural = action not in ("continue", "submit")
     if structural:
@@ -364,8 +389,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     drafts.forget_rescued(launch, key)
     if action == "submit" and view.valid and not saved.conflict:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
+    verb, _, target = action.partition(":")
+    if steps and verb == "goto" and target.isdigit() and not saved.conflict:
+        # Another section: answers on this one are saved; the page for that step is a plain GET.
+        return redirect(url_for(".fill", handle=handle, key=key, step=min(int(target), len(steps) - 1)), code=303)
     status = 422 if action == "submit" and not view.valid else 200
-    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status)
+    if steps and action == "submit" and not view.valid:
+        step = first_step_with_errors(view, steps) or 0
+    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status, step=step)
 
 
 @dataclass(frozen=True)
