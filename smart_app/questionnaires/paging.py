@@ -2,7 +2,7 @@
 
 Which items are sections (SDC itemControl https://hl7.org/fhir/uv/sdc/rendering.html#itemControl):
 - items with itemControl `page` or `tab` (the outermost ones), and the children of a
-  `tab-container` group; whatever lies outside them becomes a section of its own, in order;
+  `tab-container` group; whatever lies outside them joins the next section;
 - otherwise, in a long form (more than PAGED_QUESTIONS questions) with at least two top-level
   groups, each top-level item is a step (leading non-group items join the first group's step);
 - otherwise the form stays on one page.
@@ -31,8 +31,8 @@ class Section:
 
     @property
     def title(self) -> str:
-        """The section's heading: its first item's text (or a numbered fallback)."""
-        first = self.items[0]
+        """The section's heading: its first group's (or first item's) text, else a numbered fallback."""
+        first = next((i for i in self.items if i.type == "group" or i.item_control in PAGE_CONTROLS), self.items[0])
         return (first.prefix + " " if first.prefix else "") + (first.text or f"Part {self.index + 1}")
 
 
@@ -101,19 +101,29 @@ def _control_roots(form: Form) -> list[FormItem]:
 
 
 def _with_leftovers(form: Form, roots: list[FormItem]) -> list[tuple[FormItem, ...]]:
-    """Each root as a step, plus every item outside all roots (and not their ancestor) as its own step."""
+    """Each root as a step; items outside every root (and not their ancestors) join the next step.
+
+    So a hidden or calculated item beside the tabs (e.g. the patient's age) never becomes a
+    page of its own; after the last root they join the last step.
+    """
     inside: set[str] = set()
     for root in roots:
         inside |= _subtree(root)
     ancestors = {a.link_id for root in roots for a in root.ancestors()}
-    steps: list[tuple[FormItem, ...]] = []
+    steps: list[list[FormItem]] = []
+    pending: list[FormItem] = []
     for item in form.walk():
         if item in roots:
-            steps.append((item,))
+            steps.append([*pending, item])
+            pending = []
         elif item.link_id not in inside and item.link_id not in ancestors and (
                 item.parent is None or item.parent.link_id in ancestors):
-            steps.append((item,))
-    return steps
+            pending.append(item)
+    if pending and steps:
+        steps[-1].extend(pending)
+    elif pending:
+        steps.append(pending)
+    return [tuple(s) for s in steps]
 
 
 def _top_level_steps(form: Form) -> list[tuple[FormItem, ...]]:
