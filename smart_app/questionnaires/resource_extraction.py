@@ -72,6 +72,8 @@ _ARRAYS = frozenset({
     "dosage", "note", "reasonCode", "basedOn", "partOf", "interpretation", "focus", "communication",
     "generalPractitioner", "photo", "note", "bodySite", "evidence", "stage", "note", "hasMember",
 })
+# Elements whose name is an array elsewhere but single here.
+_SINGLE = frozenset({"FamilyMemberHistory.relationship", "AllergyIntolerance.reaction.substance"})
 # Primitive `code` elements (a Coding answer gives its code here).
 _CODES = frozenset({
     "Patient.gender", "RelatedPerson.gender", "Observation.status", "MedicationStatement.status",
@@ -392,7 +394,8 @@ def _key_for(segment: str, suffix: str | None, depth: int) -> str:
 def _suffix_of(value: Any, answer_suffix: str | None) -> str | None:
     """The FHIR type suffix of a value for a choice element."""
     if answer_suffix:
-        return {"Decimal": "Quantity", "Uri": "String"}.get(answer_suffix, answer_suffix)
+        # A date fits dateTime (all R4 choice elements here take dateTime, not date).
+        return {"Decimal": "Quantity", "Uri": "String", "Date": "DateTime"}.get(answer_suffix, answer_suffix)
     if isinstance(value, bool):
         return "Boolean"
     if isinstance(value, (int, Decimal)):
@@ -439,13 +442,14 @@ def _place(resource: dict, path: list[str], value: Any, suffix: str | None, *, n
     for i, segment in enumerate(path[1:], start=1):
         last = i == len(path) - 1
         depth = base_depth + i
-        if last and suffix is None and _is_choice(segment, depth):
-            suffix = _suffix_of(value, None)
+        if last and _is_choice(segment, depth):
+            suffix = _suffix_of(value, suffix)
         key = _key_for(segment, suffix if last else None, depth)
         full = f"{full}.{segment.partition(':')[0].removesuffix('[x]')}"
+        is_array = segment.partition(":")[0].removesuffix("[x]") in _ARRAYS and full not in _SINGLE
         if last:
             shaped = _shape(value, full, key, suffix) if not new_entry else value
-            if segment.partition(":")[0].removesuffix("[x]") in _ARRAYS:
+            if is_array:
                 node.setdefault(key, []).append(shaped)
                 return shaped if new_entry else None
             if key.startswith("valueQuantity") and isinstance(node.get(key), dict) and isinstance(shaped, dict):
@@ -455,7 +459,7 @@ def _place(resource: dict, path: list[str], value: Any, suffix: str | None, *, n
             else:
                 node[key] = shaped
             return shaped if new_entry else None
-        if segment in _ARRAYS:
+        if is_array:
             entries = node.setdefault(key, [])
             if not entries:
                 entries.append({})
@@ -669,6 +673,27 @@ def patient_proposal(proposed: dict, meta: ExtractMeta) -> dict:
         task["requester"] = dict(meta.performer[0])
     task["reasonReference"] = dict(meta.derived_from)
     return task
+
+
+def write_types(questionnaire: dict) -> frozenset[str]:
+    """The resource types this form's template/definition extraction would write (Patient -> Task)."""
+    found: set[str] = set()
+    for holder in [questionnaire, *_q_items(questionnaire.get("item") or [])]:
+        for ext in _exts(holder, URL_TEMPLATE_EXTRACT):
+            template = _template(questionnaire, _sub(ext, "template"))
+            if template is not None:
+                found.add(str(template.get("resourceType")))
+        for ext in _exts(holder, URL_DEFINITION_EXTRACT):
+            canonical = _sub(ext, "definition")
+            if isinstance(canonical, str):
+                found.add(canonical.rstrip("/").rsplit("/", 1)[-1])
+    return frozenset(PROPOSAL_TYPE if t == "Patient" else t for t in found if t in (*EXTRACTABLE, "Patient"))
+
+
+def write_scopes(questionnaires: list[dict]) -> list[str]:
+    """SMART v2 create scopes these forms' extraction needs, e.g. `patient/RelatedPerson.c` (sorted)."""
+    types = set().union(*(write_types(q) for q in questionnaires)) if questionnaires else set()
+    return [f"patient/{t}.c" for t in sorted(types)]
 
 
 def extract_resources(questionnaire: dict, qr: dict, meta: ExtractMeta, *, seed: str = "") -> ExtractionResult:

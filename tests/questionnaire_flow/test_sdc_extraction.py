@@ -130,3 +130,35 @@ def test_without_the_write_scopes_the_review_page_says_what_stays_in_the_answers
     assert len(_written(e2e, sid, "QuestionnaireResponse")) == 1
     assert "This app was not allowed to write contact people to the record" in html
     assert "This app was not allowed to write proposed changes to the patient&#39;s details" in html
+
+
+def test_a_history_form_writes_problems_allergies_medicines_and_family_history(e2e):
+    from tests.questionnaire_flow.history_form import HISTORY, ROLE, SCT
+
+    e2e.sandbox.store.create(dict(HISTORY))
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT, questionnaire="Questionnaire/previsit-history"))
+    response = browser.post_form("previsit-history", {
+        "q.problem.0": f"{SCT}|195967001", "q.since.0": "2010", "q.allergen.0": "Penicillin",
+        "q.criticality.0": "http://hl7.org/fhir/allergy-intolerance-criticality|high",
+        "q.medicine.0": "Salbutamol inhaler", "q.relative.0": f"{ROLE}|MTH", "q.family-condition.0": "Breast cancer",
+        "q.vaccine-name.0": "Influenza"})
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    html, _ = browser.review("previsit-history")
+    for line in ("A health problem the patient reported: Asthma.",
+                 "An allergy or reaction the patient reported: Penicillin.",
+                 "A medicine the patient said they take: Salbutamol inhaler.",
+                 "Family health history: mother: Breast cancer."):
+        assert line in html
+    sid = browser.send("previsit-history").headers["Location"].rsplit("/", 1)[-1]
+
+    [condition] = _written(e2e, sid, "Condition")
+    assert condition["subject"] == {"reference": f"Patient/{PATIENT}"}  # not the pat-ben the form named
+    assert condition["verificationStatus"]["coding"][0]["code"] == "unconfirmed"
+    [allergy] = _written(e2e, sid, "AllergyIntolerance")
+    assert allergy["criticality"] == "high" and allergy["code"] == {"text": "Penicillin"}
+    [medicine] = _written(e2e, sid, "MedicationStatement")
+    assert medicine["medicationCodeableConcept"] == {"text": "Salbutamol inhaler"}
+    [family] = _written(e2e, sid, "FamilyMemberHistory")
+    assert family["relationship"]["coding"][0]["code"] == "MTH"
+    [provenance] = _written(e2e, sid, "Provenance")
+    assert len(provenance["target"]) == 5  # the response and the four extracted resources

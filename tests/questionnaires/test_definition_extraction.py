@@ -1,0 +1,69 @@
+"""Definition-based extraction of a history form: one resource per answered repetition, bound to the launch."""
+from __future__ import annotations
+
+from smart_app.questionnaires import ExtractMeta, FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
+from smart_app.questionnaires.resource_extraction import extract_resources
+from tests.questionnaire_flow.history_form import HISTORY, ROLE, SCT
+
+ME = {"reference": "Patient/pat-ana"}
+CRIT = "http://hl7.org/fhir/allergy-intolerance-criticality"
+
+
+def _extract(post: dict):
+    """Fill the form from a POST-like dict and extract."""
+    form = build_form(HISTORY)
+    state = FormState.from_post(form, post)
+    view = evaluate(form, state)
+    assert view.valid, view.errors
+    qr = to_questionnaire_response(form, state, ResponseMeta(subject=ME, authored="2026-01-15T09:00:00+01:00"), view=view)
+    return extract_resources(HISTORY, qr, ExtractMeta(subject=ME, effective="2026-01-15T09:00:00+01:00"), seed="s-1")
+
+
+POST = {"n.problems.r": "2", "q.problem.0": f"{SCT}|195967001", "q.since.0": "2010",
+        "q.problem.1": f"{SCT}|44054006",
+        "q.allergen.0": "Penicillin", "q.criticality.0": f"{CRIT}|high",
+        "q.medicine.0": "Salbutamol inhaler",
+        "q.relative.0": f"{ROLE}|MTH", "q.family-condition.0": "Breast cancer",
+        "q.vaccine-name.0": "Influenza"}
+
+
+def test_each_answered_repetition_becomes_one_resource():
+    result = _extract(POST)
+    by_type: dict[str, list[dict]] = {}
+    for extracted in result.resources:
+        by_type.setdefault(extracted.resource["resourceType"], []).append(extracted.resource)
+    asthma, diabetes = by_type["Condition"]
+    assert asthma["code"] == {"coding": [{"system": SCT, "code": "195967001", "display": "Asthma"}], "text": "Asthma"}
+    assert asthma["onsetDateTime"] == "2010" and "onsetDateTime" not in diabetes
+    assert asthma["category"][0]["coding"][0]["code"] == "problem-list-item"
+    [allergy] = by_type["AllergyIntolerance"]
+    assert allergy["code"] == {"text": "Penicillin"} and allergy["criticality"] == "high"
+    assert allergy["category"] == ["medication"]
+    [medicine] = by_type["MedicationStatement"]
+    assert medicine["medicationCodeableConcept"] == {"text": "Salbutamol inhaler"} and medicine["status"] == "active"
+    [family] = by_type["FamilyMemberHistory"]
+    assert family["relationship"]["coding"][0]["code"] == "MTH"
+    assert family["condition"] == [{"code": {"text": "Breast cancer"}}]
+    assert family["status"] == "completed"
+
+
+def test_everything_is_about_the_launch_patient_and_unconfirmed():
+    result = _extract(POST)
+    for extracted in result.resources:
+        resource = extracted.resource
+        ref = resource.get("subject") or resource.get("patient")
+        assert ref == ME, resource["resourceType"]  # the form's own "Patient/pat-ben" never survives
+    conditions = [e.resource for e in result.resources if e.resource["resourceType"] in ("Condition", "AllergyIntolerance")]
+    assert all(c["verificationStatus"]["coding"][0]["code"] == "unconfirmed" for c in conditions)
+
+
+def test_types_outside_a_previsit_form_are_reported_not_written():
+    result = _extract(POST)
+    assert result.skipped == ["Immunization"]
+    assert all(e.resource["resourceType"] != "Immunization" for e in result.resources)
+
+
+def test_unanswered_repetitions_extract_nothing_and_keys_are_stable():
+    sparse = _extract({"q.allergen.0": "Latex"})
+    assert [e.resource["resourceType"] for e in sparse.resources] == ["AllergyIntolerance"]
+    assert [e.key for e in _extract(POST).resources] == [e.key for e in _extract(POST).resources]
