@@ -709,7 +709,8 @@ def extract_resources(questionnaire: dict, qr: dict, meta: ExtractMeta, *, seed:
     for resource, key in found[:MAX_RESOURCES]:
         type_ = resource.get("resourceType")
         if type_ == "Patient":
-            result.resources.append(Extracted(patient_proposal(resource, meta), key, proposal=True))
+            if set(resource) - {"resourceType", "id", "meta", "text"}:  # nothing answered: nothing to propose
+                result.resources.append(Extracted(patient_proposal(resource, meta), key, proposal=True))
             continue
         if type_ not in EXTRACTABLE:
             result.skipped.append(str(type_))

@@ -67,3 +67,18 @@ def test_unanswered_repetitions_extract_nothing_and_keys_are_stable():
     sparse = _extract({"q.allergen.0": "Latex"})
     assert [e.resource["resourceType"] for e in sparse.resources] == ["AllergyIntolerance"]
     assert [e.key for e in _extract(POST).resources] == [e.key for e in _extract(POST).resources]
+
+
+def test_no_patient_details_answered_means_no_proposal():
+    import json
+    from pathlib import Path
+
+    questionnaire = json.loads((Path(__file__).resolve().parents[1] / "forms_corpus" / "sdc-extract-complex-template.json")
+                               .read_text(encoding="utf-8"))
+    form = build_form(questionnaire)
+    # The date of birth is asked but this template does not carry it: the Patient would be empty.
+    state = FormState.from_post(form, {"q.weight.0": "70", "q.dob.0": "1985-04-12"})
+    view = evaluate(form, state)
+    qr = to_questionnaire_response(form, state, ResponseMeta(subject=ME), view=view)
+    result = extract_resources(questionnaire, qr, ExtractMeta(subject=ME), seed="s-2")
+    assert [e.resource["resourceType"] for e in result.resources] == ["Observation"]
