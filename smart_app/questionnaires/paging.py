@@ -91,12 +91,14 @@ def _in_repeating_group(item: FormItem) -> bool:
 def _control_roots(form: Form) -> list[FormItem]:
     """Outermost `page`/`tab` items and children of `tab-container` groups, in document order."""
     roots: list[FormItem] = []
+    chosen: set[str] = set()
     for item in form.walk():
-        if any(r in item.ancestors() for r in roots):
+        if any(a.link_id in chosen for a in item.ancestors()):
             continue
         parent_container = item.parent is not None and item.parent.item_control == "tab-container"
         if item.item_control in PAGE_CONTROLS or parent_container:
             roots.append(item)
+            chosen.add(item.link_id)
     return roots
 
 
@@ -110,10 +112,11 @@ def _with_leftovers(form: Form, roots: list[FormItem]) -> list[tuple[FormItem, .
     for root in roots:
         inside |= _subtree(root)
     ancestors = {a.link_id for root in roots for a in root.ancestors()}
+    root_ids = {r.link_id for r in roots}  # by linkId: FormItem equality would compare whole subtrees
     steps: list[list[FormItem]] = []
     pending: list[FormItem] = []
     for item in form.walk():
-        if item in roots:
+        if item.link_id in root_ids:
             steps.append([*pending, item])
             pending = []
         elif item.link_id not in inside and item.link_id not in ancestors and (
