@@ -394,8 +394,9 @@ def _key_for(segment: str, suffix: str | None, depth: int) -> str:
 def _suffix_of(value: Any, answer_suffix: str | None) -> str | None:
     """The FHIR type suffix of a value for a choice element."""
     if answer_suffix:
-        # A date fits dateTime (all R4 choice elements here take dateTime, not date).
-        return {"Decimal": "Quantity", "Uri": "String", "Date": "DateTime"}.get(answer_suffix, answer_suffix)
+        # A date fits dateTime and a Coding a CodeableConcept (what the R4 choice elements here take).
+        return {"Decimal": "Quantity", "Uri": "String", "Date": "DateTime",
+                "Coding": "CodeableConcept"}.get(answer_suffix, answer_suffix)
     if isinstance(value, bool):
         return "Boolean"
     if isinstance(value, (int, Decimal)):
@@ -413,8 +414,6 @@ def _shape(value: Any, full_path: str, key: str, suffix: str | None) -> Any:
         return value.get("code") if isinstance(value, dict) else value
     if isinstance(value, dict) and "code" in value and "coding" not in value:  # a Coding answer
         if key == "coding":
-            return value
-        if key.endswith("Quantity") or key in ("valueQuantity",):
             return value
         concept: dict[str, Any] = {"coding": [value]}
         if value.get("display"):

@@ -82,3 +82,23 @@ def test_no_patient_details_answered_means_no_proposal():
     qr = to_questionnaire_response(form, state, ResponseMeta(subject=ME), view=view)
     result = extract_resources(questionnaire, qr, ExtractMeta(subject=ME), seed="s-2")
     assert [e.resource["resourceType"] for e in result.resources] == ["Observation"]
+
+
+def test_a_coded_answer_to_an_observation_value_is_a_codeable_concept():
+    sd = "http://hl7.org/fhir/StructureDefinition/"
+    q = {"resourceType": "Questionnaire", "status": "active", "item": [{
+        "linkId": "smoking", "type": "choice", "text": "Do you smoke?", "definition": sd + "Observation#Observation.value[x]",
+        "answerOption": [{"valueCoding": {"system": "http://snomed.info/sct", "code": "266919005", "display": "Never smoked"}}],
+        "extension": [{"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-definitionExtract",
+                       "extension": [{"url": "definition", "valueCanonical": sd + "Observation"}]},
+                      {"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-definitionExtractValue",
+                       "extension": [{"url": "definition", "valueUri": sd + "Observation#Observation.code"},
+                                     {"url": "fixed-value", "valueCodeableConcept": {"coding": [
+                                         {"system": "http://loinc.org", "code": "72166-2"}]}}]}]}]}
+    form = build_form(q)
+    state = FormState.from_post(form, {"q.smoking.r": "http://snomed.info/sct|266919005"})
+    qr = to_questionnaire_response(form, state, ResponseMeta(subject=ME), view=evaluate(form, state))
+    [obs] = [e.resource for e in extract_resources(q, qr, ExtractMeta(subject=ME), seed="s-3").resources]
+    assert obs["valueCodeableConcept"] == {"coding": [{"system": "http://snomed.info/sct", "code": "266919005",
+                                                       "display": "Never smoked"}], "text": "Never smoked"}
+    assert obs["code"]["coding"][0]["code"] == "72166-2" and obs["status"] == "final"
