@@ -81,3 +81,33 @@ def generic_answers(form: Form) -> dict[str, str]:
         elif kind == "reference" and item.options:
             fields[name] = item.options[0].token
     return fields
+
+
+_GOTO = re.compile(r'name="action" value="goto:(\d+)"')
+_FIELD = re.compile(r'name="([quon]\.[^"]+)"')
+
+
+def fill_and_send(browser: Any, key: str, fields: dict[str, str]) -> str:
+    """Fill a form as a person would and send it; returns the submission id.
+
+    A long form shown as steps (tabs, pages) is filled one step at a time: each step's POST
+    carries the answers for the fields that step shows, then the last one asks for the review.
+    """
+    from tests.questionnaire_flow.flow import csrf
+
+    first = browser.open_form(key).get_data(as_text=True)
+    steps = sorted({int(n) for n in _GOTO.findall(first)})
+    if not steps:
+        return browser.fill_and_send(key, fields)
+    last = max(steps)
+    for step in range(last + 1):
+        page = browser.get(f"questionnaires/{key}?step={step}").get_data(as_text=True)
+        shown = set(_FIELD.findall(page))
+        data = {name: value for name, value in fields.items() if name in shown}
+        action = "submit" if step == last else f"goto:{step + 1}"
+        response = browser.client.post(browser.url(f"questionnaires/{key}"),
+                                       data={**data, "step": str(step), "action": action, "csrf_token": csrf(page)})
+        assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    sent = browser.send(key)
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    return sent.headers["Location"].rsplit("/", 1)[-1]
