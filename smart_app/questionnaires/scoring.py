@@ -150,15 +150,20 @@ class ScorePlan:
 
 
 def score_plan(form: Form) -> ScorePlan:
-    """The form's ScorePlan, computed on first use and kept on the form (racing threads compute the same)."""
-    plan = form.__dict__.get("_score_plan")
+    """The form's ScorePlan, computed on first use and kept on the form (racing threads compute the same).
+
+    Kept with the id of the form it was made for: a copy (e.g. a form whose value sets the EHR
+    expanded) has other options, so it gets its own plan instead of the copied one.
+    """
+    kept = form.__dict__.get("_score_plan")
+    plan = kept[1] if kept is not None and kept[0] == id(form) else None
     if plan is None:
         plan = ScorePlan(
             scored=_has_score(form),
             sums={i.link_id: summed_items(form, i) for i in form.by_link_id.values() if is_sum_score_item(form, i)},
             weights={o.token: o.ordinal for i in form.by_link_id.values() for o in i.options if o.ordinal is not None},
         )
-        form.__dict__["_score_plan"] = plan
+        form.__dict__["_score_plan"] = (id(form), plan)
     return plan
 
 

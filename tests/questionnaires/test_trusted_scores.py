@@ -118,3 +118,16 @@ def test_a_section_score_by_calculated_expression_over_descendants_uses_weight()
 def test_ordinals_on_an_unscored_uncoded_form_show_no_score() -> None:
     q = questionnaire(item("c", "choice", answerOption=[on_option(POINTS[1], 1)]))
     assert run(q, {"q.c.r": f"{LOINC}|{POINTS[1]}"})[2].score is None
+
+
+def test_a_copy_of_a_form_with_other_options_gets_its_own_score_plan() -> None:
+    import copy
+
+    from smart_app.questionnaires.scoring import score_plan
+    form = build_form(phq9())
+    assert score_plan(form).weights  # computed and kept on the shared form
+    copied = copy.deepcopy(form)
+    for item in copied.by_link_id.values():
+        item.options = tuple(o for o in item.options if o.ordinal == 0)
+    assert set(score_plan(copied).weights.values()) == {0}
+    assert set(score_plan(form).weights.values()) == {0, 1, 2, 3}
