@@ -117,7 +117,7 @@ class Launch:
         if record is None:
             ended = self._rt.store.get(ENDED, self.handle) or {}
             code = LaunchErrorCode.REFRESH_FAILED if ended.get("reason") == "refresh_failed" else LaunchErrorCode.LAUNCH_EXPIRED
-            raise LaunchError(code, iss=self.context.iss)
+            raise LaunchError(code, iss=self.context.iss, mode=self.context.launch_mode)
         return record
 
     def _refresh(self, stale: str) -> str:
@@ -143,7 +143,8 @@ class Launch:
                     finally:
                         self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
                 if time.monotonic() > deadline:
-                    raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
+                    raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss,
+                                      mode=self.context.launch_mode)
                 time.sleep(0.1)
 
     def _ids(self) -> dict[str, Any]:
@@ -156,7 +157,8 @@ class Launch:
         """Log why a refresh failed and end the launch; return the error for the caller to raise."""
         audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self._ids())
         end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
-        return LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=self.context.iss)
+        # The server's reason stays on the page (escaped, length-limited); the launch itself is over.
+        return LaunchError(LaunchErrorCode.REFRESH_FAILED, exc.detail, iss=self.context.iss, mode=self.context.launch_mode)
 
     def _discover(self) -> "SmartConfiguration":
         """The server's SMART configuration (usually cached); a failure ends the launch like a failed refresh."""
@@ -173,7 +175,7 @@ class Launch:
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
             end_launch(rt, self.handle, reason="expired", correlation_id=self._correlation_id)
-            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
+            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss, mode=ctx.launch_mode)
         try:
             token = tokens.refresh(server, config, rt.keys, refresh_token=refresh_token,
                                    redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
@@ -209,7 +211,7 @@ def current_launch(handle: str) -> Launch:
     now = time.time()
     if now - record.get("created", now) > rt.max_age:
         end_launch(rt, handle, reason="max_age")
-        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=context.iss)
+        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=context.iss, mode=context.launch_mode)
     if now - record.get("touched", 0) > TOUCH_EVERY:
         record["touched"] = now
         write_launch(rt.store, handle, record, rt.idle_timeout)
