@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
+JWKS_REGISTRATIONS = ("uri", "inline")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The one placeholder an `iss_template` may hold, and what it may stand for (the public SMART
 # launcher's option codes are base64url).
@@ -43,6 +44,10 @@ class FhirServer:
     frame_ancestors: tuple[str, ...] = ()
     # e.g. "https://launch.smarthealthit.org/v/r4/sim/{code}/fhir": every iss of that shape is this server.
     iss_template: str | None = None
+    # How this server was given our public keys for private_key_jwt: our jwks_uri ("uri"), or the
+    # JWKS pasted into its registration ("inline": then our assertions carry no `jku`, which would
+    # have to match a registered URL; client-confidential-asymmetric.html#request).
+    jwks_registration: str = "uri"
 
     def client_secret(self) -> str | None:
         """Read the client secret from the environment at use time (never stored in config)."""
@@ -207,6 +212,9 @@ def _server(entry: Any, key: str, path: str) -> FhirServer:
     name = entry.get("name", "")
     if not isinstance(name, str):
         raise ConfigError(path, f"{key}.name", "must be a string")
+    jwks_registration = entry.get("jwks_registration", "uri")
+    if jwks_registration not in JWKS_REGISTRATIONS:
+        raise ConfigError(path, f"{key}.jwks_registration", f"must be one of {', '.join(JWKS_REGISTRATIONS)}")
     return FhirServer(
         iss=iss,
         client_id=_text(entry, "client_id", path, prefix=key),
@@ -216,6 +224,7 @@ def _server(entry: Any, key: str, path: str) -> FhirServer:
         scope=scope,
         frame_ancestors=tuple(a.rstrip("/") for a in ancestors),
         iss_template=template,
+        jwks_registration=jwks_registration,
     )
 
 
