@@ -117,7 +117,7 @@ class Launch:
         if record is None:
             ended = self._rt.store.get(ENDED, self.handle) or {}
             code = LaunchErrorCode.REFRESH_FAILED if ended.get("reason") == "refresh_failed" else LaunchErrorCode.LAUNCH_EXPIRED
-            raise LaunchError(code, iss=self.context.iss, mode=self.context.launch_mode)
+            raise LaunchError(code, str(ended.get("detail") or ""), iss=self.context.iss, mode=self.context.launch_mode)
         return record
 
     def _refresh(self, stale: str) -> str:
@@ -156,7 +156,7 @@ class Launch:
     def _refresh_failed(self, exc: LaunchError) -> LaunchError:
         """Log why a refresh failed and end the launch; return the error for the caller to raise."""
         audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self._ids())
-        end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
+        end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id, detail=exc.detail)
         # The server's reason stays on the page (escaped, length-limited); the launch itself is over.
         return LaunchError(LaunchErrorCode.REFRESH_FAILED, exc.detail, iss=self.context.iss, mode=self.context.launch_mode)
 
@@ -226,12 +226,12 @@ def close_request_launches(_exc: BaseException | None = None) -> None:
         launch.close()
 
 
-def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> None:
-    """Delete the launch's server-side tokens and log the end."""
+def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None, detail: str = "") -> None:
+    """Delete the launch's server-side tokens and log the end; `detail` is the server's reason, if it gave one."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
     # Requests of this launch still in flight learn why it ended (see Launch._record).
-    rt.store.put(ENDED, handle, {"reason": reason}, 600)
+    rt.store.put(ENDED, handle, {"reason": reason, "detail": detail}, 600)
     ctx = record.get("context", {}) if record else {}
     audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
                 correlation_id=correlation_id)
