@@ -19,6 +19,7 @@ from smart_app.errors import DiscoveryError, LaunchError, LaunchErrorCode
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 TIMEOUT = (3.05, 10)
+MAX_CACHED = 1024  # servers remembered at once: iss_template entries make the set of iss values open-ended
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class DiscoveryCache:
             with http() as session:
                 config = discover(iss, session)
         with self._lock:
+            self._entries.pop(iss, None)
+            while len(self._entries) >= MAX_CACHED:  # oldest first (insertion order)
+                self._entries.pop(next(iter(self._entries)))
             self._entries[iss] = (time.monotonic() + self.ttl, config)
         return config
 

@@ -71,3 +71,26 @@ def test_an_unmatched_iss_gets_no_request_and_a_matched_one_is_audited(make_app,
     assert [r.path for r in fake_ehr.requests()[before:]][0] == "/sim/abc/fhir/.well-known/smart-configuration"
     events = [r.getMessage() for r in audit_log.records if '"launch.received"' in r.getMessage()]
     assert len(events) == 1 and matched in events[0] and "iss_template" in events[0]
+
+
+def test_the_discovery_cache_stays_bounded_however_many_codes_arrive(monkeypatch):
+    from smart_app.launch import discovery
+
+    monkeypatch.setattr(discovery, "MAX_CACHED", 3)
+    monkeypatch.setattr(discovery, "discover", lambda iss, http: discovery.SmartConfiguration(
+        iss=iss, authorization_endpoint=iss + "/a", token_endpoint=iss + "/t"))
+    cache = discovery.DiscoveryCache()
+    isses = [TEMPLATE.replace("{code}", f"c{i}") for i in range(5)]
+    for iss in isses:
+        cache.get(iss, lambda: _NoSession())
+    assert [cache.peek(iss) is not None for iss in isses] == [False, False, True, True, True]
+
+
+class _NoSession:
+    """A stand-in session factory result (discover is replaced, so it is never used)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
