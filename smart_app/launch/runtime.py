@@ -111,6 +111,15 @@ class Runtime:
                 self._keys = load_client_keys(self.instance_path, self.rsa_key_path, self.ec_key_path)
             return self._keys
 
+    def standalone_possible(self, iss: str) -> bool:
+        """Whether a standalone launch of this iss can work, as far as we know without any I/O.
+
+        Known only from cached discovery: a server listing its capabilities without
+        `launch-standalone` is EHR-only; servers not discovered yet get the benefit of the doubt.
+        """
+        config = self.discovery.peek(iss)
+        return config is None or not config.capabilities or "launch-standalone" in config.capabilities
+
     @staticmethod
     def http() -> requests.Session:
         """A fresh HTTP session for one call; environment proxies and netrc are ignored."""

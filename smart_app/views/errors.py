@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from smart_app.errors import SHOWN_DETAIL, LaunchError, LaunchErrorCode
 from smart_app.fhir import FhirError
-from smart_app.launch.runtime import Runtime, runtime
+from smart_app.launch.runtime import runtime
 
 bp = Blueprint("errors", __name__)
 
@@ -19,7 +19,7 @@ def launch_error(exc: LaunchError) -> tuple[str, int]:
     server = rt.settings.server_for(exc.iss) if exc.iss else None
     # A link back to /launch starts a standalone launch: only offer it where one can work. An
     # EHR launch can only be restarted from inside the EHR (it needs the EHR's `launch` value).
-    standalone = server is not None and can_launch_standalone(rt, server.iss)
+    standalone = server is not None and rt.standalone_possible(server.iss)
     relaunch_link = code.relaunch and standalone and exc.mode == "standalone"
     new_window = code is LaunchErrorCode.COOKIES_BLOCKED and standalone
     return render_template(
@@ -27,16 +27,6 @@ def launch_error(exc: LaunchError) -> tuple[str, int]:
         server=server, relaunch_link=relaunch_link, new_window=new_window,
         from_ehr=exc.mode != "standalone",
     ), code.status
-
-
-def can_launch_standalone(rt: Runtime, iss: str) -> bool:
-    """Whether a standalone launch of this iss can work, as far as we know without any I/O.
-
-    Known only from cached discovery: a server listing its capabilities without
-    `launch-standalone` is EHR-only; unknown servers get the benefit of the doubt.
-    """
-    config = rt.discovery.peek(iss)
-    return config is None or not config.capabilities or "launch-standalone" in config.capabilities
 
 
 @bp.app_errorhandler(HTTPException)

@@ -71,10 +71,8 @@ def register_task_provider(app: Flask, provider: TaskProvider) -> None:
 @bp.get("/")
 def index() -> str:
     """The registered FHIR servers, with standalone-launch links only where a standalone launch can work."""
-    from smart_app.views.errors import can_launch_standalone
-
     rt = runtime()
-    servers = [(server, server.standalone_launchable and can_launch_standalone(rt, server.iss))
+    servers = [(server, server.standalone_launchable and rt.standalone_possible(server.iss))
                for server in rt.settings.fhir_servers]
     return render_template("home/index.html", servers=servers)
 
