@@ -8,7 +8,7 @@ EHR_ONLY = ["launch-ehr", "client-public", "context-ehr-patient", "permission-v2
 
 def test_start_page_lists_an_ehr_only_server_without_a_standalone_link(client, fake_ehr):
     before = client.get("/").get_data(as_text=True)
-    assert f"/launch?iss=" in before  # nothing known yet: the link is offered
+    assert "/launch?iss=" in before  # nothing known yet: the link is offered
     fake_ehr.serve_discovery(capabilities=EHR_ONLY)
     client.get("/launch", query_string={"iss": fake_ehr.base, "launch": "l-1"})  # an EHR launch caches discovery
     after = client.get("/").get_data(as_text=True)

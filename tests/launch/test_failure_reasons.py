@@ -13,7 +13,7 @@ import pytest
 from joserfc.jwk import KeySet, RSAKey
 
 from smart_app import create_app
-from tests.fixtures.e2e import LAUNCH_JSON, PATIENT, LaunchFailed, Launcher, e2e_registration
+from tests.fixtures.e2e import LAUNCH_JSON, PATIENT, Launcher, e2e_registration
 
 
 def _events(audit_log, name: str) -> list[dict]:
@@ -59,21 +59,10 @@ def confidential(sandbox_factory, tmp_path, client_key_paths, monkeypatch):
     return build
 
 
-def _callback_page(launcher: Launcher) -> tuple[int, str]:
-    """Run a standalone launch whose token exchange is refused; return the callback's status and page."""
-    captured: dict[str, object] = {}
-    original = launcher._callback
-
-    def keep(app_client, location):
-        response = app_client.get(location.split("localhost:8000", 1)[1])
-        captured.update(status=response.status_code, html=response.get_data(as_text=True), location=location)
-        raise LaunchFailed("refused, as expected")
-
-    launcher._callback = keep  # type: ignore[method-assign]
-    with pytest.raises(LaunchFailed, match="as expected"):
-        launcher.standalone(login=f"Patient/{PATIENT}")
-    launcher._callback = original  # type: ignore[method-assign]
-    return captured["status"], captured["html"], captured["location"]  # type: ignore[return-value]
+def _callback_page(launcher: Launcher) -> tuple[int, str, str]:
+    """Run a standalone launch whose token exchange is refused; return the callback's status, page and redirect URL."""
+    response, location = launcher.standalone_callback(login=f"Patient/{PATIENT}")
+    return response.status_code, response.get_data(as_text=True), location
 
 
 def test_a_wrong_client_secret_shows_the_servers_reason_on_the_page_in_the_audit_and_once_on_stderr(

@@ -6,9 +6,10 @@ running app picks up without a restart.
 """
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,7 +41,6 @@ def walkthrough(smart_launcher, tmp_path, client_key_paths):
     def write(**entry: str) -> None:
         config.write_text(json.dumps(walkthrough_registration(smart_launcher, **entry)))
         stamp = time.time_ns() + len(config.read_text())  # a distinct mtime even within one clock tick
-        import os
         os.utime(config, ns=(stamp, stamp))
 
     write()
@@ -130,5 +130,4 @@ def test_an_iss_outside_the_template_is_refused_before_any_request(walkthrough):
 
 def _b64(part: str) -> bytes:
     """base64url without padding."""
-    import base64
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -1,6 +1,7 @@
 """The sandbox's approval screen names the app, and an approval is remembered per user, client and scope set (revocable)."""
 from __future__ import annotations
 
+import html
 import re
 
 import requests
@@ -50,7 +51,6 @@ def test_a_remembered_approval_is_not_asked_again_for_the_same_request_and_can_b
 
     dev = requests.get(f"{sandbox_server.base_url}/dev", timeout=10).text
     key = re.search(r'id="remembered-approvals".*?name="key" value="([^"]+)"', dev, re.S).group(1)
-    import html
     revoked = requests.post(f"{sandbox_server.base_url}/dev/consents/revoke", data={"key": html.unescape(key)},
                             allow_redirects=False, timeout=10)
     assert revoked.status_code == 302
