@@ -55,3 +55,14 @@ def test_default_registration_keeps_callback_at_slash_callback(app):
     with app.test_request_context():
         from flask import url_for
         assert url_for("launch.callback") == "/callback"
+
+
+def test_a_launch_uri_with_another_path_is_served_there_too(make_app, fake_ehr):
+    from tests.fixtures.app import registration
+
+    doc = registration(fake_ehr.base)
+    doc["launch_uri"] = "http://localhost:8000/app/launch"
+    client = make_app(doc).test_client()
+    response = client.get("/app/launch", query_string={"iss": fake_ehr.base, "launch": "l-1"})
+    assert response.status_code == 302 and response.headers["Location"].startswith(fake_ehr.authorize_endpoint)
+    assert client.get("/launch", query_string={"iss": fake_ehr.base, "launch": "l-2"}).status_code == 302
