@@ -6,8 +6,9 @@ Configuration is launch.json plus the environment (12-factor); secrets come only
 environment: SMART_APP_SECRET_KEY, SMART_APP_STORE_KEY, SESSION_REDIS_URL and each server's
 `client_secret_env`. Serving knobs: SMART_APP_WORKERS, SMART_APP_THREADS, SMART_APP_PROXY_HOPS,
 SMART_APP_AUDIT_LOG (a file, or "-" for stderr only), SMART_APP_COURIER_INTERVAL (seconds between
-server-side deliveries of pending submissions, default 5; 0 turns the courier off); command-line
-flags override them.
+server-side deliveries of pending submissions, default 5; 0 turns the courier off),
+SMART_APP_INSTANCE (the instance folder); command-line flags override them. `--help` on each
+subcommand lists every setting, grouped, with its environment variable and default.
 """
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from flask.blueprints import BlueprintSetupState
 
 from smart_app import audit
+from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import begin_authorization
 from smart_app.launch.callback import complete_launch
-from smart_app.config import callback_path
 from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
