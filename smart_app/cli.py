@@ -35,6 +35,11 @@ ENV_ONLY = {
         ("SMART_APP_STORE_KEY", "Fernet keys encrypting the launch store, comma-separated, newest first",
          "derived from SMART_APP_SECRET_KEY"),
         ("client_secret_env", "each fhir_servers entry names the variable holding its client secret", "none"),
+        ("SMART_APP_CLIENT_RS384_KEY_FILE", "private_key_jwt RS384 signing key (PEM file; or the PEM text in "
+         "SMART_APP_CLIENT_RS384_KEY)", "generated into the instance folder"),
+        ("SMART_APP_CLIENT_ES384_KEY_FILE", "private_key_jwt ES384 signing key (PEM file; or the PEM text in "
+         "SMART_APP_CLIENT_ES384_KEY)", "generated into the instance folder"),
+        ("SMART_APP_CLIENT_PUBLISHED_KEYS", "keys published ahead of a switch (comma-separated PEM files)", "none"),
     ),
     "storage": (
         ("SESSION_REDIS_URL", "shared store and sessions for several instances (redis://...)", "filesystem in the instance folder"),
@@ -47,7 +52,7 @@ ENV_ONLY = {
 
 def _group(parser: argparse.ArgumentParser, name: str, title: str) -> argparse._ArgumentGroup:
     """An argument group whose description lists the environment-only settings of that kind."""
-    lines = [f"  {env:<24} {text} (default: {default})" for env, text, default in ENV_ONLY.get(name, ())]
+    lines = [f"  {env}\n      {text} (default: {default})" for env, text, default in ENV_ONLY.get(name, ())]
     description = ("environment only:\n" + "\n".join(lines)) if lines else None
     return parser.add_argument_group(title, description)
 

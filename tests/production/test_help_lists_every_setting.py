@@ -8,7 +8,8 @@ from smart_app.cli import main
 GROUPS = ("network:", "security:", "storage:", "delivery:")
 EVERYWHERE = ("SMART_APP_SECRET_KEY", "SMART_APP_STORE_KEY", "SESSION_REDIS_URL", "SMART_APP_DATABASE_URL",
               "SMART_APP_INSTANCE", "SMART_APP_CONFIG", "SMART_APP_AUDIT_LOG", "SMART_APP_COURIER_INTERVAL",
-              "client_secret_env")
+              "client_secret_env", "SMART_APP_CLIENT_RS384_KEY_FILE", "SMART_APP_CLIENT_ES384_KEY",
+              "SMART_APP_CLIENT_PUBLISHED_KEYS")
 
 
 def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
