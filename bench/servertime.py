@@ -76,8 +76,8 @@ def measure_server_time(world: World, app: Any, template_dir: Path, runs: int = 
             raise RuntimeError("the bare route does not reproduce the page")
         for _ in range(3):
             client.get(path)
-        app_ms, own_ms, upstream = _split_ms(world, lambda: client.get(path), runs)
-        bare_ms = _median_ms(lambda: bare.get(f"/{name}"), runs)
+        app_ms, own_ms, upstream = _split_ms(world, lambda path=path: client.get(path), runs)
+        bare_ms = _median_ms(lambda name=name: bare.get(f"/{name}"), runs)
         results[name] = {"app_ms": round(app_ms, 2), "app_own_ms": round(own_ms, 2), "upstream_requests": upstream,
                          "bare_ms": round(bare_ms, 3), "ratio": round(app_ms / bare_ms, 1),
                          "own_ratio": round(own_ms / bare_ms, 1), "html_bytes": len(html.encode())}

@@ -70,7 +70,7 @@ _ARRAYS = frozenset({
     "name", "given", "prefix", "suffix", "telecom", "identifier", "address", "line", "contact", "relationship",
     "coding", "category", "performer", "derivedFrom", "component", "reaction", "manifestation", "condition",
     "dosage", "note", "reasonCode", "basedOn", "partOf", "interpretation", "focus", "communication",
-    "generalPractitioner", "photo", "note", "bodySite", "evidence", "stage", "note", "hasMember",
+    "generalPractitioner", "photo", "bodySite", "evidence", "stage", "hasMember",
 })
 # Elements whose name is an array elsewhere but single here.
 _SINGLE = frozenset({"FamilyMemberHistory.relationship", "AllergyIntolerance.reaction.substance"})

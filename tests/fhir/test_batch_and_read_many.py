@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-
 import pytest
 
 from smart_app.fhir import FhirError, FhirErrorCode
 from tests.fhir.conftest import fhir_response, in_sequence, outcome
+from tests.fixtures.overlap import Rendezvous
 
 
 def test_batch_sends_one_bundle_and_aligns_results(fhir_server, make_client, sleeps):
@@ -62,27 +60,18 @@ def test_paths_must_be_relative_to_this_server(fhir_server, make_client, path):
 
 
 def test_read_many_runs_in_parallel_and_keeps_order(fhir_server, make_client):
-    in_flight = {"now": 0, "max": 0}
-    lock = threading.Lock()
+    """All four reads are in flight together: each is held until the other three arrive."""
+    together = Rendezvous(4)
 
-    def slow_patient(request):
-        with lock:
-            in_flight["now"] += 1
-            in_flight["max"] = max(in_flight["max"], in_flight["now"])
-        time.sleep(0.2)
-        with lock:
-            in_flight["now"] -= 1
+    def patient_read(request):
         rid = request.path.rsplit("/", 1)[1]
         if rid == "missing":
             return fhir_response(outcome({"severity": "error", "code": "not-found"}), 404)
         return fhir_response({"resourceType": "Patient", "id": rid})
 
     for rid in ("a", "b", "c", "missing"):
-        fhir_server.expect_request(f"/fhir/Patient/{rid}").respond_with_handler(slow_patient)
-    started = time.monotonic()
+        fhir_server.expect_request(f"/fhir/Patient/{rid}").respond_with_handler(together.handler(patient_read))
     results = make_client().read_many(["Patient/a", "Patient/b", "Patient/missing", "Patient/c"])
-    elapsed = time.monotonic() - started
     assert [r["id"] if isinstance(r, dict) else r.code for r in results] == ["a", "b", FhirErrorCode.NOT_FOUND, "c"]
-    assert in_flight["max"] > 1
-    assert elapsed < 0.7  # four 0.2 s reads, serially 0.8 s
+    assert (together.met, together.missed) == (4, 0)  # serial reads could never all be in at once
     assert all(r.headers["Authorization"].startswith("Bearer ") for r, _ in fhir_server.log)

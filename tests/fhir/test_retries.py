@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 
 import pytest
 
 from smart_app.fhir import FhirClient, FhirError, FhirErrorCode, parse_retry_after
+from tests.fixtures.overlap import PATIENCE, signalled_on_write
 from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
 
 PATIENT = {"resourceType": "Patient", "id": "p1"}
@@ -79,17 +81,22 @@ def test_plain_post_is_not_retried_on_503(fhir_server, make_client, sleeps):
 
 
 def test_plain_post_is_not_retried_when_the_response_is_lost(fhir_server, make_client, sleeps):
+    gave_up, logged = threading.Event(), threading.Event()
+    arrivals: list[str] = []
+
     def slow(request):
-        time.sleep(0.5)
-        return fhir_response(QR, 201)
+        arrivals.append(request.method)
+        gave_up.wait(PATIENCE)  # held until the client has given up on it: the response is lost
+        return signalled_on_write(fhir_response(QR, 201), logged)
 
     fhir_server.expect_request("/fhir/QuestionnaireResponse", method="POST").respond_with_handler(slow)
     with pytest.raises(FhirError) as caught:
         make_client(timeout=(1.0, 0.1)).create(QR)
     assert caught.value.code is FhirErrorCode.NETWORK
+    gave_up.set()
     assert sleeps.delays == []
-    time.sleep(0.6)  # let the server finish the request the client gave up on
-    assert len(fhir_server.log) == 1
+    assert arrivals == ["POST"]  # a retry would have arrived before create() gave up
+    assert logged.wait(PATIENCE) and len(fhir_server.log) == 1
 
 
 def test_conditional_create_is_retried_and_keeps_its_condition(fhir_server, make_client, sleeps):

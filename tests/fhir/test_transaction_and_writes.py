@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 
 import pytest
 
 from smart_app.fhir import FhirError, FhirErrorCode
+from tests.fixtures.overlap import PATIENCE, signalled_on_write
 from tests.fhir.conftest import fhir_response, in_sequence
 from tests.fhir.fake_store import ConditionalStore
 
@@ -34,12 +35,15 @@ def conditional_bundle(*, conditional: bool = True) -> dict:
 def test_lost_response_after_commit_is_retried_without_duplicates(fhir_server, make_client, sleeps):
     store = ConditionalStore(fhir_server.url_for("/fhir"))
     bodies: list[dict] = []
+    retried, logged = threading.Event(), threading.Event()
 
     def commit_then_lose_first_reply(request):
         bodies.append(json.loads(request.data))
         reply = store.handle_transaction(request)
         if len(bodies) == 1:
-            time.sleep(0.5)  # the client's read timeout fires first: committed, reply lost
+            retried.wait(PATIENCE)  # held until the client gave up and sent again: committed, reply lost
+            return signalled_on_write(reply, logged)
+        retried.set()
         return reply
 
     fhir_server.expect_request("/fhir", method="POST").respond_with_handler(commit_then_lose_first_reply)
@@ -52,6 +56,7 @@ def test_lost_response_after_commit_is_retried_without_duplicates(fhir_server, m
     assert store.of_type("Observation")[0]["derivedFrom"] == [
         {"reference": f"QuestionnaireResponse/{store.of_type('QuestionnaireResponse')[0]['id']}"}]
     assert bodies[0] == bodies[1]
+    assert logged.wait(PATIENCE)  # the lost reply is done with before the next test uses the server
 
 
 def test_transaction_with_an_unconditional_create_is_not_retried(fhir_server, make_client, sleeps):

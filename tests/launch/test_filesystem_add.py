@@ -23,8 +23,8 @@ def test_of_many_threads_adding_the_same_key_at_once_exactly_one_wins(tmp_path: 
         barrier = threading.Barrier(CONTENDERS)
         wins: list[bool] = []
 
-        def contend() -> None:
-            """Wait for every contender, then try to take the lock."""
+        def contend(barrier: threading.Barrier = barrier, wins: list[bool] = wins, round_: int = round_) -> None:
+            """Wait for every contender, then try to take the lock (this round's barrier, list and key)."""
             barrier.wait()
             wins.append(store.add("submission-lock", f"key-{round_}", {"at": 1}, 60))
 

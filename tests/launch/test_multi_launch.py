@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 from werkzeug import Response
 
 from tests.fixtures.app import Launcher, registration
 from tests.fixtures.fake_ehr import encounter, id_token, patient, token_response
+from tests.fixtures.overlap import Rendezvous
 
 
 def test_two_interleaved_launches_keep_their_own_patient(client, launcher, fake_ehr):
@@ -73,33 +73,27 @@ def test_home_page_shows_banner_and_encounter_without_extra_round_trips(client, 
 
 
 def test_home_page_reads_go_out_in_one_parallel_round(make_app, threaded_fake_ehr):
-    delay = 1.0
-
-    def slow(body):
-        def handler(request):
-            time.sleep(delay)
-            return Response(json.dumps(body), content_type="application/fhir+json")
-        return handler
+    """Every FHIR read of the home page is in flight at once: each is held until all have arrived."""
+    def answer(body):
+        return lambda request: Response(json.dumps(body), content_type="application/fhir+json")
 
     ehr = threaded_fake_ehr
     client = make_app(registration(ehr.base)).test_client()
     launcher = Launcher(client, ehr)
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1", encounter="e1"))
+    expected = ["/fhir/Encounter/e1", "/fhir/Patient/p1", "/fhir/QuestionnaireResponse"]  # banner, visit, tasks
+    together = Rendezvous(len(expected))
     ehr.server.clear_all_handlers()
-    ehr.respond_with("/fhir/Patient/p1", slow(patient("p1")))
-    ehr.respond_with("/fhir/Encounter/e1", slow(encounter("e1")))
+    ehr.respond_with("/fhir/Patient/p1", together.handler(answer(patient("p1"))))
+    ehr.respond_with("/fhir/Encounter/e1", together.handler(answer(encounter("e1"))))
     ehr.server.expect_request(re.compile(r"^/fhir/[A-Z][A-Za-z]+$")).respond_with_handler(
-        slow({"resourceType": "Bundle", "type": "searchset", "entry": []}))
+        together.handler(answer({"resourceType": "Bundle", "type": "searchset", "entry": []})))
     before = len(ehr.requests())
-    started = time.monotonic()
     response = client.get(f"/l/{handle}/")
-    elapsed = time.monotonic() - started
     assert response.status_code == 200
     assert "Testpatient" in response.get_data(as_text=True)
-    calls = len(ehr.requests()) - before
-    assert calls >= 2
-    # Serial would take at least calls * delay; one parallel round takes about one delay.
-    assert elapsed < delay * 1.8, (elapsed, calls)
+    assert sorted(r.path for r in ehr.requests()[before:]) == expected
+    assert (together.met, together.missed) == (len(expected), 0)  # a chained read would miss the round
 
 
 def test_page_keeps_a_main_heading_without_the_banner(client, launcher, fake_ehr):

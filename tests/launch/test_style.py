@@ -1,7 +1,7 @@
 """The EHR's smart_style_url is fetched only from the launching EHR's origins, small, fast and with a bounded cache."""
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +12,7 @@ from werkzeug import Response
 from smart_app.launch import style
 from tests.fixtures.app import Launcher
 from tests.fixtures.fake_ehr import token_response
+from tests.fixtures.overlap import PATIENCE
 
 STYLE = {"color_background": "#edeae3"}
 APPLIED = "--sp-bg: #edeae3;"
@@ -67,18 +68,16 @@ def test_an_oversized_style_document_is_ignored(client, launcher, fake_ehr):
 
 
 def test_a_slow_style_server_is_given_up_on_quickly(client, launcher, fake_ehr, monkeypatch):
+    """The page's stylesheet comes back while the style server is still holding its answer."""
     monkeypatch.setattr(style, "TIMEOUT", (1, 0.3))
-
-    def slow(request):
-        time.sleep(1.0)
-        return Response('{"color_background": "#edeae3"}', content_type="application/json")
-
-    fake_ehr.server.expect_request("/slow.json").respond_with_handler(slow)
+    server = HeldAnswer()
+    fake_ehr.server.expect_request("/slow.json").respond_with_handler(
+        server.handler(lambda: Response('{"color_background": "#edeae3"}', content_type="application/json")))
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1", need_patient_banner=False,
                                                          smart_style_url=fake_ehr.server.url_for("/slow.json")))
-    started = time.monotonic()
-    css = client.get(f"/l/{handle}/style.css").get_data(as_text=True)
-    assert time.monotonic() - started < 0.9
+    with server:
+        css = client.get(f"/l/{handle}/style.css").get_data(as_text=True)
+        assert server.order == ["asked"]  # the page was served before the style server answered
     assert APPLIED not in css
 
 
@@ -100,16 +99,53 @@ def _session() -> requests.Session:
 
 
 def test_a_style_body_that_stalls_after_the_headers_is_given_up_on(fake_ehr, monkeypatch):
+    """A body that stops half way is abandoned while the server is still holding the rest."""
     monkeypatch.setattr(style, "TIMEOUT", (1, 0.3))
+    server = HeldAnswer()
 
     def stalls():
         yield b'{"color_background": '
-        time.sleep(1.0)
+        server.hold()
         yield b'"#edeae3"}'
 
     fake_ehr.server.expect_request("/stall.json").respond_with_handler(
         lambda request: Response(stalls(), content_type="application/json"))
     allowed = style.allowed_style_origins(fake_ehr.base, ())
-    started = time.monotonic()
-    assert APPLIED not in style.style_sheet(fake_ehr.server.url_for("/stall.json"), _session, allowed)
-    assert time.monotonic() - started < 0.9
+    with server:
+        assert APPLIED not in style.style_sheet(fake_ehr.server.url_for("/stall.json"), _session, allowed)
+        assert server.order == ["asked"]  # given up on before the rest of the body was released
+
+
+class HeldAnswer:
+    """A style server that holds its answer until the test has seen the client give up.
+
+    `order` records "asked" when the server starts holding and "answered" when it lets go, so the
+    test proves by order (not by a clock) that the client stopped waiting first. Leaving the
+    `with` block releases the server; the hold gives up by itself after `PATIENCE` (a hang guard).
+    """
+
+    def __init__(self) -> None:
+        """Nothing asked yet; the answer is held."""
+        self.order: list[str] = []
+        self._release = threading.Event()
+
+    def hold(self) -> None:
+        """Wait until released (or the hang guard fires), recording both ends."""
+        self.order.append("asked")
+        self._release.wait(PATIENCE)
+        self.order.append("answered")
+
+    def handler(self, answer):
+        """A pytest-httpserver handler that holds, then answers with `answer()`."""
+        def handle(request):
+            self.hold()
+            return answer()
+        return handle
+
+    def __enter__(self) -> "HeldAnswer":
+        """Hold answers while the block runs."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Let the server answer, so it can stop."""
+        self._release.set()

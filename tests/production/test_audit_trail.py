@@ -12,7 +12,6 @@ from smart_app import audit
 from smart_app.cli import main
 from smart_app.launch.records import read_launch, write_launch
 from smart_app.launch.runtime import EXTENSION
-from tests.fixtures.app import registration
 from tests.fixtures.e2e import CLINICIAN, PATIENT
 from tests.fixtures.fake_ehr import patient as fake_patient
 from tests.fixtures.fake_ehr import token_response

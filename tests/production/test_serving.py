@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from smart_app.cli import main
 from smart_app.proxy import init_proxy
 from tests.fixtures.app import registration
 from tests.fixtures.e2e import e2e_registration
+from tests.fixtures.overlap import PATIENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,18 +145,25 @@ def test_readyz_uses_cached_discovery_without_asking_the_server_again(tmp_path, 
 
 
 def test_readyz_says_not_ready_quickly_when_discovery_hangs(tmp_path, threaded_fake_ehr, client_key_paths):
+    """The probe answers 503 while discovery is still hanging: proved by order, not by a clock."""
+    answered: list[str] = []
+    release = threading.Event()
+
     def slow(request: Request) -> Response:
-        """A discovery endpoint that takes far longer than a probe may wait."""
-        time.sleep(4)
+        """A discovery endpoint that hangs until the test has the probe's answer."""
+        release.wait(PATIENCE)
+        answered.append(request.path)
         return Response("{}", status=404)
 
     threaded_fake_ehr.server.clear_all_handlers()
     threaded_fake_ehr.respond_with("/fhir/.well-known/smart-configuration", slow)
     threaded_fake_ehr.respond_with("/fhir/metadata", slow)
     app = _app(tmp_path, registration(threaded_fake_ehr.base), client_key_paths)
-    started = time.monotonic()
-    response = app.test_client().get("/readyz")
-    assert time.monotonic() - started < health.READY_DEADLINE + 1
+    try:
+        response = app.test_client().get("/readyz")
+        assert answered == []  # the probe did not wait for the hanging server
+    finally:
+        release.set()
     assert response.status_code == 503
     assert response.get_json()["servers"] == {threaded_fake_ehr.base: "timeout"}
 

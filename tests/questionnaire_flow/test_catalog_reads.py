@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import copy
-import threading
-import time
 from typing import Any, Callable
 
 from smart_app import questionnaire_catalog
@@ -11,80 +9,67 @@ from smart_app.fhirjson import dumps
 from smart_app.questionnaire_catalog import EHR_FORM_CACHE_SIZE, form_for
 from smart_app.questionnaires.library import find, shared, shared_find
 from tests.fixtures.e2e import PATIENT
+from tests.fixtures.overlap import Rendezvous
 from tests.questionnaire_flow.flow import Browser, phq9_answers
 
 PHQ9 = "http://smart-previsit.example.org/fhir/Questionnaire/phq-9"
 
 
-class Recorder:
-    """WSGI wrapper around the sandbox: (path, start, end) of each request.
+class Wave:
+    """WSGI wrapper around the sandbox: records each FHIR path and proves the reads form one wave.
 
-    Each request is held until no new request has arrived for `quiet` seconds. Reads sent in
-    one wave all arrive while the first is still held, however slowly a loaded machine starts
-    them; a read that waits for another can only arrive after that one has ended.
+    Every FHIR request is held until `size` of them are in at once (a `Rendezvous`). Reads sent in
+    one wave all meet, however slowly a loaded machine starts them; a read that waits for another
+    can only arrive after that one was answered, so the wave never fills and the meeting is missed.
     """
 
-    def __init__(self, app: Callable, quiet: float = 0.4) -> None:
-        """Wrap the sandbox's WSGI app."""
-        self.app, self.quiet, self.seen = app, quiet, []
-        self.lock = threading.Lock()
-        self.last_arrival = time.monotonic()
+    def __init__(self, app: Callable, size: int) -> None:
+        """Wrap the sandbox's WSGI app, expecting a wave of `size` FHIR reads."""
+        self.app, self.paths = app, []
+        self.together = Rendezvous(size)
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        """Serve, hold until the wave is quiet, then record the request's interval."""
-        started = time.monotonic()
-        with self.lock:
-            self.last_arrival = started
-        body = list(self.app(environ, start_response))
-        while (wait := self._last() + self.quiet - time.monotonic()) > 0:
-            time.sleep(wait)
-        with self.lock:
-            self.seen.append((environ["PATH_INFO"], started, time.monotonic()))
-        return body
+        """Record the path, meet the rest of the wave, then serve."""
+        if environ["PATH_INFO"].startswith("/fhir/"):
+            self.paths.append(environ["PATH_INFO"])
+            self.together.arrive()
+        return self.app(environ, start_response)
 
-    def _last(self) -> float:
-        """When the latest request arrived."""
-        with self.lock:
-            return self.last_arrival
-
-    def fhir(self, prefix: str = "/fhir/") -> list[tuple[str, float, float]]:
-        """FHIR requests recorded so far."""
-        return [s for s in self.seen if s[0].startswith(prefix)]
+    def was_one_wave_of(self, expected: list[str]) -> bool:
+        """Exactly the expected reads were sent, all in flight together."""
+        return sorted(self.paths) == sorted(expected) and \
+            (self.together.met, self.together.missed) == (len(expected), 0)
 
 
-def _record(e2e) -> Recorder:
-    """Start recording the sandbox's requests (after the launch)."""
-    recorder = Recorder(e2e.sandbox.app.wsgi_app)
-    e2e.sandbox.app.wsgi_app = recorder
-    return recorder
+def _record(e2e, expected: list[str]) -> Wave:
+    """Start holding the sandbox's FHIR requests (after the launch) until `expected` reads meet."""
+    wave = Wave(e2e.sandbox.app.wsgi_app, len(expected))
+    e2e.sandbox.app.wsgi_app = wave
+    return wave
+
+
+ENCOUNTER = "/fhir/Encounter/enc-ana-visit"
 
 
 def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wave(e2e):
+    """One Questionnaire search, one response search per task kind, medications, the encounter: together."""
     handle = e2e.launcher.ehr(patient=PATIENT)
-    recorder = _record(e2e)
-    home = e2e.page(handle)
-    assert home.status_code == 200
-    paths = [p for p, _, _ in recorder.fhir()]
-    assert paths.count("/fhir/Questionnaire") == 1
-    # The questionnaire tasks share one response search (the medication review keeps its own).
-    catalog_reads = [s for s in recorder.fhir() if s[0] in ("/fhir/Questionnaire", "/fhir/QuestionnaireResponse")]
-    assert len([p for p, _, _ in catalog_reads if p == "/fhir/QuestionnaireResponse"]) <= 2
-    # Every read starts before the first one ends: one parallel wave, no chain.
-    first_end = min(end for _, _, end in recorder.fhir())
-    assert all(start < first_end for _, start, _ in recorder.fhir())
+    expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
+                # The questionnaire tasks share one response search (the medication review keeps its own).
+                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse"]
+    wave = _record(e2e, expected)
+    assert e2e.page(handle).status_code == 200
+    assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
 
 
 def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
-    recorder = _record(e2e)
+    expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse"]
+    wave = _record(e2e, expected)
     page = e2e.page(handle, "questionnaires/phq-9")
     assert page.status_code == 200
     assert "Ana" in page.get_data(as_text=True)  # the clinician sees whose form it is
-    paths = [p for p, _, _ in recorder.fhir()]
-    assert paths.count("/fhir/Questionnaire") == 1 and paths.count("/fhir/QuestionnaireResponse") == 1
-    assert paths.count(f"/fhir/Patient/{PATIENT}") == 1
-    first_end = min(end for _, _, end in recorder.fhir())
-    assert all(start < first_end for _, start, _ in recorder.fhir())
+    assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
 
 
 def test_bundled_forms_are_built_once_and_the_library_is_never_changed(e2e):
@@ -124,17 +109,23 @@ def test_the_ehr_form_cache_is_bounded():
 
 def test_a_first_visit_to_a_prefilled_form_searches_observations_in_the_same_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
-    recorder = _record(e2e)
+    expected = [ENCOUNTER, "/fhir/Observation", f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire",
+                "/fhir/QuestionnaireResponse"]
+    wave = _record(e2e, expected)
     assert e2e.page(handle, "questionnaires/previsit-intake").status_code == 200
-    paths = [p for p, _, _ in recorder.fhir()]
-    assert paths.count("/fhir/Observation") == 1 and paths.count("/fhir/Questionnaire") == 1
-    first_end = min(end for _, _, end in recorder.fhir())
-    assert all(start < first_end for _, start, _ in recorder.fhir())
+    assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
 
 
 def test_a_saved_draft_is_shown_without_searching_observations(e2e):
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     browser.post_form("previsit-intake", {}, action="continue")
-    recorder = _record(e2e)
+    seen: list[str] = []
+    app = e2e.sandbox.app.wsgi_app
+
+    def record(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        return app(environ, start_response)
+
+    e2e.sandbox.app.wsgi_app = record
     assert browser.open_form("previsit-intake").status_code == 200
-    assert "/fhir/Observation" not in [p for p, _, _ in recorder.fhir()]
+    assert seen and "/fhir/Observation" not in seen

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
 from tests.fixtures.e2e import PATIENT, Launcher
-from tests.questionnaire_flow.flow import Browser, csrf, phq9_answers, stored
+from tests.questionnaire_flow.flow import Browser, phq9_answers, stored
 
 NEARLY = "Nearly every day"
 NOT_AT_ALL = "Not at all"

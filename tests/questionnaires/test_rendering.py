@@ -7,7 +7,7 @@ import pytest
 
 from smart_app.questionnaires import FillContext, FormState, LIBRARY_BASE, build_form, evaluate, find, load_library, populate
 
-from .conftest import UCUM, coding, item, options, questionnaire, run
+from .conftest import UCUM, item, options, questionnaire, run
 
 CONTROLS = {"input", "select", "textarea"}
 

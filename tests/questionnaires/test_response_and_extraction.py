@@ -129,7 +129,8 @@ def test_phq9_extracts_only_the_total_score() -> None:
 
 
 def _extract_flags(root_flag, group_flag, child_flag) -> list[str]:
-    ext = lambda flag: [(SDC + "sdc-questionnaire-observationExtract", "valueBoolean", flag)] if flag is not None else []
+    def ext(flag):
+        return [(SDC + "sdc-questionnaire-observationExtract", "valueBoolean", flag)] if flag is not None else []
     q = questionnaire(
         item("g", "group", ext=ext(group_flag), item=[
             item("a", "integer", code=[coding("A", system=LOINC)]),
