@@ -20,7 +20,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,8 @@ class FillContext:
     _queries: dict[str, list] = field(default_factory=dict, repr=False)  # each query runs once per context
 
 
-_WEIGHTS: ContextVar[dict[str, Any]] = ContextVar("questionnaire_weights", default={})
+# The default is read-only: no evaluation may add weights that another would then see.
+_WEIGHTS: ContextVar[Mapping[str, Any]] = ContextVar("questionnaire_weights", default=MappingProxyType({}))
 
 
 def _weight(inputs: list) -> list:

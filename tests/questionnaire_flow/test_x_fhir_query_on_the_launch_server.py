@@ -24,5 +24,5 @@ def test_an_item_variable_query_prefills_from_the_patients_own_latest_observatio
     latest = max(mine, key=lambda o: o["effectiveDateTime"])["valueQuantity"]["value"]
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT, questionnaire="Questionnaire/weight-from-record"))
     page = browser.open_form("weight-from-record").get_data(as_text=True)
-    assert f'name="q.weight.r"' in page and f'value="{latest}"' in page
+    assert 'name="q.weight.r"' in page and f'value="{latest}"' in page
     assert "From your record" in page

@@ -127,7 +127,7 @@ def test_a_copy_of_a_form_with_other_options_gets_its_own_score_plan() -> None:
     form = build_form(phq9())
     assert score_plan(form).weights  # computed and kept on the shared form
     copied = copy.deepcopy(form)
-    for item in copied.by_link_id.values():
-        item.options = tuple(o for o in item.options if o.ordinal == 0)
+    for copied_item in copied.by_link_id.values():
+        copied_item.options = tuple(o for o in copied_item.options if o.ordinal == 0)
     assert set(score_plan(copied).weights.values()) == {0}
     assert set(score_plan(form).weights.values()) == {0, 1, 2, 3}
