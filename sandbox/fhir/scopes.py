@@ -30,6 +30,7 @@ COMPARTMENT: dict[str, tuple[str, ...]] = {
     "QuestionnaireResponse": ("subject", "author"),
     "Provenance": ("target",),
     "RelatedPerson": ("patient",),
+    "Flag": ("subject",),
 }
 # Types outside any patient's compartment: readable under patient/<Type> scopes. Device is
 # treated as shared (an app's own Device is referenced from Provenance), as the contract says.

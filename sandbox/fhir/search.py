@@ -122,6 +122,10 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
     "ValueSet": {**_IDENT, "url": _p("uri", "url"), "version": _p("token", "version"),
                  "name": _p("string", "name"), "status": _p("token", "status")},
     "Device": {**_IDENT, "patient": _p("reference", "patient"), "type": _p("token", "type")},
+    "Flag": {**_IDENT, "patient": _p("reference", "subject"), "subject": _p("reference", "subject"),
+             "status": _p("token", "status"), "category": _p("token", "category"), "code": _p("token", "code"),
+             "date": _p("date", "period"), "encounter": _p("reference", "encounter"),
+             "author": _p("reference", "author")},
 }
 
 # Result-shaping parameters we accept without filtering on them.

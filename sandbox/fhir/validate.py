@@ -29,6 +29,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "Appointment": ("status", "participant"),
     "Provenance": ("target", "recorded", "agent"),
     "RelatedPerson": ("patient",),
+    "Flag": ("status", "code", "subject"),
 }
 _STATUS: dict[str, set[str]] = {
     "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
@@ -39,6 +40,7 @@ _STATUS: dict[str, set[str]] = {
                           "draft", "unknown"},
     "MedicationStatement": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold",
                             "unknown", "not-taken"},
+    "Flag": {"active", "inactive", "entered-in-error"},
 }
 _DATE_FIELDS = ("authored", "recorded", "effectiveDateTime", "issued", "authoredOn", "birthDate",
                 "recordedDate", "onsetDateTime", "date", "start", "end", "valueDateTime")

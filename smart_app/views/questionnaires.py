@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, submission
+from smart_app import audit, drafts, safety, submission
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
@@ -26,6 +26,7 @@ from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormV
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
 from smart_app.questionnaires.model import Form
+from smart_app.safety.notice import notice, stored
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -349,6 +350,8 @@ class Prepared:
     view: FormView
     qr: dict
     observations: list[dict]
+    findings: list[safety.Finding]
+    flags: list[dict]
 
 
 def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepared | None:
@@ -359,7 +362,9 @@ def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepar
         return None
     authored = _now_iso()
     qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored)
-    return Prepared(form, view, qr, _observations(launch, form, qr, authored))
+    findings = safety.evaluate(safety.settings().rules, form, qr, score=view.score)
+    return Prepared(form, view, qr, _observations(launch, form, qr, authored), findings,
+                    safety.build_flags(findings, start=authored))
 
 
 @bp.get("/questionnaires/<key>/review")
@@ -377,13 +382,14 @@ def review(handle: str, key: str) -> Response | str:
     planned, skipped = ([], [])
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
-                                                    observations=prepared.observations)
+                                                    observations=prepared.observations, flags=prepared.flags)
     return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft,
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
-                           changes_waiting=drafts.rescued(launch, key))
+                           changes_waiting=drafts.rescued(launch, key),
+                           safety_notice=notice(stored(prepared.findings), safety.settings()))
 
 
 def _care_team(launch: Launch) -> list[str]:
@@ -428,7 +434,7 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
         outcome = submission.submit(
             launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
             observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
-            complete_in_place=draft.ehr_id)
+            complete_in_place=draft.ehr_id, flags=prepared.flags, safety=stored(prepared.findings))
     except submission.SubmissionRefused:
         abort(403)
     except submission.SubmissionChanged:
@@ -447,7 +453,8 @@ def receipt(handle: str, submission_id: str) -> str:
     if outcome is None:
         abort(404)
     entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry)
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry,
+                           whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
 
 
 @bp.post("/submissions/<submission_id>/deliver")
