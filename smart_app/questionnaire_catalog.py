@@ -239,7 +239,9 @@ def completed_responses(launch: "Launch") -> list[dict]:
         return []
     # Defence in depth: only this patient's responses, whatever the server returned.
     mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{ctx.patient_id}"]
-    return sorted(mine, key=lambda r: r.get("authored") or "", reverse=True)
+    # authored has seconds at best: two sends in one second are told apart by the server's lastUpdated.
+    return sorted(mine, key=lambda r: (r.get("authored") or "", (r.get("meta") or {}).get("lastUpdated") or ""),
+                  reverse=True)
 
 
 def response_score(form: Form, response: dict) -> Score | None:
