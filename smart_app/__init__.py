@@ -31,7 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, courier, health, safety
+    from smart_app import audit, courier, health, safety, wording
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
     from smart_app.security import init_security, init_sessions
@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings.frame_ancestors())
     audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)
+    wording.init_app(app)
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views

@@ -8,7 +8,8 @@
   "crisis_contacts": [
     {"label": "Suicide and Crisis Lifeline (call or text)", "phone": "988", "for": ["mental-health"]},
     {"label": "Emergency services", "phone": "911", "for": ["mental-health", "physical-urgent"]}
-  ]
+  ],
+  "patient_bands": false                      // show score bands to patients (clinicians always see them)
 }
 ```
 
@@ -29,7 +30,7 @@ from .rules import PatientMessage, RuleError, RuleSet, parse_rule_file, parse_ru
 
 SHIPPED_RULES = "rules.json"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{0,19}$")
-_SAFETY_KEYS = frozenset({"rules_file", "disable", "rules", "crisis_contacts"})
+_SAFETY_KEYS = frozenset({"rules_file", "disable", "rules", "crisis_contacts", "patient_bands"})
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class SafetySettings:
     rules: RuleSet
     contacts: tuple[CrisisContact, ...]
     contacts_configured: bool
+    patient_bands: bool = False  # show score bands ("Moderate depression") to patients and caregivers
 
     def contacts_for(self, topics: set[PatientMessage] | frozenset[PatientMessage]) -> list[CrisisContact]:
         """Contacts for any of these message topics, in configured order."""
@@ -111,10 +113,13 @@ def load_safety(registration: Mapping[str, Any], path: str, base_dir: Path) -> S
     rules = rules.without(frozenset(disable))
     if "rules" in raw:
         rules = rules.plus(parse_rules(raw["rules"], path, "safety.rules"), path)
+    bands = raw.get("patient_bands", False)
+    if not isinstance(bands, bool):
+        raise RuleError(path, "safety.patient_bands", "must be true or false")
     contacts_raw = raw.get("crisis_contacts")
     if contacts_raw is None:
-        return SafetySettings(rules, DEFAULT_CONTACTS, contacts_configured=False)
-    return SafetySettings(rules, _contacts(contacts_raw, path), contacts_configured=True)
+        return SafetySettings(rules, DEFAULT_CONTACTS, contacts_configured=False, patient_bands=bands)
+    return SafetySettings(rules, _contacts(contacts_raw, path), contacts_configured=True, patient_bands=bands)
 
 
 def _contacts(raw: Any, path: str) -> tuple[CrisisContact, ...]:

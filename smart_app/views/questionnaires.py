@@ -27,6 +27,7 @@ from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormV
                                       to_questionnaire_response)
 from smart_app.questionnaires.model import Form
 from smart_app.safety.notice import notice, stored
+from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -389,7 +390,8 @@ def review(handle: str, key: str) -> Response | str:
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, key),
-                           safety_notice=notice(stored(prepared.findings), safety.settings()))
+                           safety_notice=notice(stored(prepared.findings), safety.settings()),
+                           patient_bands=safety.settings().patient_bands)
 
 
 def _care_team(launch: Launch) -> list[str]:
@@ -542,7 +544,9 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
-    return PreVisitTask(title="Questionnaires to fill in", description=", ".join(e.title for e in due), url=url,
+    kind = launch.context.user_kind
+    return PreVisitTask(title="Questionnaires to fill in",
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
                         unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
 
 
@@ -553,7 +557,9 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
         return None
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
-    return PreVisitTask(title="Questionnaires in progress", description=", ".join(e.title for e in started), url=url,
+    kind = launch.context.user_kind
+    return PreVisitTask(title="Questionnaires in progress",
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
                         status=TaskStatus.IN_PROGRESS)
 
 
@@ -562,17 +568,19 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     done = [e for e in catalog(launch) if e.completed]
     if not done:
         return None
-    return PreVisitTask(title="Completed questionnaires", description="; ".join(_latest_summary(e) for e in done),
+    clinical = launch.context.user_kind == "clinician" or safety.settings().patient_bands
+    return PreVisitTask(title="Completed questionnaires",
+                        description="; ".join(_latest_summary(e, launch.context.user_kind, clinical) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
 
-def _latest_summary(entry: CatalogEntry) -> str:
-    """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response."""
+def _latest_summary(entry: CatalogEntry, kind: str | None = "clinician", bands: bool = True) -> str:
+    """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response (bands only when `bands`)."""
     latest = entry.latest
-    parts = [entry.title]
+    parts = [form_title(entry.title, entry.resource.get("code"), kind)]
     if latest and latest.score and latest.score.total is not None:
         maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
-        band = f" ({latest.score.band})" if latest.score.band else ""
+        band = f" ({latest.score.band})" if latest.score.band and bands else ""
         parts.append(f": score {latest.score.total}{maximum}{band}")
     if latest and latest.authored:
         parts.append(f", {latest.authored[:10]}")
