@@ -23,6 +23,12 @@ def init_app(app: Flask, registration: Mapping[str, Any], path: str) -> None:
     """Load and validate the safety settings once; a problem raises RuleError and stops startup."""
     base_dir = Path(path).resolve().parent if path and Path(path).exists() else Path.cwd()
     app.extensions[EXTENSION] = load_safety(registration, path, base_dir)
+    app.jinja_env.globals["show_bands"] = show_bands
+
+
+def show_bands(kind: str | None) -> bool:
+    """Score bands are for clinicians; patients and caregivers see them only when the deployment says so."""
+    return kind == "clinician" or settings().patient_bands
 
 
 def settings() -> SafetySettings:
@@ -43,5 +49,5 @@ def patient_topics(findings: list[Finding]) -> list[PatientMessage]:
 __all__ = [
     "CrisisContact", "Finding", "Match", "PatientMessage", "Rule", "RuleError", "RuleSet", "SafetySettings",
     "Severity", "build_flags", "evaluate", "flag_text", "init_app", "load_safety", "patient_topics", "rule_id_of",
-    "settings", "shipped_rules",
+    "settings", "shipped_rules", "show_bands",
 ]

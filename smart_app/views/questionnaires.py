@@ -390,8 +390,7 @@ def review(handle: str, key: str) -> Response | str:
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, key),
-                           safety_notice=notice(stored(prepared.findings), safety.settings()),
-                           patient_bands=safety.settings().patient_bands)
+                           safety_notice=notice(stored(prepared.findings), safety.settings()))
 
 
 def _care_team(launch: Launch) -> list[str]:

@@ -52,3 +52,13 @@ def test_a_deployment_may_show_bands_to_patients(e2e, tmp_path, client_key_paths
     pair = app_with_safety(e2e, tmp_path, client_key_paths, {"patient_bands": True})
     review, _ = review_and_receipt(Browser(pair.client, pair.launcher.standalone(login=f"Patient/{PATIENT}")))
     assert "(Mild depression)" in review
+
+
+def test_a_clinician_entering_a_positive_question_9_reads_the_flag_not_the_crisis_lines(e2e):
+    browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
+    browser.post_form("phq-9", phq9_answers([0] * 8 + [1]))
+    review, _ = browser.review("phq-9")
+    assert "Safety flag" in review and "Saving these answers also adds a flag to the chart." in review
+    assert "9. Thoughts that you would be better off dead, or of hurting yourself in some way: Several days" in review
+    assert "If you need help now" not in review and "tel:988" not in review
+    assert "A safety flag on the chart, linked to these answers." in review
