@@ -1,15 +1,17 @@
 """The audit trail of fired rules: `safety.rule_fired` with the rule id and resource ids, never answers."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from smart_app import audit
-from smart_app.writeback import Receipt
+
+if TYPE_CHECKING:
+    from smart_app.writeback import Receipt
 
 from .flags import rule_id_of
 
 
-def rules_fired(fired: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any], receipt: Receipt,
+def rules_fired(fired: Sequence[Mapping[str, Any]], bundle: Mapping[str, Any], receipt: "Receipt",
                 **ids: Any) -> list[dict[str, Any]]:
     """One event per fired rule once its submission is in the EHR: the response and the Flag it left.
 

@@ -69,3 +69,12 @@ def test_the_audit_trail_names_the_rule_and_the_resources_never_the_answer(e2e, 
     assert event["questionnaire_response"] == f"QuestionnaireResponse/{found['QuestionnaireResponse'][0]['id']}"
     assert event["flag"] == f"Flag/{found['Flag'][0]['id']}" and event["flag_written"] is True
     assert "Several days" not in caplog.text and "better off dead" not in caplog.text
+
+
+def test_the_sandbox_chart_shows_the_flag(e2e):
+    import requests
+    _, _, sid = patient_sends(e2e, SEVERAL_DAYS_ON_Q9)
+    [flag] = held(e2e.sandbox, sid)["Flag"]
+    chart = requests.get(f"{e2e.sandbox.base_url}/ehr/patient/{PATIENT}", timeout=10).text
+    flags_table = chart[chart.index('id="flags"'):chart.index('id="questionnaire-responses"')]
+    assert flag["id"] in flags_table and "Thoughts of self-harm" in flags_table
