@@ -74,7 +74,7 @@ def test_expired_token_mid_form_refreshes_and_keeps_every_answer(browser_stack: 
     answer_phq9(frame, answers)
     assert browser_stack.set_fault("expire_token", launch_id=_sandbox_launch_id(page))["affected"] >= 1
     frame.get_by_role("button", name="Review my answers").click()
-    frame.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
+    frame.get_by_role("heading", name=re.compile("^Check the answers")).wait_for()
     for label in ("Several days", "More than half the days", "Nearly every day"):
         assert frame.get_by_text(label).count() >= 1
     frame.get_by_role("link", name=re.compile("change", re.I)).first.click()
