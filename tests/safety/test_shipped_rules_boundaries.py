@@ -112,3 +112,24 @@ def test_ehr_phq9_with_ordinal_values_scores_its_total():
 
     assert PHQ9_TOTAL in fired_ids(form, answered([3, 3, 3, 3, 3, 3, 2, 0, 0]))
     assert PHQ9_TOTAL not in fired_ids(form, answered([3, 3, 3, 3, 3, 3, 1, 0, 0]))
+
+
+def test_an_ehr_gad7_is_read_by_its_loinc_form_code_and_scored_when_it_carries_ordinals():
+    # HL7 PCO GAD-7: other canonical, numeric linkIds; scores added as ordinalValue (0..3 in answer-list order).
+    from smart_app.questionnaires import build_form
+    from smart_app.safety.evaluate import applies
+    from smart_app.safety import shipped_rules
+    form_json = public_form("pco-Questionnaire-GAD7.json").questionnaire
+    questions = [i for i in form_json["item"] if i["type"] == "choice"][:7]
+    for item in questions:
+        for points, option in enumerate(item["answerOption"]):
+            option["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": points}]
+    form = build_form(form_json)
+    assert applies(shipped_rules().by_id(GAD7_TOTAL), form, response(form, []))
+
+    def answered(points: list[int]) -> dict:
+        return response(form, [{"linkId": item["linkId"], "answer": [{"valueCoding": item["answerOption"][p]["valueCoding"]}]}
+                               for item, p in zip(questions, points)])
+
+    assert GAD7_TOTAL in fired_ids(form, answered([3, 3, 3, 3, 3, 0, 0]))
+    assert GAD7_TOTAL not in fired_ids(form, answered([3, 3, 3, 3, 2, 0, 0]))
