@@ -210,8 +210,11 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
                    observations: list[Mapping[str, Any]], recorded: str,
+                   extracted: Sequence[Mapping[str, Any]] = (),
                    flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
+
+    `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
 
     Raises SubmissionRefused when not even the QuestionnaireResponse may be written.
     """
@@ -230,6 +233,7 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
         author_ref=author_reference(launch),
         app_device=APP_DEVICE,
         recorded=recorded,
+        extracted=extracted,
         flags=[dict(f) for f in flags],
     )
     return filter_by_permissions(bundle, ctx.permissions.can_write)
@@ -237,19 +241,22 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
                   observations: list[Mapping[str, Any]],
+                  extracted: Sequence[Mapping[str, Any]] = (),
                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
     identifier = questionnaire_response.get("identifier") or {}
     preview_id = identifier.get("value") if identifier.get("system") == IDENTIFIER_SYSTEM else None
     bundle, skipped = prepare_bundle(launch, submission_id=preview_id or "preview",
                                      questionnaire_response=questionnaire_response,
-                                     observations=observations, recorded=_now_iso(time.time()), flags=flags)
+                                     observations=observations, recorded=_now_iso(time.time()),
+                                     extracted=extracted, flags=flags)
     return resource_types(bundle), skipped
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
            observations: list[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
+           extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = ()) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
@@ -267,7 +274,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         now = time.time()
         bundle, skipped = prepare_bundle(launch, submission_id=submission_id,
                                          questionnaire_response=questionnaire_response,
-                                         observations=observations, recorded=_now_iso(now), flags=flags)
+                                         observations=observations, recorded=_now_iso(now),
+                                         extracted=extracted, flags=flags)
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                     "handle": launch.handle, "complete_in_place": complete_in_place,

@@ -32,6 +32,11 @@ def observation_identifier_value(submission_id: str, key: str) -> str:
     return f"{submission_id}/obs/{key}"
 
 
+def extracted_identifier_value(submission_id: str, key: str) -> str:
+    """Identifier value for a resource of a submission's SDC template/definition extraction."""
+    return f"{submission_id}/ext/{key}"
+
+
 def provenance_tag_code(submission_id: str) -> str:
     """The meta.tag code that makes a submission's Provenance findable (R4 Provenance has no identifier)."""
     return f"{submission_id}/provenance"
@@ -149,11 +154,14 @@ def build_submission_bundle(
     author_ref: str | None,
     app_device: dict,
     recorded: str,
+    extracted: Sequence[Mapping[str, Any]] = (),
     flags: Sequence[Mapping[str, Any]] = (),
 ) -> dict:
-    """Build the transaction Bundle (QR, Observations, Flags, Provenance) of one submission; never mutates inputs.
+    """Build the transaction Bundle (QR, Observations, extracted resources, Flags, Provenance); never mutates inputs.
 
-    `flags` are safety Flags (smart_app/safety/flags.py), each keyed by the rule that raised it.
+    `extracted` holds {"resource": ..., "key": ...} from SDC template/definition extraction
+    (see extracted_entries). `flags` are safety Flags (smart_app/safety/flags.py), each keyed by
+    the rule that raised it.
 
     The same inputs always give the identical Bundle, so a retry is byte-for-byte the same request.
     """
@@ -194,6 +202,8 @@ def build_submission_bundle(
         entries.append(_entry(full_url_for(identifier_system, value), obs,
                               token_query("identifier", identifier_system, value)))
 
+    entries += extracted_entries(extracted, submission_id=submission_id, identifier_system=identifier_system,
+                                 patient_ref=patient_ref, qr_url=qr_url)
     for flag in flags:
         entries.append(_flag_entry(flag, submission_id, identifier_system, patient_ref, encounter_ref, qr_url))
 
@@ -242,6 +252,49 @@ def _flag_entry(flag: Mapping[str, Any], submission_id: str, system: str, patien
             if ref.startswith(("urn:", QR_TYPE)):
                 extension["valueReference"] = {"reference": qr_url}
     return _entry(full_url_for(system, value), resource, token_query("identifier", system, value))
+
+
+def extracted_entries(extracted: Sequence[Mapping[str, Any]], *, submission_id: str, identifier_system: str,
+                      patient_ref: str, qr_url: str) -> list[dict]:
+    """Conditional-create entries for extracted resources, keyed `<submission>/ext/<key>`.
+
+    The extractor already bound each resource to the launch's patient; a resource naming any
+    other patient is refused here too (never written). Links to the response become this
+    bundle's QR fullUrl, like the Observations' derivedFrom.
+    """
+    entries = []
+    seen: set[str] = set()
+    for item in extracted:
+        resource = copy.deepcopy(dict(item["resource"]))
+        key = str(item["key"])
+        value = extracted_identifier_value(submission_id, key)
+        if value in seen:
+            raise ValueError("extracted resources need unique keys within a submission")
+        seen.add(value)
+        for element in ("subject", "patient", "for"):
+            ref = resource.get(element)
+            if isinstance(ref, Mapping) and ref.get("reference") not in (None, patient_ref):
+                raise ValueError(f"{resource.get('resourceType')}.{element} does not match the launch")
+        resource.pop("id", None)
+        others = [i for i in resource.get("identifier") or [] if isinstance(i, Mapping) and i.get("system") != identifier_system]
+        resource["identifier"] = [{"system": identifier_system, "value": value}, *others]
+        resource = _link_response(resource, qr_url)
+        entries.append(_entry(full_url_for(identifier_system, value), resource,
+                              token_query("identifier", identifier_system, value)))
+    return entries
+
+
+def _link_response(resource: dict, qr_url: str) -> dict:
+    """Point derivedFrom / reasonReference placeholders (urn: or QuestionnaireResponse/...) at the bundle's QR."""
+    def fix(refs: list) -> list:
+        """Replace response links, keep the rest."""
+        kept = [r for r in refs if not (isinstance(r, Mapping) and str(r.get("reference", "")).startswith((QR_TYPE, "urn:")))]
+        return [{"reference": qr_url}, *kept]
+    if "derivedFrom" in resource:
+        resource["derivedFrom"] = fix(resource.get("derivedFrom") or [])
+    if "reasonReference" in resource and resource.get("resourceType") == "Task":
+        resource["reasonReference"] = {"reference": qr_url}
+    return resource
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,7 +535,7 @@ def resource_types(bundle: Mapping[str, Any]) -> list[str]:
 
 
 __all__ = [
-    "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle",
+    "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle", "extracted_entries",
     "filter_by_permissions", "flag_identifier_value", "full_url_for", "observation_identifier_value", "provenance_tag_code",
     "receipt_from_response", "resolve_references", "resource_types", "response_from_sequential",
     "send_submission", "sequential_requests", "token_query",

@@ -126,6 +126,13 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
              "status": _p("token", "status"), "category": _p("token", "category"), "code": _p("token", "code"),
              "date": _p("date", "period"), "encounter": _p("reference", "encounter"),
              "author": _p("reference", "author")},
+    "FamilyMemberHistory": {**_IDENT, "patient": _p("reference", "patient"), "status": _p("token", "status"),
+                            "relationship": _p("token", "relationship"), "code": _p("token", "condition.code"),
+                            "date": _p("date", "date")},
+    "Task": {**_IDENT, "patient": _p("reference", "for"), "subject": _p("reference", "for"),
+             "focus": _p("reference", "focus"), "status": _p("token", "status"), "intent": _p("token", "intent"),
+             "code": _p("token", "code"), "authored-on": _p("date", "authoredOn"),
+             "encounter": _p("reference", "encounter")},
 }
 
 # Result-shaping parameters we accept without filtering on them.

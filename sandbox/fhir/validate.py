@@ -30,6 +30,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "Provenance": ("target", "recorded", "agent"),
     "RelatedPerson": ("patient",),
     "Flag": ("status", "code", "subject"),
+    "FamilyMemberHistory": ("status", "patient", "relationship"),
+    "Task": ("status", "intent"),
 }
 _STATUS: dict[str, set[str]] = {
     "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
@@ -41,6 +43,9 @@ _STATUS: dict[str, set[str]] = {
     "MedicationStatement": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold",
                             "unknown", "not-taken"},
     "Flag": {"active", "inactive", "entered-in-error"},
+    "FamilyMemberHistory": {"partial", "completed", "entered-in-error", "health-unknown"},
+    "Task": {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
+             "on-hold", "failed", "completed", "entered-in-error"},
 }
 _DATE_FIELDS = ("authored", "recorded", "effectiveDateTime", "issued", "authoredOn", "birthDate",
                 "recordedDate", "onsetDateTime", "date", "start", "end", "valueDateTime")
