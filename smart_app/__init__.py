@@ -1,6 +1,7 @@
 """SMART Pre-Visit: a SMART on FHIR app; `create_app` builds the Flask application."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -30,7 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, courier, health
+    from smart_app import audit, courier, health, safety, wording
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
     from smart_app.security import init_security, init_sessions
@@ -48,8 +49,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if "REGISTRATION" in app.config:
         settings = parse_settings(app.config["REGISTRATION"], "REGISTRATION")
+        safety.init_app(app, app.config["REGISTRATION"], "REGISTRATION")
     else:
         settings = load_settings(app.config["CONFIG_PATH"])
+        safety.init_app(app, json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")),
+                        app.config["CONFIG_PATH"])  # after load_settings: the file is known to be valid JSON
 
     backend = make_backend(app.config["SESSION_REDIS_URL"], app.instance_path)
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
@@ -60,16 +64,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings.frame_ancestors())
     audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)
+    wording.init_app(app)
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import errors, home, medications, questionnaires
+    from smart_app.views import errors, home, medications, questionnaires, summary
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
     questionnaires.init_app(app)
     medications.init_app(app)
+    summary.init_app(app)
     return app
 
 

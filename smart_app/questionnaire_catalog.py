@@ -257,7 +257,9 @@ class ResponseHistory:
 def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
     """Defence in depth: only this patient's responses, whatever the server returned, newest first."""
     mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{patient_id}"]
-    return sorted(mine, key=lambda r: r.get("authored") or "", reverse=True)
+    # authored has seconds at best: two sends in one second are told apart by the server's lastUpdated.
+    return sorted(mine, key=lambda r: (r.get("authored") or "", (r.get("meta") or {}).get("lastUpdated") or ""),
+                  reverse=True)
 
 
 def completed_responses(launch: "Launch") -> ResponseHistory:

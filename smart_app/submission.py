@@ -24,6 +24,7 @@ from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
+from smart_app.safety import trail
 from smart_app.security import browser_id
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
@@ -97,6 +98,7 @@ class SubmissionOutcome:
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     messages: tuple[str, ...] = ()
     questionnaire: str | None = None
+    safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
 
     @property
     def reason(self) -> str | None:
@@ -202,12 +204,14 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         attempts=item.attempts, next_attempt_at=item.next_attempt_at, created_at=item.created_at,
         sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
+        safety=tuple(dict(s) for s in record.get("safety") or ()),
     )
 
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
                    observations: list[Mapping[str, Any]], recorded: str,
-                   extracted: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
+                   extracted: Sequence[Mapping[str, Any]] = (),
+                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
 
     `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
@@ -230,27 +234,30 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
         app_device=APP_DEVICE,
         recorded=recorded,
         extracted=extracted,
+        flags=[dict(f) for f in flags],
     )
     return filter_by_permissions(bundle, ctx.permissions.can_write)
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
                   observations: list[Mapping[str, Any]],
-                  extracted: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
+                  extracted: Sequence[Mapping[str, Any]] = (),
+                  flags: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
     identifier = questionnaire_response.get("identifier") or {}
     preview_id = identifier.get("value") if identifier.get("system") == IDENTIFIER_SYSTEM else None
     bundle, skipped = prepare_bundle(launch, submission_id=preview_id or "preview",
                                      questionnaire_response=questionnaire_response,
                                      observations=observations, recorded=_now_iso(time.time()),
-                                     extracted=extracted)
+                                     extracted=extracted, flags=flags)
     return resource_types(bundle), skipped
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
            observations: list[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
-           extracted: Sequence[Mapping[str, Any]] = ()) -> SubmissionOutcome:
+           extracted: Sequence[Mapping[str, Any]] = (),
+           flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = ()) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -259,6 +266,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     failure need a new id (see drafts.continue_after).
     `complete_in_place` names an in-progress QuestionnaireResponse on the EHR (the draft
     mirror, same identifier) that the transaction updates to the completed answers.
+    `flags` (safety Flags) go in the same transaction; `safety` ({"rule", "message"} per fired
+    rule) is kept with the submission for the receipt and the audit trail.
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -266,10 +275,11 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         bundle, skipped = prepare_bundle(launch, submission_id=submission_id,
                                          questionnaire_response=questionnaire_response,
                                          observations=observations, recorded=_now_iso(now),
-                                         extracted=extracted)
+                                         extracted=extracted, flags=flags)
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
-                    "handle": launch.handle, "complete_in_place": complete_in_place}
+                    "handle": launch.handle, "complete_in_place": complete_in_place,
+                    "safety": [dict(s) for s in safety]}
         _save(launch, existing)  # kept before the first byte goes out: nothing is lost on a crash
         _remember(launch, submission_id, kind, questionnaire)
         audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
@@ -403,6 +413,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
     _save(launch, record)
     audit.event("submission.sent", attempts=item.attempts,
                 resources=",".join(f"{e.resource_type}/{e.id}" for e in result.entries), **ids)
+    trail.rules_fired(record.get("safety") or (), item.bundle, result, **ids)
     return _outcome(record)
 
 

@@ -155,11 +155,13 @@ def build_submission_bundle(
     app_device: dict,
     recorded: str,
     extracted: Sequence[Mapping[str, Any]] = (),
+    flags: Sequence[Mapping[str, Any]] = (),
 ) -> dict:
-    """Build the transaction Bundle (QR, Observations, extracted resources, Provenance); never mutates inputs.
+    """Build the transaction Bundle (QR, Observations, extracted resources, Flags, Provenance); never mutates inputs.
 
     `extracted` holds {"resource": ..., "key": ...} from SDC template/definition extraction
-    (see extracted_entries).
+    (see extracted_entries). `flags` are safety Flags (smart_app/safety/flags.py), each keyed by
+    the rule that raised it.
 
     The same inputs always give the identical Bundle, so a retry is byte-for-byte the same request.
     """
@@ -202,6 +204,8 @@ def build_submission_bundle(
 
     entries += extracted_entries(extracted, submission_id=submission_id, identifier_system=identifier_system,
                                  patient_ref=patient_ref, qr_url=qr_url)
+    for flag in flags:
+        entries.append(_flag_entry(flag, submission_id, identifier_system, patient_ref, encounter_ref, qr_url))
 
     who_app, contained = _app_agent(app_device)
     agents = [_agent("author", "Author", {"reference": author_ref})] if author_ref else []
@@ -219,6 +223,35 @@ def build_submission_bundle(
     entries.append(_entry(full_url_for(identifier_system, tag), provenance,
                           token_query("_tag", identifier_system, tag)))
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def flag_identifier_value(submission_id: str, rule_id: str) -> str:
+    """Identifier value of the Flag a safety rule raised for a submission (one per rule)."""
+    return f"{submission_id}/flag/{rule_id}"
+
+
+def _flag_entry(flag: Mapping[str, Any], submission_id: str, system: str, patient_ref: str,
+                encounter_ref: str | None, qr_url: str) -> dict:
+    """A conditional create of one safety Flag, bound to the launch and pointing at this bundle's response."""
+    resource = copy.deepcopy(dict(flag))
+    if resource.get("resourceType") != "Flag":
+        raise ValueError("flags must be Flag resources")
+    codings = (resource.get("code") or {}).get("coding") or []
+    key = next((c.get("code") for c in codings if isinstance(c, Mapping) and c.get("code")), None)
+    if not key:
+        raise ValueError("a Flag needs a coded rule to be keyed")
+    resource.pop("id", None)
+    value = flag_identifier_value(submission_id, key)
+    resource["identifier"] = [{"system": system, "value": value}]
+    _bind_reference(resource, "subject", patient_ref, required=True)
+    _bind_reference(resource, "encounter", encounter_ref, required=False)
+    # The builder's placeholder (or any response link) becomes this bundle's QuestionnaireResponse.
+    for extension in resource.get("extension") or []:
+        if isinstance(extension.get("valueReference"), Mapping):
+            ref = str(extension["valueReference"].get("reference", ""))
+            if ref.startswith(("urn:", QR_TYPE)):
+                extension["valueReference"] = {"reference": qr_url}
+    return _entry(full_url_for(system, value), resource, token_query("identifier", system, value))
 
 
 def extracted_entries(extracted: Sequence[Mapping[str, Any]], *, submission_id: str, identifier_system: str,
@@ -507,7 +540,7 @@ def resource_types(bundle: Mapping[str, Any]) -> list[str]:
 
 __all__ = [
     "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle", "extracted_entries",
-    "filter_by_permissions", "full_url_for", "observation_identifier_value", "provenance_tag_code",
+    "filter_by_permissions", "flag_identifier_value", "full_url_for", "observation_identifier_value", "provenance_tag_code",
     "receipt_from_response", "resolve_references", "resource_types", "response_from_sequential",
     "send_submission", "sequential_requests", "token_query",
 ]

@@ -30,6 +30,7 @@ COMPARTMENT: dict[str, tuple[str, ...]] = {
     "QuestionnaireResponse": ("subject", "author"),
     "Provenance": ("target",),
     "RelatedPerson": ("patient",),
+    "Flag": ("subject",),
     "FamilyMemberHistory": ("patient",),
     # R4's Patient CompartmentDefinition leaves Task out; this sandbox files a Task under Task.for
     # (its search parameter `patient`), as EHRs that accept patient-proposed Tasks do.

@@ -29,6 +29,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "Appointment": ("status", "participant"),
     "Provenance": ("target", "recorded", "agent"),
     "RelatedPerson": ("patient",),
+    "Flag": ("status", "code", "subject"),
     "FamilyMemberHistory": ("status", "patient", "relationship"),
     "Task": ("status", "intent"),
 }
@@ -41,6 +42,7 @@ _STATUS: dict[str, set[str]] = {
                           "draft", "unknown"},
     "MedicationStatement": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold",
                             "unknown", "not-taken"},
+    "Flag": {"active", "inactive", "entered-in-error"},
     "FamilyMemberHistory": {"partial", "completed", "entered-in-error", "health-unknown"},
     "Task": {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
              "on-hold", "failed", "completed", "entered-in-error"},

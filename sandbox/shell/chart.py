@@ -96,6 +96,19 @@ def latest_responses(source: ResourceSource, patient_id: str, limit: int = 10) -
     return rows[:limit]
 
 
+def active_flags(source: ResourceSource, patient_id: str) -> list[dict[str, str]]:
+    """The patient's active Flags (chart alerts), newest first, as display rows."""
+    rows = []
+    for flag in source.all("Flag"):
+        if not _about(flag, patient_id) or flag.get("status") != "active":
+            continue
+        rows.append({"id": flag["id"], "what": coding_text(flag.get("code")),
+                     "since": (flag.get("period") or {}).get("start", ""),
+                     "updated": (flag.get("meta") or {}).get("lastUpdated", "")})
+    rows.sort(key=lambda r: (r["updated"], r["since"]), reverse=True)
+    return rows
+
+
 def answer_count(items: list[dict[str, Any]]) -> int:
     """How many questions a response answers, at any depth (groups and nested items included)."""
     total = 0

@@ -106,6 +106,7 @@ def patient_chart(patient_id: str) -> str:
         patient=patient,
         encounter=chart.current_encounter(state.store, patient.id),
         app_src=_ehr_launch_url(patient),
+        flags=chart.active_flags(state.store, patient.id),
         responses=chart.latest_responses(state.store, patient.id),
         observations=chart.latest_observations(state.store, patient.id),
         questionnaires=chart.questionnaires(state.store),

@@ -61,6 +61,12 @@ class PreVisitTask:
 
 
 TaskProvider = Callable[[Launch], "PreVisitTask | None"]
+SUMMARY = "previsit_summary_provider"
+
+
+def register_summary_provider(app: Flask, provider: Callable[[Launch], Any]) -> None:
+    """Set the one provider of the clinician's pre-visit summary (shown above the tasks, flags first)."""
+    app.extensions[SUMMARY] = provider
 
 
 def register_task_provider(app: Flask, provider: TaskProvider) -> None:
@@ -88,9 +94,12 @@ def launch_home(handle: str) -> str:
     pool = process_pool("home-page", PAGE_THREADS)
     page = pool.submit(home_model, launch)
     pending = [pool.submit(copy_current_request_context(provider), launch) for provider in providers]
+    summary_provider = current_app.extensions.get(SUMMARY)
+    summary = pool.submit(copy_current_request_context(summary_provider), launch) if summary_provider else None
     tasks = [task for task in (f.result() for f in pending) if task is not None]
     model = page.result()
-    return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks, **model)
+    return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
+                           summary=summary.result() if summary else None, **model)
 
 
 def home_model(launch: Launch) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, submission, terminology
+from smart_app import audit, drafts, safety, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
@@ -31,6 +31,8 @@ from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
 from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
+from smart_app.safety.notice import notice, stored
+from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -447,6 +449,8 @@ class Prepared:
     qr: dict
     observations: list[dict]
     extraction: ExtractionResult
+    findings: list[safety.Finding]
+    flags: list[dict]
 
     @property
     def extracted(self) -> list[dict]:
@@ -462,8 +466,10 @@ def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepar
         return None
     authored = _now_iso()
     qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored, entry)
+    findings = safety.evaluate(safety.settings().rules, form, qr, score=view.score)
     return Prepared(form, view, qr, _observations(launch, form, qr, authored),
-                    _extracted(launch, form, qr, authored, draft.submission_id))
+                    _extracted(launch, form, qr, authored, draft.submission_id), findings,
+                    safety.build_flags(findings, start=authored))
 
 
 @bp.get("/questionnaires/<key>/review")
@@ -481,7 +487,8 @@ def review(handle: str, key: str) -> Response | str:
     planned, skipped = ([], [])
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
-                                                    observations=prepared.observations, extracted=prepared.extracted)
+                                                    observations=prepared.observations, extracted=prepared.extracted,
+                                                    flags=prepared.flags)
     reader = _reader(launch)
     extracted_lines = [describe(e.resource, reader) for e in prepared.extraction.resources
                        if e.resource["resourceType"] in planned]
@@ -493,7 +500,8 @@ def review(handle: str, key: str) -> Response | str:
                            extracted_lines=extracted_lines, not_saved=not_saved,
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
-                           changes_waiting=drafts.rescued(launch, key))
+                           changes_waiting=drafts.rescued(launch, key),
+                           safety_notice=notice(stored(prepared.findings), safety.settings()))
 
 
 def _care_team(launch: Launch) -> list[str]:
@@ -538,7 +546,8 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
         outcome = submission.submit(
             launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
             observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
-            complete_in_place=draft.ehr_id, extracted=prepared.extracted)
+            complete_in_place=draft.ehr_id, extracted=prepared.extracted, flags=prepared.flags,
+            safety=stored(prepared.findings))
     except submission.SubmissionRefused:
         abort(403)
     except submission.SubmissionChanged:
@@ -557,7 +566,8 @@ def receipt(handle: str, submission_id: str) -> str:
     if outcome is None:
         abort(404)
     entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry)
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry,
+                           whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
 
 
 @bp.post("/submissions/<submission_id>/deliver")
@@ -645,7 +655,9 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
-    return PreVisitTask(title="Questionnaires to fill in", description=", ".join(e.title for e in due), url=url,
+    kind = launch.context.user_kind
+    return PreVisitTask(title="Questionnaires to fill in",
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
                         unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
 
 
@@ -656,7 +668,9 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
         return None
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
-    return PreVisitTask(title="Questionnaires in progress", description=", ".join(e.title for e in started), url=url,
+    kind = launch.context.user_kind
+    return PreVisitTask(title="Questionnaires in progress",
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
                         status=TaskStatus.IN_PROGRESS)
 
 
@@ -665,17 +679,19 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     done = [e for e in catalog(launch) if e.completed]
     if not done:
         return None
-    return PreVisitTask(title="Completed questionnaires", description="; ".join(_latest_summary(e) for e in done),
+    clinical = launch.context.user_kind == "clinician" or safety.settings().patient_bands
+    return PreVisitTask(title="Completed questionnaires",
+                        description="; ".join(_latest_summary(e, launch.context.user_kind, clinical) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
 
-def _latest_summary(entry: CatalogEntry) -> str:
-    """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response."""
+def _latest_summary(entry: CatalogEntry, kind: str | None = "clinician", bands: bool = True) -> str:
+    """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response (bands only when `bands`)."""
     latest = entry.latest
-    parts = [entry.title]
+    parts = [form_title(entry.title, entry.resource.get("code"), kind)]
     if latest and latest.score and latest.score.total is not None:
         maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
-        band = f" ({latest.score.band})" if latest.score.band else ""
+        band = f" ({latest.score.band})" if latest.score.band and bands else ""
         parts.append(f": score {latest.score.total}{maximum}{band}")
     if latest and latest.authored:
         parts.append(f", {latest.authored[:10]}")

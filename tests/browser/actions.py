@@ -106,13 +106,15 @@ def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:
 def review_and_send(target: "Page | Frame", audit_as: str | None = None) -> None:
     """Review my answers → Send to my care team → wait for the receipt (axe on the review with `audit_as`)."""
     target.get_by_role("button", name="Review my answers").click()
-    target.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
+    target.get_by_role("heading", name=re.compile("^Check (your|the) answers")).wait_for()
     _audit(target, audit_as, "questionnaire review")
-    target.get_by_role("button", name="Send to my care team").click()
+    target.get_by_role("button", name=SEND).click()
     target.wait_for_url(RECEIPT)
 
 
 INTAKE = "Pre-visit intake"
+# The send button by reader: the patient, a caregiver ("Send to Sam's care team"), a clinician.
+SEND = re.compile(r"^(Send to my care team|Send to .+ care team|Save to the chart)$")
 MEDICATIONS_CANONICAL = "medication-review"
 
 
@@ -134,9 +136,9 @@ def review_medicines(target: "Page | Frame", answers: Sequence[str]) -> None:
 def send_medicines(target: "Page | Frame", audit_as: str | None = None) -> None:
     """Continue → the check page → Send to my care team → the receipt (axe on the check page with `audit_as`)."""
     target.get_by_role("button", name="Continue", exact=True).click()
-    target.get_by_role("heading", name="Check your answers before sending").wait_for()
+    target.get_by_role("heading", name=re.compile("^Check (your|the) answers before (sending|saving)$")).wait_for()
     _audit(target, audit_as, "medication check")
-    target.get_by_role("button", name="Send to my care team").click()
+    target.get_by_role("button", name=SEND).click()
     target.wait_for_url(RECEIPT)
 
 

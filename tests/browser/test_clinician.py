@@ -41,10 +41,10 @@ def test_clinician_completes_phq9_and_the_chart_shows_the_response_and_score(bro
     axe_audit(frame, "PHQ-9 form in the EHR sidebar")
     answer_phq9(frame, ANSWERS)
     frame.get_by_role("button", name="Review my answers").click()
-    frame.get_by_role("heading", name=f"Check your answers: {PHQ9}").wait_for()
+    frame.get_by_role("heading", name=f"Check the answers: {PHQ9}").wait_for()  # clinicians read instrument names
     axe_audit(frame, "PHQ-9 review in the EHR sidebar")
-    frame.get_by_role("button", name="Send to my care team").click()
-    frame.get_by_role("status").filter(has_text="Sent to your care team").wait_for()
+    frame.get_by_role("button", name="Save to the chart").click()
+    frame.get_by_role("status").filter(has_text="Saved to the chart").wait_for()
     axe_audit(frame, "receipt in the EHR sidebar")
 
     new = [qr for qr in _phq9_responses(browser_stack, PATIENT) if qr["id"] not in before]

@@ -10,7 +10,7 @@ from tests.fixtures.browser import BrowserStack
 
 pytestmark = pytest.mark.browser
 PATIENT = "pat-ben"
-GAD7 = "Generalized Anxiety Disorder 7-item scale (GAD-7)"
+GAD7_PLAIN = "How anxious you have felt"  # patients see plain titles; clinicians the instrument name
 POINTS = [1, 0, 2, 3, 0, 1, 0]  # option index per GAD-7 item: Not at all, Several days, More than half..., Nearly every day
 CODES = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 MAX_TABS = 120
@@ -83,7 +83,7 @@ def test_keyboard_alone_completes_a_questionnaire_with_visible_focus_in_order(br
     _assert_reading_order(home)
     _press_and_load(page, "Enter")
     listing: list[dict] = []
-    _tab_to(page, GAD7, listing)
+    _tab_to(page, GAD7_PLAIN, listing)
     _press_and_load(page, "Enter")
     page.locator("form.questionnaire-form").wait_for()
 
@@ -110,7 +110,7 @@ def test_keyboard_alone_completes_a_questionnaire_with_visible_focus_in_order(br
     assert len(answered) == len(POINTS), answered
     _assert_reading_order(form)
     _press_and_load(page, "Enter")
-    page.get_by_role("heading", name=f"Check your answers: {GAD7}").wait_for()
+    page.get_by_role("heading", name=f"Check your answers: {GAD7_PLAIN}").wait_for()
 
     review: list[dict] = []
     _tab_to(page, "Send to my care team", review)

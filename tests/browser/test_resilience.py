@@ -54,11 +54,11 @@ def test_two_tabs_two_patients_each_submission_lands_on_its_own_patient(browser_
     for frame in frames:  # interleave: both reviews are open before either is sent
         frame.page.bring_to_front()
         frame.get_by_role("button", name="Review my answers").click()
-        frame.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
+        frame.get_by_role("heading", name=re.compile("^Check the answers")).wait_for()
     for frame in reversed(frames):
         frame.page.bring_to_front()
-        frame.get_by_role("button", name="Send to my care team").click()
-        frame.get_by_role("status").filter(has_text="Sent to your care team").wait_for()
+        frame.get_by_role("button", name="Save to the chart").click()
+        frame.get_by_role("status").filter(has_text="Saved to the chart").wait_for()
     for patient, total in zip(patients, (27, 0)):
         new = [qr for qr in stored_responses(browser_stack, patient, "phq-9") if qr["id"] not in before[patient]]
         assert len(new) == 1, patient
@@ -74,7 +74,7 @@ def test_expired_token_mid_form_refreshes_and_keeps_every_answer(browser_stack: 
     answer_phq9(frame, answers)
     assert browser_stack.set_fault("expire_token", launch_id=_sandbox_launch_id(page))["affected"] >= 1
     frame.get_by_role("button", name="Review my answers").click()
-    frame.get_by_role("heading", name=re.compile("^Check your answers")).wait_for()
+    frame.get_by_role("heading", name=re.compile("^Check the answers")).wait_for()
     for label in ("Several days", "More than half the days", "Nearly every day"):
         assert frame.get_by_text(label).count() >= 1
     frame.get_by_role("link", name=re.compile("change", re.I)).first.click()

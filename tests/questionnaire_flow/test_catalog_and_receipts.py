@@ -87,7 +87,7 @@ def test_a_pending_submission_is_sent_automatically_when_its_wait_is_over(e2e, m
     deliver = browser.url(f"submissions/{sid}/deliver")
     assert re.search(rf'<form method="post" data-autosubmit action="{re.escape(deliver)}"', due)
     assert browser.client.post(deliver, data={"csrf_token": csrf(due)}).status_code == 303
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
     assert len(stored(e2e.sandbox, sid)["Observation"]) == 2
 
 

@@ -95,7 +95,7 @@ def test_a_pending_phq9_is_sent_by_the_courier_once_due_and_its_draft_forgotten(
 
     assert courier.deliver_due(e2e.app, now=time.time() + LATER) == 1
     _exactly_one_set(e2e, sid)
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
     assert _draft(e2e.app, browser.handle, PHQ9_URL) is None
     assert _queue(e2e.app) == []
 

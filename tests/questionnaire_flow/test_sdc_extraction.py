@@ -119,7 +119,8 @@ def test_a_transaction_whose_answer_was_lost_is_resent_without_duplicates(e2e):
     _, sid, browser = _send(e2e, "sdc-extract-complex-template",
                             before_send=lambda: e2e.sandbox.set_fault("drop_after_commit", count=1))
     assert e2e.sandbox.faults.pending() == []
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    # A clinician entered these (Practitioner/prac-lee): the receipt speaks to them.
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
     for resource_type, count in (("RelatedPerson", 1), ("Task", 1), ("Observation", 3), ("Provenance", 1)):
         assert len(_written(e2e, sid, resource_type)) == count, resource_type
 

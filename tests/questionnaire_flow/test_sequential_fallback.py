@@ -55,4 +55,4 @@ def test_without_transaction_support_each_resource_is_a_conditional_create_in_or
     assert total["valueQuantity"]["value"] == 9
     assert provenance["target"] == [{"reference": "QuestionnaireResponse/1"}, {"reference": "Observation/2"}]
     page = browser.get(f"submissions/{sid}").get_data(as_text=True)
-    assert "Sent to your care team" in page and "Observation <code>2</code>" in page
+    assert "Saved to the chart" in page and "Observation <code>2</code>" in page

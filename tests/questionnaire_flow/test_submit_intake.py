@@ -65,8 +65,9 @@ def test_review_summarises_answers_in_plain_words_and_what_will_be_written(e2e):
     assert browser.post_form("previsit-intake", intake_answers(allergy="true") | {"q.allergy-details.r": "Penicillin"}).status_code == 303
     html, _ = browser.review("previsit-intake")
     assert "<dd>Yes</dd>" in html and "<dd>Penicillin</dd>" in html and "<dd>70.5 kg</dd>" in html
-    assert "Your answers to “Pre-visit intake”" in html
-    assert "A result for your record: Body weight" in html
+    # A clinician entering for the patient reads clinician words (the patient's variant is in tests/safety_flow).
+    assert "The answers to “Pre-visit intake”" in html
+    assert "A result for the chart: Body weight" in html
     # The seed's references carry no display and Practitioner is not granted: named generically.
-    assert "the people in your care team who can see your health record" in html
-    assert "Send to my care team" in html
+    assert "the people in the care team who can see the chart" in html
+    assert "Save to the chart" in html and "Send to my care team" not in html

@@ -39,7 +39,7 @@ def test_phq9_receipt_lists_what_was_sent(e2e):
     sid = browser.fill_and_send("phq-9", phq9_answers(POINTS))
     page = browser.get(f"submissions/{sid}").get_data(as_text=True)
     qr = stored(e2e.sandbox, sid)["QuestionnaireResponse"][0]
-    assert "Sent to your care team" in page
+    assert "Saved to the chart" in page
     assert f"QuestionnaireResponse <code>{qr['id']}</code>" in page
 
 

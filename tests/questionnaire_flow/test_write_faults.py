@@ -72,7 +72,7 @@ def test_two_clicks_at_once_store_one_set(e2e):
         thread.join(30)
     assert [r.status_code for r in results] == [303, 303]
     _exactly_one_set(e2e, sid)
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("mirrored", [True, False])
@@ -84,7 +84,7 @@ def test_response_lost_after_commit_is_resent_without_a_duplicate(e2e, mirrored)
     assert _send(browser, html, sid).status_code == 303
     _fired(e2e)
     _exactly_one_set(e2e, sid)
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("mirrored", [True, False])
@@ -107,7 +107,7 @@ def test_503_with_a_long_retry_after_stays_pending_then_a_manual_retry_sends_it(
     retry = browser.client.post(browser.url(f"submissions/{sid}/retry"), data={"csrf_token": csrf(page)})
     assert retry.status_code == 303
     _exactly_one_set(e2e, sid)
-    assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
+    assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)
 
 
 def test_401_mid_submit_refreshes_once_and_sends(e2e):
