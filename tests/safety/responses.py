@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from smart_app.questionnaire_catalog import response_score
 from smart_app.questionnaires import build_form

@@ -108,7 +108,7 @@ def test_ehr_phq9_with_ordinal_values_scores_its_total():
     links = ["14363", "14364", "14365", "14366", "14367", "14368", "14369", "14370", "14371"]
 
     def answered(points: list[int]) -> dict:
-        return response(form, [{"linkId": l, "answer": [frequency(p)]} for l, p in zip(links, points)])
+        return response(form, [{"linkId": link, "answer": [frequency(p)]} for link, p in zip(links, points)])
 
     assert PHQ9_TOTAL in fired_ids(form, answered([3, 3, 3, 3, 3, 3, 2, 0, 0]))
     assert PHQ9_TOTAL not in fired_ids(form, answered([3, 3, 3, 3, 3, 3, 1, 0, 0]))
