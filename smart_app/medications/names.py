@@ -125,6 +125,7 @@ _COMPONENT = re.compile(rf"^(?P<name>[A-Za-z][A-Za-z ,()'-]*?)(?:\s+(?P<value>{_
 # Forms matched longest first, so "Extended Release Oral Tablet" wins over "Oral Tablet".
 _FORMS_BY_LENGTH = sorted(DOSE_FORMS, key=len, reverse=True)
 _MICROGRAMS_BELOW = Decimal("0.1")
+_MICROGRAM_FORMS = frozenset({"inhaler", "inhaler capsule", "nasal spray"})
 
 
 @dataclass(frozen=True)
@@ -267,8 +268,9 @@ def _strength(value: Decimal, unit: str, form: str | None) -> tuple[str, str] | 
             per = "per " + ACTUATION_WORDS.get(form or "", "dose")
         if unit.startswith("MCG"):
             return f"{_number(value)} micrograms", per
-        # Inhalers and patches are labelled in micrograms per puff or per hour.
-        return _mass(value, below=Decimal(1)), per
+        # Inhalers, nasal sprays and patches are labelled in micrograms per puff, spray or hour.
+        labelled_in_micrograms = unit == "MG/HR" or form in _MICROGRAM_FORMS
+        return _mass(value, below=Decimal(1) if labelled_in_micrograms else _MICROGRAMS_BELOW), per
     if unit == "MG":
         return _mass(value), ""
     if plain == "%":
