@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from .names import FriendlyName, friendly_name
+
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 ReportStatus = Literal["taking", "different", "not-taking", "unsure"]
@@ -104,6 +106,11 @@ class MedicationRow:
     def start_text(self) -> str | None:
         """The start date in plain words."""
         return plain_date(self.start)
+
+    @property
+    def friendly(self) -> FriendlyName:
+        """The name a patient recognises ("Metformin 500 mg tablet"), keeping the record's name."""
+        return friendly_name(self.name)
 
     @property
     def rxnorm(self) -> str | None:

@@ -93,10 +93,10 @@ def _parse_row(
     status = _text(form_data, status_field)
     side_effects = _limited(form_data, field_name(row.key, "side_effects"), errors)
     if not status:
-        errors[status_field] = f"Tell us whether you are taking {row.name}."
+        errors[status_field] = f"Tell us whether you are taking {row.friendly.text}."
         return None
     if status not in STATUS_LABELS:
-        errors[status_field] = f"Choose one of the answers for {row.name}."
+        errors[status_field] = f"Choose one of the answers for {row.friendly.text}."
         return None
     how = since = why = why_other = None
     if status == "different":

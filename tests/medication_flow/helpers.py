@@ -45,8 +45,8 @@ def path_of(response: Any) -> str:
 
 
 def key_for(rows: dict[str, str], fragment: str) -> str:
-    """The row key of the one medicine whose name contains `fragment`."""
-    keys = [key for name, key in rows.items() if fragment in name]
+    """The row key of the one medicine whose name contains `fragment`, in any case."""
+    keys = [key for name, key in rows.items() if fragment.casefold() in name.casefold()]
     assert len(keys) == 1, (fragment, rows)
     return keys[0]
 

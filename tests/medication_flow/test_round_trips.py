@@ -47,8 +47,9 @@ def test_review_page_reads_requests_with_included_medications_and_statements_in_
     """Referenced Medications come with the requests (_include), never one request per medication."""
     handle = e2e.launcher.standalone(login=f"Patient/{PATIENT}")
     requests_seen.clear()
-    _, rows = Reviewer(e2e, handle, e2e.client).open()
-    assert "metformin hydrochloride 500 MG Oral Tablet" in rows  # a referenced Medication, resolved
+    body, rows = Reviewer(e2e, handle, e2e.client).open()
+    assert "Metformin 500 mg tablet" in rows  # a referenced Medication, resolved
+    assert "<p>metformin hydrochloride 500 MG Oral Tablet</p>" in body  # its record name, under "Name in your record"
     fhir = requests_seen.fhir()
     assert sorted((m, p) for m, p, _ in fhir) == [("GET", "/fhir/MedicationRequest"), ("GET", "/fhir/MedicationStatement")]
     request_query = next(q for _, p, q in fhir if p == "/fhir/MedicationRequest")

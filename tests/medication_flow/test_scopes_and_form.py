@@ -89,7 +89,7 @@ def test_missing_and_bad_answers_get_a_message_per_field_and_a_summary_and_are_k
     assert "Please check 4 answers" in body
     for anchor in (f"med-{aspirin}-status", f"med-{lisinopril}-why", f"med-{lisinopril}-since", "add-0-name"):
         assert f'href="#{anchor}"' in body
-    assert f'<p class="error" id="med-{aspirin}-status-error">Tell us whether you are taking aspirin 81 MG Oral Tablet.</p>' in body
+    assert f'<p class="error" id="med-{aspirin}-status-error">Tell us whether you are taking Aspirin 81 mg tablet.</p>' in body
     assert f'<p class="error" id="med-{lisinopril}-since-error">The date you stopped must be today or earlier.</p>' in body
     assert 'value="200 mg"' in body  # what was typed is kept, even when wrong
     # The invalid answers are kept as a draft: the check page sends the user back instead of sending.

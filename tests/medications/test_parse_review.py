@@ -107,8 +107,8 @@ def test_since_today_is_allowed(rows):
 
 
 BAD_INPUTS = [
-    ({"med__rx-1__status": ""}, "med.rx-1.status", "Tell us whether you are taking Lisinopril 10 MG Oral Tablet."),
-    ({"med__rx-1__status": "maybe"}, "med.rx-1.status", "Choose one of the answers for Lisinopril 10 MG Oral Tablet."),
+    ({"med__rx-1__status": ""}, "med.rx-1.status", "Tell us whether you are taking Lisinopril 10 mg tablet."),
+    ({"med__rx-1__status": "maybe"}, "med.rx-1.status", "Choose one of the answers for Lisinopril 10 mg tablet."),
     ({"med__rx-1__status": "different"}, "med.rx-1.how", "Tell us how you take it differently."),
     ({"med__rx-1__status": "different", "med__rx-1__how": "   "}, "med.rx-1.how", "Tell us how you take it differently."),
     ({"med__rx-1__status": "different", "med__rx-1__how": "x" * 501}, "med.rx-1.how", "Keep this under 500 characters."),
@@ -141,8 +141,8 @@ def test_bad_input_gives_a_message_on_its_field(rows, overrides, field, message)
 def test_missing_status_for_every_row_names_each_medicine(rows):
     _, errors = parse_review(rows, {}, today=TODAY)
     assert errors == {
-        "med.rx-1.status": "Tell us whether you are taking Lisinopril 10 MG Oral Tablet.",
-        "med.rx-2.status": "Tell us whether you are taking Metformin 500 MG Oral Tablet.",
+        "med.rx-1.status": "Tell us whether you are taking Lisinopril 10 mg tablet.",
+        "med.rx-2.status": "Tell us whether you are taking Metformin 500 mg tablet.",
     }
 
 
