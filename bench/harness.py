@@ -151,6 +151,7 @@ class Exchange:
     start: float
     end: float
     browser: bool
+    target: str = ""  # path and query as sent
 
 
 class CountingMiddleware:
@@ -190,7 +191,8 @@ class CountingMiddleware:
                                                           "headers": keep, "response_body": body.decode("utf-8")}
         with self._lock:
             self.exchanges.append(Exchange(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), started,
-                                           time.perf_counter(), browser))
+                                           time.perf_counter(), browser,
+                                           environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "")))
         return [body]
 
     def upstream(self) -> list[Exchange]:
