@@ -21,6 +21,11 @@ def _row(section: str, what: str, result: str, baseline: str, verdict: str) -> t
     return (section, what, result, baseline, verdict)
 
 
+def _short(category: str) -> str:
+    """A category's name, short enough for the table."""
+    return {"EHR reads (wall, overlapping)": "EHR wait", "store round trips": "store", "form evaluation": "evaluate"}.get(category, category)
+
+
 def _ok(flag: bool | None) -> str:
     """Met, missed, or not measured."""
     return "n/a" if flag is None else ("met" if flag else "MISSED")
@@ -49,11 +54,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                             f"{item['app_cpu_ms']} ms CPU; {item['app_median_ms']}, {item['app_p95_ms']} ms",
                             f"floor {item['floor_cpu_ms']} ms CPU; {item['floor_median_ms']}, {item['floor_p95_ms']} ms",
                             f"{item['cpu_ratio']}x {_ok(ok)}"))
-        for key in ("home", "phq9", "form187"):
+        for key in ("home", "phq9", "form187", "floor_home", "floor_phq9", "floor_form187"):
             parts = b.get("attribution", {}).get(key, {})
             if parts:
-                detail = ", ".join(f"{k} {v} ms/{parts['calls_per_page'].get(k)}" for k, v in parts["ms_per_page"].items())
-                out.append(_row("b", f"  where {key}'s time goes (in-process)", f"{parts['in_process_cpu_ms']} ms CPU", detail, ""))
+                detail = ", ".join(f"{_short(k)} {v:.2f}/{parts['calls_per_page'].get(k):g}" for k, v in parts["ms_per_page"].items())
+                out.append(_row("b", f"  {key.replace('_', ' ')}: ms/calls per page", f"{parts['in_process_cpu_ms']} ms CPU in-process", detail, ""))
     elif b:
         out.append(_row("b", "server cost", "error", "", b["error"]))
     c = results.get("c_throughput")

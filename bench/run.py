@@ -98,8 +98,8 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
             def server_cost() -> dict[str, Any]:
                 """(b) measured served, then attributed in-process."""
                 out = measure_server_cost(world, app_server, app_url, floor_server, floor_url, state["prepared"],
-                                          runs=45 if args.quick else 150)
-                out["attribution"] = attribute(world, app, runs=10 if args.quick else 30)
+                                          runs=45 if args.quick else 90)
+                out["attribution"] = attribute(world, app, runs=10 if args.quick else 20, floor_file=workdir / "floor.pickle")
                 return out
 
             _section(results, "b_server_cost", server_cost)

@@ -216,22 +216,29 @@ def _patched(timers: _Timers) -> Iterator[list[str]]:
             setattr(owner, attr, original)
 
 
-def attribute(world: World, app: Any, runs: int) -> dict[str, Any]:
-    """Where an app page's time goes, in-process against the canned EHR: ms and calls per page by category."""
+def attribute(world: World, app: Any, runs: int, floor_file: Path) -> dict[str, Any]:
+    """Where a page's time goes, in-process against the canned EHR: ms and calls per page by category, app and floor."""
+    import pickle
+
+    from bench.floor import create_floor_app
+
     client = app.test_client()
     handle, _ = launch_in_process(client, world, world.new_launch(**LAUNCH_CONTEXT), browser_session())
+    floor = create_floor_app(pickle.loads(floor_file.read_bytes())).test_client()
+    floor.get(LOGIN)
     results: dict[str, Any] = {}
-    for name, rel in PAGES.items():
-        path = f"/l/{handle}/{rel}"
+    targets = [(name, client, f"/l/{handle}/{rel}") for name, rel in PAGES.items()]
+    targets += [(f"floor_{name}", floor, f"/floor/{name}") for name in PAGES]
+    for name, who, path in targets:
         for _ in range(3):
-            client.get(path)
+            who.get(path)
         timers = _Timers()
         walls = []
         cpu0 = time.process_time()
         with _patched(timers) as missing:
             for _ in range(runs):
                 started = time.perf_counter()
-                client.get(path)
+                who.get(path)
                 walls.append((time.perf_counter() - started) * 1000)
         cpu = (time.process_time() - cpu0) * 1000 / runs
         results[name] = {"in_process_median_ms": round(statistics.median(walls), 2), "in_process_cpu_ms": round(cpu, 2),
