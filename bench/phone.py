@@ -60,15 +60,20 @@ def lforms_dir() -> Path | None:
     if npm is None:
         return None
     CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "pack", f"lforms@{LFORMS_VERSION}", "--silent"], cwd=CACHE, capture_output=True, text=True, timeout=240)
     tarball = CACHE / f"lforms-{LFORMS_VERSION}.tgz"
-    if done.returncode != 0 or not tarball.exists():
+    try:
+        done = subprocess.run([npm, "pack", f"lforms@{LFORMS_VERSION}", "--silent"], cwd=CACHE, capture_output=True, text=True, timeout=240)
+        if done.returncode != 0 or not tarball.exists():
+            return None
+        shutil.rmtree(CACHE / "unpack", ignore_errors=True)
+        with tarfile.open(tarball) as tar:
+            tar.extractall(CACHE / "unpack", filter="data")
+        (CACHE / "unpack" / "package").rename(target)
+    except (subprocess.SubprocessError, OSError, tarfile.TarError):
         return None
-    with tarfile.open(tarball) as tar:
-        tar.extractall(CACHE / "unpack", filter="data")
-    (CACHE / "unpack" / "package").rename(target)
-    shutil.rmtree(CACHE / "unpack", ignore_errors=True)
-    tarball.unlink()
+    finally:
+        shutil.rmtree(CACHE / "unpack", ignore_errors=True)
+        tarball.unlink(missing_ok=True)
     return target
 
 
@@ -171,6 +176,8 @@ def measure_phone(world: Any, workdir: Path, app_url: str, handle: str, cookie: 
     package = lforms_dir()
     if package is None:
         return {"skipped": "npm or the lforms package is not available"}
+    if not Path("/usr/bin/chromium").exists():
+        return {"skipped": "Debian's Chromium (/usr/bin/chromium) is not installed"}
     from playwright.sync_api import sync_playwright
 
     forms = {"phq9": json.loads((LIBRARY / "phq-9.json").read_text(encoding="utf-8")), f"form{LARGE}": synthetic_questionnaire(LARGE)}

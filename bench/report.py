@@ -45,6 +45,9 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             out.append(_row("a", label, f"{step['total']} requests, depth {step['depth']}", "", _ok(step["depth"] <= 1)))
     elif a:
         out.append(_row("a", "round trips", "error", "", a["error"]))
+    setup = results.get("setup_served")
+    if isinstance(setup, dict) and "error" in setup:
+        out.append(_row("b", "serving the app and the floor (b, c, f)", "error", "", setup["error"]))
     b = results.get("b_server_cost")
     if isinstance(b, dict) and "error" not in b:
         for key, label in (("home", "home page"), ("phq9", "PHQ-9 page"), ("form187", "187-item form page")):
