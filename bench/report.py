@@ -23,7 +23,7 @@ def _row(section: str, what: str, result: str, baseline: str, verdict: str) -> t
 
 def _short(category: str) -> str:
     """A category's name, short enough for the table."""
-    return {"EHR reads (wall, overlapping)": "EHR wait", "store round trips": "store", "form evaluation": "evaluate"}.get(category, category)
+    return {"EHR reads": "EHR reads", "store round trips": "store", "form evaluation": "evaluate"}.get(category, category)
 
 
 def _ok(flag: bool | None) -> str:
@@ -60,8 +60,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         for key in ("home", "phq9", "form187", "floor_home", "floor_phq9", "floor_form187"):
             parts = b.get("attribution", {}).get(key, {})
             if parts:
-                detail = ", ".join(f"{_short(k)} {v:.2f}/{parts['calls_per_page'].get(k):g}" for k, v in parts["ms_per_page"].items())
-                out.append(_row("b", f"  {key.replace('_', ' ')}: ms/calls per page", f"{parts['in_process_cpu_ms']} ms CPU in-process", detail, ""))
+                detail = ", ".join(f"{_short(k)} {v:.2f}/{parts['calls_per_page'].get(k):g}" for k, v in parts["cpu_ms_per_page"].items())
+                out.append(_row("b", f"  {key.replace('_', ' ')}: CPU ms/calls per page", f"{parts['in_process_cpu_ms']} ms CPU in-process", detail, ""))
     elif b:
         out.append(_row("b", "server cost", "error", "", b["error"]))
     c = results.get("c_throughput")
