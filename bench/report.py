@@ -70,8 +70,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             item = c[key]
             ratio = item["ratio"]
             out.append(_row("c", f"{label}, pages/s ({c['workers']}x{c['threads']} gthread)",
-                            f"{item['app_rps']} ({item['app_errors']} errors; EHR used {item['ehr_cpu_share']} CPU)",
-                            f"floor {item['floor_rps']}; EHR alone {c['ehr_capacity_rps']} req/s",
+                            f"{item['app_rps']} ({item['app_errors']} errors; CPUs used: app {item['app_cpu_share']}, EHR {item['ehr_cpu_share']}, client {item['client_cpu_share_app']})",
+                            f"floor {item['floor_rps']} (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} req/s",
                             f"{ratio}x {_ok(ratio is not None and ratio >= 0.67)}"))
         mix = c.get("shared_redis")
         if mix:

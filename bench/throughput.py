@@ -44,13 +44,15 @@ def load(url: str, headers: dict[str, str], seconds: float, connections: int = C
             counts["bad"] += bad
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return {"rps": round(counts["ok"] / elapsed, 1), "errors": counts["bad"]}
+    # The client shares the 2 CPUs: how much of one it used says whether it, not the server, was the limit.
+    return {"rps": round(counts["ok"] / elapsed, 1), "errors": counts["bad"],
+            "client_cpu_share": round((time.process_time() - cpu_started) / elapsed, 2)}
 
 
 def measure_throughput(world: World, app_server: Server, app_page: dict[str, str], app_headers: dict[str, str],
@@ -61,14 +63,19 @@ def measure_throughput(world: World, app_server: Server, app_page: dict[str, str
     ehr_pids = world.ehr.pids()
     ehr = load(ehr_read, {"Authorization": "Bearer bench"}, min(seconds, 3))
     results["ehr_capacity_rps"] = ehr["rps"]
+    results["ehr_capacity_client_cpu_share"] = ehr["client_cpu_share"]
     for name in app_page:
-        ehr0 = cpu_seconds(ehr_pids)
+        ehr0, app0 = cpu_seconds(ehr_pids), app_server.cpu()
         app = load(app_page[name], app_headers, seconds)
-        ehr_cpu = cpu_seconds(ehr_pids) - ehr0
+        ehr_cpu, app_cpu = cpu_seconds(ehr_pids) - ehr0, app_server.cpu() - app0
+        floor0 = floor_server.cpu()
         floor = load(floor_page[name], floor_headers, seconds)
+        floor_cpu = floor_server.cpu() - floor0
         results[name] = {"app_rps": app["rps"], "floor_rps": floor["rps"], "app_errors": app["errors"], "floor_errors": floor["errors"],
                          "ratio": round(app["rps"] / floor["rps"], 2) if floor["rps"] else None,
-                         "ehr_cpu_share": round(ehr_cpu / seconds, 2)}
+                         "ehr_cpu_share": round(ehr_cpu / seconds, 2), "app_cpu_share": round(app_cpu / seconds, 2),
+                         "floor_cpu_share": round(floor_cpu / seconds, 2),
+                         "client_cpu_share_app": app["client_cpu_share"], "client_cpu_share_floor": floor["client_cpu_share"]}
     return results
 
 
