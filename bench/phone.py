@@ -7,6 +7,8 @@ the package ships built files only, so its Angular build dependencies are not ne
 from a local folder with gzip and a one-hour cache lifetime (its best case). Each page is opened
 in a fresh browser context (cold) and then again in the same context (warm). If npm or the
 package is unavailable the section says so and is skipped; it never fails the run.
+LHC-Forms is the U.S. National Library of Medicine's (its licence is LICENSE.md in the package);
+nothing of it is committed here, it is fetched at run time into the ignored bench/.cache.
 """
 from __future__ import annotations
 
