@@ -54,13 +54,13 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             item = b[key]
             ok = item["cpu_ratio"] is not None and item["cpu_ratio"] <= 1.5 and (key != "phq9" or item["app_cpu_ms"] <= 5)
             out.append(_row("b", f"{label}: CPU/page; median, p95 wall",
-                            f"{item['app_cpu_ms']} ms CPU; {item['app_median_ms']}, {item['app_p95_ms']} ms",
+                            f"{item['app_cpu_ms']} ms CPU (+Redis {item.get('redis_cpu_ms_per_app_page')}, EHR {item['ehr_cpu_ms_per_app_page']}); {item['app_median_ms']}, {item['app_p95_ms']} ms",
                             f"floor {item['floor_cpu_ms']} ms CPU; {item['floor_median_ms']}, {item['floor_p95_ms']} ms",
                             f"{item['cpu_ratio']}x {_ok(ok)}"))
         for key in ("home", "phq9", "form187", "floor_home", "floor_phq9", "floor_form187"):
             parts = b.get("attribution", {}).get(key, {})
             if parts:
-                detail = ", ".join(f"{_short(k)} {v:.2f}/{parts['calls_per_page'].get(k):g}" for k, v in parts["cpu_ms_per_page"].items())
+                detail = ", ".join(f"{_short(k)} {v:.2f}" + (f"/{parts['calls_per_page'][k]:g}" if k in parts["calls_per_page"] else "") for k, v in parts["cpu_ms_per_page"].items())
                 out.append(_row("b", f"  {key.replace('_', ' ')}: CPU ms/calls per page", f"{parts['in_process_cpu_ms']} ms CPU in-process", detail, ""))
     elif b:
         out.append(_row("b", "server cost", "error", "", b["error"]))
@@ -70,8 +70,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             item = c[key]
             ratio = item["ratio"]
             out.append(_row("c", f"{label}, pages/s ({c['workers']}x{c['threads']} gthread)",
-                            f"{item['app_rps']} ({item['app_errors']} errors; CPUs used: app {item['app_cpu_share']}, EHR {item['ehr_cpu_share']}, client {item['client_cpu_share_app']})",
-                            f"floor {item['floor_rps']} (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} req/s",
+                            f"{item['app_rps']}, {item['app_cpu_ms_per_page']} ms CPU/page ({item['app_errors']} errors; CPUs: app {item['app_cpu_share']}, Redis {item['redis_cpu_share']}, EHR {item['ehr_cpu_share']}, client {item['client_cpu_share_app']})",
+                            f"floor {item['floor_rps']}, {item['floor_cpu_ms_per_page']} ms CPU/page (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} req/s",
                             f"{ratio}x {_ok(ratio is not None and ratio >= 0.67)}"))
         mix = c.get("shared_redis")
         if mix:

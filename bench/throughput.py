@@ -65,15 +65,19 @@ def measure_throughput(world: World, app_server: Server, app_page: dict[str, str
     results["ehr_capacity_rps"] = ehr["rps"]
     results["ehr_capacity_client_cpu_share"] = ehr["client_cpu_share"]
     for name in app_page:
-        ehr0, app0 = cpu_seconds(ehr_pids), app_server.cpu()
+        redis_pids = [world.redis.process.pid]
+        ehr0, app0, redis0 = cpu_seconds(ehr_pids), app_server.cpu(), cpu_seconds(redis_pids)
         app = load(app_page[name], app_headers, seconds)
-        ehr_cpu, app_cpu = cpu_seconds(ehr_pids) - ehr0, app_server.cpu() - app0
+        ehr_cpu, app_cpu, redis_cpu = cpu_seconds(ehr_pids) - ehr0, app_server.cpu() - app0, cpu_seconds(redis_pids) - redis0
         floor0 = floor_server.cpu()
         floor = load(floor_page[name], floor_headers, seconds)
         floor_cpu = floor_server.cpu() - floor0
         results[name] = {"app_rps": app["rps"], "floor_rps": floor["rps"], "app_errors": app["errors"], "floor_errors": floor["errors"],
                          "ratio": round(app["rps"] / floor["rps"], 2) if floor["rps"] else None,
                          "ehr_cpu_share": round(ehr_cpu / seconds, 2), "app_cpu_share": round(app_cpu / seconds, 2),
+                         "redis_cpu_share": round(redis_cpu / seconds, 2),
+                         "app_cpu_ms_per_page": round(app_cpu * 1000 / max(1.0, app["rps"] * seconds), 2),
+                         "floor_cpu_ms_per_page": round(floor_cpu * 1000 / max(1.0, floor["rps"] * seconds), 2),
                          "floor_cpu_share": round(floor_cpu / seconds, 2),
                          "client_cpu_share_app": app["client_cpu_share"], "client_cpu_share_floor": floor["client_cpu_share"]}
     return results
