@@ -200,6 +200,16 @@ class CountingMiddleware:
         with self._lock:
             return [e for e in self.exchanges if not e.browser]
 
+    def everything(self) -> list[Exchange]:
+        """Every request since the last reset, the driver's visits to the EHR included."""
+        with self._lock:
+            return list(self.exchanges)
+
+    def recorded_reads(self) -> list[dict[str, Any]]:
+        """The reads recorded while `recording` was on, as the EHR front's table wants them."""
+        with self._lock:
+            return list(self.recorded.values())
+
     def reset(self) -> None:
         """Forget what was recorded."""
         with self._lock:
@@ -238,8 +248,7 @@ class World:
 
     def can_reads(self) -> int:
         """From now on the EHR front answers every read recorded so far from memory; returns how many."""
-        with self.counter._lock:
-            canned = list(self.counter.recorded.values())
+        canned = self.counter.recorded_reads()
         self.ehr.set_table(canned)
         return len(canned)
 

@@ -57,7 +57,7 @@ def _step(world: World, run: Any) -> tuple[Any, dict[str, Any]]:
     result = run()
     ms = (time.perf_counter() - started) * 1000
     # The front holds each request before the sandbox sees it: the EHR's interval starts that much earlier.
-    exchanges = [replace(e, start=e.start - LATENCY_MS / 1000) for e in world.counter.exchanges[:]]
+    exchanges = [replace(e, start=e.start - LATENCY_MS / 1000) for e in world.counter.everything()]
     depth = serial_depth(exchanges)
     target = depth * LATENCY_MS + ALLOWANCE_MS
     first = min((e.start for e in exchanges), default=started)
@@ -82,11 +82,9 @@ def _covered_ms(intervals: list[tuple[float, float]]) -> float:
 
 def measure_latency(world: World, app: Any) -> dict[str, Any]:
     """The three steps a person feels, against an EHR that answers in 150 ms (after one untimed pass warms the server)."""
-    world.uncan(delay_ms=0)
-    time.sleep(0.05)
+    world.uncan(delay_ms=0)  # the front re-reads its table on its next request
     _flow(world, app)
     world.uncan(delay_ms=LATENCY_MS)
-    time.sleep(0.05)
     try:
         return {"latency_ms": LATENCY_MS, "allowance_ms": ALLOWANCE_MS} | _flow(world, app)
     finally:
