@@ -239,6 +239,7 @@ class World:
     registration: dict[str, Any]
     config_path: Path
     app_port: int
+    second_port: int = 0  # a second instance for the shared-Redis mix, registered too
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -282,12 +283,12 @@ def start_world(workdir: Path) -> World:
     server = serve_in_thread(counter, "127.0.0.1", 0)
     ehr = EhrProcess(workdir, server.url)
     fhir_base = ehr.url + "/fhir"
-    app_port = free_port()
+    app_port, second_port = free_port(), free_port()
     app_origin = f"http://127.0.0.1:{app_port}"
     base = json.loads((Path(__file__).resolve().parent.parent / "launch.json").read_text())
     registration = {
         "client_name": base["client_name"], "scope": base["scope"],
-        "launch_uri": f"{app_origin}/launch", "redirect_uris": [f"{app_origin}/callback"],
+        "launch_uri": f"{app_origin}/launch", "redirect_uris": [f"{app_origin}/callback", f"http://127.0.0.1:{second_port}/callback"],
         "jwks_uri": f"{app_origin}/.well-known/jwks.json",
         "fhir_servers": [{"name": "Sandbox (bench)", "iss": fhir_base, "client_id": "smart-previsit",
                           "token_endpoint_auth_method": "none", "frame_ancestors": [ehr.url]}],
@@ -297,7 +298,8 @@ def start_world(workdir: Path) -> World:
     counter.target = create_sandbox_app(base_url=ehr.url, launch_config_path=str(config_path),
                                         db_path=str(workdir / "sandbox.sqlite3"), auto_approve=True)
     return World(workdir=workdir, redis=redis_process, sandbox_app=counter.target, sandbox_server=server, ehr=ehr,
-                 counter=counter, registration=registration, config_path=config_path, app_port=app_port)
+                 counter=counter, registration=registration, config_path=config_path, app_port=app_port,
+                 second_port=second_port)
 
 
 def create_bench_app(world: World, instance: Path) -> Any:

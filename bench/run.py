@@ -113,7 +113,7 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
                     {"Cookie": f"{COOKIE}={cookie}"}, floor_server, {k: f"{floor_url}/floor/{k}" for k in pages},
                     {"Cookie": f"session={floor_cookie(floor_url)}"},
                     world.fhir_base + f"/Patient/{LAUNCH_CONTEXT['patient']}", seconds=3 if args.quick else 5)
-                second = start_app(world, free_port(), "app2")
+                second = start_app(world, world.second_port, "app2")
                 try:
                     out["shared_redis"] = measure_shared_redis(world, [app_url, f"http://127.0.0.1:{_port(second)}"],
                                                                seconds=10 if args.quick else 60)

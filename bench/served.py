@@ -36,7 +36,7 @@ class Server:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.close()
-                raise RuntimeError(f"server did not start; see {log}")
+                raise RuntimeError(f"server did not start; see {log}: " + log.read_text(errors="replace")[-300:])
             time.sleep(0.1)
 
     def cpu(self) -> float:
@@ -62,11 +62,22 @@ def app_env(world: World, name: str) -> dict[str, str]:
 
 
 def start_app(world: World, port: int, name: str = "app") -> Server:
-    """`smart-app serve` with production settings on 127.0.0.1:port."""
+    """`smart-app serve` with production settings on 127.0.0.1:port (its own launch and callback URLs first)."""
+    import json
+
     url = f"http://127.0.0.1:{port}"
+    env = app_env(world, name)
+    if port != world.app_port:
+        registration = dict(world.registration)
+        own = f"{url}/callback"
+        registration["launch_uri"] = f"{url}/launch"
+        registration["redirect_uris"] = [own] + [u for u in registration["redirect_uris"] if u != own]
+        config = world.workdir / f"launch-{name}.json"
+        config.write_text(json.dumps(registration))
+        env["SMART_APP_CONFIG"] = str(config)
     return Server([sys.executable, "-m", "smart_app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(WORKERS), "--threads", str(THREADS)],
-                  app_env(world, name), f"{url}/healthz", world.workdir / f"gunicorn-{name}.log")
+                  env, f"{url}/healthz", world.workdir / f"gunicorn-{name}.log")
 
 
 def start_floor(world: World, floor_file: Path) -> tuple[Server, str]:
