@@ -267,6 +267,7 @@ _STORY = {
     "submission.sent": "sent to the EHR; stored {resources}",
     "submission.pending": "send pending: {error_code}, attempt {attempts}",
     "submission.failed": "send failed: {error_code}",
+    "form.expression_failed": "form {questionnaire}: an expression could not be calculated at item {link_id}",
     "refresh.ok": "access token refreshed",
     "refresh.failed": "token refresh failed: {reason}",
     "request.error": "{method} {endpoint} answered {status}",
