@@ -5,6 +5,7 @@ Everything binds to 127.0.0.1 on free ports and stops when the harness closes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -62,6 +63,85 @@ class RedisProcess:
             self.process.wait(timeout=10)
 
 
+class EhrProcess:
+    """The EHR front (bench.ehr) in its own processes, in front of the in-process sandbox."""
+
+    def __init__(self, workdir: Path, upstream: str, workers: int = 2) -> None:
+        """Start it with an empty table (everything forwarded) and wait until it answers."""
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.table_path = workdir / "ehr-table.json"
+        self.set_table([], delay_ms=0)
+        self._log = (workdir / "ehr.log").open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.ehr", "--port", str(self.port), "--upstream", upstream,
+                                         "--table", str(self.table_path), "--workers", str(workers)],
+                                        cwd=Path(__file__).resolve().parent.parent, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.close()
+                    raise RuntimeError("the bench EHR did not start") from None
+                time.sleep(0.05)
+
+    def set_table(self, canned: list[dict[str, Any]], *, delay_ms: float = 0) -> None:
+        """Replace what the EHR answers from memory and how long it holds each answer (picked up on the next request)."""
+        tmp = self.table_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"delay_ms": delay_ms, "canned": canned}), encoding="utf-8")
+        tmp.replace(self.table_path)
+        # Modification times can be coarse: make the change visible even within the same tick.
+        os.utime(self.table_path, ns=(time.time_ns(), time.time_ns()))
+
+    def pids(self) -> list[int]:
+        """The front's processes (parent and workers), for CPU accounting."""
+        return process_tree(self.process.pid)
+
+    def close(self) -> None:
+        """Stop the front and its workers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descending from it (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Exchange:
     """One request the sandbox answered."""
@@ -71,6 +151,7 @@ class Exchange:
     start: float
     end: float
     browser: bool
+    target: str = ""  # path and query as sent
 
 
 class CountingMiddleware:
@@ -81,6 +162,8 @@ class CountingMiddleware:
         self.target: Any = None
         self.delay = 0.0
         self.exchanges: list[Exchange] = []
+        self.recording = False
+        self.recorded: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -89,16 +172,43 @@ class CountingMiddleware:
         browser = BROWSER_HEADER.upper().replace("-", "_") in {k.removeprefix("HTTP_") for k in environ}
         if self.delay and not browser:
             time.sleep(self.delay)
-        body = b"".join(self.target(environ, start_response))
+        if not (self.recording and not browser and environ["REQUEST_METHOD"] == "GET" and environ.get("PATH_INFO", "").startswith("/fhir/")):
+            body = b"".join(self.target(environ, start_response))
+        else:
+            answer: dict[str, Any] = {}
+
+            def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                """Keep the status and headers of a read, then pass them on."""
+                answer["status"], answer["headers"] = int(status.split()[0]), headers
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+            body = b"".join(self.target(environ, capture))
+            target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+            if answer.get("status") == 200:
+                keep = {k: v for k, v in answer["headers"] if k.lower() in ("content-type", "etag", "last-modified")}
+                with self._lock:
+                    self.recorded[("GET", target, "")] = {"method": "GET", "target": target, "body": "", "status": 200,
+                                                          "headers": keep, "response_body": body.decode("utf-8")}
         with self._lock:
             self.exchanges.append(Exchange(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), started,
-                                           time.perf_counter(), browser))
+                                           time.perf_counter(), browser,
+                                           environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "")))
         return [body]
 
     def upstream(self) -> list[Exchange]:
         """Requests the app made (not the driver's page loads)."""
         with self._lock:
             return [e for e in self.exchanges if not e.browser]
+
+    def everything(self) -> list[Exchange]:
+        """Every request since the last reset, the driver's visits to the EHR included."""
+        with self._lock:
+            return list(self.exchanges)
+
+    def recorded_reads(self) -> list[dict[str, Any]]:
+        """The reads recorded while `recording` was on, as the EHR front's table wants them."""
+        with self._lock:
+            return list(self.recorded.values())
 
     def reset(self) -> None:
         """Forget what was recorded."""
@@ -124,16 +234,28 @@ class World:
     redis: RedisProcess
     sandbox_app: Any
     sandbox_server: Any
+    ehr: EhrProcess
     counter: CountingMiddleware
     registration: dict[str, Any]
     config_path: Path
     app_port: int
+    second_port: int = 0  # a second instance for the shared-Redis mix, registered too
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def fhir_base(self) -> str:
-        """The sandbox's FHIR base (iss)."""
-        return self.sandbox_server.url + "/fhir"
+        """The EHR's FHIR base (iss): the front process, which answers for the sandbox."""
+        return self.ehr.url + "/fhir"
+
+    def can_reads(self) -> int:
+        """From now on the EHR front answers every read recorded so far from memory; returns how many."""
+        canned = self.counter.recorded_reads()
+        self.ehr.set_table(canned)
+        return len(canned)
+
+    def uncan(self, delay_ms: float = 0) -> None:
+        """Forward everything to the sandbox again, each answer held `delay_ms`."""
+        self.ehr.set_table([], delay_ms=delay_ms)
 
     def new_launch(self, **context: Any) -> str:
         """An EHR launch id in the sandbox (the clinician is signed in already)."""
@@ -147,6 +269,7 @@ class World:
         """Stop everything started for the bench."""
         for close in reversed(self._closers):
             close()
+        self.ehr.close()
         self.sandbox_server.shutdown()
         self.redis.close()
 
@@ -158,23 +281,25 @@ def start_world(workdir: Path) -> World:
     redis_process = RedisProcess(workdir)
     counter = CountingMiddleware()
     server = serve_in_thread(counter, "127.0.0.1", 0)
-    fhir_base = server.url + "/fhir"
-    app_port = free_port()
+    ehr = EhrProcess(workdir, server.url)
+    fhir_base = ehr.url + "/fhir"
+    app_port, second_port = free_port(), free_port()
     app_origin = f"http://127.0.0.1:{app_port}"
     base = json.loads((Path(__file__).resolve().parent.parent / "launch.json").read_text())
     registration = {
         "client_name": base["client_name"], "scope": base["scope"],
-        "launch_uri": f"{app_origin}/launch", "redirect_uris": [f"{app_origin}/callback"],
+        "launch_uri": f"{app_origin}/launch", "redirect_uris": [f"{app_origin}/callback", f"http://127.0.0.1:{second_port}/callback"],
         "jwks_uri": f"{app_origin}/.well-known/jwks.json",
         "fhir_servers": [{"name": "Sandbox (bench)", "iss": fhir_base, "client_id": "smart-previsit",
-                          "token_endpoint_auth_method": "none", "frame_ancestors": [server.url]}],
+                          "token_endpoint_auth_method": "none", "frame_ancestors": [ehr.url]}],
     }
     config_path = workdir / "launch.json"
     config_path.write_text(json.dumps(registration))
-    counter.target = create_sandbox_app(base_url=server.url, launch_config_path=str(config_path),
+    counter.target = create_sandbox_app(base_url=ehr.url, launch_config_path=str(config_path),
                                         db_path=str(workdir / "sandbox.sqlite3"), auto_approve=True)
-    return World(workdir=workdir, redis=redis_process, sandbox_app=counter.target, sandbox_server=server,
-                 counter=counter, registration=registration, config_path=config_path, app_port=app_port)
+    return World(workdir=workdir, redis=redis_process, sandbox_app=counter.target, sandbox_server=server, ehr=ehr,
+                 counter=counter, registration=registration, config_path=config_path, app_port=app_port,
+                 second_port=second_port)
 
 
 def create_bench_app(world: World, instance: Path) -> Any:
