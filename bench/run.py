@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.harness import World, create_bench_app, free_port, start_world
+from bench.harness import World, create_bench_app, start_world
 from bench.latency import measure_latency
 from bench.report import table, write_json
 from bench.roundtrips import measure_round_trips

@@ -44,9 +44,9 @@ def prepare(world: World, app: Any, floor_file: Path) -> dict[str, Any]:
                 client.get(path)
             rendered: list[tuple[str, dict]] = []
 
-            def keep(sender: Any, template: Any, context: dict, **_: Any) -> None:
-                """Remember what the page rendered, with which data."""
-                rendered.append((template.name, dict(context)))
+            def keep(sender: Any, template: Any, context: dict, _into: list = rendered, **_: Any) -> None:
+                """Remember what this page rendered, with which data (bound to this page's list)."""
+                _into.append((template.name, dict(context)))
 
             world.counter.reset()
             with before_render_template.connected_to(keep, app):
