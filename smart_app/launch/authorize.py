@@ -25,6 +25,14 @@ MAX_GET_URL = 2000  # beyond this, prefer POST when the server allows it
 
 
 @dataclass(frozen=True)
+class PendingLimits:
+    """Bounds on unfinished sign-ins (settings PENDING_PER_BROWSER, PENDING_PER_ADDRESS)."""
+
+    per_browser: int = 5
+    per_address: int = 100
+
+
+@dataclass(frozen=True)
 class AuthorizationRequest:
     """Where to send the browser: a GET URL, or a form POST of `params` to `endpoint`."""
 
@@ -56,11 +64,20 @@ def check_auth_method(server: FhirServer, config: SmartConfiguration) -> None:
 
 def begin_authorization(
     *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
-    store: LaunchStore, browser_id: str, launch: str | None,
+    store: LaunchStore, browser_id: str, launch: str | None, address: str = "",
+    limits: PendingLimits = PendingLimits(),
 ) -> AuthorizationRequest:
-    """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request."""
+    """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request.
+
+    Unauthenticated requests cannot grow durable state: a pending authorization is small, lives
+    PENDING_TTL, and there are at most `limits.per_browser` per browser (the oldest goes) and
+    `limits.per_address` per client address (more are refused until some finish or expire).
+    """
     check_pkce(config)
     check_auth_method(server, config)
+    if address and store.count_address(PENDING, address) >= limits.per_address:
+        raise LaunchError(LaunchErrorCode.TOO_MANY_LAUNCHES, iss=server.iss)
+    store.trim_group(PENDING, browser_id, keep=max(0, limits.per_browser - 1))
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
     scope = requested_scope(server.scope or settings.scope, ehr_launch=launch is not None, v2=config.uses_v2_scopes)
@@ -79,7 +96,7 @@ def begin_authorization(
         "iss": server.iss, "browser": browser_id, "verifier": verifier, "nonce": nonce,
         "mode": "ehr" if launch is not None else "standalone", "scope": scope,
         "launch": launch, "created": time.time(),
-    }, PENDING_TTL)
+    }, PENDING_TTL, group=browser_id, address=address or None)
     parts = urlsplit(url)
     endpoint = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     # The endpoint's own query (if any) must survive a POST, so keep all pairs together.
