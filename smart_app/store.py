@@ -24,7 +24,7 @@ from cachelib import BaseCache, RedisCache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Engine, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,6 +45,18 @@ class LaunchStore:
         self._fernet = fernet
         self._hmac_key = hmac_key
         self.leases = LeaseKeeper(self)
+        # Built once: constructing an upsert costs more than running it.
+        put = upsert(engine, records)
+        self._put = put.on_conflict_do_update(
+            index_elements=[records.c.namespace, records.c.key],
+            set_={"value": put.excluded.value, "expires_at": put.excluded.expires_at, "grp": put.excluded.grp,
+                  "addr": put.excluded.addr})
+        add = upsert(engine, records)
+        self._add = add.on_conflict_do_update(
+            index_elements=[records.c.namespace, records.c.key],
+            set_={"value": add.excluded.value, "expires_at": add.excluded.expires_at,
+                  "created_at": add.excluded.created_at},
+            where=records.c.expires_at <= bindparam("now")).returning(records.c.key)
 
     # ---------------------------------------------------------------- keys and values
 
@@ -81,13 +93,8 @@ class LaunchStore:
         row = {"namespace": namespace, "key": self.hashed(namespace, key), "value": self.seal(value),
                "expires_at": now + ttl, "grp": self.hashed("group", group) if group else None,
                "addr": self.hashed("address", address) if address else None, "created_at": now}
-        statement = upsert(self.engine, records).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[records.c.namespace, records.c.key],
-            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at,
-                  "grp": statement.excluded.grp, "addr": statement.excluded.addr})
         with self.engine.begin() as conn:
-            conn.execute(statement)
+            conn.execute(self._put, row)
 
     def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the stored value, or None when absent, expired or undecryptable."""
@@ -127,16 +134,10 @@ class LaunchStore:
     def add(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int) -> bool:
         """Store only when absent or expired; True when this call stored it."""
         now = time.time()
-        statement = upsert(self.engine, records).values(
-            namespace=namespace, key=self.hashed(namespace, key), value=self.seal(value), expires_at=now + ttl,
-            grp=None, addr=None, created_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=[records.c.namespace, records.c.key],
-            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at,
-                  "created_at": statement.excluded.created_at},
-            where=records.c.expires_at <= now).returning(records.c.key)
+        row = {"namespace": namespace, "key": self.hashed(namespace, key), "value": self.seal(value),
+               "expires_at": now + ttl, "grp": None, "addr": None, "created_at": now, "now": now}
         with self.engine.begin() as conn:  # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT
-            return conn.execute(statement).first() is not None
+            return conn.execute(self._add, row).first() is not None
 
     def count_address(self, namespace: str, address: str) -> int:
         """How many live records of `namespace` carry this client `address`."""
