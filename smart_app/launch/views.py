@@ -5,7 +5,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
 from smart_app import audit
 from smart_app.errors import LaunchError, LaunchErrorCode
@@ -47,8 +47,9 @@ def start() -> Response | str:
     if launch is not None and not 0 < len(launch) <= MAX_LAUNCH_PARAM:
         raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss)
     ids = {"iss": server.iss, "client_id": server.client_id, "mode": "ehr" if launch is not None else "standalone"}
-    audit.event("launch.received", **ids)
     bid = browser_id() or _signin_id()  # no session is created here: only a completed launch makes one
+    g.signin_browser = bid
+    audit.event("launch.received", **ids)
     config = rt.discovery.get(server.iss, rt.http)
     limits = PendingLimits(per_browser=int(current_app.config["PENDING_PER_BROWSER"]),
                            per_address=int(current_app.config["PENDING_PER_ADDRESS"]))
@@ -87,6 +88,7 @@ def callback() -> Response:
     """The redirect URI: validate state, exchange the code, then show the launch's home page."""
     rt = runtime()
     signin = None if browser_id() else request.cookies.get(SIGNIN_COOKIE)
+    g.signin_browser = signin
     try:
         context = complete_launch(rt, request.args, browser_id() or signin)
     except LaunchError as exc:
