@@ -262,6 +262,7 @@ class LeaseKeeper:
         self._held: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._busy = threading.Lock()  # held while a round of renewals runs
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self.renewals = 0  # for tests and support: how many renewals ran
@@ -292,14 +293,20 @@ class LeaseKeeper:
                 continue
             self._wake.wait(min(lease.ttl for lease in held) / 3)
             self._wake.clear()
-            with self._lock:
-                held = list(self._held.values())
-            for lease in held:
-                try:
-                    lease.renew()
-                    self.renewals += 1
-                except Exception:  # a database hiccup: the next round tries again, well before expiry
-                    continue
+            with self._busy:
+                with self._lock:
+                    held = list(self._held.values())
+                for lease in held:
+                    try:
+                        lease.renew()
+                        self.renewals += 1
+                    except Exception:  # a database hiccup: the next round tries again, well before expiry
+                        continue
+
+    def quiesce(self) -> None:
+        """Wait for a round of renewals in progress to finish (before closing the database)."""
+        with self._busy:
+            pass
 
 
 class SessionCache(BaseCache):
