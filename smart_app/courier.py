@@ -61,7 +61,7 @@ def deliver_due(app: Flask, now: float | None = None) -> int:
         owner = f"courier-{uuid.uuid4().hex}"
         sent, seen = 0, set()
         while True:
-            batch = [(row, claim) for row, claim in rows().claim_due(owner, now, BATCH) if row.key not in seen]
+            batch = rows().claim_due(owner, now, BATCH, skip=seen)
             if not batch:
                 return sent
             for row, claim in batch:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -94,13 +94,17 @@ class SubmissionRows:
             ).values(claimed_by=owner, claimed_until=now + self.claim_ttl)).rowcount > 0
         return Claim(self, key, owner) if won else None
 
-    def claim_due(self, owner: str, now: float, limit: int) -> list["tuple[DueRow, Claim]"]:
-        """Claim up to `limit` pending submissions due by `now` that have a live launch, oldest due first."""
+    def claim_due(self, owner: str, now: float, limit: int,
+                  skip: Collection[str] = ()) -> list["tuple[DueRow, Claim]"]:
+        """Claim up to `limit` pending submissions due by `now` that have a live launch, oldest due first
+        (leaving out the row keys in `skip`: those this tick already tried)."""
         clock = time.time()
         due = select(submissions.c.key, submissions.c.submission_id, submissions.c.handle).where(
             submissions.c.state == "pending", submissions.c.next_attempt_at <= now, submissions.c.handle.is_not(None),
             or_(submissions.c.claimed_by.is_(None), submissions.c.claimed_until < clock),
         ).order_by(submissions.c.next_attempt_at).limit(limit)
+        if skip:
+            due = due.where(submissions.c.key.not_in(list(skip)))
         if is_postgresql(self.engine):
             due = due.with_for_update(skip_locked=True)
         claimed: list[tuple[DueRow, Claim]] = []
