@@ -28,11 +28,13 @@ from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, end_launch
 from smart_app.outbox import OutboxState
+from smart_app.retention import purge
 from smart_app.submission_rows import Claim, DueRow, rows
 
 CONFIG_KEY = "COURIER_INTERVAL"
 EXTENSION = "smart_courier"
 BATCH = 50  # rows claimed per round trip; a tick takes batches until nothing is due
+PURGE_EVERY = 3600  # seconds between retention purges run by a courier (see retention.py)
 
 
 def entries() -> list[dict[str, Any]]:
@@ -118,9 +120,13 @@ class Courier:
 
     def _run(self) -> None:
         """Tick until stopped; a failing tick is logged (by type only) and the next one tries again."""
+        purged_at = time.monotonic()
         while not self._stop.wait(self.interval):
             try:
                 deliver_due(self.app)
+                if time.monotonic() - purged_at >= PURGE_EVERY:
+                    purged_at = time.monotonic()
+                    purge(self.app)
             except Exception as exc:  # a store or EHR outage must not end the thread for good
                 with self.app.app_context():
                     audit.event("courier.error", error=type(exc).__name__)
@@ -169,9 +175,13 @@ def init_app(app: Flask) -> None:
 
 def run_loop(app: Flask, interval: float, stop: threading.Event) -> None:
     """`smart-app courier --loop`: deliver every `interval` seconds until `stop` is set."""
+    purged_at = time.monotonic() - PURGE_EVERY  # a worker that starts purges once at once
     while not stop.is_set():
         try:
             deliver_due(app)
+            if time.monotonic() - purged_at >= PURGE_EVERY:
+                purged_at = time.monotonic()
+                purge(app)
         except Exception as exc:  # a database or EHR outage must not end the worker
             with app.app_context():
                 audit.event("courier.error", error=type(exc).__name__)
