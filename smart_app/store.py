@@ -51,6 +51,12 @@ class LaunchStore:
             index_elements=[records.c.namespace, records.c.key],
             set_={"value": put.excluded.value, "expires_at": put.excluded.expires_at, "grp": put.excluded.grp,
                   "addr": put.excluded.addr})
+        self._count_address = select(func.count()).select_from(records).where(
+            records.c.namespace == bindparam("namespace"), records.c.addr == bindparam("addr"),
+            records.c.expires_at > bindparam("now"))
+        self._group_keys = select(records.c.key).where(
+            records.c.namespace == bindparam("namespace"), records.c.grp == bindparam("grp")
+        ).order_by(records.c.created_at.desc()).offset(bindparam("skip"))
         add = upsert(engine, records)
         self._add = add.on_conflict_do_update(
             index_elements=[records.c.namespace, records.c.key],
@@ -88,7 +94,7 @@ class LaunchStore:
     def put(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int, *,
             group: str | None = None, address: str | None = None) -> None:
         """Store `value` under (namespace, key) for `ttl` seconds; `group` (a browser) and `address` (a client
-        address) tag it for count_group/trim_group."""
+        address) tag it for the bounds put_bounded keeps."""
         now = time.time()
         row = {"namespace": namespace, "key": self.hashed(namespace, key), "value": self.seal(value),
                "expires_at": now + ttl, "grp": self.hashed("group", group) if group else None,
@@ -139,23 +145,33 @@ class LaunchStore:
         with self.engine.begin() as conn:  # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT
             return conn.execute(self._add, row).first() is not None
 
+    def put_bounded(self, namespace: str, key: str, value: Mapping[str, Any], ttl: int, *, group: str,
+                    keep_per_group: int, address: str | None, max_per_address: int) -> bool:
+        """`put`, within bounds, in one transaction: refused (False) when `address` already holds
+        `max_per_address` live records of the namespace; else the group's oldest beyond
+        `keep_per_group - 1` go, and the record is stored."""
+        now = time.time()
+        grp = self.hashed("group", group)
+        addr = self.hashed("address", address) if address else None
+        with self.engine.begin() as conn:
+            if addr is not None and conn.execute(self._count_address, {
+                    "namespace": namespace, "addr": addr, "now": now}).scalar() >= max_per_address:
+                return False
+            old = conn.execute(self._group_keys, {"namespace": namespace, "grp": grp,
+                                                  "skip": max(0, keep_per_group - 1)}).scalars().all()
+            if old:
+                conn.execute(delete(records).where(records.c.namespace == namespace, records.c.key.in_(old)))
+            conn.execute(self._put, {"namespace": namespace, "key": self.hashed(namespace, key),
+                                     "value": self.seal(value), "expires_at": now + ttl, "grp": grp, "addr": addr,
+                                     "created_at": now})
+        return True
+
     def count_address(self, namespace: str, address: str) -> int:
         """How many live records of `namespace` carry this client `address`."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(records).where(
                 records.c.namespace == namespace, records.c.addr == self.hashed("address", address),
                 records.c.expires_at > time.time())).scalar() or 0)
-
-    def trim_group(self, namespace: str, group: str, keep: int) -> int:
-        """Delete the oldest records of a group beyond the newest `keep`; returns how many went."""
-        grp = self.hashed("group", group)
-        with self.engine.begin() as conn:
-            keys = conn.execute(select(records.c.key).where(records.c.namespace == namespace, records.c.grp == grp)
-                                .order_by(records.c.created_at.desc()).offset(keep)).scalars().all()
-            if not keys:
-                return 0
-            return conn.execute(delete(records).where(records.c.namespace == namespace,
-                                                      records.c.key.in_(keys))).rowcount
 
     def expired(self, namespace: str, now: float, limit: int = 1000) -> list[tuple[str, dict[str, Any] | None]]:
         """Expired records of a namespace (row key, value) for the purge job to report."""

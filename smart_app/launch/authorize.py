@@ -75,9 +75,6 @@ def begin_authorization(
     """
     check_pkce(config)
     check_auth_method(server, config)
-    if address and store.count_address(PENDING, address) >= limits.per_address:
-        raise LaunchError(LaunchErrorCode.TOO_MANY_LAUNCHES, iss=server.iss)
-    store.trim_group(PENDING, browser_id, keep=max(0, limits.per_browser - 1))
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
     scope = requested_scope(server.scope or settings.scope, ehr_launch=launch is not None, v2=config.uses_v2_scopes)
@@ -92,11 +89,14 @@ def begin_authorization(
         url, _ = session.create_authorization_url(
             config.authorization_endpoint, state=state, code_verifier=verifier, scope=scope, **extra
         )
-    store.put(PENDING, state, {
+    stored = store.put_bounded(PENDING, state, {
         "iss": server.iss, "browser": browser_id, "verifier": verifier, "nonce": nonce,
         "mode": "ehr" if launch is not None else "standalone", "scope": scope,
         "launch": launch, "created": time.time(),
-    }, PENDING_TTL, group=browser_id, address=address or None)
+    }, PENDING_TTL, group=browser_id, keep_per_group=limits.per_browser, address=address or None,
+        max_per_address=limits.per_address)
+    if not stored:
+        raise LaunchError(LaunchErrorCode.TOO_MANY_LAUNCHES, iss=server.iss)
     parts = urlsplit(url)
     endpoint = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     # The endpoint's own query (if any) must survive a POST, so keep all pairs together.
