@@ -1,4 +1,4 @@
-"""Two app instances and two courier workers sharing a real PostgreSQL deliver 200 pending submissions
+"""Two app instances and two courier workers sharing a real PostgreSQL (and Redis) deliver 200 pending submissions
 while the EHR fails intermittently (503, 429, 500 and responses lost after commit): each is sent
 exactly once (one completed QuestionnaireResponse and one Provenance in the EHR, one `submission.sent`
 event), and none is lost."""
@@ -30,16 +30,18 @@ FAR = 600  # couriers run "ten minutes later": every backoff (at most 300 s) has
 SECRET = "shared-pg-secret"
 
 
-def _config(tmp_path: Path, name: str, sandbox: Any, database_url: str, keys: dict[str, str]) -> dict[str, Any]:
-    """One instance's config: its own instance folder, the shared database and secret."""
+def _config(tmp_path: Path, name: str, sandbox: Any, database_url: str, redis_url: str,
+            keys: dict[str, str]) -> dict[str, Any]:
+    """One instance's config: its own instance folder; the shared database, Redis (sessions) and secret."""
     return {"TESTING": True, "INSTANCE_PATH": str(tmp_path / name), "REGISTRATION": e2e_registration(sandbox.fhir_base),
-            "SECRET_KEY": SECRET, "DATABASE_URL": database_url, **keys}
+            "SECRET_KEY": SECRET, "DATABASE_URL": database_url, "SESSION_REDIS_URL": redis_url, **keys}
 
 
 @pytest.fixture
-def e2e_app(e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str], postgres_url: str, dispose_apps):
-    """Instance A on the shared PostgreSQL."""
-    app = create_app(_config(tmp_path, "a", e2e_sandbox, postgres_url, client_key_paths))
+def e2e_app(e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str], postgres_url: str, redis_url: str,
+            dispose_apps):
+    """Instance A on the shared PostgreSQL and Redis."""
+    app = create_app(_config(tmp_path, "a", e2e_sandbox, postgres_url, redis_url, client_key_paths))
     dispose_apps.append(app)
     return app
 
@@ -54,7 +56,8 @@ def _launch(app: Flask, handle: str) -> Launch:
 def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_once(
         e2e: E2E, tmp_path: Path, client_key_paths: dict[str, str], dispose_apps, caplog) -> None:
     caplog.set_level(logging.INFO, logger="smart_app.audit")
-    b = create_app(_config(tmp_path, "b", e2e.sandbox, e2e.app.config["DATABASE_URL"], client_key_paths))
+    b = create_app(_config(tmp_path, "b", e2e.sandbox, e2e.app.config["DATABASE_URL"],
+                           e2e.app.config["SESSION_REDIS_URL"], client_key_paths))
     dispose_apps.append(b)
 
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
@@ -123,4 +126,4 @@ def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_onc
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
     sent = [e["submission_id"] for e in events if e["event"] == "submission.sent"]
     assert sorted(sent) == sorted(sids)  # one sender per submission: exactly one successful send each
-    assert e2e.sandbox.faults.pending() == [] or len(e2e.sandbox.faults.pending()) < 60
+    assert len(e2e.sandbox.faults.pending()) < 60  # the couriers did meet the failures
