@@ -36,6 +36,8 @@ class LaunchErrorCode(str, Enum):
                         "The identity information from the health record system failed a security check.", True)
     NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, "No patient was selected",
                           "The app needs a patient, but the health record system did not say which one.", True)
+    CONTEXT_TOO_LARGE = ("CONTEXT_TOO_LARGE", 502, "The health record system sent too much launch information",
+                         "The health record system sent more details about this launch than the app can keep, so the app did not open. Ask your administrator to check what the health record system sends when it opens the app.", False)
     LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",
                       "This session has ended or was opened in another browser. Start the app again from your health record system.", True)
     REFRESH_FAILED = ("REFRESH_FAILED", 401, "Your access has expired",
