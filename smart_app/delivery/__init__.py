@@ -74,6 +74,7 @@ class Ready:
 
     questionnaire_response: Mapping[str, Any]
     observations: list[Mapping[str, Any]]
+    extracted: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = ()  # SDC template/definition extraction
 
 
 def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> None:
@@ -131,7 +132,8 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
         outcome = submission.submit(launch, submission_id=draft.submission_id,
                                     questionnaire_response=ready.questionnaire_response,
                                     observations=list(ready.observations), kind=kind, label=label,
-                                    questionnaire=canonical, complete_in_place=draft.ehr_id)
+                                    questionnaire=canonical, complete_in_place=draft.ehr_id,
+                                    extracted=ready.extracted)
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)
     except submission.SubmissionChanged:
