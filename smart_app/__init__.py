@@ -46,7 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.submission_rows import EXTENSION as ROWS, SubmissionRows
 
     test_config = dict(test_config or {})
-    app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or str(ROOT / "instance"),
+    app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(DEFAULTS)
     app.config["SESSION_REDIS_URL"] = os.environ.get("SESSION_REDIS_URL")
@@ -69,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                              app.config["SECRET_KEY"])
     store = LaunchStore(engine, fernet, hmac_key)
     init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
-    init_runtime(app, settings, store)
+    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
     init_security(app, settings.frame_ancestors())
     audit.init_app(app)  # after security: its summaries carry the correlation id set there
@@ -85,6 +85,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     questionnaires.init_app(app)
     medications.init_app(app)
     return app
+
+
+def instance_path() -> str:
+    """The instance folder (keys, dev secret, filesystem store, effective registration): env SMART_APP_INSTANCE, else ./instance beside the code."""
+    return os.environ.get("SMART_APP_INSTANCE") or str(ROOT / "instance")
 
 
 def _dev_secret(instance_path: str) -> str:

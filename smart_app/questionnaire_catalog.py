@@ -26,7 +26,7 @@ from smart_app.pools import submit_read
 from smart_app.questionnaires import QuestionnaireError, build_form
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.scoring import Score, score
+from smart_app.questionnaires.scoring import Score, has_score, score
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -87,6 +87,14 @@ class CatalogEntry:
         """The canonical URL without version."""
         return self.canonical.partition("|")[0]
 
+    def cited_by(self, response: dict) -> bool:
+        """Whether a QuestionnaireResponse answers this form: by `url|version`, the bare url, or, for a
+        form without `url`, its literal reference (full, as we write it, or relative to the server)."""
+        cited = response.get("questionnaire")
+        if cited in (self.canonical, self.url):
+            return True
+        return not self.resource.get("url") and cited == f"Questionnaire/{self.key}"
+
     @property
     def status(self) -> str:
         """due | in-progress | sending | not-sent | completed."""
@@ -104,9 +112,16 @@ class CatalogEntry:
         return self.completed[0] if self.completed else None
 
 
-def canonical_of(questionnaire: dict) -> str:
-    """url|version (or just url) of a Questionnaire."""
-    url = questionnaire.get("url") or f"Questionnaire/{questionnaire.get('id')}"
+def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
+    """url|version (or just url) of a Questionnaire.
+
+    A Questionnaire without `url` is named by its literal reference: the full URL on the EHR
+    (`{iss}/Questionnaire/{id}`) when the server is known, so responses can cite it and be matched.
+    """
+    url = questionnaire.get("url")
+    if not url:
+        relative = f"Questionnaire/{questionnaire.get('id')}"
+        return f"{iss.rstrip('/')}/{relative}" if iss else relative
     return f"{url}|{questionnaire['version']}" if questionnaire.get("version") else url
 
 
@@ -281,7 +296,13 @@ def _latest_beyond(launch: "Launch", entry: "CatalogEntry") -> list[dict]:
 
 
 def response_score(form: Form, response: dict) -> Score | None:
-    """Score a stored response by its answer codings' ordinal values (None for unscored forms)."""
+    """Score a stored response by its answer codings' ordinal values (None for unscored forms).
+
+    A form is scored only when it is a known instrument or computes a score item: ordinals on
+    options alone (common in generated forms) never produce a "score" line.
+    """
+    if not has_score(form):
+        return None
     pairs: list[tuple[Any, list]] = []
     stack = list(response.get("item") or [])
     while stack:
@@ -347,7 +368,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
     def add(resource: dict, source: str, requested: bool = False) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
-        canonical = canonical_of(resource)
+        canonical = canonical_of(resource, launch.context.iss)
         if key is None or resource.get("url") in EXCLUDED_URLS:
             return
         if any(e.canonical == canonical for e in entries.values()) or key in entries:
@@ -376,14 +397,14 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         newest = next((s for s in known if s.questionnaire == entry.canonical), None)
         entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
         entry.history_truncated = history.truncated
-        _add_completed(entry, [r for r in history.responses if r.get("questionnaire") in (entry.canonical, entry.url)])
+        _add_completed(entry, [r for r in history.responses if entry.cited_by(r)])
     if history.truncated:
         # The history was cut short: a form with no response among the newest may still have an
         # older one. Ask for each such form's newest response at once rather than call it due.
         unseen = [e for e in entries.values() if not e.completed]
         found = [submit_read(lambda entry=entry: _latest_beyond(launch, entry)) for entry in unseen]
         for entry, future in zip(unseen, found):
-            _add_completed(entry, [r for r in future.result() if r.get("questionnaire") in (entry.canonical, entry.url)])
+            _add_completed(entry, [r for r in future.result() if entry.cited_by(r)])
     return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
 
 
@@ -411,7 +432,7 @@ def completed_response(launch: "Launch", entry: CatalogEntry, response_id: str) 
     except (FhirError, ValueError):
         return None
     mine = _only_patients([resource], launch.context.patient_id or "")
-    if not mine or resource.get("status") != "completed" or resource.get("questionnaire") not in (entry.canonical, entry.url):
+    if not mine or resource.get("status") != "completed" or not entry.cited_by(resource):
         return None
     return _summarise(entry.form, resource)
 

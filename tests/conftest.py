@@ -12,6 +12,7 @@ pytest_plugins = [
         "tests.fixtures.postgres",
         "tests.fixtures.store",
         "tests.fixtures.browser",
+        "tests.fixtures.smart_launcher",
     )
     if importlib.util.find_spec(name) is not None
 ]

@@ -8,14 +8,14 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
-from .expressions import FillContext, add_variables, environment, run, to_answers
-from .model import Form, FormItem
-from .scoring import Score, score
+from .expressions import FillContext, add_variables, environment, run, to_answers, to_options
+from .model import Form, FormItem, coding_token
+from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
 from .validation import validate_answers
 
@@ -42,6 +42,7 @@ class ItemView:
     errors: list[str] = field(default_factory=list)
     enabled: bool = True
     calculated: bool = False
+    failed: bool = False  # an expression for this item failed: it shows "could not be calculated"
     from_record: bool = False
     instances: list[GroupInstance] = field(default_factory=list)  # groups only
     children: list["ItemView"] = field(default_factory=list)  # items nested under a question
@@ -88,6 +89,13 @@ class FormView:
     response_items: list[dict]  # QuestionnaireResponse.item built from enabled answers
     problems: list[str]  # expression failures (for logs; never user data)
     owners: dict[int, ItemView] = field(default_factory=dict, repr=False)
+    failures: dict[str, str] = field(default_factory=dict)  # linkId -> where an expression failed (audited)
+    unfilled: list[str] = field(default_factory=list)  # linkIds: required, hidden or read-only, and empty
+
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """What the form's owner should fix: degraded items (from parsing) and failed expressions."""
+        return list(self.form.notes) + [(k, "an expression could not be calculated") for k in self.failures]
 
     @property
     def valid(self) -> bool:
@@ -159,6 +167,8 @@ def _label(item: FormItem) -> str:
     return " ".join(p for p in (item.prefix, item.text) if p) or item.link_id
 
 
+DATA_ABSENT_UNKNOWN = {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+
 # Bounds the instance tree: nested repeats multiply, and counts come from a POST.
 MAX_INSTANCES = 20_000
 
@@ -205,6 +215,13 @@ class _Evaluator:
     def __init__(self, form: Form, state: FormState, ctx: FillContext) -> None:
         """Expand the instance tree and index it."""
         self.form, self.state, self.ctx = form, state, ctx
+        ctx.questionnaire = form.questionnaire
+        ctx.launch_names = tuple(spec.name for spec in form.launch_context)
+        plan = score_plan(form)
+        ctx.weights = plan.weights
+        self.sum_items = plan.sums
+        self.instance_nodes: dict[tuple[str, Path], dict] = {}  # (linkId, instance path) -> response node
+        self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)
         self.by_link: dict[str, list[ItemView]] = {}
         self.by_key: dict[tuple[str, Path], ItemView] = {}
@@ -317,10 +334,16 @@ class _Evaluator:
                 return False
         return True
 
-    def build_response_items(self, enabled_only: bool) -> list[dict]:
-        """QuestionnaireResponse.item for the current answers (nested groups, repeats)."""
+    def build_response_items(self, enabled_only: bool, mark_absent: bool = False) -> list[dict]:
+        """QuestionnaireResponse.item for the current answers (nested groups, repeats).
+
+        mark_absent: a required item the person cannot fill (hidden, read-only or calculated) that
+        is still empty is written without an answer, with data-absent-reason "unknown" on the item,
+        so the response records it as missing instead of silently dropping it.
+        """
         self.qr_nodes = {}
         self.owners = {}
+        self.instance_nodes = {}
 
         def emit(views: list[ItemView]) -> list[dict]:
             """Response items for these sibling instances."""
@@ -338,6 +361,7 @@ class _Evaluator:
                             node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "item": children}
                             out.append(node)
                             self.qr_nodes[id(view)] = node
+                            self.instance_nodes[(item.link_id, instance.path)] = node
                             self.owners[id(node)] = view
                     continue
                 answers = [{f"value{s}": v} for s, v in view.answers]
@@ -345,9 +369,15 @@ class _Evaluator:
                 if nested and answers:
                     answers[0]["item"] = nested  # R4: items nested under a question hang off its answer
                 if not answers:
+                    if mark_absent and item.required and (view.calculated or item.read_only or _hidden(item)):
+                        node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}),
+                                "extension": [dict(DATA_ABSENT_UNKNOWN)]}
+                        self.owners[id(node)] = view
+                        out.append(node)
                     continue
                 node = {"linkId": item.link_id, **({"text": item.text} if item.text else {}), "answer": answers}
                 self.qr_nodes[id(view)] = node
+                self.instance_nodes[(item.link_id, view.path)] = node
                 self.owners[id(node)] = view
                 out.append(node)
             return out
@@ -355,16 +385,43 @@ class _Evaluator:
         # emit() recurses once per nesting level; depth is bounded by MAX_DEPTH.
         return emit(self.roots)
 
+    def _context_of(self, view: ItemView, link_id: str) -> dict:
+        """%context for an item: its response node in this instance (a bare stub while unanswered)."""
+        if view.item.type == "group":
+            path = view.path + ((view.instances[0].index,) if view.instances else ())
+            return self.instance_nodes.get((link_id, path)) or {"linkId": link_id}
+        return self.instance_nodes.get((link_id, view.path)) or {"linkId": link_id}
+
     def _run(self, node: ItemView, expr: Any, what: str) -> list:
-        """Evaluate an item-level expression with form and ancestor variables in scope."""
+        """Evaluate an item-level expression in the SDC environment of this instance.
+
+        Form variables are evaluated on the response; each ancestor's (and the item's own)
+        variables on that ancestor's response node, outermost first, so a variable is seen by
+        its item's descendants only.
+        """
         if self._root_env is None or self._root_env[0] is not self.response:
             env = environment(self.ctx, self.response)
             self._root_env = (self.response, add_variables(self.form.variables, self.response, env, self.ctx, "root"))
         env = self._root_env[1]
-        base = self.qr_nodes.get(id(node), self.response)
-        for ancestor in reversed([node.item, *node.item.ancestors()]):
-            env = add_variables(ancestor.variables, base, env, self.ctx, ancestor.link_id)
-        return run(expr, base, env, self.ctx, f"{node.item.link_id} {what}")
+        chain: list[ItemView] = []
+        view: ItemView | None = node
+        while view is not None:
+            chain.append(view)
+            view = view.parent
+        for ancestor in reversed(chain):
+            if not ancestor.item.variables:
+                continue
+            if ancestor is node:
+                base = self._context_of(node, node.item.link_id)
+            else:  # the instance of the ancestor group that holds this node
+                depth = ancestor.item.group_depth + 1 if ancestor.item.type == "group" else len(ancestor.path)
+                key = (ancestor.item.link_id, node.path[:depth])
+                base = self.instance_nodes.get(key) or {"linkId": ancestor.item.link_id}
+            env = add_variables(ancestor.item.variables, base, {**env, "context": base, "qitem": ancestor.item.source},
+                                self.ctx, ancestor.item.link_id, node.item.link_id)
+        base = self._context_of(node, node.item.link_id)
+        env = {**env, "context": base, "qitem": node.item.source}
+        return run(expr, base, env, self.ctx, f"{node.item.link_id} {what}", node.item.link_id)
 
     def calculate(self) -> None:
         """calculatedExpression values replace entered ones (they are read-only by definition)."""
@@ -372,7 +429,65 @@ class _Evaluator:
             expr = node.item.calculated_expression
             if expr is None or not node.item.is_question:
                 continue
+            before = len(self.ctx.problems)
             node.answers = to_answers(node.item, self._run(node, expr, "calculatedExpression"))
+            node.failed = len(self.ctx.problems) > before
+            node.raw = [answer_to_token(node.item, a) for a in node.answers]
+            node.errors = []
+            node.calculated = True
+
+    def answer_lists(self) -> None:
+        """answerExpression (or, for an item without options, candidateExpression) gives the options
+        of each instance; this instance's answers are then read again against that list.
+
+        The shared FormItem is never changed: the instance gets its own copy with the options.
+        """
+        for node in self.nodes:
+            item = node.item
+            expr = item.answer_expression or (item.candidate_expression if not item.options else None)
+            if expr is None or item.type not in ("choice", "open-choice", "reference"):
+                continue
+            what = "answerExpression" if item.answer_expression is not None else "candidateExpression"
+            before = len(self.ctx.problems)
+            options = to_options(item, self._run(node, expr, what))
+            node.failed = len(self.ctx.problems) > before
+            if not options and not item.options:
+                continue
+            node.item = replace(item, options=options or item.options)
+            node.answers, node.errors = [], []
+            for raw in node.raw:
+                try:
+                    answer = parse_answer(node.item, raw, self.ctx.tz)
+                except AnswerError as error:
+                    node.errors.append(str(error))
+                    continue
+                if answer is not None:
+                    node.answers.append(answer)
+
+    def sum_scores(self) -> None:
+        """Score items without an expression: the sum of the ordinals they cover, in the same group instance.
+
+        Only enabled answers count once enablement is known. Nothing answered: no value (not 0).
+        """
+        for node in self.nodes:
+            covered = self.sum_items.get(node.item.link_id)
+            if covered is None:
+                continue
+            scope = score_scope(node.item)
+            depth = scope.group_depth + 1 if scope is not None else 0
+            prefix = node.path[:depth]
+            total, answered = None, False
+            for item in covered:
+                ordinals = item.ordinals
+                for other in self.by_link.get(item.link_id, []):
+                    if other.path[:depth] != prefix or not self.enabled.get(id(other), not self.enabled):
+                        continue
+                    for suffix, value in other.answers:
+                        points = ordinals.get(_token(suffix, value))
+                        if points is not None:
+                            total = (total or 0) + points
+                            answered = True
+            node.answers = to_answers(node.item, [total]) if answered else []
             node.raw = [answer_to_token(node.item, a) for a in node.answers]
             node.errors = []
             node.calculated = True
@@ -399,13 +514,30 @@ class _Evaluator:
                 if item.repeats:
                     messages += _occurs(item, len(node.instances))
                 node.errors = messages
-            elif node.calculated or item.read_only:
+            elif node.calculated or item.read_only or _hidden(item):
+                # The person cannot fill these: an empty required one is reported, never a blocker.
                 node.errors = []
+                if item.required and not node.answers and item.link_id not in self.unfilled:
+                    self.unfilled.append(item.link_id)
             elif not node.errors:  # a parse error already explains the problem
                 node.errors = validate_answers(item, node.answers)
+                for suffix, value in node.answers:
+                    problem = typed_total_problem(item, value) if suffix in ("Integer", "Decimal") else None
+                    if problem and problem not in node.errors:
+                        node.errors.append(problem)
             for message in node.errors:
                 errors.append(FieldError(node.id, item.link_id, node.path, _label(item), message))
         return errors
+
+
+def _hidden(item: FormItem) -> bool:
+    """Hidden by questionnaire-hidden, itself or through an enclosing item."""
+    return item.hidden or any(a.hidden for a in item.ancestors())
+
+
+def _token(suffix: str, value: Any) -> str:
+    """Option token of an answer (as Option.token)."""
+    return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
 
 
 def _live_token(answer_type: str, answer: Any) -> dict | None:
@@ -446,26 +578,34 @@ def evaluate(
     has_expressions = any(
         i.calculated_expression or i.enable_when_expression for i in form.by_link_id.values()
     )
+    if any(i.answer_expression or i.candidate_expression for i in form.by_link_id.values()):
+        ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
+        ev.answer_lists()
     if has_expressions:
+        ev.sum_scores()
         ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
         ev.calculate()
+        ev.sum_scores()
         ev.response = ev.response_resource(ev.build_response_items(enabled_only=False))
     else:
         ev.response = ev.response_resource([])
     ev.resolve_enablement()
+    ev.sum_scores()
     ev.live_rules()
     items = ev.build_response_items(enabled_only=True)
     if has_expressions:
         # Totals must not count answers on disabled items: recalculate on the enabled-only response.
         ev.response = ev.response_resource(items)
         ev.calculate()
-        items = ev.build_response_items(enabled_only=True)
+        ev.sum_scores()
+    items = ev.build_response_items(enabled_only=True, mark_absent=True)
     errors = ev.validate()
     if not validate:
         for node in ev.nodes:
             node.errors = []
         errors = []
-    total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question))
-    view = FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems))
+    total = score(form, ((n.item, n.answers) for n in ev.nodes if n.enabled and n.item.is_question)) if has_score(form) else None
+    view = FormView(form, state, ev.roots, ev.nodes, errors, total, items, list(ctx.problems),
+                    failures=dict(ctx.failures), unfilled=list(ev.unfilled))
     view.owners = ev.owners
     return view

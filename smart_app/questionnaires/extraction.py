@@ -7,7 +7,9 @@ Rules (https://hl7.org/fhir/uv/sdc/extraction.html#observation-based-extraction)
 - Numbers with a unit become valueQuantity with UCUM; codings valueCodeableConcept.
 - A coded group (e.g. blood pressure 85354-9) becomes one panel Observation whose components
   are its coded children.
-- Scored instruments (PHQ-9, GAD-7) also get their total-score Observation.
+- Scored instruments (PHQ-9, GAD-7, AUDIT-C) also get their total-score Observation, only from
+  a total the app computed (calculatedExpression, or the ordinal sum it checks again here) and
+  within the instrument's range: a total a person typed is never written as an Observation.
 `derivedFrom` carries a placeholder reference that the write-back layer replaces with the
 QuestionnaireResponse's fullUrl.
 """
@@ -18,7 +20,8 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from .model import Form, FormItem
-from .scoring import band, instrument_for, is_total_item
+from .model import coding_token
+from .scoring import band, instrument_for, is_sum_score_item, is_total_item, summed_items, typed_total_problem
 
 UCUM = "http://unitsofmeasure.org"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -80,6 +83,8 @@ def observation_value(item: FormItem, answer: dict) -> dict | None:
         if item.unit or suffix == "Decimal":
             return {"valueQuantity": _unit_quantity(value, item.unit)}
         return {"valueInteger": value}
+    if suffix == "Coding" and not value.get("code"):
+        return {"valueCodeableConcept": {"text": str(value.get("display") or "")}}  # typed, not coded
     if suffix == "Coding":
         return {"valueCodeableConcept": {"coding": [dict(value)], **({"text": value["display"]} if value.get("display") else {})}}
     if suffix in ("String", "Uri"):
@@ -143,6 +148,41 @@ def _components(form: Form, group: dict) -> list[dict]:
     return components
 
 
+def _answers_by_link_id(items: list[dict]) -> dict[str, list[dict]]:
+    """Every answer in a response, by linkId (iteratively, nested items included)."""
+    found: dict[str, list[dict]] = {}
+    stack = list(items)
+    while stack:
+        node = stack.pop()
+        answers = node.get("answer") or []
+        found.setdefault(str(node.get("linkId")), []).extend(answers)
+        stack.extend(node.get("item") or [])
+        for answer in answers:
+            stack.extend(answer.get("item") or [])
+    return found
+
+
+def trusted_total(form: Form, item: FormItem, value: Any, qr: dict) -> bool:
+    """Whether a total-score answer may become an Observation: computed by the app, in range, and
+    (for an ordinal sum) equal to the sum recomputed from the response itself."""
+    if value is None or isinstance(value, bool) or typed_total_problem(item, value) is not None:
+        return False
+    if item.calculated_expression is not None:
+        return True  # the engine overwrote whatever was posted with the expression's value
+    if not is_sum_score_item(form, item):
+        return False  # typed by a person: kept in the response, never an Observation
+    answers = _answers_by_link_id(qr.get("item") or [])
+    total = Decimal(0)
+    for scored in summed_items(form, item):
+        ordinals = scored.ordinals
+        for answer in answers.get(scored.link_id, []):
+            coding = answer.get("valueCoding")
+            token = coding_token(coding) if isinstance(coding, dict) else str(
+                next((v for k, v in answer.items() if k.startswith("value")), ""))
+            total += ordinals.get(token, Decimal(0))
+    return Decimal(str(value)) == total
+
+
 def extract_observations(form: Form, qr: dict, meta: ExtractMeta) -> list[dict]:
     """Observations for a completed QuestionnaireResponse (built by to_questionnaire_response)."""
     instrument = instrument_for(form)
@@ -166,7 +206,7 @@ def extract_observations(form: Form, qr: dict, meta: ExtractMeta) -> list[dict]:
         for answer in qr_item.get("answer") or []:
             if total:
                 value_raw = next((v for k, v in answer.items() if k.startswith("value")), None)
-                if value_raw is None:
+                if not trusted_total(form, item, value_raw, qr):
                     continue
                 obs = _base(item.code, meta)
                 obs["valueQuantity"] = {"value": Decimal(str(value_raw)), "unit": "{score}", "system": UCUM, "code": "{score}"}

@@ -55,6 +55,19 @@ URL_CALCULATED = SDC + "sdc-questionnaire-calculatedExpression"
 URL_INITIAL_EXPR = SDC + "sdc-questionnaire-initialExpression"
 URL_ENABLE_WHEN_EXPR = SDC + "sdc-questionnaire-enableWhenExpression"
 URL_LAUNCH_CONTEXT = SDC + "sdc-questionnaire-launchContext"
+URL_CANDIDATE_EXPR = SDC + "sdc-questionnaire-candidateExpression"
+URL_ANSWER_EXPR = SDC + "sdc-questionnaire-answerExpression"
+
+FHIRPATH = "text/fhirpath"
+FHIR_QUERY = "application/x-fhir-query"
+# SDC launchContext names (sdc-questionnaire-launchContext's value set); matched case-insensitively.
+STANDARD_LAUNCH_CONTEXT = frozenset({"patient", "encounter", "user", "location", "study"})
+# itemControl codes the templates render; any other code falls back to the type's default control.
+KNOWN_ITEM_CONTROLS = frozenset({
+    "drop-down", "radio-button", "check-box", "help", "list", "table", "grid", "gtable", "htable",
+    "header", "footer", "page", "tab-container", "tab", "autocomplete", "lookup", "text-box", "spinner",
+    "slider", "inline", "prompt", "unit", "lower", "upper", "flyover", "legal", "instructions", "horizontal",
+})
 
 ITEM_TYPES = frozenset({
     "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time",
@@ -99,10 +112,16 @@ class EnableWhen:
 
 @dataclass(frozen=True)
 class Expression:
-    """An SDC Expression in FHIRPath (other languages are refused at parse time)."""
+    """An SDC Expression: FHIRPath, or (where SDC allows it) an x-fhir-query with {{%var}} parts."""
 
     expression: str
     name: str | None = None
+    language: str = FHIRPATH
+
+    @property
+    def is_query(self) -> bool:
+        """An application/x-fhir-query: run on the launch's own FHIR server, never elsewhere."""
+        return self.language == FHIR_QUERY
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,8 @@ class FormItem:
     enable_when_expression: Expression | None = None
     calculated_expression: Expression | None = None
     initial_expression: Expression | None = None
+    candidate_expression: Expression | None = None
+    answer_expression: Expression | None = None
     initial: tuple[tuple[str, Any], ...] = ()  # (FHIR suffix, typed value)
     variables: tuple[Expression, ...] = ()
     code: tuple[dict, ...] = ()
@@ -157,6 +178,8 @@ class FormItem:
     mime_types: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     definition: str | None = None
+    source: dict = field(default_factory=dict, repr=False)  # the item's JSON, for %qitem
+    notes: list[str] = field(default_factory=list)  # what was degraded here, for the form's owner
     help: list["FormItem"] = field(default_factory=list)
     children: list["FormItem"] = field(default_factory=list)
     parent: "FormItem | None" = field(default=None, repr=False)
@@ -202,6 +225,7 @@ class Form:
     launch_context: tuple[LaunchContextSpec, ...] = ()
     observation_extract: bool | None = None
     dependents: dict[str, list[FormItem]] = field(default_factory=dict)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (linkId or "", what was degraded), for the owner
 
     @property
     def canonical(self) -> str | None:
@@ -320,22 +344,30 @@ def _code_of(ext: dict | None) -> str | None:
     return None
 
 
-def _expression(ext: dict | None) -> Expression | None:
-    """An SDC Expression from an extension; only text/fhirpath is supported."""
+def _expression(ext: dict | None, notes: list[str] | None = None,
+                languages: frozenset[str] = frozenset({FHIRPATH})) -> Expression | None:
+    """An SDC Expression from an extension, or None (with a note) when its language is not one we run here.
+
+    SDC allows application/x-fhir-query for variables and initial/candidate/answer expressions
+    only; anything else (CQL, unknown languages) degrades this one expression, never the form.
+    """
     val = _value(ext)
     if not val or val[0] != "Expression" or not isinstance(val[1], dict):
         return None
     expr = val[1]
     language = expr.get("language")
-    if language != "text/fhirpath":
-        raise UnsupportedQuestionnaire(
-            f"An expression uses the language {str(language)[:40]!r}; only FHIRPath is supported."
-        )
+    if not isinstance(language, str) or language not in languages:
+        if notes is not None:
+            notes.append(f"an expression in {str(language)[:40]!r} is not run here (ignored)")
+        return None
     text = expr.get("expression")
     if not isinstance(text, str) or not text.strip():
         return None
     name = expr.get("name")
-    return Expression(expression=text, name=name if isinstance(name, str) else None)
+    return Expression(expression=text, name=name if isinstance(name, str) else None, language=str(language))
+
+
+_QUERY_OK = frozenset({FHIRPATH, FHIR_QUERY})
 
 
 def _rich_text(element: Any) -> Markup | None:
@@ -383,17 +415,23 @@ def _ordinal(element: dict) -> Decimal | None:
     return None
 
 
-def _make_option(suffix: str, value: Any, source: dict, selected: bool = False) -> Option:
-    """Build an Option from a typed value and the element carrying its extensions."""
+def _make_option(suffix: str, value: Any, source: dict, selected: bool = False, raw_value: Any = None) -> Option:
+    """Build an Option from a typed value and the element carrying its extensions.
+
+    `raw_value` is the value as the Questionnaire wrote it (a Coding with its own extensions):
+    ordinalValue/itemWeight may sit on the answerOption or on answerOption.valueCoding.
+    """
     prefix = _value(_ext(source, URL_OPTION_PREFIX))
-    ordinal = _ordinal(source)  # may be on the option, or (for Codings) on the Coding itself
+    ordinal = _ordinal(source)
+    if ordinal is None and isinstance(raw_value, dict):
+        ordinal = _ordinal(raw_value)
     return Option(
         value_type=suffix,
         value=value,
         token=value_token(suffix, value),
         label=_option_label(suffix, value),
         prefix=str(prefix[1]) if prefix else "",
-        ordinal=ordinal if ordinal is not None or suffix != "Coding" else _ordinal(value),
+        ordinal=ordinal,
         initial_selected=selected,
     )
 
@@ -430,6 +468,19 @@ def options_from_value_set(vs: dict) -> list[Option] | None:
                 coding["display"] = concept["display"]
             options.append(_make_option("Coding", coding, concept))
     return options or None
+
+
+def _enable_when(cond: Any) -> EnableWhen | None:
+    """One R4 enableWhen condition, or None when it is malformed (unknown operator, wrong answer type)."""
+    if not isinstance(cond, dict):
+        return None
+    operator, question = cond.get("operator"), cond.get("question")
+    if not isinstance(operator, str) or operator not in OPERATORS or not isinstance(question, str):
+        return None
+    answer = next(((k[6:], v) for k, v in cond.items() if k.startswith("answer")), None)
+    if answer is None or not _well_formed(*answer) or (operator == "exists" and answer[0] != "Boolean"):
+        return None
+    return EnableWhen(question, operator, answer[0], answer[1])
 
 
 class _Builder:
@@ -518,6 +569,7 @@ class _Builder:
             hidden=_value(_ext(raw, URL_HIDDEN)) == ("Boolean", True),
             max_length=_int(raw.get("maxLength")),
             definition=raw.get("definition"),
+            source=raw,
             parent=parent,
             depth=depth,
             group_depth=group_depth,
@@ -570,23 +622,25 @@ class _Builder:
         """enableWhen, expressions, initial values."""
         conditions = []
         for cond in _list(raw.get("enableWhen")):
-            if not isinstance(cond, dict):
-                continue
-            operator = cond.get("operator")
-            if not isinstance(operator, str) or operator not in OPERATORS or not isinstance(cond.get("question"), str):
-                raise UnsupportedQuestionnaire(
-                    f"Item {item.link_id!r} has an enableWhen this app cannot read."
-                )
-            answer = next(((k[6:], v) for k, v in cond.items() if k.startswith("answer")), None)
-            if answer is None or not _well_formed(*answer) or (operator == "exists" and answer[0] != "Boolean"):
-                raise UnsupportedQuestionnaire(f"Item {item.link_id!r} has an enableWhen this app cannot read.")
-            conditions.append(EnableWhen(cond["question"], operator, answer[0], answer[1]))
+            parsed = _enable_when(cond)
+            if parsed is None:
+                # Safe default: an item whose conditions cannot be read is always shown (nothing is hidden
+                # that the person might need to answer); the form's owner is told.
+                item.notes.append("an enableWhen cannot be read, so this item is always shown")
+                conditions = []
+                break
+            conditions.append(parsed)
         item.enable_when = tuple(conditions)
-        item.enable_behavior = raw.get("enableBehavior") or "any"
-        item.enable_when_expression = _expression(_ext(raw, URL_ENABLE_WHEN_EXPR))
-        item.calculated_expression = _expression(_ext(raw, URL_CALCULATED))
-        item.initial_expression = _expression(_ext(raw, URL_INITIAL_EXPR))
-        item.variables = tuple(filter(None, map(_expression, _exts(raw, URL_VARIABLE))))
+        behavior = raw.get("enableBehavior")
+        item.enable_behavior = behavior if behavior in ("all", "any") else "any"
+        item.enable_when_expression = _expression(_ext(raw, URL_ENABLE_WHEN_EXPR), item.notes)
+        item.calculated_expression = _expression(_ext(raw, URL_CALCULATED), item.notes)
+        item.initial_expression = _expression(_ext(raw, URL_INITIAL_EXPR), item.notes, _QUERY_OK)
+        item.candidate_expression = _expression(_ext(raw, URL_CANDIDATE_EXPR), item.notes, _QUERY_OK)
+        item.answer_expression = _expression(_ext(raw, URL_ANSWER_EXPR), item.notes, _QUERY_OK)
+        item.variables = tuple(e for e in (_expression(x, item.notes, _QUERY_OK) for x in _exts(raw, URL_VARIABLE)) if e)
+        if item.item_control and item.item_control not in KNOWN_ITEM_CONTROLS:
+            item.notes.append(f"the itemControl {item.item_control[:40]!r} is unknown; the usual control is shown")
         item.initial = tuple(
             (k[5:], v)
             for init in _list(raw.get("initial"))
@@ -602,10 +656,11 @@ class _Builder:
             if not isinstance(opt, dict):
                 continue
             value = next(((k[5:], v) for k, v in opt.items() if k.startswith("value")), None)
+            raw_value = value[1] if value else None
             if value and value[0] == "Coding":
                 value = ("Coding", _coding(value[1]))
             if value and _well_formed(*value):
-                options.append(_make_option(value[0], value[1], opt, opt.get("initialSelected") is True))
+                options.append(_make_option(value[0], value[1], opt, opt.get("initialSelected") is True, raw_value))
         vs_ref = raw.get("answerValueSet")
         if not options and isinstance(vs_ref, str):
             vs = self.contained.get(vs_ref if vs_ref.startswith("#") else vs_ref.split("|")[0])
@@ -668,12 +723,23 @@ def build_form(questionnaire: Any) -> Form:
     by_link_id = builder.by_link_id
     dependents: dict[str, list[FormItem]] = {}
     for item in by_link_id.values():
+        if any(cond.question not in by_link_id for cond in item.enable_when):
+            item.notes.append("an enableWhen names a question that does not exist, so this item is always shown")
+            item.enable_when = ()
         for cond in item.enable_when:
-            if cond.question not in by_link_id:
-                raise UnsupportedQuestionnaire(
-                    f"Item {item.link_id!r} depends on {cond.question!r}, which does not exist."
-                )
             dependents.setdefault(cond.question, []).append(item)
+    form_notes: list[str] = []
+    variables = tuple(e for e in (_expression(x, form_notes, _QUERY_OK) for x in _exts(questionnaire, URL_VARIABLE)) if e)
+    launch_context = _launch_contexts(questionnaire)
+    for spec in launch_context:
+        if spec.name.lower() not in STANDARD_LAUNCH_CONTEXT:
+            form_notes.append(f"launchContext {spec.name[:40]!r} is not a standard SDC name; it stays empty")
+        elif spec.name != spec.name.lower():
+            form_notes.append(f"launchContext {spec.name[:40]!r} is matched as {spec.name.lower()!r}")
+    notes = [("", n) for n in form_notes] + [(i.link_id, n) for i in by_link_id.values() for n in i.notes]
+    for link_id, note in notes:
+        # ids and our own wording only: never the form's text
+        log.info("questionnaire %s degraded at %r: %s", str(questionnaire.get("id") or "")[:64], link_id[:64], note)
     extract = _value(_ext(questionnaire, URL_OBS_EXTRACT))
     return Form(
         questionnaire=questionnaire,
@@ -683,10 +749,11 @@ def build_form(questionnaire: Any) -> Form:
         items=items,
         by_link_id=by_link_id,
         code=_codings(questionnaire.get("code")),
-        variables=tuple(filter(None, map(_expression, _exts(questionnaire, URL_VARIABLE)))),
-        launch_context=_launch_contexts(questionnaire),
+        variables=variables,
+        launch_context=launch_context,
         observation_extract=extract[1] if extract and isinstance(extract[1], bool) else None,
         dependents=dependents,
+        notes=notes,
     )
 
 

@@ -123,6 +123,8 @@ def populate(
     observations = list(observations)
     prefill = Prefill()
     empty = {"resourceType": "QuestionnaireResponse", "status": "in-progress"}
+    ctx.questionnaire = form.questionnaire
+    ctx.launch_names = tuple(spec.name for spec in form.launch_context)
     env = add_variables(form.variables, empty, environment(ctx, empty), ctx, "root")
     for item in form.walk():
         if not item.is_question or item.calculated_expression is not None:
@@ -132,8 +134,11 @@ def populate(
         if item.initial_expression is not None:
             scope = env
             for ancestor in reversed([item, *item.ancestors()]):
-                scope = add_variables(ancestor.variables, empty, scope, ctx, ancestor.link_id)
-            answers = to_answers(item, run(item.initial_expression, empty, scope, ctx, f"{item.link_id} initialExpression"))
+                scope = add_variables(ancestor.variables, {"linkId": ancestor.link_id},
+                                      {**scope, "qitem": ancestor.source}, ctx, ancestor.link_id, item.link_id)
+            scope = {**scope, "context": {"linkId": item.link_id}, "qitem": item.source}
+            answers = to_answers(item, run(item.initial_expression, empty, scope, ctx, f"{item.link_id} initialExpression",
+                                           item.link_id))
         if not answers:
             obs = latest_observation(item, observations, now, ctx)
             answer = _observation_answer(item, obs) if obs else None

@@ -27,6 +27,8 @@ class ResponseMeta:
     identifier: dict | None = None  # {"system": ..., "value": submission id}
     status: str = "completed"
     id: str | None = None
+    # The Questionnaire's literal reference (its full URL on the EHR), cited when the form has no canonical url.
+    questionnaire_reference: str | None = None
 
 
 def to_questionnaire_response(
@@ -45,8 +47,8 @@ def to_questionnaire_response(
         resource["id"] = meta.id
     if meta.identifier:
         resource["identifier"] = dict(meta.identifier)
-    if form.canonical:
-        resource["questionnaire"] = form.canonical
+    if form.canonical or meta.questionnaire_reference:
+        resource["questionnaire"] = form.canonical or meta.questionnaire_reference
     resource["status"] = meta.status
     for key in ("subject", "encounter", "authored", "author", "source"):
         value = getattr(meta, key)

@@ -2,6 +2,11 @@
 
 Null-safe: skipped or disabled items simply do not count; a total is None only when nothing
 scored was answered, and `complete` says whether every scored item was answered.
+
+Score items (the question that holds a total) are recognised here: PHQ-9, GAD-7 and AUDIT-C
+totals by their LOINC code, and any read-only number that sits with scored questions. When
+the form gives such an item no calculatedExpression, the app computes it as the sum of the
+ordinals it covers (`summed_items`), so a person never types a score a clinician relies on.
 """
 from __future__ import annotations
 
@@ -37,7 +42,11 @@ GAD7 = Instrument(
     "GAD-7", "69737-5", "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]", 21,
     ((0, 4, "Minimal anxiety"), (5, 9, "Mild anxiety"), (10, 14, "Moderate anxiety"), (15, 21, "Severe anxiety")),
 )
-INSTRUMENTS = {i.panel_code: i for i in (PHQ9, GAD7)}
+# AUDIT-C (Bush 1998): 0-12; its positive cut-off differs by sex, so no band is printed.
+AUDITC = Instrument("AUDIT-C", "72109-2", "75626-2", "Total score [AUDIT-C]", 12, ())
+INSTRUMENTS = {i.panel_code: i for i in (PHQ9, GAD7, AUDITC)}
+BY_TOTAL_CODE = {i.total_code: i for i in INSTRUMENTS.values()}
+NUMERIC = frozenset({"integer", "decimal"})
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,62 @@ class Score:
 
 
 def instrument_for(form: Form) -> Instrument | None:
-    """The known instrument this form is, by its LOINC code."""
+    """The known instrument this form is: by its panel LOINC code, else by a total-score item's code."""
     for coding in form.code:
         if coding.get("system") in (LOINC, None) and coding.get("code") in INSTRUMENTS:
             return INSTRUMENTS[coding["code"]]
+    for item in form.walk():
+        found = total_instrument(item)
+        if found is not None:
+            return found
+    return None
+
+
+def total_instrument(item: FormItem) -> Instrument | None:
+    """The instrument whose total score this item holds, by its LOINC code (PHQ-9, GAD-7, AUDIT-C)."""
+    for coding in item.code:
+        if coding.get("system") in (LOINC, None) and coding.get("code") in BY_TOTAL_CODE:
+            return BY_TOTAL_CODE[coding["code"]]
+    return None
+
+
+def score_scope(item: FormItem) -> FormItem | None:
+    """The group a score item totals: its nearest enclosing group (None: the whole form)."""
+    return next((a for a in item.ancestors() if a.type == "group"), None)
+
+
+def summed_items(form: Form, item: FormItem) -> tuple[FormItem, ...]:
+    """The scored questions (with ordinals) a score item covers: those under its scope, itself excluded."""
+    scope = score_scope(item)
+    if scope is None:
+        candidates = form.walk()
+    else:
+        stack, candidates = list(reversed(scope.children)), []
+        while stack:
+            node = stack.pop()
+            candidates.append(node)
+            stack.extend(reversed(node.children))
+    return tuple(i for i in candidates if i is not item and i.ordinals)
+
+
+def is_sum_score_item(form: Form, item: FormItem) -> bool:
+    """A score the app computes by summing ordinals: no calculatedExpression, a number, and scored
+    questions to sum; either a known total (by LOINC) or a read-only number beside scored questions."""
+    if item.calculated_expression is not None or item.type not in NUMERIC:
+        return False
+    if total_instrument(item) is None and not item.read_only:
+        return False
+    return bool(summed_items(form, item))
+
+
+def typed_total_problem(item: FormItem, value: Decimal | int) -> str | None:
+    """Why a total typed for a known instrument cannot be right (outside its range, or not whole); None if plausible."""
+    instrument = total_instrument(item)
+    if instrument is None:
+        return None
+    number = Decimal(str(value))
+    if not 0 <= number <= instrument.maximum or number != number.to_integral_value():
+        return f"Enter a whole number from 0 to {instrument.maximum} (the {instrument.name} score range)."
     return None
 
 
@@ -77,6 +138,48 @@ def is_total_item(item: FormItem, instrument: Instrument | None) -> bool:
     return instrument is not None and any(
         c.get("code") == instrument.total_code for c in item.code
     )
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """What scoring needs from a form, worked out once per built form (forms are immutable once built)."""
+
+    scored: bool  # the form is a scored instrument (has_score)
+    sums: dict[str, tuple[FormItem, ...]]  # score item linkId -> the scored questions it sums
+    weights: dict[str, Decimal]  # option token -> ordinal, for the FHIRPath weight() function
+
+
+def score_plan(form: Form) -> ScorePlan:
+    """The form's ScorePlan, computed on first use and kept on the form (racing threads compute the same).
+
+    Kept with the id of the form it was made for: a copy (e.g. a form whose value sets the EHR
+    expanded) has other options, so it gets its own plan instead of the copied one.
+    """
+    kept = form.__dict__.get("_score_plan")
+    plan = kept[1] if kept is not None and kept[0] == id(form) else None
+    if plan is None:
+        plan = ScorePlan(
+            scored=_has_score(form),
+            sums={i.link_id: summed_items(form, i) for i in form.by_link_id.values() if is_sum_score_item(form, i)},
+            weights={o.token: o.ordinal for i in form.by_link_id.values() for o in i.options if o.ordinal is not None},
+        )
+        form.__dict__["_score_plan"] = (id(form), plan)
+    return plan
+
+
+def has_score(form: Form) -> bool:
+    """Whether the form is a scored instrument at all: a known instrument, or an item the app computes as a score.
+
+    Ordinals on options alone do not make a score (many forms carry them for other reasons).
+    """
+    return score_plan(form).scored
+
+
+def _has_score(form: Form) -> bool:
+    """has_score, uncached."""
+    return instrument_for(form) is not None or any(
+        is_sum_score_item(form, i) or (i.calculated_expression is not None and i.type in NUMERIC and summed_items(form, i))
+        for i in form.walk())
 
 
 def score(form: Form, answers: Iterable[tuple[FormItem, list[Answer]]]) -> Score | None:

@@ -22,6 +22,7 @@ from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
 from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
                                             response_score, shared_find_by_id)
+from smart_app.questionnaire_queries import query_runner
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
@@ -135,7 +136,7 @@ def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
     ctx = launch.context
     found = {name: r for name in ("patient", "encounter") if (r := _launch_resource(launch, name)) is not None}
     if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
-            spec.name == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
+            spec.name.lower() == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
         user = _read_or_none(launch, ctx.fhir_user.resource_type, ctx.fhir_user.id)
         if user is not None:
             found["user"] = user
@@ -144,9 +145,19 @@ def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
     return found
 
 
-def _fill_context(launch: Launch, form: Form) -> FillContext:
-    """The expression context: launch resources only when the form declares it uses them."""
-    return FillContext(resources=_context_resources(launch, form) if form.launch_context else {})
+def _fill_context(launch: Launch, form: Form, resources: dict[str, dict] | None = None) -> FillContext:
+    """The expression context: launch resources only when the form declares it uses them, and
+    x-fhir-query bound to the launch's own server."""
+    if resources is None:
+        resources = _context_resources(launch, form) if form.launch_context else {}
+    return FillContext(resources=resources, fhir_query=query_runner(launch))
+
+
+def _evaluated(launch: Launch, entry: CatalogEntry, view: FormView) -> FormView:
+    """Audit each expression that failed on this form (by linkId), so the form's owner can fix it."""
+    for link_id in view.failures:
+        audit.event("form.expression_failed", handle=launch.handle, questionnaire=entry.key, link_id=link_id)
+    return view
 
 
 def _observation_codes(launch: Launch, form: Form) -> list[str]:
@@ -236,11 +247,15 @@ def _references(launch: Launch) -> tuple[dict, dict | None, dict | None, dict | 
 
 
 def _response(launch: Launch, form: Form, state: FormState, view: FormView, status: str,
-              submission_id: str, authored: str) -> dict:
-    """The QuestionnaireResponse for this state, bound to the launch (disabled answers already gone)."""
+              submission_id: str, authored: str, entry: CatalogEntry) -> dict:
+    """The QuestionnaireResponse for this state, bound to the launch (disabled answers already gone).
+
+    A form without a canonical `url` is cited by its literal reference on the EHR (entry.canonical).
+    """
     subject, encounter, author, source = _references(launch)
     meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
-                        identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status)
+                        identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status,
+                        questionnaire_reference=None if form.canonical else entry.canonical)
     return to_questionnaire_response(form, state, meta, view=view)
 
 
@@ -364,11 +379,13 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     if draft.saved_at is None:
         recent = _recent_observations(launch, form)  # while the Patient and Encounter reads are in flight
         resources = _context_resources(launch, form)
-        prefill = populate(form, FillContext(resources=resources), recent)
-        view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
+        context = _fill_context(launch, form, resources)
+        prefill = populate(form, context, recent)
+        view = _evaluated(launch, entry, evaluate(form, FormState.initial(form, prefill), context, validate=False))
     else:
         # Moving between sections is not a check: messages wait for "Review my answers".
-        view = evaluate(form, draft.state, _fill_context(launch, form), validate="step" not in request.args)
+        view = _evaluated(launch, entry, evaluate(form, draft.state, _fill_context(launch, form),
+                                                  validate="step" not in request.args))
     audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
                 resumed=draft.saved_at is not None, rescued=rescued)
     return _render_fill(launch, entry, view, draft, known=known, step=request.args.get("step", 0, type=int) or 0)
@@ -397,9 +414,9 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
                                     scope=steps[step].link_ids if steps else None)
         if structural:
             state.apply_action(form, action)
-        view = evaluate(form, state, _fill_context(launch, form), validate=not structural)
+        view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
         evaluated.append(view)
-        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso())
+        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
         return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
 
     saved = delivery.save_answers(launch, key, entry.canonical, answers)
@@ -445,7 +462,7 @@ def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepar
     if not view.valid or draft.saved_at is None:
         return None
     authored = _now_iso()
-    qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored)
+    qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored, entry)
     return Prepared(form, view, qr, _observations(launch, form, qr, authored),
                     _extracted(launch, form, qr, authored, draft.submission_id))
 

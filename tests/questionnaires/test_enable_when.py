@@ -143,7 +143,7 @@ def test_enable_when_expression() -> None:
     assert not run(q, {})[2].node("adult-only").enabled
 
 
-def test_unknown_question_is_refused() -> None:
-    from smart_app.questionnaires import UnsupportedQuestionnaire
-    with pytest.raises(UnsupportedQuestionnaire, match="'ghost', which does not exist"):
-        build_form(questionnaire(item("a", "string", enableWhen=[{"question": "ghost", "operator": "exists", "answerBoolean": True}])))
+def test_a_condition_on_an_unknown_question_leaves_the_item_always_shown_and_noted() -> None:
+    form = build_form(questionnaire(item("a", "string", enableWhen=[{"question": "ghost", "operator": "exists", "answerBoolean": True}])))
+    assert form.by_link_id["a"].enable_when == ()
+    assert any(link_id == "a" and "does not exist" in note for link_id, note in form.notes)
