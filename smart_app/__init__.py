@@ -22,6 +22,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LAUNCH_AGE": 12 * 3600,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "COURIER_INTERVAL": 0,  # seconds between server-side deliveries of pending submissions; 0 = off
+    "CLAIM_TTL": 30.0,  # seconds a sender's claim on a submission lasts between renewals
+    "DRAFT_RETENTION": 30 * 24 * 3600,  # drafts (and unsent answers' rescue copies) are kept this long since last saved
+    "SUBMISSION_RETENTION": 30 * 24 * 3600,  # submissions (sent or not) are kept this long since last changed
+    "LAUNCH_RATE_LIMIT": 30,  # /launch requests per client address per LAUNCH_RATE_WINDOW, per instance
+    "LAUNCH_RATE_WINDOW": 60,
+    "PENDING_PER_BROWSER": 5,  # unfinished sign-ins kept per browser (the oldest goes first)
+    "PENDING_PER_ADDRESS": 100,  # unfinished sign-ins per client address (more are refused until some finish or expire)
 }
 
 
@@ -35,7 +42,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
     from smart_app.security import init_security, init_sessions
-    from smart_app.store import LaunchStore, fernet_from_keys, make_backend
+    from smart_app.database import default_url, make_engine, migrate
+    from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
+    from smart_app.submission_rows import EXTENSION as ROWS, SubmissionRows
 
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
@@ -43,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(DEFAULTS)
     app.config["SESSION_REDIS_URL"] = os.environ.get("SESSION_REDIS_URL")
     app.config["CONFIG_PATH"] = default_config_path()
+    app.config["DATABASE_URL"] = os.environ.get("SMART_APP_DATABASE_URL")
     app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or os.environ.get("SMART_APP_SECRET_KEY") or _dev_secret(app.instance_path)
@@ -55,12 +65,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         safety.init_app(app, json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")),
                         app.config["CONFIG_PATH"])  # after load_settings: the file is known to be valid JSON
 
-    backend = make_backend(app.config["SESSION_REDIS_URL"], app.instance_path)
+    engine = make_engine(app.config["DATABASE_URL"] or default_url(app.instance_path))
+    migrate(engine)
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
                               app.config["SECRET_KEY"], app.instance_path)
-    init_sessions(app, backend)
-    init_runtime(app, settings, LaunchStore(backend, fernet),
-                 config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
+    hmac_key = hmac_key_from(app.config.get("STORE_HMAC_KEY") or os.environ.get("SMART_APP_STORE_HMAC_KEY"),
+                             app.config["SECRET_KEY"])
+    store = LaunchStore(engine, fernet, hmac_key)
+    init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
+    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
+    app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
     init_security(app, settings.frame_ancestors())
     audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)

@@ -114,9 +114,14 @@ def _parser() -> argparse.ArgumentParser:
                           help=f"seconds between deliveries of pending submissions (env SMART_APP_COURIER_INTERVAL, "
                                f"default {COURIER_INTERVAL:g}; 0 turns it off)")
 
-    courier = sub.add_parser("courier", help="send the pending submissions that are due, once (serve does this "
-                                             "every few seconds; this is for cron or support)")
-    courier.add_argument("--once", action="store_true", required=True, help="one delivery round, then exit")
+    courier = sub.add_parser("courier", help="send the pending submissions that are due: --loop is the production "
+                                             "worker, --once one round (serve also runs one per worker)")
+    mode = courier.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--once", action="store_true", help="one delivery round, then exit")
+    mode.add_argument("--loop", action="store_true", help="deliver every --interval seconds until stopped (SIGTERM/Ctrl-C)")
+    courier.add_argument("--interval", type=float, default=None,
+                         help=f"seconds between rounds with --loop (env SMART_APP_COURIER_INTERVAL, default {COURIER_INTERVAL:g})")
+    sub.add_parser("purge", help="delete expired launches, drafts and submissions past their retention; prints what went (ids only)")
     audit = sub.add_parser("audit", help="print one launch's audit trail as a story")
     audit.add_argument("--launch", required=True, metavar="HANDLE", help="the launch handle (the id in /l/HANDLE/)")
     audit.add_argument("--log", help="audit log file (default: env SMART_APP_AUDIT_LOG or instance/audit.log)")
@@ -138,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         return _audit(args)
     if args.command == "courier":
-        return _courier()
+        return _courier(args)
+    if args.command == "purge":
+        return _purge()
     return _sandbox(args)
 
 
@@ -166,9 +173,9 @@ def production_app(proxy_hops: int | None = None) -> "Flask":
     from smart_app import create_app
     from smart_app.proxy import init_proxy
 
-    app = create_app()
+    # The courier thread starts with the app (one per worker process), not on a first request.
+    app = create_app({"COURIER_INTERVAL": _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)})
     init_proxy(app, proxy_hops if proxy_hops is not None else _env_int("SMART_APP_PROXY_HOPS", 0))
-    app.config["COURIER_INTERVAL"] = _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)
     _configure_audit_log(app.instance_path)
     return app
 
@@ -304,15 +311,43 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if not text.startswith("no audit events") else 1
 
 
-def _courier() -> int:
-    """Deliver the due pending submissions once with the served app's configuration; print how many were sent."""
+def _courier(args: argparse.Namespace) -> int:
+    """Deliver due pending submissions: one round (--once), or rounds until SIGTERM/Ctrl-C (--loop)."""
+    interval = args.interval if args.interval is not None else _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)
+    os.environ["SMART_APP_COURIER_INTERVAL"] = "0"  # this process is the courier: no second thread inside it
     app = _build_app()
     if app is None:
         return 2
-    from smart_app.courier import deliver_due
+    from smart_app.courier import deliver_due, run_loop
 
-    sent = deliver_due(app)
-    print(f"smart-app courier: {sent} pending submission(s) sent", flush=True)
+    if args.once:
+        sent = deliver_due(app)
+        print(f"smart-app courier: {sent} pending submission(s) sent", flush=True)
+        return 0
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"smart-app courier: delivering every {interval:g} s", flush=True)
+    try:
+        run_loop(app, interval, stop)
+    except KeyboardInterrupt:
+        pass
+    print("smart-app courier: stopped", flush=True)
+    return 0
+
+
+def _purge() -> int:
+    """Run the retention purge once and print what it removed (ids and counts only)."""
+    os.environ["SMART_APP_COURIER_INTERVAL"] = "0"
+    app = _build_app()
+    if app is None:
+        return 2
+    from smart_app.retention import purge
+
+    report = purge(app)
+    print(json.dumps(report.to_dict(), sort_keys=True), flush=True)
     return 0
 
 

@@ -1,13 +1,15 @@
 """The courier: delivers pending submissions server-side, so answers reach the EHR after the tab is closed.
 
-A send that failed transiently stays PENDING in the store with a next attempt time
-(outbox.RetryPolicy). submission.py puts (handle, submission id, due time) on one bounded
-queue record here; `deliver_due` sends the due ones through the same single-sender path a
-browser retry uses (`submission.deliver_if_due`), with the launch's own tokens (refreshed as
-usual), while the launch lives. The store cannot scan, so the queue is one record, changed
-only under the store's cross-instance lock. An entry leaves the queue when its submission is
-sent or refused, or when its launch is gone: the answers then stay in the store, shown as
-"In progress" when the person launches again. Audit events carry ids only.
+A send that failed transiently stays a PENDING row with its next attempt time
+(outbox.RetryPolicy). Delivery is a query (submission_rows.claim_due): the due rows, oldest due
+first, each claimed by exactly one sender across every instance and worker; `deliver_due` sends
+them through the same path a browser retry uses, with the launch's own tokens (refreshed as
+usual), while that launch lives. When the launch is gone the row is detached from it: the
+answers stay, shown as "In progress" when the person launches again, and that launch sends them.
+Audit events carry ids only.
+
+The embedded default runs one courier thread per app process, started with the app
+(COURIER_INTERVAL > 0); `smart-app courier --loop` is the same loop as its own process.
 """
 from __future__ import annotations
 
@@ -15,160 +17,88 @@ import os
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import Flask
 
-from smart_app import audit
+from smart_app import audit, drafts, submission
 from smart_app.context import LaunchContext
 from smart_app.errors import LaunchError
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
+from smart_app.launch.session import Launch, end_launch
 from smart_app.outbox import OutboxState
+from smart_app.retention import purge
+from smart_app.submission_rows import Claim, DueRow, rows
 
-QUEUE_NAMESPACE = "courier-queue"
-QUEUE_KEY = "queue"
-LOCK_NAMESPACE = "courier-lock"
-TICK_KEY = "tick"
-QUEUE_LOCK_TTL = 10  # the queue lock covers one read-modify-write of a small record
-LOCK_WAIT = 2.0  # how long a change waits for the queue lock before giving up (the browser retry still works)
-TICK_LOCK_TTL = 120  # one instance ticks at a time; expires by itself if that instance dies mid-tick
-MAX_ENTRIES = 1000  # keeps the queue record small; beyond it the oldest entries wait for the person
 CONFIG_KEY = "COURIER_INTERVAL"
 EXTENSION = "smart_courier"
-
-
-# ------------------------------------------------------------------------------------------- the queue
-
-
-def _locked(change: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]) -> bool:
-    """Apply `change` to the queue entries under the cross-instance lock; False when the lock stayed busy.
-
-    `change` returns the new entries, or None to leave the record as it is.
-    """
-    store = runtime().store
-    deadline = time.monotonic() + LOCK_WAIT
-    owner = store.try_lock(LOCK_NAMESPACE, QUEUE_KEY, QUEUE_LOCK_TTL)
-    while owner is None:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)  # another instance is mid-update; updates take milliseconds
-        owner = store.try_lock(LOCK_NAMESPACE, QUEUE_KEY, QUEUE_LOCK_TTL)
-    try:
-        entries = list((store.get(QUEUE_NAMESPACE, QUEUE_KEY) or {}).get("entries") or [])
-        changed = change(entries)
-        if changed is not None:
-            if changed:
-                # Entries are useless once their launch can no longer be alive.
-                store.put(QUEUE_NAMESPACE, QUEUE_KEY, {"entries": changed}, runtime().max_age)
-            else:
-                store.delete(QUEUE_NAMESPACE, QUEUE_KEY)
-        return True
-    finally:
-        store.unlock(LOCK_NAMESPACE, QUEUE_KEY, owner)
-
-
-def enqueue(handle: str, submission_id: str, due: float) -> bool:
-    """Schedule a pending submission for delivery at `due` (replacing its earlier entry); False when not queued."""
-    overflow: list[dict[str, Any]] = []
-
-    def change(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Replace this submission's entry; drop the oldest beyond the bound."""
-        kept = [e for e in entries if e.get("submission_id") != submission_id]
-        kept.append({"handle": handle, "submission_id": submission_id, "due": due})
-        overflow.extend(kept[:-MAX_ENTRIES])
-        return kept[-MAX_ENTRIES:]
-
-    queued = _locked(change)
-    for entry in overflow:
-        audit.event("courier.dropped", handle=entry.get("handle"), submission_id=entry.get("submission_id"),
-                    reason="queue_full")
-    if not queued:
-        audit.event("courier.busy", handle=handle, submission_id=submission_id)
-    return queued
-
-
-def dequeue(submission_id: str) -> bool:
-    """Take a submission off the queue (sent, refused or given up); True when an entry was removed."""
-    removed: list[bool] = []
-
-    def change(entries: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Everything but this submission's entry."""
-        kept = [e for e in entries if e.get("submission_id") != submission_id]
-        removed.append(len(kept) != len(entries))
-        return kept if removed[0] else None
-
-    return _locked(change) and bool(removed and removed[0])
+BATCH = 50  # rows claimed per round trip; a tick takes batches until nothing is due
+PURGE_EVERY = 3600  # seconds between retention purges run by a courier (see retention.py)
 
 
 def entries() -> list[dict[str, Any]]:
-    """The queue as stored: [{"handle", "submission_id", "due"}], oldest first (for tests and support)."""
-    return list((runtime().store.get(QUEUE_NAMESPACE, QUEUE_KEY) or {}).get("entries") or [])
+    """The courier's work as the table holds it: pending rows with a live launch, soonest due first."""
+    from sqlalchemy import select
+
+    from smart_app.database import submissions
+
+    with rows().engine.connect() as conn:
+        found = conn.execute(select(submissions.c.handle, submissions.c.submission_id, submissions.c.next_attempt_at)
+                             .where(submissions.c.state == "pending", submissions.c.handle.is_not(None))
+                             .order_by(submissions.c.next_attempt_at)).all()
+    return [{"handle": r.handle, "submission_id": r.submission_id, "due": r.next_attempt_at} for r in found]
 
 
-def _drop(entry: dict[str, Any], reason: str) -> None:
-    """Give up on an entry whose launch is gone; its answers stay in the store for the next launch."""
-    dequeue(entry["submission_id"])
-    audit.event("courier.dropped", handle=entry["handle"], submission_id=entry["submission_id"], reason=reason)
-
-
-# ------------------------------------------------------------------------------------------- delivery
+def _drop(row: DueRow, reason: str) -> None:
+    """Stop trying a row whose launch is gone; its answers stay for the person's next launch."""
+    rows().detach(row.key)
+    audit.event("courier.dropped", handle=row.handle, submission_id=row.submission_id, reason=reason)
 
 
 def deliver_due(app: Flask, now: float | None = None) -> int:
-    """Send every queued submission due by `now` whose launch is still alive; returns how many were sent."""
+    """Send every submission due by `now` whose launch is still alive; returns how many were sent."""
     with app.app_context():
         now = time.time() if now is None else now
-        store = runtime().store
-        owner = store.try_lock(LOCK_NAMESPACE, TICK_KEY, TICK_LOCK_TTL)
-        if owner is None:
-            return 0  # another instance is delivering right now; its tick covers the same queue
-        try:
-            return sum(_deliver_one(entry, now) for entry in _due(now))
-        finally:
-            store.unlock(LOCK_NAMESPACE, TICK_KEY, owner)
+        owner = f"courier-{uuid.uuid4().hex}"
+        sent, seen = 0, set()
+        while True:
+            batch = rows().claim_due(owner, now, BATCH, skip=seen)
+            if not batch:
+                return sent
+            for row, claim in batch:
+                seen.add(row.key)  # a row left pending (not due after all) is not taken twice in one tick
+                try:
+                    sent += _deliver_one(row, claim, now)
+                finally:
+                    claim.release()
 
 
-def _due(now: float) -> Iterator[dict[str, Any]]:
-    """The entries due by `now`, as the queue held them at the start of this tick."""
-    for entry in entries():
-        if isinstance(entry.get("handle"), str) and isinstance(entry.get("submission_id"), str) \
-                and float(entry.get("due") or 0) <= now:
-            yield entry
-
-
-def _deliver_one(entry: dict[str, Any], now: float) -> bool:
-    """Deliver one entry through the single-sender path; True when it is now sent (by this call or just before)."""
-    from smart_app import drafts, submission  # submission enqueues through this module: imported here, not at the top
-    from smart_app.launch.session import Launch, end_launch
-
+def _deliver_one(row: DueRow, claim: Claim, now: float) -> bool:
+    """Deliver one claimed row; True when it is now sent by this call."""
     rt = runtime()
-    handle, submission_id = entry["handle"], entry["submission_id"]
-    record = read_launch(rt.store, handle)
+    record = read_launch(rt.store, row.handle)
     if record is None:
-        _drop(entry, "launch_gone")
+        _drop(row, "launch_gone")
         return False
     if now - record.get("created", now) > rt.max_age:
-        end_launch(rt, handle, reason="max_age")  # as a page of this launch would
-        _drop(entry, "launch_gone")
+        end_launch(rt, row.handle, reason="max_age")  # as a page of this launch would
+        _drop(row, "launch_gone")
         return False
-    launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), uuid.uuid4().hex, record=record)
+    launch = Launch(rt, row.handle, LaunchContext.from_record(record["context"]), uuid.uuid4().hex, record=record)
     try:
-        outcome = submission.deliver_if_due(launch, submission_id, now=now)
+        outcome = submission.deliver_claimed(launch, row.submission_id, claim, now=now)
         if outcome is None:
-            _drop(entry, "submission_gone")
+            _drop(row, "submission_gone")
             return False
-        if outcome.state is OutboxState.PENDING:
-            return False  # still waiting (or a browser is sending it right now): the entry stays
-        dequeue(submission_id)  # usually done by the send itself; this covers one settled elsewhere
-        if outcome.state is OutboxState.SENT:
+        if outcome.state is OutboxState.SENT and not claim.lost:
             drafts.forget_sent(launch, outcome)
-            audit.event("courier.sent", handle=handle, submission_id=submission_id)
+            audit.event("courier.sent", handle=row.handle, submission_id=row.submission_id)
             return True
         return False
     except LaunchError:
         # The tokens could not be renewed, so the launch ended; the answers wait for the next one.
-        _drop(entry, "launch_gone")
+        _drop(row, "launch_gone")
         return False
     finally:
         launch.close()
@@ -190,9 +120,13 @@ class Courier:
 
     def _run(self) -> None:
         """Tick until stopped; a failing tick is logged (by type only) and the next one tries again."""
+        purged_at = time.monotonic()
         while not self._stop.wait(self.interval):
             try:
                 deliver_due(self.app)
+                if time.monotonic() - purged_at >= PURGE_EVERY:
+                    purged_at = time.monotonic()
+                    purge(self.app)
             except Exception as exc:  # a store or EHR outage must not end the thread for good
                 with self.app.app_context():
                     audit.event("courier.error", error=type(exc).__name__)
@@ -234,13 +168,24 @@ def stop(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Start the courier lazily, on the first request this process serves (after any fork)."""
+    """Start this process's courier with the app when COURIER_INTERVAL is set (not on a first request)."""
     app.config.setdefault(CONFIG_KEY, 0)
-
-    @app.before_request
-    def _start_courier() -> None:
-        """Make sure this process delivers pending submissions (cheap once running)."""
-        ensure_running(app)
+    ensure_running(app)
 
 
-__all__ = ["Courier", "deliver_due", "dequeue", "enqueue", "ensure_running", "entries", "init_app", "stop"]
+def run_loop(app: Flask, interval: float, stop: threading.Event) -> None:
+    """`smart-app courier --loop`: deliver every `interval` seconds until `stop` is set."""
+    purged_at = time.monotonic() - PURGE_EVERY  # a worker that starts purges once at once
+    while not stop.is_set():
+        try:
+            deliver_due(app)
+            if time.monotonic() - purged_at >= PURGE_EVERY:
+                purged_at = time.monotonic()
+                purge(app)
+        except Exception as exc:  # a database or EHR outage must not end the worker
+            with app.app_context():
+                audit.event("courier.error", error=type(exc).__name__)
+        stop.wait(interval)
+
+
+__all__ = ["Courier", "deliver_due", "ensure_running", "entries", "init_app", "run_loop", "stop"]

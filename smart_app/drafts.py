@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from flask import current_app
+
 from smart_app import audit, submission
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
@@ -31,7 +33,11 @@ if TYPE_CHECKING:
 
 NAMESPACE = "draft"
 RESCUE_NAMESPACE = "draft-rescue"
-TTL = 30 * 24 * 3600
+
+
+def _retention() -> int:
+    """Seconds a draft (or a rescue copy) is kept after its last save: the DRAFT_RETENTION setting."""
+    return int(current_app.config["DRAFT_RETENTION"])
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def load_or_start(launch: "Launch", canonical: str) -> Draft:
 
 def _put(launch: "Launch", draft: Draft) -> None:
     """Write the draft to the store."""
-    runtime().store.put(NAMESPACE, draft_key(launch, draft.canonical), draft.to_dict(), TTL)
+    runtime().store.put(NAMESPACE, draft_key(launch, draft.canonical), draft.to_dict(), _retention())
 
 
 def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[str, Any] | None) -> SaveResult:
@@ -256,7 +262,7 @@ def rescued(launch: "Launch", form_key: str) -> bool:
 
 def rescue(launch: "Launch", form_key: str, fields: list[tuple[str, str]]) -> None:
     """Keep a posted form's raw fields before any EHR request, so a launch that dies mid-save loses nothing."""
-    runtime().store.put(RESCUE_NAMESPACE, _rescue_key(launch, form_key), {"fields": [list(f) for f in fields]}, TTL)
+    runtime().store.put(RESCUE_NAMESPACE, _rescue_key(launch, form_key), {"fields": [list(f) for f in fields]}, _retention())
 
 
 def take_rescued(launch: "Launch", form_key: str) -> list[tuple[str, str]] | None:

@@ -46,6 +46,8 @@ class LaunchErrorCode(str, Enum):
                       "The app's access to the health record ended and could not be renewed. Start the app again.", True)
     CSRF_FAILED = ("CSRF_FAILED", 400, "The form was out of date",
                    "The form could not be accepted because it was out of date or sent from another page. Go back, reload and try again.", False)
+    TOO_MANY_LAUNCHES = ("TOO_MANY_LAUNCHES", 429, "Too many sign-ins at once",
+                         "Too many sign-ins were started from this network in a short time. Wait a few minutes, then start the app again.", True)
 
     def __new__(cls, value: str, status: int, title: str, message: str, relaunch: bool) -> "LaunchErrorCode":
         """Build a member carrying its status, title, message and relaunch hint."""

@@ -66,12 +66,24 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """Readiness: the store answers and every registered server's discovery is cached or reachable."""
     rt = runtime()
-    store_ok = rt.store.ping()
+    store_ok = rt.store.ping() and _sessions_ok()
     servers = current_app.extensions[EXTENSION].check(rt)
     ready = store_ok and all(status == "ok" for status in servers.values())
     body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "store": "ok" if store_ok else "unreachable",
                             "servers": servers}
     return _no_store(jsonify(body)), 200 if ready else 503
+
+
+def _sessions_ok() -> bool:
+    """The browser-session backend answers: Redis when configured (the database is pinged above)."""
+    cache = getattr(current_app.session_interface, "cache", None)
+    client = getattr(cache, "_write_client", None)
+    if client is None:
+        return True
+    try:
+        return bool(client.ping())
+    except Exception:  # any Redis failure means "not ready", never a crash
+        return False
 
 
 def _no_store(response: Response) -> Response:

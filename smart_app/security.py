@@ -69,12 +69,10 @@ def init_sessions(app: Flask, backend: BaseCache) -> None:
     )
 
 
-def browser_id(create: bool = False) -> str | None:
-    """This browser's random id (created on demand at launch); launches are bound to it."""
-    bid = session.get("bid")
-    if bid is None and create:
-        bid = session["bid"] = secrets.token_urlsafe(24)
-    return bid
+def browser_id() -> str | None:
+    """This browser's random id; launches are bound to it. It is set when a launch completes
+    (launch/views.py: /launch itself creates no session, only a short sign-in cookie)."""
+    return session.get("bid")
 
 
 def csrf_token() -> str:

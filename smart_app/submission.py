@@ -6,26 +6,27 @@ encounter, author come from the token, never from the form), keeps the bundle in
 encrypted store until the EHR has it, sends it through FhirClient (retries, Retry-After and
 the 401 refresh live there), and records sent / pending / failed. Every entry is a
 conditional create, so a resend after a lost response or a double submit never duplicates.
-A pending submission is queued for the courier (courier.py), which sends it when due even if
+A pending submission stays a pending row; the courier (courier.py) queries the due rows and sends them even if
 nobody keeps the receipt page open. Audit events carry ids only.
 """
 from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 
-from smart_app import audit, courier
+from smart_app import audit
 from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
-from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
 from smart_app.security import browser_id
+from smart_app.submission_rows import Claim, rows
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
@@ -34,12 +35,7 @@ if TYPE_CHECKING:
 IDENTIFIER_SYSTEM = "http://smart-previsit.example.org/fhir/sid/submission"
 APP_DEVICE = {"resourceType": "Device", "deviceName": [{"name": "SMART Pre-Visit", "type": "user-friendly-name"}],
               "type": {"text": "SMART on FHIR application"}}
-NAMESPACE = "submission"
-INDEX_NAMESPACE = "submission-index"
-LOCK_NAMESPACE = "submission-lock"
-TTL = 30 * 24 * 3600  # unsent answers are kept this long; sent receipts just as long, for reopening
-LOCK_TTL = 60
-MAX_INDEX = 200
+MAX_LISTED = 200  # the home page lists at most this many of a person's submissions
 
 # Plain words for the receipt page, one per FhirErrorCode the outbox can end on.
 REASONS: dict[FhirErrorCode, str] = {
@@ -153,15 +149,19 @@ def person_key(launch: "Launch") -> str:
     return "anon:" + hashlib.sha256(anchor.encode()).hexdigest()[:32]
 
 
-def _key(launch: "Launch", submission_id: str) -> str:
-    """Store key: server + patient + person + submission, so no other patient or person can read it."""
-    ctx = launch.context
-    return f"{ctx.iss}|{ctx.patient_id}|{person_key(launch)}|{submission_id}"
-
-
-def _index_key(launch: "Launch") -> str:
-    """Store key of the person's list of submissions for this patient (survives a relaunch)."""
+def _person(launch: "Launch") -> str:
+    """Server + patient + person: whose submissions these are (HMAC'd by the table; survives a relaunch)."""
     return f"{launch.context.iss}|{launch.context.patient_id}|{person_key(launch)}"
+
+
+def _key(launch: "Launch", submission_id: str) -> str:
+    """Row key: server + patient + person + submission, so no other patient or person can read it."""
+    return rows().key(_person(launch), submission_id)
+
+
+def _retention() -> float:
+    """Seconds a submission row is kept after its last change (SUBMISSION_RETENTION)."""
+    return float(current_app.config["SUBMISSION_RETENTION"])
 
 
 def _now_iso(now: float) -> str:
@@ -177,21 +177,7 @@ def author_reference(launch: "Launch") -> str | None:
 
 def _load(launch: "Launch", submission_id: str) -> dict[str, Any] | None:
     """The stored record of a submission for this launch's patient."""
-    return runtime().store.get(NAMESPACE, _key(launch, submission_id))
-
-
-def _save(launch: "Launch", record: dict[str, Any]) -> None:
-    """Persist a submission record (encrypted)."""
-    runtime().store.put(NAMESPACE, _key(launch, record["item"]["submission_id"]), record, TTL)
-
-
-def _remember(launch: "Launch", submission_id: str, kind: str, questionnaire: str | None) -> None:
-    """Add a submission to the patient's index (latest last, bounded)."""
-    store = runtime().store
-    index = store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
-    items = [i for i in index["items"] if i.get("id") != submission_id]
-    items.append({"id": submission_id, "kind": kind, "questionnaire": questionnaire, "at": time.time()})
-    store.put(INDEX_NAMESPACE, _index_key(launch), {"items": items[-MAX_INDEX:]}, TTL)
+    return rows().load(_key(launch, submission_id))
 
 
 def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
@@ -277,14 +263,18 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
                                          observations=observations, recorded=_now_iso(now),
                                          extracted=extracted, flags=flags)
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
-        existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
-                    "handle": launch.handle, "complete_in_place": complete_in_place,
-                    "safety": [dict(s) for s in safety]}
-        _save(launch, existing)  # kept before the first byte goes out: nothing is lost on a crash
-        _remember(launch, submission_id, kind, questionnaire)
-        audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
-                    entries=len(bundle["entry"]), skipped=",".join(skipped) or None)
-    elif not same_answers(OutboxItem.from_dict(existing["item"]).bundle, questionnaire_response):
+        record = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
+                  "handle": launch.handle, "complete_in_place": complete_in_place,
+                  "safety": [dict(s) for s in safety]}
+        # Kept before the first byte goes out: nothing is lost on a crash.
+        if rows().insert(_key(launch, submission_id), _person(launch), launch.handle, record, _retention()):
+            audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
+                        entries=len(bundle["entry"]), skipped=",".join(skipped) or None)
+            return _deliver(launch, record)
+        existing = _load(launch, submission_id)  # a double submit stored it a moment ago
+        if existing is None:
+            raise SubmissionRefused(NOT_PERMITTED)  # unreachable unless the row was purged in between
+    if not same_answers(OutboxItem.from_dict(existing["item"]).bundle, questionnaire_response):
         audit.event("submission.changed", submission_id=submission_id, kind=kind, handle=launch.handle)
         raise SubmissionChanged(_outcome(existing))
     elif OutboxItem.from_dict(existing["item"]).state is OutboxState.SENT:
@@ -353,34 +343,45 @@ def receipt(launch: "Launch", submission_id: str) -> SubmissionOutcome | None:
 
 def submissions(launch: "Launch") -> list[SubmissionOutcome]:
     """This patient's submissions known to this app, newest first (for task lists)."""
-    store = runtime().store
-    index = store.get(INDEX_NAMESPACE, _index_key(launch)) or {"items": []}
-    ids = [entry["id"] for entry in reversed(index["items"])]
-    records = store.get_many(NAMESPACE, [_key(launch, submission_id) for submission_id in ids])
-    return [_outcome(record) for record in records if record is not None]
+    return [_outcome(record) for record in rows().for_person(_person(launch), MAX_LISTED)]
 
 
 def _deliver(launch: "Launch", record: dict[str, Any]) -> SubmissionOutcome:
-    """Send the stored bundle once (single-flight per submission) and store what happened."""
-    store = runtime().store
+    """Send the stored bundle once (one sender per submission, across instances) and store what happened."""
     item = OutboxItem.from_dict(record["item"])
-    lock_key = _key(launch, item.submission_id)
-    if not store.add(LOCK_NAMESPACE, lock_key, {"at": time.time()}, LOCK_TTL):
-        # Another request (a double click, a second tab) is sending this very bundle right now.
+    claim = rows().claim(_key(launch, item.submission_id), uuid.uuid4().hex)
+    if claim is None:
+        # Another request or the courier (any instance) is sending this very bundle right now.
         audit.event("submission.in_flight", submission_id=item.submission_id, handle=launch.handle)
         return _outcome(_load(launch, item.submission_id) or record)
     try:
-        # Re-read under the lock: the other request may have finished in the meantime.
-        current = _load(launch, item.submission_id) or record
-        if OutboxItem.from_dict(current["item"]).state is OutboxState.SENT:
-            return _outcome(current)
-        record = {**current, "item": record["item"]}
-        return _send(launch, record, item)
+        return _send_claimed(launch, record, item, claim)
     finally:
-        store.delete(LOCK_NAMESPACE, lock_key)
+        claim.release()
 
 
-def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> SubmissionOutcome:
+def deliver_claimed(launch: "Launch", submission_id: str, claim: Claim, *, now: float) -> SubmissionOutcome | None:
+    """The courier's send of a row it claimed as due by `now`: resend the stored bundle (or just report)."""
+    record = _load(launch, submission_id)
+    if record is None:
+        return None
+    item = OutboxItem.from_dict(record["item"])
+    if not item.is_due(now):
+        return _outcome(record)
+    audit.event("submission.retry", submission_id=submission_id, handle=launch.handle, manual=False)
+    return _send_claimed(launch, record, item, claim)
+
+
+def _send_claimed(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
+    """Under the claim: re-read (another sender may have finished just before), then send once."""
+    current = _load(launch, item.submission_id) or record
+    if OutboxItem.from_dict(current["item"]).state is OutboxState.SENT:
+        return _outcome(current)
+    record = {**current, "item": record["item"]}
+    return _send(launch, record, item, claim)
+
+
+def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
     try:
@@ -389,8 +390,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict(), field_errors=field_errors(error, item.bundle),
                       messages=list(general_messages(error)))
-        _schedule(launch, record, item)
-        _save(launch, record)
+        _save_outcome(launch, record, claim)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
                     error_code=error.code.value, status=error.status, attempts=item.attempts, **ids)
         return _outcome(record)
@@ -402,31 +402,25 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Submiss
         error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict())
-        _schedule(launch, record, item)
-        _save(launch, record)
+        _save_outcome(launch, record, claim)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
                     error_code=error.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])
-    _schedule(launch, record, item)
-    _save(launch, record)
+    _save_outcome(launch, record, claim)
     audit.event("submission.sent", attempts=item.attempts,
                 resources=",".join(f"{e.resource_type}/{e.id}" for e in result.entries), **ids)
     trail.rules_fired(record.get("safety") or (), item.bundle, result, **ids)
     return _outcome(record)
 
 
-def _schedule(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> None:
-    """Keep the courier's queue in step: a pending item is queued for its next attempt, a settled one leaves.
-
-    Only records once queued are taken off again, so a first send that succeeds costs no queue update.
-    """
-    if item.state is OutboxState.PENDING and item.next_attempt_at is not None:
-        record["queued"] = courier.enqueue(launch.handle, item.submission_id, item.next_attempt_at) \
-            or bool(record.get("queued"))
-    elif record.pop("queued", False):
-        courier.dequeue(item.submission_id)
+def _save_outcome(launch: "Launch", record: dict[str, Any], claim: Claim) -> None:
+    """Store what a send did; the row is now delivered by this launch (the courier uses its tokens)."""
+    record["handle"] = launch.handle
+    if not rows().save(claim.key, launch.handle, record, claim.owner, _retention()):
+        # The claim was lost (this process stalled past its renewals): another sender owns the row now.
+        audit.event("submission.claim_lost", submission_id=record["item"]["submission_id"], handle=launch.handle)
 
 
 def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Receipt:
@@ -509,6 +503,6 @@ def general_messages(error: FhirError) -> list[str]:
 
 __all__ = [
     "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "author_reference",
-    "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
+    "deliver_claimed", "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
     "receipt", "retry", "same_answers", "submissions", "submit", "unsent_other_answers",
 ]

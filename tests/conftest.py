@@ -9,6 +9,8 @@ pytest_plugins = [
         "tests.fixtures.sandbox",
         "tests.fixtures.e2e",
         "tests.fixtures.redis",
+        "tests.fixtures.postgres",
+        "tests.fixtures.store",
         "tests.fixtures.browser",
         "tests.fixtures.smart_launcher",
     )

@@ -27,6 +27,14 @@ MAX_GET_URL = 2000  # beyond this, prefer POST when the server allows it
 
 
 @dataclass(frozen=True)
+class PendingLimits:
+    """Bounds on unfinished sign-ins (settings PENDING_PER_BROWSER, PENDING_PER_ADDRESS)."""
+
+    per_browser: int = 5
+    per_address: int = 100
+
+
+@dataclass(frozen=True)
 class AuthorizationRequest:
     """Where to send the browser: a GET URL, or a form POST of `params` to `endpoint`."""
 
@@ -67,9 +75,15 @@ def extraction_scopes() -> list[str]:
 
 def begin_authorization(
     *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
-    store: LaunchStore, browser_id: str, launch: str | None,
+    store: LaunchStore, browser_id: str, launch: str | None, address: str = "",
+    limits: PendingLimits = PendingLimits(),
 ) -> AuthorizationRequest:
-    """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request."""
+    """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request.
+
+    Unauthenticated requests cannot grow durable state: a pending authorization is small, lives
+    PENDING_TTL, and there are at most `limits.per_browser` per browser (the oldest goes) and
+    `limits.per_address` per client address (more are refused until some finish or expire).
+    """
     check_pkce(config)
     check_auth_method(server, config)
     state = secrets.token_urlsafe(32)  # 256 bits
@@ -87,11 +101,14 @@ def begin_authorization(
         url, _ = session.create_authorization_url(
             config.authorization_endpoint, state=state, code_verifier=verifier, scope=scope, **extra
         )
-    store.put(PENDING, state, {
+    stored = store.put_bounded(PENDING, state, {
         "iss": server.iss, "browser": browser_id, "verifier": verifier, "nonce": nonce,
         "mode": "ehr" if launch is not None else "standalone", "scope": scope,
         "launch": launch, "created": time.time(),
-    }, PENDING_TTL)
+    }, PENDING_TTL, group=browser_id, keep_per_group=limits.per_browser, address=address or None,
+        max_per_address=limits.per_address)
+    if not stored:
+        raise LaunchError(LaunchErrorCode.TOO_MANY_LAUNCHES, iss=server.iss)
     parts = urlsplit(url)
     endpoint = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     # The endpoint's own query (if any) must survive a POST, so keep all pairs together.

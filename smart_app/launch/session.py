@@ -133,15 +133,13 @@ class Launch:
                 record = self._record()
                 if record["access_token"] != stale:  # another request or instance refreshed already
                     return self._remember(record, refreshed=True)
-                owner = self._rt.store.try_lock(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)
-                if owner is not None:
-                    try:
+                held = self._rt.store.hold(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)  # renewed while held
+                if held is not None:
+                    with held:  # released on the way out, only if still ours
                         record = self._record()  # the previous holder may have finished just before we locked
                         if record["access_token"] != stale:
                             return self._remember(record, refreshed=True)
                         return self._do_refresh(record, config)
-                    finally:
-                        self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
                 if time.monotonic() > deadline:
                     raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss,
                                       mode=self.context.launch_mode)

@@ -5,24 +5,31 @@ The callback is mounted at the path of redirect_uris[0] (whatever the registrati
 """
 from __future__ import annotations
 
+import re
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 
 from smart_app import audit
 from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
-from smart_app.launch.authorize import begin_authorization
+from smart_app.launch.authorize import PENDING_TTL, PendingLimits, begin_authorization
 from smart_app.launch.callback import complete_launch
 from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
+from smart_app.ratelimit import RateLimiter
 from smart_app.security import allow_form_action, allow_framing_by, browser_id
 
 bp = Blueprint("launch", __name__)
 
 MAX_LAUNCH_PARAM = 2048
+# Until a launch completes the browser has no session: a short-lived cookie ties /launch to /callback.
+SIGNIN_COOKIE = "smart_previsit_signin"
+SIGNIN_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
+LIMITER = "smart_launch_limiter"
 # Every request's launches (and their FHIR connection pools) are closed when it ends, whichever blueprint served it.
 bp.teardown_app_request(close_request_launches)
 
@@ -31,6 +38,10 @@ bp.teardown_app_request(close_request_launches)
 def start() -> Response | str:
     """Start an EHR launch (`iss` + `launch`) or a standalone launch (`iss` only)."""
     rt = runtime()
+    address = request.remote_addr or ""
+    if not _limiter().allow(address):
+        audit.event("launch.rejected", reason="rate_limited")
+        raise LaunchError(LaunchErrorCode.TOO_MANY_LAUNCHES)
     iss = request.args.get("iss")
     launch = request.args.get("launch")
     # The allowlist check comes before any network I/O: an unknown iss never gets a request.
@@ -43,15 +54,18 @@ def start() -> Response | str:
         raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss, mode="ehr")
     mode = "ehr" if launch is not None else "standalone"
     ids = {"iss": server.iss, "client_id": server.client_id, "mode": mode}
+    bid = browser_id() or _signin_id()  # no session is created here: only a completed launch makes one
+    g.signin_browser = bid
     # A template-matched iss is named in full in the trail, with the template it matched.
     audit.event("launch.received", **ids, **({"iss_template": server.iss_template} if server.iss_template else {}))
-    bid = browser_id(create=True)
+    limits = PendingLimits(per_browser=int(current_app.config["PENDING_PER_BROWSER"]),
+                           per_address=int(current_app.config["PENDING_PER_ADDRESS"]))
     try:
         config = rt.discovery.get(server.iss, rt.http)
         if mode == "standalone" and config.capabilities and "launch-standalone" not in config.capabilities:
             raise LaunchError(LaunchErrorCode.STANDALONE_UNSUPPORTED, iss=server.iss)
         auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
-                                   store=rt.store, browser_id=bid, launch=launch)
+                                   store=rt.store, browser_id=bid, launch=launch, address=address, limits=limits)
     except LaunchError as exc:
         exc.mode = exc.mode or mode
         audit.event("launch.failed", error_code=exc.code.value, reason=exc.detail, **ids)
@@ -60,8 +74,28 @@ def start() -> Response | str:
                 endpoint_host=urlsplit(auth.endpoint).netloc, **ids)
     if auth.method == "POST":
         allow_form_action(auth.endpoint)
-        return render_template("launch/authorize_post.html", endpoint=auth.endpoint, params=auth.params)
-    return redirect(auth.url, code=302)
+        response = Response(render_template("launch/authorize_post.html", endpoint=auth.endpoint, params=auth.params))
+    else:
+        response = redirect(auth.url, code=302)
+    if browser_id() is None:
+        response.set_cookie(SIGNIN_COOKIE, bid, max_age=PENDING_TTL, path="/", secure=True, httponly=True,
+                            samesite="None", partitioned=bool(current_app.config.get("SESSION_COOKIE_PARTITIONED")))
+    return response
+
+
+def _limiter() -> RateLimiter:
+    """This app's /launch budget per client address (LAUNCH_RATE_LIMIT per LAUNCH_RATE_WINDOW seconds)."""
+    limiter = current_app.extensions.get(LIMITER)
+    if limiter is None:
+        limiter = current_app.extensions.setdefault(LIMITER, RateLimiter(
+            int(current_app.config["LAUNCH_RATE_LIMIT"]), float(current_app.config["LAUNCH_RATE_WINDOW"])))
+    return limiter
+
+
+def _signin_id() -> str:
+    """This browser's unfinished-sign-in id: its cookie when it has a well-formed one, else a new one."""
+    existing = request.cookies.get(SIGNIN_COOKIE, "")
+    return existing if SIGNIN_ID.match(existing) else secrets.token_urlsafe(24)
 
 
 @bp.record
@@ -77,15 +111,21 @@ def _mount_at_registered_paths(state: BlueprintSetupState) -> None:
 def callback() -> Response:
     """The redirect URI: validate state, exchange the code, then show the launch's home page."""
     rt = runtime()
+    signin = None if browser_id() else request.cookies.get(SIGNIN_COOKIE)
+    g.signin_browser = signin
     try:
-        context = complete_launch(rt, request.args, browser_id())
+        context = complete_launch(rt, request.args, browser_id() or signin)
     except LaunchError as exc:
         if exc.code is LaunchErrorCode.COOKIES_BLOCKED and not _framed(exc.mode):
             # Top level, the cookie is not blocked but missing (another browser, or it expired): start again.
             exc = LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, "no browser session cookie", iss=exc.iss, mode=exc.mode)
         audit.event("callback.failed", error_code=exc.code.value, reason=exc.detail, iss=exc.iss, mode=exc.mode)
         raise exc from None
-    return redirect(url_for("home.launch_home", handle=context.handle), code=303)
+    if signin:
+        session["bid"] = signin  # the launch completed: only now does this browser get a session
+    response = redirect(url_for("home.launch_home", handle=context.handle), code=303)
+    response.delete_cookie(SIGNIN_COOKIE, path="/", secure=True, httponly=True, samesite="None")
+    return response
 
 
 def _framed(mode: str | None) -> bool:

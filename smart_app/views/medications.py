@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, submission
+from smart_app import audit, delivery, drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
@@ -201,15 +201,14 @@ def review(handle: str) -> tuple[str, int]:
     except MedicationsUnavailable:
         return _unavailable(launch)
     draft = drafts.load(launch, questionnaire_canonical())
-    if drafts.unresolved_submission(launch, draft) is None:
-        rescued = drafts.take_rescued(launch, RESCUE_KEY)
-        if rescued is not None:
-            # A save that a dead launch or a failing EHR interrupted: keep those answers now, then show them.
-            values = review_form_values(MultiDict(rescued))
-            draft = drafts.continue_after(launch, draft or drafts.load_or_start(launch, questionnaire_canonical()))
-            parsed, _ = parse_review(read.medications.current, values)
-            drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
-            return _render_form(launch, read, values)
+    if drafts.rescued(launch, RESCUE_KEY):
+        # A save that a dead launch or a failing EHR interrupted: kept now in the app (a GET never
+        # writes to the EHR; the next save mirrors it), then shown.
+        restored = delivery.restore_rescued(
+            launch, RESCUE_KEY, draft or drafts.load_or_start(launch, questionnaire_canonical()),
+            lambda _draft, fields: _to_state(review_form_values(MultiDict(fields))))
+        if restored is not None:
+            return _render_form(launch, read, _from_state(restored.state))
     return _render_form(launch, read, _from_state(draft.state) if draft else {})
 
 
@@ -225,7 +224,7 @@ def save(handle: str) -> Response | tuple[str, int]:
     if read_only_reason(launch):
         abort(403)
     # Kept before the first EHR request: if the launch dies or the EHR fails now, the review page restores them.
-    drafts.rescue(launch, RESCUE_KEY, [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_FIELDS])
+    delivery.hold(launch, RESCUE_KEY, [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_FIELDS])
     try:
         read = _read(launch)
     except MedicationsUnavailable:
@@ -235,17 +234,14 @@ def save(handle: str) -> Response | tuple[str, int]:
     added_count = added_block_count(values, action)
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
-    draft = drafts.continue_after(launch, drafts.load_or_start(launch, questionnaire_canonical()))
-    if drafts.unresolved_submission(launch, draft):
+    saved = delivery.save_answers(launch, RESCUE_KEY, questionnaire_canonical(), lambda _draft: delivery.Answers(
+        state=_to_state(values), in_progress=_mirror(launch, parsed),
+        comparable=None if errors else to_questionnaire_response(parsed, _meta(launch, _now_iso()))))
+    if saved.deferred:
         # The EHR may already hold the review sent earlier: it cannot change until that send is settled.
-        # Changed answers wait in the rescue slot; the check page says so and offers the retry.
-        qr = to_questionnaire_response(parsed, _meta(launch, _now_iso()))
-        if not errors and submission.unsent_other_answers(launch, draft.submission_id, qr) is None:
-            drafts.forget_rescued(launch, RESCUE_KEY)
-        audit.event("medication_review.edit_deferred", handle=handle, submission_id=draft.submission_id)
+        # The check page says so and offers the retry.
+        audit.event("medication_review.edit_deferred", handle=handle, submission_id=saved.draft.submission_id)
         return redirect(url_for(".confirm", handle=handle), code=303)
-    drafts.save(launch, draft, _to_state(values), _mirror(launch, parsed))
-    drafts.forget_rescued(launch, RESCUE_KEY)
     if action == ADD_ACTION:
         return _render_form(launch, read, values, added_count=added_count)
     if errors:
@@ -258,10 +254,10 @@ def save(handle: str) -> Response | tuple[str, int]:
 def confirm(handle: str) -> Response | str:
     """Review before sending: the answers in plain words and what will be written to the record."""
     launch = current_launch(handle)
-    draft = drafts.load(launch, questionnaire_canonical())
-    if draft is None:
+    state = delivery.draft_to_review(launch, questionnaire_canonical(), RESCUE_KEY)
+    if state is None:  # (a review already sent goes again only under a new id)
         return redirect(url_for(".review", handle=handle), code=303)
-    draft = drafts.continue_after(launch, draft)  # a review already sent goes again only under a new id
+    draft = state.draft
     parsed = _checked_review(launch, draft, "Some answers need checking before you send them.")
     if parsed is None:
         return redirect(url_for(".review", handle=handle), code=303)
@@ -275,8 +271,7 @@ def confirm(handle: str) -> Response | str:
     return render_template("medications/confirm.html", launch=launch, review=parsed, status_labels=STATUS_LABELS,
                            read_only_reason=reason, written=written,
                            skipped=skipped, submission_id=draft.submission_id,
-                           pending=drafts.unresolved_submission(launch, draft),
-                           changes_waiting=drafts.rescued(launch, RESCUE_KEY))
+                           pending=state.pending, changes_waiting=state.changes_waiting)
 
 
 def _checked_review(launch: Launch, draft: drafts.Draft, problem: str) -> Review | None:
@@ -309,32 +304,21 @@ def _written_lines(types: list[str]) -> list[str]:
 def send(handle: str) -> Response:
     """Send to my care team: one conditional write of the checked review, then the receipt."""
     launch = current_launch(handle)
-    posted_id = request.form.get("submission_id", "")
-    canonical = questionnaire_canonical()
-    draft = drafts.load(launch, canonical)
-    if draft is None or draft.submission_id != posted_id:
-        # A browser re-POST after the review was sent: show what happened to that submission.
-        if posted_id and submission.receipt(launch, posted_id):
-            return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=posted_id), code=303)
-        return redirect(url_for(".review", handle=handle), code=303)
-    if read_only_reason(launch):
+
+    def ready(draft: drafts.Draft) -> delivery.Ready | None:
+        """The checked review's resources; None sends the person back to the form."""
+        parsed = _checked_review(launch, draft, "Your medicine list changed, or some answers need checking. Please look again.")
+        return delivery.Ready(*_resources(launch, parsed)) if parsed is not None else None
+
+    sent = delivery.send_answers(launch, questionnaire_canonical(), request.form.get("submission_id", ""),
+                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=LABEL)
+    if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
-    parsed = _checked_review(launch, draft, "Your medicine list changed, or some answers need checking. Please look again.")
-    if parsed is None:
-        return redirect(url_for(".review", handle=handle), code=303)
-    qr, observations = _resources(launch, parsed)
-    try:
-        outcome = submission.submit(launch, submission_id=draft.submission_id, questionnaire_response=qr,
-                                    observations=observations, kind=KIND, label=LABEL, questionnaire=canonical,
-                                    complete_in_place=draft.ehr_id)
-    except submission.SubmissionRefused:
-        abort(403)
-    except submission.SubmissionChanged:
-        # Never send the stored review in place of this one, nor this one beside it: show the pending send.
+    if sent.step is delivery.SendStep.RECEIPT:
+        return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=sent.submission_id), code=303)
+    if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".confirm", handle=handle), code=303)
-    if outcome.state is OutboxState.SENT:
-        drafts.discard(launch, canonical)
-    return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=outcome.submission_id), code=303)
+    return redirect(url_for(".review", handle=handle), code=303)
 
 
 @bp.get("/clinician")

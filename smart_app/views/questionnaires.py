@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, safety, submission, terminology
+from smart_app import audit, delivery, drafts, safety, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.launch.session import Launch, current_launch
@@ -370,17 +370,14 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     form = _form_or_400(entry)
     # The catalog read this request's draft already; start one only when there is none.
     draft = entry.draft or drafts.load_or_start(launch, entry.canonical)
-    # Changes posted while an earlier send is unconfirmed stay in the rescue slot until it is settled.
+    # A save that a dead launch (or an earlier send) held back: kept now (in the app; a GET never
+    # writes to the EHR, the next save mirrors it), then shown. Held while an earlier send is unconfirmed.
+    restored = delivery.restore_rescued(
+        launch, key, draft, lambda d, fields: FormState.from_post(
+            form, MultiDict(fields), previous=d.state, scope=_step_scope(sections(form), [name for name, _ in fields])))
+    rescued = restored is not None
+    draft = restored or draft
     known = submission.receipt(launch, draft.submission_id)
-    rescued = None if known is not None and known.unresolved else drafts.take_rescued(launch, key)
-    if rescued is not None:
-        # A save that a dead launch (or an earlier send) held back: keep those answers now, then show them.
-        draft = drafts.continue_after(launch, draft)
-        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state,
-                                    scope=_step_scope(sections(form), [name for name, _ in rescued]))
-        view = evaluate(form, state, _fill_context(launch, form), validate=False)
-        draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
-                                                            draft.submission_id, _now_iso(), entry)).draft
     if draft.saved_at is None:
         recent = _recent_observations(launch, form)  # while the Patient and Encounter reads are in flight
         resources = _context_resources(launch, form)
@@ -392,7 +389,7 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         view = _evaluated(launch, entry, evaluate(form, draft.state, _fill_context(launch, form),
                                                   validate="step" not in request.args))
     audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
-                resumed=draft.saved_at is not None, rescued=rescued is not None)
+                resumed=draft.saved_at is not None, rescued=rescued)
     return _render_fill(launch, entry, view, draft, known=known, step=request.args.get("step", 0, type=int) or 0)
 
 
@@ -403,31 +400,35 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     if read_only_reason(launch):
         abort(403)
     # Kept before the first EHR request: if the launch dies now, the relaunch restores these fields.
-    drafts.rescue(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
+    delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
     start_launch_reads(launch)
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
-    draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))
     steps = sections(form)
     step = _posted_step(steps, request.form.get("step"))
-    state = FormState.from_post(form, request.form, request.files, previous=draft.state,
-                                scope=steps[step].link_ids if steps else None)
     action = request.form.get("action", "continue")
     structural = action not in ("continue", "submit")
-    if structural:
-        state.apply_action(form, action)
-    view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
-    in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
-    if drafts.unresolved_submission(launch, draft):
+    evaluated: list[FormView] = []
+
+    def answers(draft: drafts.Draft) -> delivery.Answers:
+        """The posted fields as this form's state and in-progress response."""
+        state = FormState.from_post(form, request.form, request.files, previous=draft.state,
+                                    scope=steps[step].link_ids if steps else None)
+        if structural:
+            state.apply_action(form, action)
+        view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
+        evaluated.append(view)
+        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
+        return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
+
+    saved = delivery.save_answers(launch, key, entry.canonical, answers)
+    if saved.deferred:
         # The EHR may already hold the answers sent earlier: they cannot change until that send is
-        # settled. Changed answers wait in the rescue slot; the review page says so and offers the retry.
-        if submission.unsent_other_answers(launch, draft.submission_id, in_progress) is None:
-            drafts.forget_rescued(launch, key)
+        # settled. The review page says so and offers the retry.
         audit.event("questionnaire.edit_deferred", handle=handle, questionnaire=entry.key,
-                    submission_id=draft.submission_id)
+                    submission_id=saved.draft.submission_id)
         return redirect(url_for(".review", handle=handle, key=key), code=303)
-    saved = drafts.save(launch, draft, state, in_progress)
-    drafts.forget_rescued(launch, key)
+    [view] = evaluated
     if action == "submit" and view.valid and not saved.conflict:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     verb, _, target = action.partition(":")
@@ -437,7 +438,7 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     status = 422 if action == "submit" and not view.valid else 200
     if steps and action == "submit" and not view.valid:
         step = first_step_with_errors(view, steps) or 0
-    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status, step=step)
+    return _render_fill(launch, entry, view, saved.draft, saved=saved.result, status=status, step=step)
 
 
 @dataclass(frozen=True)
@@ -477,8 +478,8 @@ def review(handle: str, key: str) -> Response | str:
     """A plain summary of the answers and of what will be written, before 'Send to my care team'."""
     launch = current_launch(handle)
     entry = _entry_or_404(launch, key)
-    draft = drafts.load(launch, entry.canonical)
-    draft = drafts.continue_after(launch, draft) if draft else None  # answers already sent go again only under a new id
+    state = delivery.draft_to_review(launch, entry.canonical, key)  # answers already sent go again only under a new id
+    draft = state.draft if state else None
     prepared = _prepare(launch, entry, draft) if draft else None
     if draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
@@ -499,8 +500,7 @@ def review(handle: str, key: str) -> Response | str:
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
                            extracted_lines=extracted_lines, not_saved=not_saved,
                            whose=_whose(launch), care_team=_care_team(launch),
-                           pending=drafts.unresolved_submission(launch, draft),
-                           changes_waiting=drafts.rescued(launch, key),
+                           pending=state.pending, changes_waiting=state.changes_waiting,
                            safety_notice=notice(stored(prepared.findings), safety.settings()))
 
 
@@ -530,32 +530,22 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     """Send to my care team: one conditional write of the reviewed answers, then the receipt."""
     launch = current_launch(handle)
     entry = _entry_or_404(launch, key)
-    posted_id = request.form.get("submission_id", "")
-    draft = drafts.load(launch, entry.canonical)
-    if draft is None or draft.submission_id != posted_id:
-        # A browser re-POST after the draft was sent: show what happened to that submission.
-        if posted_id and submission.receipt(launch, posted_id):
-            return redirect(url_for(".receipt", handle=handle, submission_id=posted_id), code=303)
-        return redirect(url_for(".fill", handle=handle, key=key), code=303)
-    if read_only_reason(launch):
+
+    def ready(draft: drafts.Draft) -> delivery.Ready | None:
+        """The completed response of a valid draft; None sends the person back to the form."""
+        prepared = _prepare(launch, entry, draft)
+        return (delivery.Ready(prepared.qr, prepared.observations, prepared.extracted,
+                               flags=prepared.flags, safety=stored(prepared.findings)) if prepared else None)
+
+    sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
+                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title)
+    if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
-    prepared = _prepare(launch, entry, draft)
-    if prepared is None:
-        return redirect(url_for(".fill", handle=handle, key=key), code=303)
-    try:
-        outcome = submission.submit(
-            launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
-            observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
-            complete_in_place=draft.ehr_id, extracted=prepared.extracted, flags=prepared.flags,
-            safety=stored(prepared.findings))
-    except submission.SubmissionRefused:
-        abort(403)
-    except submission.SubmissionChanged:
-        # Never send the stored answers in place of these, nor these beside them: show the pending send.
+    if sent.step is delivery.SendStep.RECEIPT:
+        return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
+    if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
-    if outcome.state is OutboxState.SENT:
-        drafts.discard(launch, entry.canonical)
-    return redirect(url_for(".receipt", handle=handle, submission_id=outcome.submission_id), code=303)
+    return redirect(url_for(".fill", handle=handle, key=key), code=303)
 
 
 @bp.get("/submissions/<submission_id>")
@@ -574,10 +564,8 @@ def receipt(handle: str, submission_id: str) -> str:
 def deliver(handle: str, submission_id: str) -> Response:
     """The automatic retry: send a pending submission whose wait is over (else nothing), then the receipt."""
     launch = current_launch(handle)
-    outcome = submission.deliver_if_due(launch, submission_id)
-    if outcome is None:
+    if delivery.resend(launch, submission_id, manual=False) is None:
         abort(404)
-    drafts.forget_sent(launch, outcome)
     return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 
@@ -585,10 +573,8 @@ def deliver(handle: str, submission_id: str) -> Response:
 def retry(handle: str, submission_id: str) -> Response:
     """Try again now (a pending or failed submission), then back to the receipt."""
     launch = current_launch(handle)
-    outcome = submission.retry(launch, submission_id)
-    if outcome is None:
+    if delivery.resend(launch, submission_id, manual=True) is None:
         abort(404)
-    drafts.forget_sent(launch, outcome)
     return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 

@@ -14,12 +14,29 @@ def _set_cookies(response):
     return response.headers.getlist("Set-Cookie")
 
 
-def test_session_cookie_is_secure_httponly_samesite_none_partitioned(client, fake_ehr):
-    response = client.get("/launch", query_string={"iss": fake_ehr.base, "launch": "l"})
-    [cookie] = [c for c in _set_cookies(response) if c.startswith("smart_previsit=")]
+def _assert_cross_site_cookie(cookie: str) -> None:
+    """Secure, HttpOnly, Partitioned (CHIPS) and SameSite=None: usable inside the EHR's frame, never by scripts."""
     attrs = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
     assert {"secure", "httponly", "partitioned"} <= attrs
     assert "SameSite=None" in cookie
+
+
+def test_launch_sets_only_a_short_signin_cookie_and_the_callback_the_session_cookie(client, fake_ehr):
+    from tests.fixtures.app import Launcher
+
+    launcher = Launcher(client, fake_ehr)
+    response = client.get("/launch", query_string={"iss": fake_ehr.base, "launch": "l"})
+    assert not [c for c in _set_cookies(response) if c.startswith("smart_previsit=")]  # no session yet
+    [signin] = [c for c in _set_cookies(response) if c.startswith("smart_previsit_signin=")]
+    _assert_cross_site_cookie(signin)
+    assert "Max-Age=600" in signin
+    state = dict(p.split("=", 1) for p in response.headers["Location"].split("?", 1)[1].split("&"))["state"]
+    token = token_response(patient="p1")
+    fake_ehr.serve_token_once(token)
+    done = launcher.callback(state)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    [cookie] = [c for c in _set_cookies(done) if c.startswith("smart_previsit=")]
+    _assert_cross_site_cookie(cookie)
 
 
 def test_pages_carry_security_headers(client, fake_ehr):

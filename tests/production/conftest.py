@@ -15,9 +15,10 @@ def start_instances(tmp_path: Path, client_key_paths: dict[str, str]) -> Iterato
     running: list[Instance] = []
 
     def start(registration: Mapping[str, Any], *, count: int = 2, redis_url: str | None = None) -> list[Instance]:
-        """Start `count` instances sharing `redis_url` (or each with its own filesystem store)."""
+        """Start `count` instances sharing `redis_url` and one database (or each with its own embedded store)."""
+        shared = f"sqlite:///{tmp_path / 'shared.db'}" if redis_url else None
         started = [start_instance(tmp_path / f"instance-{len(running) + i}", registration, redis_url=redis_url,
-                                  keys=client_key_paths) for i in range(count)]
+                                  keys=client_key_paths, database_url=shared) for i in range(count)]
         running.extend(started)
         return started
 

@@ -1,7 +1,7 @@
 """Real app instances on loopback threads, and a `requests` browser that speaks to them like a test client.
 
 Each instance is its own `create_app()` object with its own instance folder; what they share is
-only what production instances share: the Redis URL and the secret keys from the environment.
+only what production instances share: the database, the Redis URL and the secret keys from the environment.
 """
 from __future__ import annotations
 
@@ -90,8 +90,9 @@ class Instance:
 
 
 def start_instance(folder: Path, registration: Mapping[str, Any], *, redis_url: str | None,
-                   keys: Mapping[str, str], secret: str = "shared-production-secret") -> Instance:
-    """Create a separate app object and serve it on a free 127.0.0.1 port."""
+                   keys: Mapping[str, str], secret: str = "shared-production-secret",
+                   database_url: str | None = None) -> Instance:
+    """Create a separate app object and serve it on a free 127.0.0.1 port (its own database unless one is shared)."""
     app = create_app({"INSTANCE_PATH": str(folder), "REGISTRATION": dict(registration), "SECRET_KEY": secret,
-                      "SESSION_REDIS_URL": redis_url, **keys})
+                      "SESSION_REDIS_URL": redis_url, "DATABASE_URL": database_url, **keys})
     return Instance(app=app, server=serve_in_thread(app, "127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""`smart-app courier --once`: another process, sharing the Redis store, works the queue this app wrote."""
+"""`smart-app courier --once`: another process, sharing the database, works the rows this app wrote."""
 from __future__ import annotations
 
 import json
@@ -26,7 +26,7 @@ SECRET = "courier-cli-secret"
 def e2e_app(e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str], redis_url: str) -> Flask:
     """The e2e app on a real Redis store, keyed by a secret the command line process shares."""
     return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "app-instance"), "SESSION_REDIS_URL": redis_url,
-                       "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": SECRET,
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": SECRET,
                        **client_key_paths})
 
 
@@ -35,7 +35,8 @@ def _courier_once(tmp_path: Path, e2e: E2E) -> subprocess.CompletedProcess:
     config = tmp_path / "launch.json"
     config.write_text(json.dumps(e2e_registration(e2e.sandbox.fhir_base)))
     env = {**os.environ, "SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": SECRET,
-           "SESSION_REDIS_URL": e2e.app.config["SESSION_REDIS_URL"], "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")}
+           "SESSION_REDIS_URL": e2e.app.config["SESSION_REDIS_URL"], "SMART_APP_DATABASE_URL": e2e.app.config["DATABASE_URL"],
+           "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")}
     return subprocess.run([sys.executable, "-m", "smart_app.cli", "courier", "--once"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
@@ -49,7 +50,7 @@ def test_courier_once_in_another_process_drops_an_ended_launch_and_sends_nothing
     with e2e.app.app_context():
         assert [e["submission_id"] for e in courier.entries()] == [sid]  # written by this process, read by the other
         end_launch(runtime(), browser.handle, reason="logout")
-        courier.enqueue(browser.handle, sid, time.time())  # its retry time has come (no waiting in tests)
+        _make_due(sid)  # its retry time has come (no waiting in tests)
 
     done = _courier_once(tmp_path, e2e)
     assert done.returncode == 0, done.stderr
@@ -59,3 +60,15 @@ def test_courier_once_in_another_process_drops_an_ended_launch_and_sends_nothing
     dropped = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
     assert [(e["submission_id"], e["reason"]) for e in dropped if e["event"] == "courier.dropped"] == [(sid, "launch_gone")]
     assert stored(e2e.sandbox, sid)["Observation"] == []
+
+
+def _make_due(submission_id: str) -> None:
+    """Move a pending row's next attempt to now, as the passing of its backoff would."""
+    from sqlalchemy import update
+
+    from smart_app.database import submissions
+    from smart_app.submission_rows import rows
+
+    with rows().engine.begin() as conn:
+        conn.execute(update(submissions).where(submissions.c.submission_id == submission_id)
+                     .values(next_attempt_at=time.time()))

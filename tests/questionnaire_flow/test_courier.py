@@ -1,4 +1,4 @@
-"""The courier delivers pending submissions after the person left, exactly once, on both store backends."""
+"""The courier delivers pending submissions after the person left, exactly once, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
@@ -26,14 +26,18 @@ from tests.questionnaire_flow.flow import PHQ9_URL, Browser, csrf, phq9_answers,
 LATER = 121  # seconds: past the sandbox's Retry-After of 120
 
 
-@pytest.fixture(params=["filesystem", "redis"])
-def e2e_app(request: pytest.FixtureRequest, e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str]) -> Flask:
-    """The e2e app, once with the filesystem store and once with a real Redis shared by instances."""
+@pytest.fixture(params=["sqlite", "postgresql+redis"])
+def e2e_app(request: pytest.FixtureRequest, e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str],
+            dispose_apps: list) -> Flask:
+    """The e2e app, once on the embedded SQLite store and once on a real PostgreSQL with sessions in a real Redis."""
     config = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "app-instance"),
               "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": "e2e-secret", **client_key_paths}
-    if request.param == "redis":
+    if request.param == "postgresql+redis":
         config["SESSION_REDIS_URL"] = request.getfixturevalue("redis_url")
-    return create_app(config)
+        config["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app = create_app(config)
+    dispose_apps.append(app)
+    return app
 
 
 def _pending(e2e: E2E) -> tuple[Browser, str]:
@@ -191,7 +195,7 @@ def test_a_person_without_fhir_user_is_found_by_the_launch_s_browser(e2e: E2E) -
     assert "Sent to your care team" in browser.get(f"submissions/{sid}").get_data(as_text=True)
 
 
-def test_the_courier_thread_is_off_by_default_and_starts_once_per_process_on_the_first_request(
+def test_the_courier_thread_is_off_by_default_and_starts_with_the_app_not_on_a_first_request(
         tmp_path: Path, client_key_paths: dict[str, str]) -> None:
     config = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "courier-app"), "SECRET_KEY": "s",
               "REGISTRATION": e2e_registration("http://127.0.0.1:9/fhir"), **client_key_paths}
@@ -200,8 +204,9 @@ def test_the_courier_thread_is_off_by_default_and_starts_once_per_process_on_the
     assert courier.ensure_running(off) is None and courier.EXTENSION not in off.extensions
 
     on = create_app({**config, "COURIER_INTERVAL": 3600})  # ticks far apart: this test never sees one
+    started = on.extensions[courier.EXTENSION]  # running before any request
     assert on.test_client().get("/healthz").status_code == 200
-    started = on.extensions[courier.EXTENSION]
+    assert on.extensions[courier.EXTENSION] is started
     try:
         assert started.thread.is_alive() and started.thread.daemon
         assert courier.ensure_running(on) is started  # the same process keeps its thread

@@ -148,6 +148,10 @@ def test_answers_posted_when_the_launch_dies_are_back_after_relaunch(e2e):
     html = again.open_form("phq-9").get_data(as_text=True)
     assert _checked(html, f"{LOINC}|{OPTIONS[2]}", "q.phq9-q1.0")
     assert _checked(html, f"{LOINC}|{OPTIONS[1]}", "q.phq9-q2.0")
+    # Kept in the app by that page view; a GET never writes to the EHR: the next save mirrors them.
+    assert [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"] == []
+    assert again.client.post(again.url("questionnaires/phq-9"),
+                             data={**PARTIAL, "action": "continue", "csrf_token": csrf(html)}).status_code == 200
     [draft] = [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"]
     assert [i["linkId"] for i in draft["item"][0]["item"]] == ["phq9-q1", "phq9-q2"]
 

@@ -1,0 +1,177 @@
+"""The one path for a person's answers: save them, send them, restore what a failed save held back.
+
+Both blueprints (questionnaires, the medication review) call these functions in place of the
+sequence each used to spell out (rescue -> continue_after -> unresolved_submission ->
+unsent_other_answers -> save -> forget_rescued -> submit -> refused/changed -> discard). Each
+returns a small result the view turns into a redirect or a page; views hold no send-safety logic.
+What differs between the forms (how posted fields become a FormState and a QuestionnaireResponse)
+comes in as a function. GET handlers use `restore_rescued`, which never writes to the EHR.
+
+Dependencies run one way: views -> delivery -> (drafts, submission) -> store / EHR.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+from smart_app import drafts, submission
+from smart_app.outbox import OutboxState
+from smart_app.questionnaires import FormState
+
+if TYPE_CHECKING:
+    from smart_app.launch.session import Launch
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the posted form says, built by the view's form code for the draft being continued.
+
+    `in_progress` is the response mirrored to the EHR (None: keep it in the app only);
+    `comparable` is the response compared with an unconfirmed earlier send (None: cannot tell yet,
+    so the posted fields stay in the rescue slot).
+    """
+
+    state: FormState
+    in_progress: Mapping[str, Any] | None
+    comparable: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What save_answers did: `deferred` when an earlier send is unconfirmed (answers held back)."""
+
+    draft: drafts.Draft
+    deferred: bool
+    result: drafts.SaveResult | None = None
+
+    @property
+    def conflict(self) -> bool:
+        """The EHR copy changed elsewhere: the person is asked to check before saving again."""
+        return bool(self.result and self.result.conflict)
+
+
+class SendStep(enum.Enum):
+    """Where a send ended, for the view to turn into a redirect."""
+
+    RECEIPT = "receipt"  # show the receipt of `submission_id` (sent, pending, failed, or a re-POST of one sent)
+    FORM = "form"  # nothing to send from here: back to the form
+    REVIEW = "review"  # an earlier send with other answers is unconfirmed: show it, send nothing
+    FORBIDDEN = "forbidden"  # this launch may not write
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The result of send_answers."""
+
+    step: SendStep
+    submission_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A checked draft's completed response and Observations, ready to send."""
+
+    questionnaire_response: Mapping[str, Any]
+    observations: list[Mapping[str, Any]]
+    extracted: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = ()  # SDC template/definition extraction
+    flags: Sequence[Mapping[str, Any]] = ()  # safety Flags for the same transaction
+    safety: Sequence[Mapping[str, str]] = ()  # the fired rules, kept with the submission for the audit trail
+
+
+def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> None:
+    """Keep the posted fields before any EHR request, so a launch that dies mid-save loses nothing."""
+    drafts.rescue(launch, form_key, list(fields))
+
+
+def save_answers(launch: "Launch", form_key: str, canonical: str,
+                 build: Callable[[drafts.Draft], Answers]) -> Saved:
+    """Save the posted answers as the person's draft (after `hold`), unless an earlier send is unconfirmed.
+
+    An unconfirmed send (the EHR may hold it) fixes its answers: changed ones wait in the rescue
+    slot, and `deferred` tells the view to show that send instead.
+    """
+    draft = drafts.continue_after(launch, drafts.load_or_start(launch, canonical))
+    answers = build(draft)
+    if drafts.unresolved_submission(launch, draft):
+        if answers.comparable is not None and \
+                submission.unsent_other_answers(launch, draft.submission_id, answers.comparable) is None:
+            drafts.forget_rescued(launch, form_key)
+        return Saved(draft=draft, deferred=True)
+    result = drafts.save(launch, draft, answers.state, answers.in_progress)
+    drafts.forget_rescued(launch, form_key)
+    return Saved(draft=result.draft, deferred=False, result=result)
+
+
+def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
+                    to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState]) -> drafts.Draft | None:
+    """On a page view: answers a save never finished are kept in the app's draft (never sent to the EHR
+    from a GET) and returned; None when there were none, or while an earlier send is unconfirmed."""
+    if drafts.unresolved_submission(launch, draft) is not None:
+        return None
+    rescued = drafts.take_rescued(launch, form_key)
+    if rescued is None:
+        return None
+    draft = drafts.continue_after(launch, draft)
+    return drafts.save(launch, draft, to_state(draft, rescued), None).draft
+
+
+def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
+                 prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str) -> Sent:
+    """Send the person's checked draft once (idempotent per submission id) and say where to go next."""
+    draft = drafts.load(launch, canonical)
+    if draft is None or draft.submission_id != posted_id:
+        # A browser re-POST after the draft was sent: show what happened to that submission.
+        if posted_id and submission.receipt(launch, posted_id):
+            return Sent(SendStep.RECEIPT, posted_id)
+        return Sent(SendStep.FORM)
+    if not may_write:
+        return Sent(SendStep.FORBIDDEN)
+    ready = prepare(draft)
+    if ready is None:
+        return Sent(SendStep.FORM)
+    try:
+        outcome = submission.submit(launch, submission_id=draft.submission_id,
+                                    questionnaire_response=ready.questionnaire_response,
+                                    observations=list(ready.observations), kind=kind, label=label,
+                                    questionnaire=canonical, complete_in_place=draft.ehr_id,
+                                    extracted=ready.extracted, flags=ready.flags, safety=ready.safety)
+    except submission.SubmissionRefused:
+        return Sent(SendStep.FORBIDDEN)
+    except submission.SubmissionChanged:
+        # Never send the stored answers in place of these, nor these beside them: show the pending send.
+        return Sent(SendStep.REVIEW)
+    if outcome.state is OutboxState.SENT:
+        drafts.discard(launch, canonical)
+    return Sent(SendStep.RECEIPT, outcome.submission_id)
+
+
+def resend(launch: "Launch", submission_id: str, *, manual: bool) -> "submission.SubmissionOutcome | None":
+    """The receipt page's retries: `manual` sends a pending or failed submission now, else only one whose
+    wait is over. A submission now sent finishes its draft. None when there is no such submission."""
+    outcome = submission.retry(launch, submission_id) if manual else submission.deliver_if_due(launch, submission_id)
+    if outcome is not None:
+        drafts.forget_sent(launch, outcome)
+    return outcome
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """The draft a review page shows, and whether an earlier send holds its answers."""
+
+    draft: drafts.Draft
+    pending: "submission.SubmissionOutcome | None"  # an unconfirmed earlier send: its answers cannot change now
+    changes_waiting: bool  # answers posted since, held until that send is settled
+
+
+def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewState | None:
+    """The person's draft for a review page (a draft whose answers were sent or refused continues under a
+    new submission id), or None when there is none."""
+    draft = drafts.load(launch, canonical)
+    if draft is None:
+        return None
+    draft = drafts.continue_after(launch, draft)
+    return ReviewState(draft, drafts.unresolved_submission(launch, draft), drafts.rescued(launch, form_key))
+
+
+__all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "restore_rescued", "save_answers", "send_answers"]
