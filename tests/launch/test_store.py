@@ -38,7 +38,7 @@ def test_of_many_threads_taking_the_same_record_exactly_one_gets_it(durable_stor
         barrier = threading.Barrier(CONTENDERS)
         got: list = []
 
-        def contend() -> None:
+        def contend(barrier: threading.Barrier = barrier, got: list = got, round_: int = round_) -> None:
             """Wait for every contender, then take."""
             barrier.wait()
             got.append(durable_store.take("pending", f"s{round_}"))
@@ -128,7 +128,7 @@ def test_of_many_threads_adding_the_same_key_at_once_exactly_one_wins(durable_st
         barrier = threading.Barrier(CONTENDERS)
         wins: list[bool] = []
 
-        def contend() -> None:
+        def contend(barrier: threading.Barrier = barrier, wins: list = wins, round_: int = round_) -> None:
             """Wait for every contender, then try to add."""
             barrier.wait()
             wins.append(durable_store.add("once", f"key-{round_}", {"at": 1}, 60))
