@@ -20,6 +20,8 @@ class LaunchErrorCode(str, Enum):
                        "The app could not keep your sign-in because the browser blocks its cookie inside the health record window. Open the app in a new window to continue.", True)
     DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, "The health record system did not answer",
                         "The app could not read the health record system's sign-in settings. Try again in a moment.", True)
+    DISCOVERY_REFUSED = ("DISCOVERY_REFUSED", 502, "The health record system's settings were refused",
+                         "The health record system's sign-in settings point somewhere the app is not registered to trust. Ask your administrator to check the app's registration.", False)
     PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
                         "The health record system does not support the secure sign-in method (PKCE S256) this app requires.", False)
     AUTH_METHOD_UNSUPPORTED = ("AUTH_METHOD_UNSUPPORTED", 502, "The app is not set up for this health record system",

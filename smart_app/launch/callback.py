@@ -10,11 +10,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from smart_app import audit
+from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
+from smart_app.launch.pinning import check_url
 from smart_app.launch.records import new_handle, save_launch
 from smart_app.launch.runtime import Runtime
 from smart_app.security import allow_framing_by
@@ -62,7 +64,8 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
     if browser_id != pending.browser:
         raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
     config = rt.discovery.get(server.iss, rt.http)
-    issuer = config.issuer or server.iss
+    # The registered issuer, never what the server's own discovery asserts (RFC 9700 §4.4.2).
+    issuer = server.expected_issuer
     # RFC 9207 mix-up defence: a present `iss` must be the issuer, and a server that says it
     # always sends one must have sent it.
     if "iss" in args and args.get("iss") != issuer:
@@ -77,7 +80,7 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
 
     token = tokens.exchange_code(server, config, rt.keys, code=code, code_verifier=pending.verifier,
                                  redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
-    fhir_user = _fhir_user(rt, token, config, server.client_id, pending)
+    fhir_user = _fhir_user(rt, token, config, server, pending)
     handle = new_handle()
     context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
                                    launch_mode=pending.mode, requested_scope=pending.scope,
@@ -90,7 +93,7 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
     return context
 
 
-def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: str, pending: PendingLaunch) -> str | None:
+def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, server: FhirServer, pending: PendingLaunch) -> str | None:
     """The verified fhirUser claim, when an id_token came back (it must verify if present)."""
     raw = token.get("id_token")
     if raw is None:
@@ -98,8 +101,9 @@ def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: st
     if not isinstance(raw, str) or not pending.nonce:
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "unexpected id_token", iss=pending.iss)
     with rt.http() as http:
-        claims = id_tokens.verify_id_token(raw, config=config, client_id=client_id, nonce=pending.nonce,
-                                           http=http, jwks_cache=rt.jwks)
+        claims = id_tokens.verify_id_token(raw, config=config, client_id=server.client_id, nonce=pending.nonce,
+                                           http=http, jwks_cache=rt.jwks,
+                                           check_jwks_url=lambda url: check_url(server, "jwks_uri", url))
     user = claims.get("fhirUser") or claims.get("profile")  # `profile` is the SMART v1 claim
     return user if isinstance(user, str) else None
 

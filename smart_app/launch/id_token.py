@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import requests
 from joserfc import jwt
@@ -54,13 +54,20 @@ class JwksCache:
 def verify_id_token(
     id_token: str, *, config: SmartConfiguration, client_id: str, nonce: str,
     http: requests.Session, jwks_cache: JwksCache, now: float | None = None,
+    check_jwks_url: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Return the id_token's claims after checking signature, iss, aud, exp and nonce."""
+    """Return the id_token's claims after checking signature, iss, aud, exp and nonce.
+
+    `config.issuer` is the pinned (registered) issuer; `check_jwks_url` refuses a key URL the
+    registration does not allow before it is fetched.
+    """
     issuer = config.issuer or config.iss
     try:
         jwks_url = _jwks_url(issuer, config, http, jwks_cache)
         if not is_loopback_http_allowed(jwks_url):
             raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS is not on https", iss=config.iss)
+        if check_jwks_url is not None:
+            check_jwks_url(jwks_url)
         keys = KeySet.import_key_set(jwks_cache.get(jwks_url, http))
         try:
             token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))

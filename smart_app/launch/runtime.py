@@ -11,6 +11,7 @@ from smart_app.config import Settings
 from smart_app.launch.discovery import DiscoveryCache
 from smart_app.launch.id_token import JwksCache
 from smart_app.launch.keys import ClientKeys, load_client_keys
+from smart_app.launch.pinning import pin
 from smart_app.store import LaunchStore
 
 EXTENSION = "smart_launch"
@@ -60,6 +61,8 @@ def init_runtime(app: Flask, settings: Settings, store: LaunchStore) -> Runtime:
         rsa_key_path=app.config.get("CLIENT_RS384_KEY_PATH"),
         ec_key_path=app.config.get("CLIENT_ES384_KEY_PATH"),
     )
+    # Read the settings at call time, so a reloaded registration pins with its current servers.
+    runtime.discovery.pin = lambda config: pin(config, runtime.settings)
     app.extensions[EXTENSION] = runtime
     return runtime
 
