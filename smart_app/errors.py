@@ -38,6 +38,8 @@ class LaunchErrorCode(str, Enum):
                         "The identity information from the health record system failed a security check.", True)
     NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, "No patient was selected",
                           "The app needs a patient, but the health record system did not say which one.", True)
+    USER_NOT_FOR_PATIENT = ("USER_NOT_FOR_PATIENT", 403, "This sign-in is not for this person's record",
+                            "The person who signed in is not linked to the record that was opened. Sign in again as the patient, or as someone the patient has linked to their record.", True)
     LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",
                       "This session has ended or was opened in another browser. Start the app again from your health record system.", True)
     REFRESH_FAILED = ("REFRESH_FAILED", 401, "Your access has expired",

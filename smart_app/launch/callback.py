@@ -12,11 +12,14 @@ from typing import Any, Mapping
 from smart_app import audit
 from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
+from smart_app.ehr_http import shared_session
+from smart_app.fhir import FhirClient, FhirError
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
 from smart_app.launch.pinning import check_url
+from smart_app.launch.user import check_user_for_patient
 from smart_app.launch.records import new_handle, save_launch
 from smart_app.launch.runtime import Runtime
 from smart_app.security import allow_framing_by
@@ -86,6 +89,7 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
                                    launch_mode=pending.mode, requested_scope=pending.scope,
                                    fhir_user=fhir_user, now=time.time())
     context = _with_patient(context)
+    check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
     save_launch(rt.store, context, browser=browser_id, token=token, idle_ttl=rt.idle_timeout)
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
                 patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
@@ -106,6 +110,17 @@ def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, server: FhirS
                                            check_jwks_url=lambda url: check_url(server, "jwks_uri", url))
     user = claims.get("fhirUser") or claims.get("profile")  # `profile` is the SMART v1 claim
     return user if isinstance(user, str) else None
+
+
+def _read_with(iss: str, access_token: str, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    """One FHIR read with the new token (before the launch exists); None when the EHR refuses or fails."""
+    client = FhirClient(iss, token=lambda: access_token, session=shared_session(), max_retries=0)
+    try:
+        return client.read(resource_type, resource_id)
+    except FhirError:
+        return None
+    finally:
+        client.close()
 
 
 def _with_patient(context: LaunchContext) -> LaunchContext:
