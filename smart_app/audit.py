@@ -269,6 +269,10 @@ _STORY = {
     "refresh.failed": "token refresh failed: {reason}",
     "request.error": "{method} {endpoint} answered {status}",
     "launch.end": "launch ended ({reason})",
+    "token.revoked": "{token_type} revoked at the EHR",
+    "token.revoke_failed": "could not revoke {token_type} at the EHR: {reason}",
+    "discovery.refused": "EHR sign-in settings refused: {field} ({reason})",
+    "callback.user_refused": "sign-in refused: {fhir_user} may not act for this patient ({reason})",
 }
 
 

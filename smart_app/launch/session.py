@@ -18,6 +18,7 @@ from smart_app.context import LaunchContext
 from smart_app.ehr_http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
+from smart_app.launch.revoke import Revocation, revoke_tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
 from smart_app.security import allow_framing_by, browser_id
@@ -224,12 +225,27 @@ def close_request_launches(_exc: BaseException | None = None) -> None:
         launch.close()
 
 
-def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> None:
-    """Delete the launch's server-side tokens and log the end."""
+def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> Revocation:
+    """Delete the launch's server-side tokens, revoke them at the EHR (best effort), and log the end."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
     # Requests of this launch still in flight learn why it ended (see Launch._record).
     rt.store.put(ENDED, handle, {"reason": reason}, 600)
     ctx = record.get("context", {}) if record else {}
-    audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
-                correlation_id=correlation_id)
+    ids = {"handle": handle, "iss": ctx.get("iss"), "client_id": ctx.get("client_id"), "correlation_id": correlation_id}
+    audit.event("launch.end", reason=reason, **ids)
+    return _revoke(rt, record, ids) if record else Revocation.NOTHING
+
+
+def _revoke(rt: Runtime, record: dict[str, Any], ids: dict[str, Any]) -> Revocation:
+    """Revoke an ended launch's tokens at its EHR (RFC 7009), whatever made it end."""
+    server = rt.settings.server_for(record.get("context", {}).get("iss"))
+    if server is None:
+        return Revocation.FAILED
+    try:
+        config = rt.discovery.get(server.iss, rt.http)
+    except LaunchError as exc:
+        audit.event("token.revoke_failed", reason=exc.code.value, **ids)
+        return Revocation.FAILED
+    return revoke_tokens(server, config, rt.keys, record, redirect_uri=rt.settings.redirect_uri,
+                         jwks_uri=rt.settings.jwks_uri, ids=ids)

@@ -9,6 +9,7 @@ from smart_app import audit
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import begin_authorization
 from smart_app.launch.callback import complete_launch
+from smart_app.launch.revoke import Revocation
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
@@ -82,7 +83,8 @@ def smart_style(handle: str) -> Response:
 
 @bp.post("/l/<handle>/end")
 def end(handle: str) -> str:
-    """End this launch: delete its tokens from the server."""
+    """End this launch: delete its tokens here and revoke them at the EHR."""
     launch = current_launch(handle)
-    end_launch(runtime(), handle, reason="user")
-    return render_template("launch/ended.html", iss=launch.context.iss)
+    revocation = end_launch(runtime(), handle, reason="user")
+    return render_template("launch/ended.html", iss=launch.context.iss,
+                           ehr_may_stay_open=revocation is not Revocation.REVOKED)
