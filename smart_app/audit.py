@@ -49,9 +49,11 @@ def event(name: str, /, **ids: Any) -> dict[str, Any]:
     if has_request_context():
         if getattr(g, "correlation_id", None):
             record["correlation_id"] = g.correlation_id
-        if session.get("bid"):
-            # A one-way tag of the browser session: ties /launch to its /callback without the raw id.
-            record["browser"] = hashlib.sha256(str(session["bid"]).encode()).hexdigest()[:12]
+        anchor = session.get("anchor") or session.get("bid")
+        if anchor:
+            # A one-way tag of the browser (its anchor survives the sign-in's session rotation):
+            # ties /launch to its /callback without the raw id.
+            record["browser"] = hashlib.sha256(str(anchor).encode()).hexdigest()[:12]
     patient_id = ids.pop("patient_id", None)
     if patient_id and not ids.get("patient"):
         ids["patient"] = f"Patient/{patient_id}"

@@ -69,12 +69,47 @@ def init_sessions(app: Flask, backend: BaseCache) -> None:
     )
 
 
+MAX_PRIOR_BROWSER_IDS = 16
+
+
 def browser_id(create: bool = False) -> str | None:
     """This browser's random id (created on demand at launch); launches are bound to it."""
     bid = session.get("bid")
     if bid is None and create:
         bid = session["bid"] = secrets.token_urlsafe(24)
+        session.setdefault("anchor", secrets.token_urlsafe(24))
     return bid
+
+
+def browser_ids() -> tuple[str, ...]:
+    """The browser ids this session holds: the current one, then those it replaced at earlier sign-ins.
+
+    Launches and sign-ins started before a rotation stay reachable from the same browser, and
+    only from it: the earlier ids live in this server-side session alone.
+    """
+    bid = session.get("bid")
+    prior = session.get("prior_bids") or []
+    return tuple(b for b in (bid, *prior) if isinstance(b, str) and b)
+
+
+def browser_anchor() -> str | None:
+    """A per-browser secret that survives rotations: keys the drafts of a person without a fhirUser."""
+    return session.get("anchor") or session.get("bid")
+
+
+def rotate_browser_session() -> tuple[str, str]:
+    """New session id and browser id after a sign-in (no session fixation); returns (browser id, anchor).
+
+    The old session is deleted from the store, so a cookie planted before the sign-in opens
+    nothing afterwards. Called only once every check of the sign-in has passed.
+    """
+    old = session.get("bid")
+    anchor = browser_anchor() or secrets.token_urlsafe(24)
+    current_app.session_interface.regenerate(session)
+    new = secrets.token_urlsafe(24)
+    prior = [b for b in (old, *(session.get("prior_bids") or [])) if b][:MAX_PRIOR_BROWSER_IDS]
+    session.update(bid=new, prior_bids=prior, anchor=anchor)
+    return new, anchor
 
 
 def csrf_token() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from smart_app import audit
 from smart_app.config import FhirServer
@@ -55,16 +55,21 @@ def consume_state(rt: Runtime, state: str | None) -> PendingLaunch:
                          nonce=pending.get("nonce"), mode=pending["mode"], scope=pending["scope"], launch=pending.get("launch"))
 
 
-def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None) -> LaunchContext:
-    """Validate the callback for this browser, exchange the code, and store the new launch."""
+def complete_launch(rt: Runtime, args: Mapping[str, str], browser_ids: tuple[str, ...],
+                    rebind: Callable[[], tuple[str, str]]) -> LaunchContext:
+    """Validate the callback for this browser, exchange the code, and store the new launch.
+
+    `browser_ids` are the ids this browser session holds; `rebind()` rotates the session once
+    every check has passed and returns the new (browser id, anchor) the launch is bound to.
+    """
     pending = consume_state(rt, args.get("state"))
     server = rt.settings.server_for(pending.iss)
     if server is None:  # the registration changed under a pending launch
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER)
     allow_framing_by(server.frame_ancestors)  # the callback (and its error pages) belong to this EHR's frame
-    if not browser_id:
+    if not browser_ids:
         raise LaunchError(LaunchErrorCode.COOKIES_BLOCKED, iss=server.iss)
-    if browser_id != pending.browser:
+    if pending.browser not in browser_ids:
         raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
     config = rt.discovery.get(server.iss, rt.http)
     # The registered issuer, never what the server's own discovery asserts (RFC 9700 §4.4.2).
@@ -90,7 +95,8 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None
                                    fhir_user=fhir_user, now=time.time())
     context = _with_patient(context)
     check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
-    save_launch(rt.store, context, browser=browser_id, token=token, idle_ttl=rt.idle_timeout)
+    browser, anchor = rebind()
+    save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
                 patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
                 access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)

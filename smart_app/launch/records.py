@@ -21,10 +21,16 @@ def new_handle() -> str:
     return secrets.token_hex(16)
 
 
-def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int) -> None:
-    """Store a new launch; only the fields we need from the token response are kept."""
+def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int,
+                anchor: str | None = None) -> None:
+    """Store a new launch; only the fields we need from the token response are kept.
+
+    `browser` binds the launch to the browser session; `anchor` is that browser's rotation-proof
+    secret, keying the drafts of a person without a fhirUser.
+    """
     record = {
         "browser": browser,
+        "anchor": anchor or browser,
         "context": context.to_record(),
         "access_token": token["access_token"],
         "refresh_token": token.get("refresh_token"),

@@ -21,7 +21,7 @@ from smart_app.launch import token as tokens
 from smart_app.launch.revoke import Revocation, revoke_tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
-from smart_app.security import allow_framing_by, browser_id
+from smart_app.security import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirClient
@@ -67,8 +67,8 @@ class Launch:
         # A token this object just got from a refresh: used until it expires even when its
         # lifetime is shorter than REFRESH_SKEW, so a page's parallel reads refresh once, not once each.
         self._refreshed: str | None = None
-        # The browser that owns the launch: keys a person without a fhirUser when no request is present (the courier).
-        self.browser: str | None = record.get("browser") if record is not None else None
+        # The owning browser's rotation-proof anchor: keys a person without a fhirUser, in requests and in the courier.
+        self.browser: str | None = (record.get("anchor") or record.get("browser")) if record is not None else None
         if record is not None:
             self._remember(record)
 
@@ -200,8 +200,7 @@ def current_launch(handle: str) -> Launch:
     if not HANDLE.match(handle or ""):
         raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
     record = read_launch(rt.store, handle)
-    bid = browser_id()
-    if record is None or not bid or record.get("browser") != bid:
+    if record is None or record.get("browser") not in browser_ids():
         # Same page whether it never existed or belongs to another browser: no oracle.
         raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
     context = LaunchContext.from_record(record["context"])

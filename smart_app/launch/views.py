@@ -13,7 +13,7 @@ from smart_app.launch.revoke import Revocation
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
-from smart_app.security import allow_form_action, allow_framing_by, browser_id
+from smart_app.security import allow_form_action, allow_framing_by, browser_id, browser_ids, rotate_browser_session
 
 bp = Blueprint("launch", __name__)
 
@@ -55,7 +55,7 @@ def callback() -> Response:
     """The redirect URI: validate state, exchange the code, then show the launch's home page."""
     rt = runtime()
     try:
-        context = complete_launch(rt, request.args, browser_id())
+        context = complete_launch(rt, request.args, browser_ids(), rebind=rotate_browser_session)
     except LaunchError as exc:
         audit.event("callback.failed", error_code=exc.code.value, iss=exc.iss)
         raise
