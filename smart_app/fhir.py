@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+import urllib3
 
 from smart_app import fhirjson
 from smart_app.origins import origin_of
@@ -63,6 +64,8 @@ class FhirErrorCode(enum.StrEnum):
     OFF_SERVER_LINK = "OFF_SERVER_LINK"
     TOO_MANY_PAGES = "TOO_MANY_PAGES"
     NOT_SUPPORTED = "NOT_SUPPORTED"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
 
 # Codes a later, unchanged retry may cure; the outbox schedules these, the rest need a person.
@@ -72,8 +75,33 @@ TRANSIENT_CODES = frozenset(
         FhirErrorCode.UNAVAILABLE,
         FhirErrorCode.SERVER_ERROR,
         FhirErrorCode.NETWORK,
+        FhirErrorCode.DEADLINE_EXCEEDED,
     }
 )
+
+
+@dataclass(frozen=True)
+class TransportBudget:
+    """Bounds on what one EHR may cost us: wall-clock time per request and per page, bytes per response.
+
+    A connect/read timeout bounds each socket read, not the whole answer: an EHR trickling a
+    byte at a time would hold a request thread for ever. These bound the total, and the body
+    is read streamed so an oversized one is refused before it is all in memory.
+    """
+
+    request_seconds: float = 30.0
+    page_seconds: float = 60.0  # one FhirClient serves one page (request) of one launch
+    max_response_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "TransportBudget":
+        """The budget from app config keys FHIR_REQUEST_SECONDS, FHIR_PAGE_SECONDS, FHIR_MAX_RESPONSE_BYTES."""
+        return cls(request_seconds=float(config.get("FHIR_REQUEST_SECONDS", cls.request_seconds)),
+                   page_seconds=float(config.get("FHIR_PAGE_SECONDS", cls.page_seconds)),
+                   max_response_bytes=int(config.get("FHIR_MAX_RESPONSE_BYTES", cls.max_response_bytes)))
+
+
+READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -394,8 +422,13 @@ class FhirClient:
         max_pages: int = DEFAULT_MAX_PAGES,
         capabilities_ttl: float = CAPABILITIES_TTL,
         clock: Callable[[], float] = time.monotonic,
+        budget: TransportBudget | None = None,
     ) -> None:
-        """Bind to `base_url`; `token()` is called per request so refreshed tokens are used."""
+        """Bind to `base_url`; `token()` is called per request so refreshed tokens are used.
+
+        `budget` bounds time (per request, and for this client's whole life: one page) and
+        response size, measured on `clock`.
+        """
         origin = origin_of(base_url)
         if origin is None:
             raise ValueError("FHIR base URL must be an absolute http(s) URL without userinfo")
@@ -418,6 +451,8 @@ class FhirClient:
         self._max_pages = max_pages
         self._capabilities_ttl = capabilities_ttl
         self._clock = clock
+        self._budget = budget or TransportBudget()
+        self._page_deadline = clock() + self._budget.page_seconds
         self._capabilities: dict | None = None
 
     def close(self) -> None:
@@ -499,11 +534,18 @@ class FhirClient:
                 all_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
             all_headers.update(headers or {})
             started = time.monotonic()
+            deadline = min(self._clock() + self._budget.request_seconds, self._page_deadline)
+            if self._clock() >= self._page_deadline:
+                raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type)
             try:
                 response = self._session.request(
                     method, url, params=params, data=None if json_body is None else body, headers=all_headers,
-                    timeout=self._timeout, allow_redirects=False,
+                    timeout=self._timeout, allow_redirects=False, stream=True,
                 )
+                self._receive(response, deadline, method, resource_type)
+            except FhirError as exc:
+                self._log(method, resource_type, None, started, attempt, error=str(exc.code))
+                raise
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
                 if idempotent and attempt < self._max_retries:
@@ -539,6 +581,46 @@ class FhirClient:
                 attempt += 1
                 continue
             raise self._error(response, method, resource_type)
+
+    def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> None:
+        """Read the streamed body within the deadline and the size cap (decoded bytes), then keep it on the response.
+
+        Reads return whatever has arrived (at most READ_CHUNK), so a trickle is checked against
+        the deadline after every few bytes, not only when a socket read times out.
+        """
+        cap = self._budget.max_response_bytes
+        try:
+            declared = int(response.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            if declared > cap:
+                raise FhirError(FhirErrorCode.RESPONSE_TOO_LARGE, status=response.status_code, method=method,
+                                resource_type=resource_type)
+            while True:
+                if self._clock() > deadline:
+                    raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, status=response.status_code, method=method,
+                                    resource_type=resource_type)
+                chunk = response.raw.read1(READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise FhirError(FhirErrorCode.RESPONSE_TOO_LARGE, status=response.status_code, method=method,
+                                    resource_type=resource_type)
+                chunks.append(chunk)
+        except FhirError:
+            response.close()  # drop the connection: the rest of that body must not be read into the pool
+            raise
+        except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+            response.close()
+            raise requests.ConnectionError(type(exc).__name__) from None
+        # requests' documented way to reuse a body read from `raw` is not public; its cached content is.
+        response._content = b"".join(chunks)  # noqa: SLF001
+        response._content_consumed = True  # noqa: SLF001
+        response.close()  # releases the (fully read) connection back to the pool
 
     def _error(self, response: requests.Response, method: str, resource_type: str | None,
                *, retry_after: float | None = None) -> FhirError:

@@ -8,6 +8,7 @@ import requests
 from flask import Flask, current_app
 
 from smart_app.config import Settings
+from smart_app.fhir import TransportBudget
 from smart_app.launch.discovery import DiscoveryCache
 from smart_app.launch.id_token import JwksCache
 from smart_app.launch.keys import ClientKeys, load_client_keys
@@ -28,6 +29,7 @@ class Runtime:
     jwks: JwksCache = field(default_factory=JwksCache)
     idle_timeout: int = 1800
     max_age: int = 12 * 3600
+    fhir_budget: TransportBudget = field(default_factory=TransportBudget)
     rsa_key_path: str | None = None
     ec_key_path: str | None = None
     _keys: ClientKeys | None = None
@@ -58,6 +60,7 @@ def init_runtime(app: Flask, settings: Settings, store: LaunchStore) -> Runtime:
         discovery=DiscoveryCache(ttl=float(app.config["DISCOVERY_TTL"])),
         idle_timeout=int(app.config["IDLE_TIMEOUT"]),
         max_age=int(app.config["MAX_LAUNCH_AGE"]),
+        fhir_budget=TransportBudget.from_config(app.config),
         rsa_key_path=app.config.get("CLIENT_RS384_KEY_PATH"),
         ec_key_path=app.config.get("CLIENT_ES384_KEY_PATH"),
     )

@@ -79,7 +79,8 @@ class Launch:
             from smart_app.fhir import FhirClient
 
             self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
-                                    correlation_id=self._correlation_id, session=shared_session())
+                                    correlation_id=self._correlation_id, session=shared_session(),
+                                    budget=self._rt.fhir_budget)
         return self._fhir
 
     def close(self) -> None:
