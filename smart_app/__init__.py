@@ -43,7 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SESSION_REDIS_URL"] = os.environ.get("SESSION_REDIS_URL")
     app.config["CONFIG_PATH"] = default_config_path()
     app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, sessions, launches: this user only
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or os.environ.get("SMART_APP_SECRET_KEY") or _dev_secret(app.instance_path)
 
     if "REGISTRATION" in app.config:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import logging.handlers
+import os
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -204,6 +205,9 @@ def configure_log_file(path: str | Path) -> logging.Handler:
     for existing in logger.handlers:
         if isinstance(existing, logging.FileHandler) and Path(existing.baseFilename) == path.resolve():
             return existing
+    # The log names patients, users and launch handles: readable by this user only (0600).
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
     handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)

@@ -6,6 +6,7 @@ carries a token checked here.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -177,9 +178,9 @@ def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str |
 
 
 class RedactQuerySecrets(logging.Filter):
-    """Blank `code` and `state` values in access-log lines (the callback's query carries them)."""
+    """Blank OAuth secrets in logged URLs: `code`, `state`, `launch`, `nonce`, PKCE values and any token."""
 
-    _PATTERN = re.compile(r"([?&](?:code|state|launch)=)[^&\s\"]+")
+    _PATTERN = re.compile(r"([?&](?:code|state|launch|nonce|code_challenge|code_verifier|access_token|refresh_token|id_token)=)[^&\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message in place; never drops a record."""
@@ -188,6 +189,43 @@ class RedactQuerySecrets(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MIN_KEY_BITS = 256
+
+
+def estimated_bits(secret: str) -> float:
+    """A generous entropy estimate: length x log2(size of the character classes used), capped by
+    how varied the characters are (so 64 x "a" is not strong)."""
+    import math
+
+    pools = ((str.islower, 26), (str.isupper, 26), (str.isdigit, 10))
+    pool = sum(size for test, size in pools if any(test(c) for c in secret))
+    pool += 33 if any(not c.isalnum() for c in secret) else 0
+    per_char = math.log2(pool) if pool > 1 else 0.0
+    return min(len(secret) * per_char, len(set(secret)) * 8 * 4)
+
+
+def weak_key_problem(secret_key: str | None, store_keys: str | None) -> str | None:
+    """Why the configured secret or store key is too weak for serving, or None.
+
+    The store key is derived from the secret key when not given, so a guessable secret
+    decrypts every stored token offline.
+    """
+    if secret_key is not None and estimated_bits(secret_key) < MIN_KEY_BITS:
+        return ("SMART_APP_SECRET_KEY is too short or too simple: it needs at least 32 bytes of randomness. "
+                f"Generate one with: {GENERATE_KEY}")
+    for key in (k.strip() for k in (store_keys or "").split(",") if k.strip()):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except ValueError:
+            raw = b""
+        if len(raw) != 32 or len(set(raw)) < 16:
+            return ("SMART_APP_STORE_KEY must be Fernet keys of 32 random bytes. "
+                    'Generate one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" '
+                    f"or leave it unset and set SMART_APP_SECRET_KEY ({GENERATE_KEY}).")
+    return None
 
 
 def install_log_redaction() -> None:
