@@ -33,7 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app import audit, courier, health
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
-    from smart_app.security import init_security, init_sessions
+    from smart_app.security import init_security, init_sessions, trusted_hosts
     from smart_app.store import LaunchStore, fernet_from_keys, make_backend
 
     test_config = dict(test_config or {})
@@ -51,6 +51,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     else:
         settings = load_settings(app.config["CONFIG_PATH"])
 
+    if app.config.get("APP_HOSTS") is None:
+        app.config["APP_HOSTS"] = trusted_hosts((settings.redirect_uri, settings.launch_uri, settings.jwks_uri),
+                                                    os.environ.get("SMART_APP_TRUSTED_HOSTS"))
     backend = make_backend(app.config["SESSION_REDIS_URL"], app.instance_path)
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
                               app.config["SECRET_KEY"], app.instance_path)

@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from cachelib import BaseCache
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, abort, current_app, g, request, session
 from flask_session.cachelib import CacheLibSessionInterface
 from markupsafe import Markup, escape
 
@@ -228,6 +228,35 @@ def weak_key_problem(secret_key: str | None, store_keys: str | None) -> str | No
     return None
 
 
+def trusted_hosts(urls: tuple[str | None, ...], extra: str | None) -> list[str]:
+    """Host names requests may carry: those of our registered URLs (redirect_uris, launch_uri,
+    jwks_uri) plus a comma-separated list for proxies and probes (env SMART_APP_TRUSTED_HOSTS).
+
+    Any other Host gets 400 before routing, so no redirect ever reflects a forged Host.
+    """
+    hosts = [urlsplit(u).hostname or "" for u in urls if u]
+    if any(h in ("localhost", "127.0.0.1", "::1") for h in hosts):
+        hosts += ["localhost", "127.0.0.1", "::1"]  # a loopback registration is a local run: any loopback name
+    hosts += [h.strip() for h in (extra or "").split(",")]
+    return sorted({h.lower() for h in hosts if h})
+
+
+# Probes come from orchestrators and load balancers, addressed by IP: they answer on any Host.
+_ANY_HOST_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "static"})
+
+
+def check_host() -> None:
+    """400 for a Host (or forwarded host) the app does not serve; runs before routing redirects are raised."""
+    trusted = current_app.config.get("APP_HOSTS")
+    if not trusted or request.endpoint in _ANY_HOST_ENDPOINTS:
+        return
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME") or ""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name not in trusted:
+        abort(400, description="This host name is not served here.")
+
+
 def install_log_redaction() -> None:
     """Attach the redaction filter to the access loggers of werkzeug and gunicorn (once)."""
     for name in ("werkzeug", "gunicorn.access"):
@@ -239,6 +268,7 @@ def install_log_redaction() -> None:
 def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
     """Install CSRF checks, correlation ids and security headers on the app."""
     install_log_redaction()
+    app.before_request(check_host)
     app.before_request(assign_correlation_id)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_field"] = csrf_field

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import requests
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import requests
 
 from tests.fixtures.e2e import e2e_registration
 from tests.production.test_serving import ROOT, _free_port
@@ -49,7 +48,7 @@ def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr):
     port = _free_port()
     output = tmp_path / "out.txt"
     process = _run_until_ready(["serve", "--dev", "--host", "127.0.0.1", "--port", str(port)],
-                               {"SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": "dev-test",
+                               {"SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48),
                                 "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")},
                                f"http://127.0.0.1:{port}/healthz", output)
     try:

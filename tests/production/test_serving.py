@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import pytest
+import requests
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
-import requests
 from werkzeug import Request, Response
 
 from smart_app import create_app, health
@@ -46,7 +45,7 @@ def served(tmp_path, e2e_sandbox, redis_url):
     config.write_text(json.dumps(e2e_registration(e2e_sandbox.fhir_base)))
     port = _free_port()
     env = {**os.environ, "SMART_APP_CONFIG": str(config), "SESSION_REDIS_URL": redis_url,
-           "SMART_APP_SECRET_KEY": "serve-test-secret", "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")}
+           "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48), "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")}
     output = (tmp_path / "serve.out").open("w")
     process = subprocess.Popen([sys.executable, "-m", "smart_app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                                 "--workers", "2", "--threads", "2"], env=env, cwd=ROOT,
