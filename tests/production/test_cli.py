@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-import requests
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import requests
 
 from tests.fixtures.e2e import e2e_registration
 from tests.production.test_serving import ROOT, _free_port

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import pytest
-import requests
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
+import requests
 from werkzeug import Request, Response
 
 from smart_app import create_app, health
