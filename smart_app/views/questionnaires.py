@@ -17,6 +17,8 @@ from werkzeug.wrappers import Response
 from smart_app import audit, drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
+from smart_app.errors import LaunchError
+from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
@@ -57,6 +59,27 @@ def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
     if entry is None:
         abort(404)
     return entry
+
+
+MAX_RESCUE_BYTES = 256 * 1024  # a posted form's raw answers kept for a relaunch
+MAX_RESCUES_PER_LAUNCH = 32
+RESCUED_KEYS = "rescue-keys"
+
+
+def _rescue(launch: Launch, key: str) -> None:
+    """Keep this post's raw answer fields for a relaunch, within a size cap and a per-launch count of forms."""
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))]
+    if sum(len(k) + len(v) for k, v in fields) > MAX_RESCUE_BYTES:
+        audit.event("questionnaire.rescue_refused", handle=launch.handle, reason="too_large")
+        return
+    store = runtime().store
+    keys = set((store.get(RESCUED_KEYS, launch.handle) or {}).get("keys", []))
+    if key not in keys and len(keys) >= MAX_RESCUES_PER_LAUNCH:
+        audit.event("questionnaire.rescue_refused", handle=launch.handle, reason="too_many")
+        return
+    if key not in keys:
+        store.put(RESCUED_KEYS, launch.handle, {"keys": sorted(keys | {key})}, drafts.TTL)
+    drafts.rescue(launch, key, fields)
 
 
 def _form_or_400(entry: CatalogEntry) -> Form:
@@ -312,10 +335,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     launch = current_launch(handle)
     if read_only_reason(launch):
         abort(403)
-    # Kept before the first EHR request: if the launch dies now, the relaunch restores these fields.
-    drafts.rescue(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
     start_launch_reads(launch)
-    entry = _entry_or_404(launch, key)
+    try:
+        entry = _entry_or_404(launch, key)
+    except LaunchError:
+        _rescue(launch, key)  # the launch died while finding the form: the relaunch restores these fields
+        raise
+    # Kept before the draft's own EHR requests, and only for a form that exists: a made-up key parks nothing.
+    _rescue(launch, key)
     form = _form_or_400(entry)
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))
     state = FormState.from_post(form, request.form, request.files, previous=draft.state)
