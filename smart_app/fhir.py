@@ -540,7 +540,7 @@ class FhirClient:
             try:
                 response = self._session.request(
                     method, url, params=params, data=None if json_body is None else body, headers=all_headers,
-                    timeout=self._timeout, allow_redirects=False, stream=True,
+                    timeout=self._timeout_within(deadline), allow_redirects=False, stream=True,
                 )
                 self._receive(response, deadline, method, resource_type)
             except FhirError as exc:
@@ -548,6 +548,8 @@ class FhirClient:
                 raise
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
+                if isinstance(exc, requests.Timeout) and self._clock() >= deadline:
+                    raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type) from None
                 if idempotent and attempt < self._max_retries:
                     self._sleep(self._backoff(attempt))
                     attempt += 1
@@ -581,6 +583,13 @@ class FhirClient:
                 attempt += 1
                 continue
             raise self._error(response, method, resource_type)
+
+    def _timeout_within(self, deadline: float) -> float | tuple[float, float]:
+        """The socket timeouts, with the read timeout cut to what is left of the deadline (waiting for headers too)."""
+        left = max(deadline - self._clock(), 0.001)
+        if isinstance(self._timeout, tuple):
+            return (self._timeout[0], min(self._timeout[1], left))
+        return min(self._timeout, left)
 
     def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> None:
         """Read the streamed body within the deadline and the size cap (decoded bytes), then keep it on the response.

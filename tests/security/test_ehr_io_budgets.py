@@ -145,3 +145,25 @@ def test_a_body_within_the_budget_is_read_whole(fake_ehr):
     client = FhirClient(fake_ehr.base, token=lambda: "t", max_retries=0,
                         budget=TransportBudget(max_response_bytes=64 * 1024))
     assert len(client.search("Observation", {"patient": "p1"})) == 50
+
+
+def test_an_ehr_slow_to_answer_at_all_is_cut_off_at_the_deadline(fake_ehr):
+    released = threading.Event()
+
+    def silent(_request):
+        """Hold the answer until the test ends (the client must give up first)."""
+        released.wait(10)
+        from werkzeug import Response
+        return Response("{}", content_type="application/fhir+json")
+
+    fake_ehr.server.clear_all_handlers()
+    fake_ehr.respond_with("/fhir/Patient/p1", silent)
+    client = FhirClient(fake_ehr.base, token=lambda: "t", max_retries=3, sleep=lambda _s: None,
+                        budget=TransportBudget(request_seconds=0.2, page_seconds=100))
+    try:
+        with pytest.raises(FhirError) as refused:
+            client.read("Patient", "p1")
+    finally:
+        released.set()
+    assert refused.value.code is FhirErrorCode.DEADLINE_EXCEEDED
+    assert len([r for r in fake_ehr.requests() if r.path == "/fhir/Patient/p1"]) <= 1
