@@ -13,15 +13,16 @@ from smart_app import audit
 from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
 from smart_app.ehr_http import shared_session
-from smart_app.fhir import FhirClient, FhirError
 from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.fhir import FhirClient, FhirError
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
 from smart_app.launch.pinning import check_url
-from smart_app.launch.user import check_user_for_patient
 from smart_app.launch.records import new_handle, save_launch
+from smart_app.launch.revoke import revoke_tokens
 from smart_app.launch.runtime import Runtime
+from smart_app.launch.user import check_user_for_patient
 from smart_app.security import allow_framing_by
 
 USED = "state-used"
@@ -88,13 +89,19 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_ids: tuple[str
 
     token = tokens.exchange_code(server, config, rt.keys, code=code, code_verifier=pending.verifier,
                                  redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
-    fhir_user = _fhir_user(rt, token, config, server, pending)
     handle = new_handle()
-    context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
-                                   launch_mode=pending.mode, requested_scope=pending.scope,
-                                   fhir_user=fhir_user, now=time.time())
-    context = _with_patient(context)
-    check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
+    try:
+        fhir_user = _fhir_user(rt, token, config, server, pending)
+        context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
+                                       launch_mode=pending.mode, requested_scope=pending.scope,
+                                       fhir_user=fhir_user, now=time.time())
+        context = _with_patient(context)
+        check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
+    except LaunchError:
+        # A refused sign-in must not leave a live grant behind at the EHR (RFC 7009, best effort).
+        revoke_tokens(server, config, rt.keys, token, redirect_uri=rt.settings.redirect_uri,
+                      jwks_uri=rt.settings.jwks_uri, ids={"iss": server.iss, "client_id": server.client_id})
+        raise
     browser, anchor = rebind()
     save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,

@@ -80,3 +80,13 @@ def test_a_caregiver_the_ehr_will_not_show_is_refused(launcher, fake_ehr):
     response, _ = _launch_as(launcher, fake_ehr, "RelatedPerson/rp1", patient="p1")
     assert response.status_code == 403
     assert "USER_NOT_FOR_PATIENT" in response.get_data(as_text=True)
+
+
+def test_a_refused_sign_in_revokes_the_tokens_it_received(launcher, fake_ehr):
+    fake_ehr.serve_discovery(revocation_endpoint=fake_ehr.origin + "/auth/revoke")
+    fake_ehr.server.expect_request("/auth/revoke", method="POST").respond_with_data("")
+    response, token = _launch_as(launcher, fake_ehr, "Patient/p2", patient="p1")
+    assert response.status_code == 403
+    revoked = [fake_ehr.form(r) for r in fake_ehr.requests() if r.path == "/auth/revoke"]
+    assert [(f["token_type_hint"], f["token"]) for f in revoked] == [
+        ("refresh_token", token["refresh_token"]), ("access_token", token["access_token"])]
