@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
-import urllib3
 
 from smart_app import fhirjson
+from smart_app.ehr_http import BodyRefused, read_body
 from smart_app.origins import origin_of
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,6 @@ class TransportBudget:
         return cls(request_seconds=float(config.get("FHIR_REQUEST_SECONDS", cls.request_seconds)),
                    page_seconds=float(config.get("FHIR_PAGE_SECONDS", cls.page_seconds)),
                    max_response_bytes=int(config.get("FHIR_MAX_RESPONSE_BYTES", cls.max_response_bytes)))
-
-
-READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -592,42 +589,14 @@ class FhirClient:
         return min(self._timeout, left)
 
     def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> None:
-        """Read the streamed body within the deadline and the size cap (decoded bytes), then keep it on the response.
-
-        Reads return whatever has arrived (at most READ_CHUNK), so a trickle is checked against
-        the deadline after every few bytes, not only when a socket read times out.
-        """
-        cap = self._budget.max_response_bytes
+        """Read the streamed body within the deadline and the size cap, then keep it on the response."""
         try:
-            declared = int(response.headers.get("Content-Length") or 0)
-        except ValueError:
-            declared = 0
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            if declared > cap:
-                raise FhirError(FhirErrorCode.RESPONSE_TOO_LARGE, status=response.status_code, method=method,
-                                resource_type=resource_type)
-            while True:
-                if self._clock() > deadline:
-                    raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, status=response.status_code, method=method,
-                                    resource_type=resource_type)
-                chunk = response.raw.read1(READ_CHUNK, decode_content=True)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > cap:
-                    raise FhirError(FhirErrorCode.RESPONSE_TOO_LARGE, status=response.status_code, method=method,
-                                    resource_type=resource_type)
-                chunks.append(chunk)
-        except FhirError:
-            response.close()  # drop the connection: the rest of that body must not be read into the pool
-            raise
-        except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
-            response.close()
-            raise requests.ConnectionError(type(exc).__name__) from None
-        # requests' documented way to reuse a body read from `raw` is not public; its cached content is.
-        response._content = b"".join(chunks)  # noqa: SLF001
+            body = read_body(response, max_bytes=self._budget.max_response_bytes, deadline=deadline, clock=self._clock)
+        except BodyRefused as refused:
+            code = FhirErrorCode.RESPONSE_TOO_LARGE if refused.reason == "too_large" else FhirErrorCode.DEADLINE_EXCEEDED
+            raise FhirError(code, status=response.status_code, method=method, resource_type=resource_type) from None
+        # requests has no public way to hand back a body read from `raw`; its cached content is where .json() looks.
+        response._content = body  # noqa: SLF001
         response._content_consumed = True  # noqa: SLF001
         response.close()  # releases the (fully read) connection back to the pool
 

@@ -167,3 +167,16 @@ def test_an_ehr_slow_to_answer_at_all_is_cut_off_at_the_deadline(fake_ehr):
         released.set()
     assert refused.value.code is FhirErrorCode.DEADLINE_EXCEEDED
     assert len([r for r in fake_ehr.requests() if r.path == "/fhir/Patient/p1"]) <= 1
+
+
+def test_key_and_style_documents_are_read_within_a_deadline_too(trickling_ehr):
+    # id_token keys, OpenID configuration and SMART style documents use the same budgeted reader.
+    import requests
+
+    from smart_app.ehr_http import BodyRefused, read_body
+
+    clock = SteppingClock()
+    with requests.get(trickling_ehr.base + "/.well-known/openid-configuration", stream=True, timeout=5) as response:
+        with pytest.raises(BodyRefused) as refused:
+            read_body(response, max_bytes=10_000_000, deadline=clock() + 5, clock=clock)
+    assert refused.value.reason == "too_slow"
