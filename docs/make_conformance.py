@@ -137,7 +137,7 @@ MAP: dict[str, tuple[str, str, str]] = {
     "292": ("n/a", "SHOULD for servers (dynamic registration)", ""),
     "293": ("met", "public JWKS only", f"{CA}test_jwks_endpoint_serves_only_public_keys"),
     "294": ("met", "JWK Set document", f"{CA}test_jwks_endpoint_serves_only_public_keys"),
-    "295": ("met", "private keys in 0600 files in the instance folder, never served", f"{CA}test_client_private_keys_are_generated_once_and_private, {CA}test_jwks_endpoint_serves_only_public_keys"),
+    "295": ("met", "private keys in 0600 files in the instance folder, or (several instances) the deployment's configured key files/environment, never served; a published-ahead key is public only", f"{CA}test_client_private_keys_are_generated_once_and_private, {CA}test_jwks_endpoint_serves_only_public_keys, tests/launch/test_shared_client_keys.py::test_a_key_published_ahead_is_in_the_jwks_but_signs_nothing_until_switched"),
     "298": ("met", "URL method (jwks_uri)", f"{CF}test_shipped_launch_json_is_valid_and_lists_both_sandboxes"),
     "299": ("met", "SHOULD: URL method", ""),
     "300": ("n/a", "MAY: not used", ""),

@@ -267,6 +267,7 @@ _STORY = {
     "draft.started": "draft started ({submission_id})",
     "draft.saved": "draft saved in the {where} ({submission_id})",
     "draft.conflict": "draft changed elsewhere ({submission_id})",
+    "draft.recreated": "the EHR had lost the draft's copy; created again from the app's ({submission_id})",
     "submission.queued": "{kind} submission queued ({submission_id})",
     "submission.sent": "sent to the EHR; stored {resources}",
     "submission.pending": "send pending: {error_code}, attempt {attempts}",

@@ -7,7 +7,9 @@ writes, the draft is also mirrored to the EHR as an in-progress QuestionnaireRes
 identifier is the submission id; submitting later completes that same resource in place
 (see submission.py), so the EHR ends up with one QuestionnaireResponse per submission.
 A 409/412 on the mirror's update means the EHR copy changed elsewhere: we reload its version
-and ask the user to check before saving again (their typed answers stay on the page).
+and ask the user to check before saving again (their typed answers stay on the page). When
+the re-read finds no copy at all (404/410), the EHR lost it: it is created again from the
+answers kept here, and the person is told nothing was lost.
 """
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ class SaveResult:
     on_ehr: bool
     conflict: bool = False
     ehr_error: FhirErrorCode | None = None
+    recreated: bool = False  # the EHR had lost its copy; it was created again from the answers kept here
 
 
 def draft_key(launch: "Launch", canonical: str) -> str:
@@ -152,7 +155,11 @@ def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[
         else:
             result = launch.fhir.update({**qr, "id": draft.ehr_id}, if_match=draft.ehr_version)
     except FhirError as error:
-        if error.code in (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT) and draft.ehr_id:
+        if error.code in _CHANGED_OR_GONE and draft.ehr_id:
+            if _copy_gone(launch, draft):
+                audit.event("draft.recreated", submission_id=draft.submission_id, handle=launch.handle)
+                lost = replace(draft, ehr_id=None, ehr_version=None)  # so the save below creates it again
+                return replace(save(launch, lost, state, in_progress), recreated=True)
             draft = _reload_version(launch, draft)
             _put(launch, draft)
             audit.event("draft.conflict", submission_id=draft.submission_id, handle=launch.handle)
@@ -165,6 +172,21 @@ def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[
     audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="ehr",
                 resource=f"QuestionnaireResponse/{draft.ehr_id}")
     return SaveResult(draft, on_ehr=True)
+
+
+_CHANGED_OR_GONE = (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT, FhirErrorCode.NOT_FOUND,
+                    FhirErrorCode.GONE)
+
+
+def _copy_gone(launch: "Launch", draft: Draft) -> bool:
+    """True when re-reading the EHR copy says it no longer exists (404/410); other failures say nothing."""
+    try:
+        launch.fhir.read("QuestionnaireResponse", draft.ehr_id or "")
+    except FhirError as error:
+        return error.code in (FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE)
+    except ValueError:
+        return False
+    return False
 
 
 def _reload_version(launch: "Launch", draft: Draft) -> Draft:

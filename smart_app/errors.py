@@ -40,6 +40,8 @@ class LaunchErrorCode(str, Enum):
                           "The app needs a patient, but the health record system did not say which one.", True)
     USER_NOT_FOR_PATIENT = ("USER_NOT_FOR_PATIENT", 403, "This sign-in is not for this person's record",
                             "The person who signed in is not linked to the record that was opened. Sign in again as the patient, or as someone the patient has linked to their record.", True)
+    CONTEXT_TOO_LARGE = ("CONTEXT_TOO_LARGE", 502, "The health record system sent too much launch information",
+                         "The health record system sent more details about this launch than the app can keep, so the app did not open. Ask your administrator to check what the health record system sends when it opens the app.", False)
     LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",
                       "This session has ended or was opened in another browser. Start the app again from your health record system.", True)
     REFRESH_FAILED = ("REFRESH_FAILED", 401, "Your access has expired",

@@ -62,7 +62,6 @@ class FhirErrorCode(enum.StrEnum):
     NETWORK = "NETWORK"
     BAD_RESPONSE = "BAD_RESPONSE"
     OFF_SERVER_LINK = "OFF_SERVER_LINK"
-    TOO_MANY_PAGES = "TOO_MANY_PAGES"
     NOT_SUPPORTED = "NOT_SUPPORTED"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
@@ -169,13 +168,19 @@ class WriteResult:
 
 
 class SearchResult(list):
-    """All resources of a search (matches then includes), with `.matches` and `.included` split out."""
+    """All resources of a search (matches then includes), with `.matches` and `.included` split out.
+
+    `truncated` is True when the search stopped at its page limit while the server still had a
+    `next` page: the result is the first pages, never "all there is". Callers show or log it.
+    """
 
     def __init__(self, matches: Iterable[dict] = (), included: Iterable[dict] = (),
-                 total: int | None = None) -> None:
+                 total: int | None = None, *, truncated: bool = False, pages: int = 1) -> None:
         self.matches: list[dict] = list(matches)
         self.included: list[dict] = list(included)
         self.total = total
+        self.truncated = truncated
+        self.pages = pages
         super().__init__(self.matches + self.included)
 
 
@@ -667,7 +672,12 @@ class FhirClient:
     def search(self, resource_type: str,
                params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
                *, max_pages: int | None = None) -> SearchResult:
-        """GET Type?params and follow same-origin `next` links; returns matches then includes."""
+        """GET Type?params and follow same-origin `next` links, at most `max_pages` pages.
+
+        Returns matches then includes. A search that reaches its page limit while the server
+        still offers a `next` page returns what it read with `truncated=True` (logged here):
+        more data than the limit is never turned into an error or into no data.
+        """
         url = self._type_url(resource_type)
         limit = max_pages or self._max_pages
         matches: list[dict] = []
@@ -693,12 +703,14 @@ class FhirClient:
                 None,
             )
             if not next_url:
-                return SearchResult(matches, included, total)
+                return SearchResult(matches, included, total, pages=page + 1)
             if not self._same_server(next_url):
                 log.warning("fhir refusing off-server next link type=%s cid=%s", resource_type, self.correlation_id)
                 raise FhirError(FhirErrorCode.OFF_SERVER_LINK, method="GET", resource_type=resource_type)
             url, query = next_url, None
-        raise FhirError(FhirErrorCode.TOO_MANY_PAGES, method="GET", resource_type=resource_type)
+        log.info("fhir search stopped at its page limit type=%s pages=%d matches=%d cid=%s",
+                 resource_type, limit, len(matches), self.correlation_id)
+        return SearchResult(matches, included, total, truncated=True, pages=limit)
 
     def read_many(self, paths: Sequence[str]) -> list[dict | FhirError]:
         """GET several relative paths in parallel; each slot holds the body or its FhirError."""

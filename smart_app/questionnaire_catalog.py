@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from flask import has_request_context, request
 
-from smart_app import drafts, submission
+from smart_app import canonicals, drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 # The medication review is filled through its own page (the medications area), not listed here.
 EXCLUDED_URLS = frozenset({"http://smart-previsit.example.org/fhir/Questionnaire/medication-review"})
 RESPONSE_SEARCH_COUNT = "100"
+# The documented bound on the history read: at most this many pages of completed responses, newest
+# first (so up to 500 at the requested page size; fewer when the server pages smaller). Forms whose
+# latest response lies beyond it are looked up one by one (see _latest_beyond), never shown as due.
+RESPONSE_MAX_PAGES = 5
 T = TypeVar("T")
 EHR_FORM_CACHE_SIZE = 128  # built forms of EHR Questionnaires kept per process (library forms are all kept)
 
@@ -62,6 +66,7 @@ class CatalogEntry:
     draft: drafts.Draft | None = None
     pending: list[submission.SubmissionOutcome] = field(default_factory=list)
     completed: list[CompletedResponse] = field(default_factory=list)
+    history_truncated: bool = False  # older completed responses exist than `completed` holds
 
     iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
 
@@ -226,20 +231,53 @@ def _ehr_copies(launch: "Launch", urls: Iterable[str]) -> list[dict]:
         return []
 
 
-def completed_responses(launch: "Launch") -> list[dict]:
-    """The patient's completed QuestionnaireResponses on the EHR, newest first ([] when not readable)."""
+@dataclass(frozen=True)
+class ResponseHistory:
+    """The patient's completed responses read from the EHR, newest first, and whether older ones exist."""
+
+    responses: list[dict] = field(default_factory=list)
+    truncated: bool = False
+
+
+def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
+    """Defence in depth: only this patient's responses, whatever the server returned, newest first."""
+    mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{patient_id}"]
+    return sorted(mine, key=lambda r: r.get("authored") or "", reverse=True)
+
+
+def completed_responses(launch: "Launch") -> ResponseHistory:
+    """The patient's completed QuestionnaireResponses on the EHR, newest first (server sort and count).
+
+    Reads at most RESPONSE_MAX_PAGES pages; `truncated` says older responses were left unread.
+    Empty when the launch may not read responses or the search fails.
+    """
     ctx = launch.context
     if not ctx.patient_id or not ctx.permissions.can_read("QuestionnaireResponse"):
-        return []
+        return ResponseHistory()
     try:
         found = launch.fhir.search("QuestionnaireResponse", [
             ("subject", f"Patient/{ctx.patient_id}"), ("status", "completed"), ("_sort", "-authored"),
-            ("_count", RESPONSE_SEARCH_COUNT)], max_pages=1).matches
+            ("_count", RESPONSE_SEARCH_COUNT)], max_pages=RESPONSE_MAX_PAGES)
+    except FhirError:
+        return ResponseHistory()
+    return ResponseHistory(_only_patients(found.matches, ctx.patient_id), truncated=found.truncated)
+
+
+def _latest_beyond(launch: "Launch", entry: "CatalogEntry") -> list[dict]:
+    """The newest completed response to this one form, searched by its canonical (for histories cut short).
+
+    Searches by `url|version` and the bare url, so exact-matching servers find it too.
+    """
+    ctx = launch.context
+    url, version = canonicals.split(entry.canonical)
+    try:
+        found = launch.fhir.search("QuestionnaireResponse", [
+            ("subject", f"Patient/{ctx.patient_id}"), ("status", "completed"),
+            ("questionnaire", canonicals.search_value(url, [version] if version else [])),
+            ("_sort", "-authored"), ("_count", "1")], max_pages=1)
     except FhirError:
         return []
-    # Defence in depth: only this patient's responses, whatever the server returned.
-    mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{ctx.patient_id}"]
-    return sorted(mine, key=lambda r: r.get("authored") or "", reverse=True)
+    return _only_patients(found.matches, ctx.patient_id or "")[:1]
 
 
 def response_score(form: Form, response: dict) -> Score | None:
@@ -286,20 +324,20 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
         return holder[0]
 
 
-def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict], list[dict], list[dict], T]:
+def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict], list[dict], ResponseHistory, T]:
     """(named by the launch, EHR copies of the library, completed responses, meanwhile()), in one wave.
 
     The EHR reads run on the read pool while this thread runs `meanwhile` (the store reads,
     which need this request's context), so the store's round trips hide inside the EHR's.
     """
     library_urls = [q["url"] for q in _library()]
-    reads: list[Callable[[], list[dict]]] = [
-        lambda: _ehr_copies(launch, library_urls), lambda: completed_responses(launch), *_named_reads(launch)]
+    reads: list[Callable[[], list[dict]]] = [lambda: _ehr_copies(launch, library_urls), *_named_reads(launch)]
     launch.fhir  # build the client once, before the threads share it
+    history = submit_read(lambda: completed_responses(launch))
     pending = [submit_read(read) for read in reads]
     local = meanwhile()
     results = [future.result() for future in pending]
-    return [r for found in results[2:] for r in found], results[0], results[1], local
+    return [r for found in results[1:] for r in found], results[0], history.result(), local
 
 
 def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
@@ -324,7 +362,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         """This person's submissions (newest first) and the drafts of the bundled forms."""
         return submission.submissions(launch), drafts.load_many(launch, map(canonical_of, _library()))
 
-    named, ehr_copies, responses, (known, library_drafts) = _read_wave(launch, store_reads)
+    named, ehr_copies, history, (known, library_drafts) = _read_wave(launch, store_reads)
     for resource in named:
         add(resource, "launch", requested=True)
     for resource in ehr_copies:
@@ -337,14 +375,45 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         # Only the newest submission counts: a failure later corrected and sent is no longer pending.
         newest = next((s for s in known if s.questionnaire == entry.canonical), None)
         entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
-        mine = [r for r in responses if r.get("questionnaire") in (entry.canonical, entry.url)]
-        form = entry.form if mine else None
-        for response in mine:
-            entry.completed.append(CompletedResponse(
-                id=str(response.get("id")), authored=response.get("authored"),
-                author=(response.get("author") or {}).get("reference"),
-                score=response_score(form, response) if form else None, resource=response))
+        entry.history_truncated = history.truncated
+        _add_completed(entry, [r for r in history.responses if r.get("questionnaire") in (entry.canonical, entry.url)])
+    if history.truncated:
+        # The history was cut short: a form with no response among the newest may still have an
+        # older one. Ask for each such form's newest response at once rather than call it due.
+        unseen = [e for e in entries.values() if not e.completed]
+        found = [submit_read(lambda entry=entry: _latest_beyond(launch, entry)) for entry in unseen]
+        for entry, future in zip(unseen, found):
+            _add_completed(entry, [r for r in future.result() if r.get("questionnaire") in (entry.canonical, entry.url)])
     return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
+
+
+def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:
+    """Append these completed responses (newest first) to the entry, scored with its form."""
+    form = entry.form if responses else None
+    entry.completed.extend(_summarise(form, response) for response in responses)
+
+
+def _summarise(form: Form | None, response: dict) -> CompletedResponse:
+    """One completed response, scored with the form when there is one."""
+    return CompletedResponse(id=str(response.get("id")), authored=response.get("authored"),
+                             author=(response.get("author") or {}).get("reference"),
+                             score=response_score(form, response) if form else None, resource=response)
+
+
+def completed_response(launch: "Launch", entry: CatalogEntry, response_id: str) -> CompletedResponse | None:
+    """One completed response of this patient to this form: from the history read, or, when that
+    was cut short, read by id (an old response stays reachable); None when it is not one."""
+    found = next((c for c in entry.completed if c.id == response_id), None)
+    if found is not None or not entry.history_truncated:
+        return found
+    try:
+        resource = launch.fhir.read("QuestionnaireResponse", response_id)
+    except (FhirError, ValueError):
+        return None
+    mine = _only_patients([resource], launch.context.patient_id or "")
+    if not mine or resource.get("status") != "completed" or resource.get("questionnaire") not in (entry.canonical, entry.url):
+        return None
+    return _summarise(entry.form, resource)
 
 
 def entry_for(launch: "Launch", key: str) -> CatalogEntry | None:

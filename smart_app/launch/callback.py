@@ -97,13 +97,13 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_ids: tuple[str
                                        fhir_user=fhir_user, now=time.time())
         context = _with_patient(context)
         check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
+        browser, anchor = rebind()
+        save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
     except LaunchError:
         # A refused sign-in must not leave a live grant behind at the EHR (RFC 7009, best effort).
         revoke_tokens(server, config, rt.keys, token, redirect_uri=rt.settings.redirect_uri,
                       jwks_uri=rt.settings.jwks_uri, ids={"iss": server.iss, "client_id": server.client_id})
         raise
-    browser, anchor = rebind()
-    save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
                 patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
                 access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)

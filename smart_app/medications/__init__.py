@@ -28,6 +28,7 @@ from .model import (
     SourceRef,
 )
 from .questionnaire import canonical as questionnaire_canonical
+from .questionnaire import known_versions as questionnaire_versions
 from .questionnaire import load_questionnaire
 from .report import ADD_ACTION, added_block_count, added_field_name, field_name, parse_review, review_form_values
 from .resources import PENDING_RESPONSE_REF, adherence_observations, fill_response_ref, to_questionnaire_response

@@ -40,6 +40,16 @@ def canonical() -> str:
     return f"{q['url']}|{q['version']}"
 
 
+# Versions of the review this app shipped before the bundled one: answers to them are still reviews,
+# and servers that compare canonicals exactly only find them when each version is named.
+EARLIER_VERSIONS = ("1.0.0",)
+
+
+def known_versions() -> tuple[str, ...]:
+    """Every version a stored review may name: the bundled one first, then the earlier ones."""
+    return tuple(dict.fromkeys((load_questionnaire()["version"], *EARLIER_VERSIONS)))
+
+
 @cache
 def item_texts() -> dict[str, str]:
     """linkId -> question text, for readable QuestionnaireResponse items."""

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from smart_app import audit, drafts, submission
 from smart_app.fhir import FhirError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, read_medications
+from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
@@ -79,7 +79,21 @@ def _review_status(launch: Launch) -> TaskStatus:
     draft = drafts.load(launch, canonical)
     if draft is not None and draft.saved_at is not None and (newest is None or draft.saved_at > newest.created_at):
         return TaskStatus.IN_PROGRESS  # answers saved since the last review was sent
-    return TaskStatus.DONE if newest is not None else TaskStatus.TO_DO
+    if newest is not None:
+        return TaskStatus.DONE
+    return TaskStatus.DONE if _review_on_record(launch) else TaskStatus.TO_DO
+
+
+def _review_on_record(launch: Launch) -> bool:
+    """Whether the EHR holds a completed review for this patient (sent by someone else, elsewhere, or
+    before this app's store knew it); False when it may not or cannot be read."""
+    ctx = launch.context
+    if not ctx.patient_id or not ctx.permissions.can_read("QuestionnaireResponse"):
+        return False
+    try:
+        return latest_review(launch.fhir, ctx.patient_id) is not None
+    except FhirError:
+        return False
 
 
 def _clinician_summary(launch: Launch) -> str:
@@ -162,7 +176,8 @@ def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str]
     """The review page with the form restored from `values`."""
     page = render_template(
         "medications/review.html", launch=launch, rows=read.medications.current, past_rows=read.medications.past,
-        statements_read=read.statements_read, values=dict(values), errors=dict(errors or {}),
+        statements_read=read.statements_read, list_incomplete=read.list_incomplete, values=dict(values),
+        errors=dict(errors or {}),
         added_count=added_count or added_block_count(values), read_only_reason=read_only_reason(launch),
         action_url=url_for(".save", handle=launch.handle), on_behalf=launch.context.user_kind == "clinician",
     )
@@ -338,4 +353,5 @@ def clinician(handle: str) -> tuple[str, int] | str:
     flagged = {d.row.key: d.label for d in differences if d.row is not None}
     return render_template("medications/clinician.html", launch=launch, differences=differences, reviewed=reviewed,
                            reviewed_at=(read.latest_review or {}).get("authored"), review_unknown=_review_unknown(launch, read),
-                           current_rows=read.medications.current, past_rows=read.medications.past, flagged=flagged)
+                           current_rows=read.medications.current, past_rows=read.medications.past, flagged=flagged,
+                           list_incomplete=read.list_incomplete)

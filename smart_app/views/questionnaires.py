@@ -22,8 +22,8 @@ from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
-from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, entry_for, form_for, response_score,
-                                            shared_find_by_id)
+from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
+                                            response_score, shared_find_by_id)
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
@@ -204,13 +204,35 @@ def _recent_observations(launch: Launch, form: Form) -> list[dict]:
 
 
 def _search_observations(launch: Launch, codes: list[str]) -> list[dict]:
-    """The patient's recent Observations with these codes ([] when the search fails)."""
+    """The patient's recent Observations with these codes, newest first ([] when the search fails).
+
+    One page of one search for every code; when the server has more, each code that page did not
+    cover gets its own newest-first search, so a frequent measurement cannot hide a rarer one.
+    """
     ctx = launch.context
+
+    def newest(wanted: list[str], count: str) -> Any:
+        """The first page of the newest Observations with any of these codes."""
+        return launch.fhir.search("Observation", [("patient", ctx.patient_id), ("code", ",".join(wanted)),
+                                                  ("_sort", "-date"), ("_count", count)], max_pages=1)
     try:
-        return launch.fhir.search("Observation", [("patient", ctx.patient_id), ("code", ",".join(codes)),
-                                                  ("_sort", "-date"), ("_count", "50")], max_pages=1).matches
+        found = newest(codes, "50")
     except FhirError:
         return []  # prefill is a convenience; the form still works without it
+    results = list(found.matches)
+    for code in [c for c in codes if not any(_has_code(o, c) for o in results)] if found.truncated else []:
+        try:
+            results.extend(newest([code], "1").matches)
+        except FhirError:
+            continue  # that item is simply not prefilled
+    return results
+
+
+def _has_code(observation: dict, code: str) -> bool:
+    """True when the Observation's code carries this `system|code`."""
+    system, _, value = code.partition("|")
+    codings = (observation.get("code") or {}).get("coding") or []
+    return any(isinstance(c, dict) and c.get("code") == value and str(c.get("system")) == system for c in codings)
 
 
 def _references(launch: Launch) -> tuple[dict, dict | None, dict | None, dict | None]:
@@ -504,7 +526,7 @@ def response(handle: str, key: str, response_id: str) -> str:
     """Reopen a completed response (read-only), with its score and band."""
     launch = current_launch(handle)
     entry = _entry_or_404(launch, key)
-    found = next((c for c in entry.completed if c.id == response_id), None)
+    found = completed_response(launch, entry, response_id)
     if found is None:
         abort(404)
     form = _form_or_400(entry)

@@ -60,13 +60,6 @@ def test_refuses_next_links_that_change_scheme_host_or_add_userinfo(fhir_server,
     assert len(fhir_server.log) == 1
 
 
-def test_stops_at_the_page_cap(fhir_server, make_client):
-    fhir_server.expect_request("/fhir/Observation").respond_with_response(
-        fhir_response(page([match("Observation", "o")], fhir_server.url_for("/fhir/Observation?again=1"))))
-    with pytest.raises(FhirError) as caught:
-        make_client(max_pages=3).search("Observation", {"patient": "p1"})
-    assert caught.value.code is FhirErrorCode.TOO_MANY_PAGES
-    assert len(fhir_server.log) == 3
 
 
 def test_search_rejects_a_non_bundle_reply(fhir_server, make_client):

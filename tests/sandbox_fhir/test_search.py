@@ -181,3 +181,26 @@ def test_tag_search_as_used_by_conditional_creates(client, store):
                   "target": [{"reference": "Patient/pat-ana"}], "agent": [{"who": {"reference": "Patient/pat-ana"}}]})
     assert ids(search(client, "/fhir/Provenance?_tag=urn:previsit:submission|sub-9")) == ["prov-tagged"]
     assert search(client, "/fhir/Provenance?_tag=urn:previsit:submission|sub-8")["total"] == 0
+
+
+def test_questionnaire_response_search_by_known_versions_newest_first_as_the_app_asks(client):
+    """The app's canonical search (every url|version plus the bare url, escaped) and its sort, paged."""
+    from urllib.parse import urlencode
+
+    from smart_app import canonicals
+
+    for n, version in enumerate(["1.0.0", "2.0.0", "3.0.0"]):
+        qr = {"resourceType": "QuestionnaireResponse", "status": "completed",
+              "questionnaire": f"{QUESTIONNAIRE_URL}|{version}", "subject": {"reference": "Patient/pat-ana"},
+              "authored": f"{_day(0)}T1{n}:00:00Z", "item": [{"linkId": "q1", "answer": [{"valueInteger": 1}]}]}
+        assert client.post("/fhir/QuestionnaireResponse", json=qr, headers=auth("ana-all")).status_code == 201
+    known = canonicals.search_value(QUESTIONNAIRE_URL, ["2.0.0", "1.0.0"])
+    query = urlencode([("questionnaire", known), ("status", "completed"), ("_sort", "-authored,-_lastUpdated"),
+                       ("_count", "2")])
+    first = search(client, f"/fhir/QuestionnaireResponse?{query}", token="ana-all")
+    # The bare url matches any version here (a lenient server), so all three; newest first, two a page.
+    assert first["total"] == 3
+    assert [r["questionnaire"].rsplit("|", 1)[1] for r in entries(first)] == ["3.0.0", "2.0.0"]
+    assert any(link["relation"] == "next" for link in first["link"])
+    exact = urlencode([("questionnaire", f"{QUESTIONNAIRE_URL}|1.0.0")])
+    assert search(client, f"/fhir/QuestionnaireResponse?{exact}", token="ana-all")["total"] == 1
