@@ -295,6 +295,25 @@ def _directory(clock: _Clock) -> Iterator[dict[str, Any]]:
                                               "Doctor of Medicine" if qual == "MD" else "Registered Nurse")}]}
 
 
+def _value_sets() -> Iterator[dict[str, Any]]:
+    """Value sets real forms use by canonical (not contained), so ValueSet/$expand has something to expand.
+
+    patient-contactrelationship: FHIR R4 (4.0.1), CC0; used by the SDC extraction examples
+    (extract-complex-template, extract-complex-defn3). Its R4 compose includes all of HL7 v2
+    table 0131; the codes are listed here so this small server can expand it.
+    """
+    system = "http://terminology.hl7.org/CodeSystem/v2-0131"
+    codes = (("BP", "Billing contact person"), ("CP", "Contact person"), ("EP", "Emergency contact person"),
+             ("PR", "Person preparing referral"), ("E", "Employer"), ("C", "Emergency Contact"),
+             ("F", "Federal Agency"), ("I", "Insurance Company"), ("N", "Next-of-Kin"), ("S", "State Agency"),
+             ("U", "Unknown"))
+    yield {"resourceType": "ValueSet", "id": "patient-contactrelationship",
+           "url": "http://hl7.org/fhir/ValueSet/patient-contactrelationship", "version": "4.0.1",
+           "name": "PatientContactRelationship", "title": "Patient Contact Relationship", "status": "active",
+           "compose": {"include": [{"system": system,
+                                    "concept": [{"code": code, "display": display} for code, display in codes]}]}}
+
+
 def _birth_date(person: _Person, clock: _Clock) -> str:
     """A fixed birth date, or one that keeps the person at a constant age relative to today."""
     if person.birth.startswith("age:"):
@@ -528,7 +547,7 @@ def build_resources(today: date, questionnaire_dir: Path | None = None,
     """Return every seed resource, in an order where references point backwards."""
     clock = _Clock(today)
     summary = summary or SeedSummary(today=today.isoformat())
-    out: list[dict[str, Any]] = [*_directory(clock), *_shared_medications()]
+    out: list[dict[str, Any]] = [*_directory(clock), *_shared_medications(), *_value_sets()]
     for person in PERSONS:
         out.append(_patient(person, clock))
     out.append(_parent(clock))

@@ -15,7 +15,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from flask import has_request_context
 
@@ -206,8 +206,11 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
 
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-                   observations: list[Mapping[str, Any]], recorded: str) -> tuple[dict, list[str]]:
+                   observations: list[Mapping[str, Any]], recorded: str,
+                   extracted: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
+
+    `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
 
     Raises SubmissionRefused when not even the QuestionnaireResponse may be written.
     """
@@ -226,24 +229,28 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
         author_ref=author_reference(launch),
         app_device=APP_DEVICE,
         recorded=recorded,
+        extracted=extracted,
     )
     return filter_by_permissions(bundle, ctx.permissions.can_write)
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
-                  observations: list[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+                  observations: list[Mapping[str, Any]],
+                  extracted: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
     identifier = questionnaire_response.get("identifier") or {}
     preview_id = identifier.get("value") if identifier.get("system") == IDENTIFIER_SYSTEM else None
     bundle, skipped = prepare_bundle(launch, submission_id=preview_id or "preview",
                                      questionnaire_response=questionnaire_response,
-                                     observations=observations, recorded=_now_iso(time.time()))
+                                     observations=observations, recorded=_now_iso(time.time()),
+                                     extracted=extracted)
     return resource_types(bundle), skipped
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
            observations: list[Mapping[str, Any]], kind: str, label: str = "",
-           questionnaire: str | None = None, complete_in_place: str | None = None) -> SubmissionOutcome:
+           questionnaire: str | None = None, complete_in_place: str | None = None,
+           extracted: Sequence[Mapping[str, Any]] = ()) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -258,7 +265,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         now = time.time()
         bundle, skipped = prepare_bundle(launch, submission_id=submission_id,
                                          questionnaire_response=questionnaire_response,
-                                         observations=observations, recorded=_now_iso(now))
+                                         observations=observations, recorded=_now_iso(now),
+                                         extracted=extracted)
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         existing = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                     "handle": launch.handle, "complete_in_place": complete_in_place}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -30,6 +30,11 @@ QR_TYPE = "QuestionnaireResponse"
 def observation_identifier_value(submission_id: str, key: str) -> str:
     """Identifier value for an Observation of a submission, keyed by linkId or code."""
     return f"{submission_id}/obs/{key}"
+
+
+def extracted_identifier_value(submission_id: str, key: str) -> str:
+    """Identifier value for a resource of a submission's SDC template/definition extraction."""
+    return f"{submission_id}/ext/{key}"
 
 
 def provenance_tag_code(submission_id: str) -> str:
@@ -149,8 +154,12 @@ def build_submission_bundle(
     author_ref: str | None,
     app_device: dict,
     recorded: str,
+    extracted: Sequence[Mapping[str, Any]] = (),
 ) -> dict:
-    """Build the transaction Bundle (QR, Observations, Provenance) of one submission; never mutates inputs.
+    """Build the transaction Bundle (QR, Observations, extracted resources, Provenance); never mutates inputs.
+
+    `extracted` holds {"resource": ..., "key": ...} from SDC template/definition extraction
+    (see extracted_entries).
 
     The same inputs always give the identical Bundle, so a retry is byte-for-byte the same request.
     """
@@ -191,6 +200,9 @@ def build_submission_bundle(
         entries.append(_entry(full_url_for(identifier_system, value), obs,
                               token_query("identifier", identifier_system, value)))
 
+    entries += extracted_entries(extracted, submission_id=submission_id, identifier_system=identifier_system,
+                                 patient_ref=patient_ref, qr_url=qr_url)
+
     who_app, contained = _app_agent(app_device)
     agents = [_agent("author", "Author", {"reference": author_ref})] if author_ref else []
     agents.append(_agent("assembler", "Assembler", who_app))
@@ -207,6 +219,49 @@ def build_submission_bundle(
     entries.append(_entry(full_url_for(identifier_system, tag), provenance,
                           token_query("_tag", identifier_system, tag)))
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def extracted_entries(extracted: Sequence[Mapping[str, Any]], *, submission_id: str, identifier_system: str,
+                      patient_ref: str, qr_url: str) -> list[dict]:
+    """Conditional-create entries for extracted resources, keyed `<submission>/ext/<key>`.
+
+    The extractor already bound each resource to the launch's patient; a resource naming any
+    other patient is refused here too (never written). Links to the response become this
+    bundle's QR fullUrl, like the Observations' derivedFrom.
+    """
+    entries = []
+    seen: set[str] = set()
+    for item in extracted:
+        resource = copy.deepcopy(dict(item["resource"]))
+        key = str(item["key"])
+        value = extracted_identifier_value(submission_id, key)
+        if value in seen:
+            raise ValueError("extracted resources need unique keys within a submission")
+        seen.add(value)
+        for element in ("subject", "patient", "for"):
+            ref = resource.get(element)
+            if isinstance(ref, Mapping) and ref.get("reference") not in (None, patient_ref):
+                raise ValueError(f"{resource.get('resourceType')}.{element} does not match the launch")
+        resource.pop("id", None)
+        others = [i for i in resource.get("identifier") or [] if isinstance(i, Mapping) and i.get("system") != identifier_system]
+        resource["identifier"] = [{"system": identifier_system, "value": value}, *others]
+        resource = _link_response(resource, qr_url)
+        entries.append(_entry(full_url_for(identifier_system, value), resource,
+                              token_query("identifier", identifier_system, value)))
+    return entries
+
+
+def _link_response(resource: dict, qr_url: str) -> dict:
+    """Point derivedFrom / reasonReference placeholders (urn: or QuestionnaireResponse/...) at the bundle's QR."""
+    def fix(refs: list) -> list:
+        """Replace response links, keep the rest."""
+        kept = [r for r in refs if not (isinstance(r, Mapping) and str(r.get("reference", "")).startswith((QR_TYPE, "urn:")))]
+        return [{"reference": qr_url}, *kept]
+    if "derivedFrom" in resource:
+        resource["derivedFrom"] = fix(resource.get("derivedFrom") or [])
+    if "reasonReference" in resource and resource.get("resourceType") == "Task":
+        resource["reasonReference"] = {"reference": qr_url}
+    return resource
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +502,7 @@ def resource_types(bundle: Mapping[str, Any]) -> list[str]:
 
 
 __all__ = [
-    "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle",
+    "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle", "extracted_entries",
     "filter_by_permissions", "full_url_for", "observation_identifier_value", "provenance_tag_code",
     "receipt_from_response", "resolve_references", "resource_types", "response_from_sequential",
     "send_submission", "sequential_requests", "token_query",

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from sandbox.contracts import AccessGrant, FaultPlan, GrantResolver, PlannedFault
 from sandbox.fhir import bundles
 from sandbox.fhir import interactions as ops
+from sandbox.fhir import terminology
 from sandbox.fhir.capability import capability_statement
 from sandbox.fhir.outcome import FhirError, informational
 from sandbox.fhir.store import FhirStore
@@ -289,6 +290,17 @@ def create_fhir_blueprint(
         pairs = list(request.args.items(multi=True)) + list(request.form.items(multi=True))
         lenient = _prefer().get("handling") == "lenient"
         return _render(ops.search(ctx, type_, pairs, lenient=lenient), ctx)
+
+    @bp.route("/ValueSet/$expand", methods=_ALL)
+    def expand_value_set() -> Response:
+        """ValueSet/$expand?url=... for the value sets this server holds (GET, or POST with form parameters)."""
+        if request.method not in ("GET", "POST"):
+            raise not_allowed("GET", "POST")
+        pairs = list(request.args.items(multi=True))
+        if request.method == "POST":
+            pairs += list(request.form.items(multi=True))
+        ctx = ctx_now()
+        return _render(terminology.expand(ctx, pairs), ctx)
 
     @bp.route("/<type_>/<id_>", methods=_ALL)
     def instance(type_: str, id_: str) -> Response:

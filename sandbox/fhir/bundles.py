@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.fhir import interactions as ops
+from sandbox.fhir import terminology
 from sandbox.fhir.outcome import FhirError
 from sandbox.fhir.validate import resource_issues
 
@@ -27,7 +28,7 @@ def _parse_url(ctx: ops.Context, url: str) -> tuple[list[str], list[tuple[str, s
     """Split an entry's request.url (relative or under our base) into path segments and query pairs."""
     if url.startswith(ctx.base_url):
         url = url[len(ctx.base_url):]
-    elif "://" in url:
+    elif "://" in url.split("?", 1)[0]:  # a query may carry URLs (e.g. $expand?url=...)
         raise FhirError(400, f"entry url {url!r} is not on this server", expression=["Bundle.entry.request.url"])
     parts = urlsplit(url.lstrip("/"))
     segments = [s for s in parts.path.split("/") if s]
@@ -96,6 +97,8 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
     if method == "GET":
         if len(segments) == 1:
             return ops.search(ctx, type_, query)
+        if segments == ["ValueSet", "$expand"]:
+            return terminology.expand(ctx, query)
         if len(segments) == 2:
             return ops.read(ctx, type_, segments[1])
         if len(segments) == 4 and segments[2] == "_history":

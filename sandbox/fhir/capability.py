@@ -10,6 +10,7 @@ SUPPORTED_TYPES: tuple[str, ...] = tuple(sorted({"Patient", *fsearch.SEARCH_PARA
 
 _SEARCH_TYPE = {"token": "token", "reference": "reference", "date": "date", "string": "string",
                 "uri": "uri", "canonical": "reference"}
+_EXPAND = {"name": "expand", "definition": "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"}
 _OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 
 
@@ -32,6 +33,7 @@ def capability_statement(base_url: str, security_endpoints: dict[str, str] | Non
                             ("read", "vread", "create", "update", "delete", "search-type")],
             "searchInclude": includes,
             "searchParam": [{"name": name, "type": _SEARCH_TYPE[p.kind]} for name, p in sorted(params.items())],
+            **({"operation": [_EXPAND]} if type_ == "ValueSet" else {}),
         })
     security: dict[str, Any] = {
         "cors": True,

@@ -30,6 +30,10 @@ COMPARTMENT: dict[str, tuple[str, ...]] = {
     "QuestionnaireResponse": ("subject", "author"),
     "Provenance": ("target",),
     "RelatedPerson": ("patient",),
+    "FamilyMemberHistory": ("patient",),
+    # R4's Patient CompartmentDefinition leaves Task out; this sandbox files a Task under Task.for
+    # (its search parameter `patient`), as EHRs that accept patient-proposed Tasks do.
+    "Task": ("patient",),
 }
 # Types outside any patient's compartment: readable under patient/<Type> scopes. Device is
 # treated as shared (an app's own Device is referenced from Provenance), as the contract says.

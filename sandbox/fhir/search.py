@@ -122,6 +122,13 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
     "ValueSet": {**_IDENT, "url": _p("uri", "url"), "version": _p("token", "version"),
                  "name": _p("string", "name"), "status": _p("token", "status")},
     "Device": {**_IDENT, "patient": _p("reference", "patient"), "type": _p("token", "type")},
+    "FamilyMemberHistory": {**_IDENT, "patient": _p("reference", "patient"), "status": _p("token", "status"),
+                            "relationship": _p("token", "relationship"), "code": _p("token", "condition.code"),
+                            "date": _p("date", "date")},
+    "Task": {**_IDENT, "patient": _p("reference", "for"), "subject": _p("reference", "for"),
+             "focus": _p("reference", "focus"), "status": _p("token", "status"), "intent": _p("token", "intent"),
+             "code": _p("token", "code"), "authored-on": _p("date", "authoredOn"),
+             "encounter": _p("reference", "encounter")},
 }
 
 # Result-shaping parameters we accept without filtering on them.

@@ -29,6 +29,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "Appointment": ("status", "participant"),
     "Provenance": ("target", "recorded", "agent"),
     "RelatedPerson": ("patient",),
+    "FamilyMemberHistory": ("status", "patient", "relationship"),
+    "Task": ("status", "intent"),
 }
 _STATUS: dict[str, set[str]] = {
     "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
@@ -39,6 +41,9 @@ _STATUS: dict[str, set[str]] = {
                           "draft", "unknown"},
     "MedicationStatement": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold",
                             "unknown", "not-taken"},
+    "FamilyMemberHistory": {"partial", "completed", "entered-in-error", "health-unknown"},
+    "Task": {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
+             "on-hold", "failed", "completed", "entered-in-error"},
 }
 _DATE_FIELDS = ("authored", "recorded", "effectiveDateTime", "issued", "authoredOn", "birthDate",
                 "recordedDate", "onsetDateTime", "date", "start", "end", "valueDateTime")

@@ -17,6 +17,8 @@ from smart_app.launch.client_auth import oauth_session
 from smart_app.launch.discovery import SmartConfiguration
 from smart_app.launch.keys import ClientKeys
 from smart_app.launch.scopes import requested_scope
+from smart_app.questionnaires.library import shared as bundled_questionnaires
+from smart_app.questionnaires.resource_extraction import write_scopes
 from smart_app.store import LaunchStore
 
 PENDING = "pending"
@@ -54,6 +56,15 @@ def check_auth_method(server: FhirServer, config: SmartConfiguration) -> None:
         raise LaunchError(LaunchErrorCode.AUTH_METHOD_UNSUPPORTED, method, iss=config.iss)
 
 
+def extraction_scopes() -> list[str]:
+    """Write scopes the bundled forms' SDC extraction needs: asked for only when a form needs them.
+
+    An EHR's own form that extracts more is sent without those resources (the review page says
+    which) unless its scopes are added to that server's `scope` in launch.json.
+    """
+    return write_scopes(list(bundled_questionnaires()))
+
+
 def begin_authorization(
     *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
     store: LaunchStore, browser_id: str, launch: str | None,
@@ -63,7 +74,8 @@ def begin_authorization(
     check_auth_method(server, config)
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
-    scope = requested_scope(server.scope or settings.scope, ehr_launch=launch is not None, v2=config.uses_v2_scopes)
+    scope = requested_scope(" ".join([server.scope or settings.scope, *extraction_scopes()]),
+                            ehr_launch=launch is not None, v2=config.uses_v2_scopes)
     nonce = secrets.token_urlsafe(32) if "openid" in scope.split() else None
     extra: dict[str, str] = {"aud": server.iss}
     if launch is not None:

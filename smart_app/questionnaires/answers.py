@@ -118,6 +118,32 @@ def _option_answer(token: str, item: FormItem) -> Answer | None:
     return None
 
 
+def _listed_answer(text: str, item: FormItem) -> Answer | None:
+    """The option a typed text names (its label or code, ignoring case): a pick from a suggestion list."""
+    wanted = " ".join(text.split()).casefold()
+    for option in item.options:
+        code = option.value.get("code") if isinstance(option.value, dict) else None
+        if wanted and (option.label.casefold() == wanted or (isinstance(code, str) and code.casefold() == wanted)):
+            return option.value_type, option.value
+    return None
+
+
+def _typed_choice(text: str, item: FormItem) -> Answer:
+    """Free text on a coded question: a listed value keeps its Coding; `choice` never becomes valueString.
+
+    R4 allows valueString only on open-choice; a `choice` whose list is unavailable records the
+    text as a Coding with only a display (a Coding's elements are all optional), so the
+    response stays valid and nothing typed is lost.
+    """
+    listed = _listed_answer(text, item)
+    if listed:
+        return listed
+    typed = _text(text, item)
+    if item.type == "open-choice":
+        return "String", typed
+    return "Coding", {"display": typed}
+
+
 def _quantity(raw: dict, item: FormItem) -> Answer:
     """A Quantity from a value and a unit token (unitOption or the fixed questionnaire-unit)."""
     value = parse_decimal(str(raw.get("value") or ""))
@@ -192,8 +218,8 @@ def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> A
         chosen = _option_answer(text, item)
         if chosen:
             return chosen
-        if kind == "open-choice" or item.options_note or not item.options:
-            return "String", _text(text, item)
+        if kind == "open-choice" or item.options_note or not item.options or item.item_control == "autocomplete":
+            return _typed_choice(text, item)
         raise AnswerError("Choose one of the listed answers.")
     if kind == "attachment":
         raise AnswerError("Attach a file.")
@@ -212,7 +238,7 @@ def answer_to_token(item: FormItem, answer: Answer) -> Any:
         unit = {k: value.get(k) for k in ("system", "code") if value.get(k)}
         return {"value": str(value.get("value", "")), "unit": coding_token(unit) if unit else ""}
     if suffix == "Coding":
-        return coding_token(value)
+        return coding_token(value) if value.get("code") else str(value.get("display") or "")
     if suffix == "Reference":
         return value.get("reference", "")
     if suffix == "Attachment":

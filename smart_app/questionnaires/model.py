@@ -6,6 +6,7 @@ huge Questionnaire fails with a typed error instead of a crash.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .sanitize import sanitize_markdown, sanitize_xhtml
+from .valuesets import bundled_value_set
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,13 @@ ITEM_TYPES = frozenset({
 })
 QUESTION_TYPES = ITEM_TYPES - {"group", "display"}
 OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+
+# Where an item's answer list came from (FormItem.options_source).
+SOURCE_FORM = "form"  # answerOption or a contained ValueSet
+SOURCE_EHR = "ehr"  # the EHR's ValueSet/$expand
+SOURCE_BUNDLED = "bundled"  # an expansion shipped with the app (valuesets.py)
+SOURCE_NONE = "none"  # no list found: answered as free text
+FREE_TEXT_NOTE = "The list of answers for this question is not available; please type your answer."
 
 # Default attachment limit when the Questionnaire sets no maxSize: keeps a draft small.
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
@@ -130,6 +139,8 @@ class FormItem:
     unit_options: tuple[dict, ...] = ()
     options: tuple[Option, ...] = ()
     options_note: str | None = None  # why options could not be resolved
+    answer_value_set: str | None = None  # a non-contained answerValueSet canonical (resolved outside the form)
+    options_source: str = SOURCE_FORM
     item_control: str | None = None
     choice_orientation: str | None = None
     enable_when: tuple[EnableWhen, ...] = ()
@@ -157,6 +168,11 @@ class FormItem:
     def is_question(self) -> bool:
         """True for items that carry answers."""
         return self.type in QUESTION_TYPES
+
+    @property
+    def free_text_fallback(self) -> bool:
+        """A coded question whose answer list could not be resolved: answered as typed text."""
+        return self.type in ("choice", "open-choice") and bool(self.options_note) and not self.options
 
     @property
     def ordinals(self) -> dict[str, Decimal]:
@@ -193,6 +209,10 @@ class Form:
         if not self.url:
             return None
         return f"{self.url}|{self.version}" if self.version else self.url
+
+    def external_value_sets(self) -> list[str]:
+        """Every answerValueSet canonical of the form that is not contained (sorted, once each)."""
+        return sorted({i.answer_value_set for i in self.by_link_id.values() if i.answer_value_set})
 
     def walk(self) -> Iterator[FormItem]:
         """All items (help items excluded) in document order, without recursion."""
@@ -378,7 +398,7 @@ def _make_option(suffix: str, value: Any, source: dict, selected: bool = False) 
     )
 
 
-def _options_from_value_set(vs: dict) -> list[Option] | None:
+def options_from_value_set(vs: dict) -> list[Option] | None:
     """Options from a ValueSet's expansion or enumerated compose; None if neither is usable."""
     expansion = vs.get("expansion")
     contains = expansion.get("contains") if isinstance(expansion, dict) else None
@@ -589,10 +609,16 @@ class _Builder:
         vs_ref = raw.get("answerValueSet")
         if not options and isinstance(vs_ref, str):
             vs = self.contained.get(vs_ref if vs_ref.startswith("#") else vs_ref.split("|")[0])
-            resolved = _options_from_value_set(vs) if vs else None
+            resolved = options_from_value_set(vs) if vs else None
+            if vs is None:
+                # Not contained: never fetched from its URL (an SSRF hole). The EHR's own $expand
+                # may replace this later (with_expansions); until then a bundled expansion serves.
+                item.answer_value_set = vs_ref
+                bundled = bundled_value_set(vs_ref)
+                resolved = options_from_value_set(bundled) if bundled else None
+                item.options_source = SOURCE_BUNDLED if resolved else SOURCE_NONE
             if resolved is None:
-                # Fetching an arbitrary URL would be an SSRF hole: degrade to free text.
-                item.options_note = "The list of answers for this question is not available; please type your answer."
+                item.options_note = FREE_TEXT_NOTE
             else:
                 options = resolved
         if len(options) > MAX_OPTIONS:
@@ -679,3 +705,25 @@ def add_reference_candidates(form: Form, candidates: dict[str, list[dict]]) -> N
             for ref in references[:MAX_OPTIONS]
             if isinstance(ref, dict) and ref.get("reference")
         )
+
+
+def with_expansions(form: Form, expansions: dict[str, dict]) -> Form:
+    """A copy of `form` whose non-contained value sets use these expansions (canonical -> expanded ValueSet).
+
+    The shared, cached form is never changed; items without a usable expansion keep what they
+    had (a bundled expansion or the free-text fallback). Returns `form` itself when nothing applies.
+    """
+    usable: dict[str, tuple[Option, ...]] = {}
+    for canonical, vs in expansions.items():
+        options = options_from_value_set(vs) if isinstance(vs, dict) else None
+        if options and len(options) <= MAX_OPTIONS:
+            usable[canonical] = tuple(options)
+    if not any(i.answer_value_set in usable for i in form.by_link_id.values()):
+        return form
+    # Copy the item tree only: the raw Questionnaire stays the one shared, read-only object.
+    copied = copy.deepcopy(form, memo={id(form.questionnaire): form.questionnaire})
+    for item in copied.by_link_id.values():
+        options = usable.get(item.answer_value_set or "")
+        if options is not None:
+            item.options, item.options_source, item.options_note = options, SOURCE_EHR, None
+    return copied

@@ -112,11 +112,15 @@ class FormState:
         data: Mapping[str, Any],
         files: Mapping[str, Any] | None = None,
         previous: "FormState | None" = None,
+        scope: frozenset[str] | None = None,
     ) -> "FormState":
         """State from a POSTed form (a werkzeug MultiDict or dict of lists).
 
         Fields for unknown items are ignored. Attachments not re-uploaded keep the previous
         state's file. "From your record" marks survive while the value is unchanged.
+        `scope`: the linkIds the page showed (one step of a paged form); answers and repeat
+        counts of every other item are kept from `previous`, and posted fields outside the
+        scope are ignored, so moving between steps never loses an answer.
         """
         state = cls()
         others: dict[Key, list[str]] = {}
@@ -127,7 +131,7 @@ class FormState:
                 continue
             kind, link_id, path = parsed
             item = form.by_link_id.get(link_id)
-            if item is None or len(path) != item.group_depth:
+            if item is None or len(path) != item.group_depth or (scope is not None and link_id not in scope):
                 continue
             values = [str(v)[:MAX_FIELD_CHARS] for v in _getlist(data, name)][:MAX_REPEATS]
             key = (link_id, path)
@@ -172,6 +176,13 @@ class FormState:
                 item = form.by_link_id.get(key[0])
                 if item is not None and item.read_only:
                     state.values[key] = values
+        if previous is not None and scope is not None:
+            for key, values in previous.values.items():
+                if key[0] not in scope:
+                    state.values[key] = values
+            for key, count in previous.counts.items():
+                if key[0] not in scope:
+                    state.counts[key] = count
         if previous is not None:
             state.from_record = {
                 k for k in previous.from_record if previous.values.get(k) == state.values.get(k)

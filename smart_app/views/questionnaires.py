@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, drafts, submission
+from smart_app import audit, drafts, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
@@ -27,7 +27,11 @@ from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
+from smart_app.questionnaires.extraction_summary import describe, skipped_text
 from smart_app.questionnaires.model import Form
+from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
+from smart_app.questionnaires.state import parse_field_name
+from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -85,11 +89,19 @@ def _rescue(launch: Launch, key: str) -> None:
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
-        return entry.form_or_raise()
+        form = entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
         abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
                                             entry=entry, message=str(error)), 400))
+    return _with_terminology(current_launch(request.view_args["handle"]), form)
+
+
+def _with_terminology(launch: Launch, form: Form) -> Form:
+    """The form with answer lists the EHR expands for it (ValueSet/$expand, one wave, cached)."""
+    if not form.external_value_sets() or not launch.context.permissions.can_read("ValueSet"):
+        return form  # bundled lists, then free text, serve instead
+    return terminology.resolve_form(launch.fhir, form)
 
 
 def _now_iso() -> str:
@@ -262,6 +274,23 @@ def _observations(launch: Launch, form: Form, qr: dict, authored: str) -> list[d
     return extract_observations(form, qr, meta)
 
 
+def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_id: str) -> ExtractionResult:
+    """Resources from SDC template- and definition-based extraction, bound to the launch."""
+    subject, encounter, author, _ = _references(launch)
+    meta = ExtractMeta(subject=subject, encounter=encounter, effective=authored, performer=(author,) if author else ())
+    result = extract_resources(form.questionnaire, qr, meta, seed=submission_id)
+    if result.problems or result.skipped:
+        # The form's owner needs to know; ids and counts only (never answers).
+        audit.event("form.extraction_incomplete", handle=launch.handle, submission_id=submission_id,
+                    problems=len(result.problems), not_extracted=",".join(sorted(set(result.skipped))) or None)
+    return result
+
+
+def _reader(launch: Launch) -> str:
+    """Who reads the review page: "clinician" or "patient" (a caregiver reads as the patient's side)."""
+    return "clinician" if launch.context.user_kind == "clinician" else "patient"
+
+
 def _submission_errors(launch: Launch, draft: drafts.Draft | None,
                        known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the user (shown next to the fields).
@@ -283,17 +312,35 @@ def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
                 node.errors.append(message)
 
 
+def _step_scope(steps: tuple[Section, ...], names: list[str]) -> frozenset[str] | None:
+    """The linkIds a post may change: the sections its fields belong to (None for a one-page form)."""
+    if not steps:
+        return None
+    posted = {parsed[1] for name in names if (parsed := parse_field_name(name))}
+    return frozenset().union(*(s.link_ids for s in steps if s.link_ids & posted))
+
+
+def _posted_step(steps: tuple[Section, ...], raw: str | None) -> int:
+    """The step a paged form was posted from (0 when absent or malformed)."""
+    return min(int(raw), len(steps) - 1) if steps and raw and raw.isdigit() else 0
+
+
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
                  saved: drafts.SaveResult | None = None, status: int = 200,
-                 known: submission.SubmissionOutcome | None = None) -> tuple[str, int]:
-    """Render the fill page (`known`: the draft's submission, when this request already read it)."""
+                 known: submission.SubmissionOutcome | None = None, step: int = 0) -> tuple[str, int]:
+    """Render the fill page (`known`: the draft's submission, when this request already read it).
+
+    A long or tabbed form shows one section (`step`) with the list of sections and their state.
+    """
     failed = _submission_errors(launch, draft, known)
     if failed:
         _attach_field_errors(view, failed.field_errors)
+    steps = sections(view.form)
+    paging = step_view(view, steps, step) if steps else None
     return render_template(
         "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
         action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
-        whose=_whose(launch),
+        whose=_whose(launch), paging=paging,
     ), status
 
 
@@ -335,7 +382,8 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     if rescued is not None:
         # A save that a dead launch (or an earlier send) held back: keep those answers now, then show them.
         draft = drafts.continue_after(launch, draft)
-        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state)
+        state = FormState.from_post(form, MultiDict(rescued), previous=draft.state,
+                                    scope=_step_scope(sections(form), [name for name, _ in rescued]))
         view = evaluate(form, state, _fill_context(launch, form), validate=False)
         draft = drafts.save(launch, draft, state, _response(launch, form, state, view, "in-progress",
                                                             draft.submission_id, _now_iso())).draft
@@ -345,10 +393,11 @@ def fill(handle: str, key: str) -> tuple[str, int]:
         prefill = populate(form, FillContext(resources=resources), recent)
         view = evaluate(form, FormState.initial(form, prefill), FillContext(resources=resources), validate=False)
     else:
-        view = evaluate(form, draft.state, _fill_context(launch, form))
+        # Moving between sections is not a check: messages wait for "Review my answers".
+        view = evaluate(form, draft.state, _fill_context(launch, form), validate="step" not in request.args)
     audit.event("questionnaire.opened", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id,
                 resumed=draft.saved_at is not None, rescued=rescued is not None)
-    return _render_fill(launch, entry, view, draft, known=known)
+    return _render_fill(launch, entry, view, draft, known=known, step=request.args.get("step", 0, type=int) or 0)
 
 
 @bp.post("/questionnaires/<key>")
@@ -367,7 +416,10 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     _rescue(launch, key)
     form = _form_or_400(entry)
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, entry.canonical))
-    state = FormState.from_post(form, request.form, request.files, previous=draft.state)
+    steps = sections(form)
+    step = _posted_step(steps, request.form.get("step"))
+    state = FormState.from_post(form, request.form, request.files, previous=draft.state,
+                                scope=steps[step].link_ids if steps else None)
     action = request.form.get("action", "continue")
     structural = action not in ("continue", "submit")
     if structural:
@@ -386,8 +438,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     drafts.forget_rescued(launch, key)
     if action == "submit" and view.valid and not saved.conflict:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
+    verb, _, target = action.partition(":")
+    if steps and verb == "goto" and target.isdigit() and not saved.conflict:
+        # Another section: answers on this one are saved; the page for that step is a plain GET.
+        return redirect(url_for(".fill", handle=handle, key=key, step=min(int(target), len(steps) - 1)), code=303)
     status = 422 if action == "submit" and not view.valid else 200
-    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status)
+    if steps and action == "submit" and not view.valid:
+        step = first_step_with_errors(view, steps) or 0
+    return _render_fill(launch, entry, view, saved.draft, saved=saved, status=status, step=step)
 
 
 @dataclass(frozen=True)
@@ -398,6 +456,12 @@ class Prepared:
     view: FormView
     qr: dict
     observations: list[dict]
+    extraction: ExtractionResult
+
+    @property
+    def extracted(self) -> list[dict]:
+        """The extracted resources as the write-back layer takes them."""
+        return [{"resource": e.resource, "key": e.key} for e in self.extraction.resources]
 
 
 def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepared | None:
@@ -408,7 +472,8 @@ def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepar
         return None
     authored = _now_iso()
     qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored)
-    return Prepared(form, view, qr, _observations(launch, form, qr, authored))
+    return Prepared(form, view, qr, _observations(launch, form, qr, authored),
+                    _extracted(launch, form, qr, authored, draft.submission_id))
 
 
 @bp.get("/questionnaires/<key>/review")
@@ -426,10 +491,16 @@ def review(handle: str, key: str) -> Response | str:
     planned, skipped = ([], [])
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
-                                                    observations=prepared.observations)
+                                                    observations=prepared.observations, extracted=prepared.extracted)
+    reader = _reader(launch)
+    extracted_lines = [describe(e.resource, reader) for e in prepared.extraction.resources
+                       if e.resource["resourceType"] in planned]
+    not_saved = [text for t in skipped if t != "Observation" and (text := skipped_text(t, reader))
+                 and any(e.resource["resourceType"] == t for e in prepared.extraction.resources)]
     return render_template("questionnaires/review.html", launch=launch, entry=entry, draft=draft,
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
+                           extracted_lines=extracted_lines, not_saved=not_saved,
                            whose=_whose(launch), care_team=_care_team(launch),
                            pending=drafts.unresolved_submission(launch, draft),
                            changes_waiting=drafts.rescued(launch, key))
@@ -477,7 +548,7 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
         outcome = submission.submit(
             launch, submission_id=draft.submission_id, questionnaire_response=prepared.qr,
             observations=prepared.observations, kind=KIND, label=entry.title, questionnaire=entry.canonical,
-            complete_in_place=draft.ehr_id)
+            complete_in_place=draft.ehr_id, extracted=prepared.extracted)
     except submission.SubmissionRefused:
         abort(403)
     except submission.SubmissionChanged:

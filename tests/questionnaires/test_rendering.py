@@ -139,7 +139,8 @@ def test_value_sets_contained_expanded_or_degraded_to_free_text(render) -> None:
     assert [o.label for o in form.by_link_id["a"].options] == ["Ex", "Why"]
     assert [o.token for o in form.by_link_id["b"].options] == ["http://s|z"]
     assert form.by_link_id["c"].options == ()
-    assert view.node("c").answers == [("String", "typed answer")]
+    # A `choice` answer is never a valueString (R4): the typed text is kept as a display-only Coding.
+    assert view.node("c").answers == [("Coding", {"display": "typed answer"})]
     html = render(view)
     page = Page(html)
     assert page.find("input", type="text", name="q.c.r")

@@ -135,7 +135,8 @@ def test_unknown_extensions_are_ignored() -> None:
 
 
 def test_a_5000_item_form_parses_evaluates_renders_and_builds_a_response(render) -> None:
-    # Its speed is measured in bench/scaling.py; a wall-clock threshold here failed on a busy machine.
+    # How fast is measured in bench/scaling.py (10 to 5,000 items); a wall-clock limit here failed
+    # on a loaded CI machine (4.9 s against 4 s) while taking 1.3 s alone.
     groups = [item(f"g{g}", "group", item=[
         item(f"g{g}-{n}", "integer", required=True, ext=[("maxValue", "valueInteger", 10)],
              enableWhen=[{"question": f"g{g}-0", "operator": "exists", "answerBoolean": True}] if n else [])
