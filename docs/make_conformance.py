@@ -34,7 +34,7 @@ MAP: dict[str, tuple[str, str, str]] = {
     "4": ("met", "callback consumes the stored state once; missing/unknown/reused/expired rejected before any token request",
           f"{CB}test_missing_or_unknown_state_is_400_and_no_token_request, {CB}test_tampered_state_is_rejected_and_no_token_request, {CB}test_replayed_callback_is_rejected_without_a_second_token_request, {CB}test_expired_pending_state_is_rejected"),
     "5": ("met", "Jinja autoescape everywhere, no `|safe` on server data, CSP self-only without unsafe-inline",
-          f"{CB}test_ehr_error_redirect_shows_the_error_and_offers_relaunch, {SE}test_no_inline_script_or_style_in_pages, {SE}test_pages_carry_security_headers"),
+          f"{CB}test_ehr_error_redirect_shows_the_error_and_offers_only_a_relaunch_that_can_work, {SE}test_no_inline_script_or_style_in_pages, {SE}test_pages_carry_security_headers"),
     "6": ("met", "the callback only ever redirects to the app's own /l/<handle>/", f"{A}test_callback_never_redirects_anywhere_but_the_launch_page"),
     "7": ("met", "tokens live only in the encrypted server-side store; the cookie is an opaque browser id",
           f"{SE}test_no_token_string_in_any_body_location_or_cookie, {SE}test_tokens_are_encrypted_at_rest"),

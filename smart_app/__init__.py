@@ -37,7 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.store import LaunchStore, fernet_from_keys, make_backend
 
     test_config = dict(test_config or {})
-    app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or str(ROOT / "instance"),
+    app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(DEFAULTS)
     app.config["SESSION_REDIS_URL"] = os.environ.get("SESSION_REDIS_URL")
@@ -58,7 +58,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),
                               app.config["SECRET_KEY"], app.instance_path)
     init_sessions(app, backend)
-    init_runtime(app, settings, LaunchStore(backend, fernet))
+    init_runtime(app, settings, LaunchStore(backend, fernet),
+                 config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
     init_security(app, settings.frame_ancestors())
     audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)
@@ -73,6 +74,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     questionnaires.init_app(app)
     medications.init_app(app)
     return app
+
+
+def instance_path() -> str:
+    """The instance folder (keys, dev secret, filesystem store, effective registration): env SMART_APP_INSTANCE, else ./instance beside the code."""
+    return os.environ.get("SMART_APP_INSTANCE") or str(ROOT / "instance")
 
 
 def _dev_secret(instance_path: str) -> str:

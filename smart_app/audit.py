@@ -261,7 +261,8 @@ _STORY = {
     "launch.rejected": "launch refused: {reason}",
     "authorize.redirect": "sent the browser to the EHR's authorization server ({method})",
     "callback.ok": "signed in; context resolved: {patient}, user {fhir_user}, {granted_scopes} scopes granted",
-    "callback.failed": "sign-in failed: {error_code}",
+    "callback.failed": "sign-in failed: {error_code}{reason_note}",
+    "launch.failed": "launch stopped before sign-in: {error_code}{reason_note}",
     "fhir.read": "read from the EHR ({count} requests): {resource_types}{failed_note}",
     "fhir.write": "wrote to the EHR ({count} requests): {resource_types}{failed_note}",
     "draft.started": "draft started ({submission_id})",
@@ -287,6 +288,7 @@ def describe(item: Mapping[str, Any]) -> str:
     """One event as a line of the story: time, what happened, and the request it belongs to."""
     fields: dict[str, Any] = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in item.items()}
     fields["failed_note"] = f" ({item['failed']} failed)" if item.get("failed") else ""
+    fields["reason_note"] = f" ({item['reason']})" if item.get("reason") else ""
     template = _STORY.get(str(item.get("event")))
     try:
         text = template.format_map(_Missing(fields)) if template else _generic(item)

@@ -18,8 +18,10 @@ class LaunchErrorCode(str, Enum):
                     "Each sign-in can only be completed once. Start again from your health record system.", True)
     COOKIES_BLOCKED = ("COOKIES_BLOCKED", 400, "Your browser blocked the app's cookie",
                        "The app could not keep your sign-in because the browser blocks its cookie inside the health record window. Open the app in a new window to continue.", True)
-    DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, "The health record system did not answer",
-                        "The app could not read the health record system's sign-in settings. Try again in a moment.", True)
+    DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, "The app could not connect to the health record system",
+                        "The app could not read the health record system's sign-in settings.", True)
+    STANDALONE_UNSUPPORTED = ("STANDALONE_UNSUPPORTED", 400, "Open the app from your health record system",
+                              "This health record system opens the app only from inside it, not from a separate link.", False)
     DISCOVERY_REFUSED = ("DISCOVERY_REFUSED", 502, "The health record system's settings were refused",
                          "The health record system's sign-in settings point somewhere the app is not registered to trust. Ask your administrator to check the app's registration.", False)
     PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
@@ -60,15 +62,45 @@ class LaunchErrorCode(str, Enum):
         return member
 
 
+# Codes whose detail is the real reason a person (or their administrator) needs to see.
+SHOWN_DETAIL = frozenset({LaunchErrorCode.EHR_ERROR, LaunchErrorCode.DISCOVERY_FAILED,
+                          LaunchErrorCode.TOKEN_EXCHANGE_FAILED, LaunchErrorCode.REFRESH_FAILED})
+DETAIL_LIMIT = 300
+
+
+def safe_detail(text: str, limit: int = DETAIL_LIMIT, redact: tuple[str | None, ...] = ()) -> str:
+    """Server-supplied text made fit to show and log: printable only, secrets removed, length-limited."""
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    text = "".join(c if c.isprintable() else " " for c in text).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 class LaunchError(Exception):
     """A launch step failed for a reason in LaunchErrorCode.
 
     `detail` is safe, short, non-clinical text (e.g. the EHR's OAuth error code); it is
-    escaped when shown. `iss` lets the error page offer a relaunch link.
+    escaped when shown. `iss` lets the error page offer a relaunch link; `mode` ("ehr" or
+    "standalone") says whether a link could work at all.
     """
 
-    def __init__(self, code: LaunchErrorCode, detail: str = "", *, iss: str | None = None) -> None:
+    def __init__(self, code: LaunchErrorCode, detail: str = "", *, iss: str | None = None, mode: str | None = None) -> None:
         super().__init__(f"{code.value}: {detail}" if detail else code.value)
         self.code = code
         self.detail = detail
         self.iss = iss
+        self.mode = mode
+
+
+DISCOVERY_KINDS = ("unreachable", "timeout", "not_smart")
+
+
+class DiscoveryError(LaunchError):
+    """Discovery failed; `kind` says whether the server was unreachable, too slow, or not a SMART server."""
+
+    def __init__(self, kind: str, detail: str, *, iss: str | None = None) -> None:
+        super().__init__(LaunchErrorCode.DISCOVERY_FAILED, detail, iss=iss)
+        if kind not in DISCOVERY_KINDS:
+            raise ValueError(f"unknown discovery failure kind {kind!r}")
+        self.kind = kind

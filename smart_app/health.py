@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from smart_app.errors import LaunchError
+from smart_app.errors import DiscoveryError, LaunchError
 from smart_app.launch.runtime import Runtime, runtime
 
 bp = Blueprint("health", __name__)
@@ -31,26 +31,29 @@ class DiscoveryProbe:
         self._lock = threading.Lock()
 
     def check(self, rt: Runtime, deadline: float = READY_DEADLINE) -> dict[str, str]:
-        """Per iss: "ok", "unreachable", or "timeout" (still checking in the background)."""
+        """Per iss: "ok", "unreachable", "timeout" (the server's or ours: still checking in the background),
+        "not_smart" (it answered without SMART endpoints) or "refused" (its endpoints failed our checks)."""
         futures: dict[str, Future] = {}
         with self._lock:
-            for server in rt.settings.fhir_servers:
+            for server in rt.settings.concrete_servers:
                 future = self._inflight.get(server.iss)
                 if future is None or future.done():
                     future = self._pool.submit(_discover, rt, server.iss)
                     self._inflight[server.iss] = future
                 futures[server.iss] = future
         wait(futures.values(), timeout=deadline)
-        return {iss: (("ok" if f.result() else "unreachable") if f.done() else "timeout") for iss, f in futures.items()}
+        return {iss: (f.result() if f.done() else "timeout") for iss, f in futures.items()}
 
 
-def _discover(rt: Runtime, iss: str) -> bool:
-    """True when the server's SMART configuration is cached or could be fetched now."""
+def _discover(rt: Runtime, iss: str) -> str:
+    """"ok" when the server's SMART configuration is cached or could be fetched now; else why not."""
     try:
         rt.discovery.get(iss, rt.http())
+    except DiscoveryError as exc:
+        return exc.kind
     except LaunchError:
-        return False
-    return True
+        return "refused"
+    return "ok"
 
 
 @bp.get("/healthz")

@@ -400,6 +400,8 @@ class ReceiptEntry:
     id: str | None
     version_id: str | None
     status: int | None
+    # Saved by this send: created (201), or written by its PUT (a draft completed: 200). False only
+    # when a conditional create matched a resource the EHR already held ("already there").
     created: bool
 
     def to_dict(self) -> dict:
@@ -456,7 +458,9 @@ def receipt_from_response(request_bundle: Mapping[str, Any], response_bundle: Ma
         resource = res.get("resource") or {}
         rid = rid or resource.get("id")
         version = version or (resource.get("meta") or {}).get("versionId")
-        entries.append(ReceiptEntry(req["resource"]["resourceType"], rid, version, status, status == 201))
+        saved = status == 201 or (status is not None and 200 <= status < 300
+                                  and (req.get("request") or {}).get("method") == "PUT")
+        entries.append(ReceiptEntry(req["resource"]["resourceType"], rid, version, status, saved))
         when = when or response.get("lastModified")
     if when is None:
         when = next((e["resource"].get("recorded") for e in requests_

@@ -10,6 +10,7 @@ pytest_plugins = [
         "tests.fixtures.e2e",
         "tests.fixtures.redis",
         "tests.fixtures.browser",
+        "tests.fixtures.smart_launcher",
     )
     if importlib.util.find_spec(name) is not None
 ]

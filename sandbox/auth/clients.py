@@ -37,7 +37,8 @@ def load_launch_clients(path: Path, fhir_base: str) -> list[Client]:
     for server in chosen:
         entry = {
             "client_id": server.get("client_id"),
-            "client_name": server.get("name") or data.get("client_name", ""),
+            # The app's name (what the approval page asks about), not the server entry's label.
+            "client_name": data.get("client_name") or server.get("name") or "",
             "redirect_uris": data.get("redirect_uris"),
             "scope": server.get("scope") or data.get("scope", ""),
             "token_endpoint_auth_method": server.get("token_endpoint_auth_method", "none"),

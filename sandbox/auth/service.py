@@ -7,6 +7,7 @@ from typing import Any
 from ..contracts import GrantResolver
 from ..faults import FaultBoard
 from . import people
+from .consents import ConsentMemory
 from .keys import SigningKeys, process_signing_keys
 from .models import AUTH_METHODS, Launch
 from .scopes import split_scopes
@@ -40,6 +41,7 @@ class SandboxAuth:
         self.faults = faults
         self.auto_approve = auto_approve
         self.store = AuthStore()
+        self.consents = ConsentMemory()
         self.keys: SigningKeys = process_signing_keys()
         self.server: SandboxAuthorizationServer = build_authorization_server(
             self.store, urls, self.keys, token_ttl=token_ttl, faults=faults
@@ -49,15 +51,18 @@ class SandboxAuth:
 
     def new_launch(self, *, patient: str | None, encounter: str | None = None, practitioner: str | None = None,
                    questionnaire: str | None = None, source: str = "ehr",
-                   faults: list[str] | tuple[str, ...] = ()) -> Launch:
-        """Create a launch (opaque id bound to its context), with optional fault presets."""
+                   faults: list[str] | tuple[str, ...] = (), need_patient_banner: bool | None = None) -> Launch:
+        """Create a launch (opaque id bound to its context), with optional fault presets.
+
+        The banner is needed unless the app runs inside the chart (an EHR launch), which shows the patient itself.
+        """
         launch = Launch(
             launch_id=secrets.token_urlsafe(12),
             patient=patient,
             encounter=encounter,
             practitioner=practitioner,
             questionnaire=questionnaire,
-            need_patient_banner=source != "ehr",
+            need_patient_banner=source != "ehr" if need_patient_banner is None else need_patient_banner,
             source=source,
         )
         if faults:

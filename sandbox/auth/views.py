@@ -76,6 +76,12 @@ def _advance(pending: PendingAuthorization) -> Response | tuple[str, int]:
     step = auth.next_step(pending)
     if step == "approve" and (auth.auto_approve or pending.params.get("sandbox_approve") == "all"):
         return _finish(pending, approved=split_scopes(pending.params.get("scope")))
+    if step == "approve":
+        # Approved before for exactly this request: a relaunch in the sidebar does not ask again.
+        remembered = auth.consents.recall(pending.user_ref, pending.params.get("client_id"),
+                                          split_scopes(pending.params.get("scope")))
+        if remembered is not None:
+            return _finish(pending, approved=remembered)
     return redirect(url_for(f"auth.{step}", txn=pending.txn))
 
 
@@ -124,7 +130,10 @@ def approve() -> Response | tuple[str, int] | str:
         if request.form.get("decision") != "approve":
             return _finish(pending, approved=None)
         chosen = set(request.form.getlist("scope"))
-        return _finish(pending, approved=[s for s in allowed if s in chosen])
+        approved = [s for s in allowed if s in chosen]
+        if request.form.get("remember") and pending.user_ref and client is not None:
+            auth.consents.remember(pending.user_ref, client.client_id, split_scopes(pending.params.get("scope")), approved)
+        return _finish(pending, approved=approved)
     user = people.find(auth.directory, pending.user_ref)
     patient = people.find_patient(auth.directory, pending.patient)
     requested = split_scopes(pending.params.get("scope"))

@@ -90,10 +90,22 @@ def latest_responses(source: ResourceSource, patient_id: str, limit: int = 10) -
         if not _about(qr, patient_id):
             continue
         rows.append({"id": qr["id"], "questionnaire": qr.get("questionnaire", ""), "status": qr.get("status", ""),
-                     "authored": qr.get("authored", ""), "items": len(qr.get("item") or []),
+                     "authored": qr.get("authored", ""), "answers": answer_count(qr.get("item") or []),
                      "updated": (qr.get("meta") or {}).get("lastUpdated", "")})
     rows.sort(key=lambda r: (r["updated"], r["authored"]), reverse=True)
     return rows[:limit]
+
+
+def answer_count(items: list[dict[str, Any]]) -> int:
+    """How many questions a response answers, at any depth (groups and nested items included)."""
+    total = 0
+    for item in items:
+        answers = item.get("answer") or []
+        total += 1 if answers else 0
+        total += answer_count(item.get("item") or [])
+        for answer in answers:
+            total += answer_count(answer.get("item") or [])
+    return total
 
 
 def questionnaires(source: ResourceSource) -> list[dict[str, str]]:

@@ -56,8 +56,11 @@ def _patient_or_404(patient_id: str) -> people.Person:
     return person
 
 
-def _ehr_launch_url(patient: people.Person) -> str:
-    """Create a fresh EHR launch for this patient and return the app's launch URL for it."""
+def _ehr_launch_url(patient: people.Person, *, in_chart: bool = True) -> str:
+    """Create a fresh EHR launch for this patient and return the app's launch URL for it.
+
+    Outside the chart (the app alone in a window) nothing else shows the patient, so the app is asked for its banner.
+    """
     state = _state()
     if not state.app_launch_url:
         abort(409, description="No app launch URL is configured (launch_uri in launch.json).")
@@ -73,6 +76,7 @@ def _ehr_launch_url(patient: people.Person) -> str:
         questionnaire=request.args.get("questionnaire") or None,
         source="ehr",
         faults=faults,
+        need_patient_banner=not in_chart,
     )
     return with_query(state.app_launch_url, {"iss": state.urls.fhir_base, "launch": launch.launch_id})
 
@@ -113,7 +117,7 @@ def patient_chart(patient_id: str) -> str:
 @bp.get("/ehr/launch/<patient_id>")
 def ehr_launch(patient_id: str) -> Response:
     """Start an EHR launch outside the chart (developer-page links): redirect to the app's launch URL."""
-    return redirect(_ehr_launch_url(_patient_or_404(patient_id)))
+    return redirect(_ehr_launch_url(_patient_or_404(patient_id), in_chart=False))
 
 
 @bp.get("/portal")
@@ -140,8 +144,22 @@ def developer() -> str:
         faults=[(name, FAULT_DESCRIPTIONS[name]) for name in PRESETS],
         pending=state.faults.pending(),
         clients=state.auth.store.clients(),
+        consents=state.auth.consents.all(),
         launch_config=state.launch_config_path,
     )
+
+
+@bp.post("/dev/consents/revoke")
+def revoke_consent() -> Response:
+    """Forget one remembered approval (the developer page's button): the next launch asks again."""
+    origin = request.headers.get("Origin")
+    if origin and origin != _state().urls.base_url:
+        abort(403, description="Approvals can only be revoked from the sandbox's own pages.")
+    if _state().auth.consents.revoke(request.form.get("key", "")):
+        flash("Remembered approval revoked: the next launch asks again.")
+    else:
+        flash("That approval was not remembered.")
+    return redirect(url_for("shell.developer"))
 
 
 @bp.get("/smart-style.json")

@@ -44,7 +44,8 @@ def oauth_session(
 
         def sign(client: Any, http_method: str, uri: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
             """Add a fresh signed client assertion to the token request body."""
-            assertion = client_assertion(server.client_id, config.token_endpoint, key, alg, jwks_uri)
+            jku = jwks_uri if server.jwks_registration == "uri" else None  # a pasted JWKS has no URL to match
+            assertion = client_assertion(server.client_id, config.token_endpoint, key, alg, jku)
             body = add_params_to_qs(body or "", [("client_assertion_type", ASSERTION_TYPE), ("client_assertion", assertion)])
             return uri, headers, body
 

@@ -15,10 +15,11 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from smart_app.config import LOOPBACK_HOSTS, is_loopback_http_allowed
-from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.errors import DiscoveryError, LaunchError, LaunchErrorCode
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 TIMEOUT = (3.05, 10)
+MAX_CACHED = 1024  # servers remembered at once: iss_template entries make the set of iss values open-ended
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,17 @@ class DiscoveryCache:
         if self.pin is not None:
             config = self.pin(config)
         with self._lock:
+            self._entries.pop(iss, None)
+            while len(self._entries) >= MAX_CACHED:  # oldest first (insertion order)
+                self._entries.pop(next(iter(self._entries)))
             self._entries[iss] = (time.monotonic() + self.ttl, config)
         return config
+
+    def peek(self, iss: str) -> SmartConfiguration | None:
+        """The cached configuration, if fresh; never any I/O."""
+        with self._lock:
+            hit = self._entries.get(iss)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
 
     def forget(self, iss: str) -> None:
         """Drop a cached entry (e.g. after the server rejected our request)."""
@@ -93,15 +103,32 @@ class DiscoveryCache:
             self._entries.pop(iss, None)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """One discovery GET: the JSON object it returned (or None) and what happened, as evidence."""
+
+    url: str
+    body: dict[str, Any] | None
+    evidence: str  # e.g. "404", "timed out", "could not connect", "not JSON"
+    kind: str  # "answered" | "timeout" | "unreachable" (connection failed or 5xx)
+
+
 def discover(iss: str, http: requests.Session) -> SmartConfiguration:
-    """Fetch {iss}/.well-known/smart-configuration, else the CapabilityStatement extension."""
+    """Fetch {iss}/.well-known/smart-configuration, else the CapabilityStatement extension.
+
+    A failure names each step and its evidence, and says whether the server was unreachable,
+    too slow, or answered without SMART endpoints (DiscoveryError.kind).
+    """
     base = iss.rstrip("/") + "/"
-    doc = _get_json(http, urljoin(base, ".well-known/smart-configuration"))
+    smart = _get_json(http, urljoin(base, ".well-known/smart-configuration"))
+    doc = smart.body
     if doc is not None and doc.get("authorization_endpoint") and doc.get("token_endpoint"):
         return parse_smart_configuration(iss, doc)
+    if doc is not None:
+        smart = Fetched(smart.url, doc, "no authorization_endpoint and token_endpoint", "answered")
     metadata = _get_json(http, urljoin(base, "metadata"))
-    if metadata is not None:
-        uris = _oauth_uris(metadata)
+    if metadata.body is not None:
+        uris = _oauth_uris(metadata.body)
         if uris.get("authorize") and uris.get("token"):
             return _checked(SmartConfiguration(
                 iss=iss,
@@ -110,7 +137,18 @@ def discover(iss: str, http: requests.Session) -> SmartConfiguration:
                 revocation_endpoint=urljoin(base, uris["revoke"]) if uris.get("revoke") else None,
                 from_capability_statement=True,
             ))
-    raise LaunchError(LaunchErrorCode.DISCOVERY_FAILED, "no SMART configuration found", iss=iss)
+        metadata = Fetched(metadata.url, metadata.body, "no oauth-uris extension", "answered")
+    raise DiscoveryError(_failure_kind(smart, metadata),
+                         f"no SMART configuration at {smart.url} ({smart.evidence}) "
+                         f"and no OAuth URIs in {metadata.url} ({metadata.evidence})", iss=iss)
+
+
+def _failure_kind(*steps: Fetched) -> str:
+    """not_smart when anything answered; else timeout when a step timed out; else unreachable."""
+    kinds = {step.kind for step in steps}
+    if "answered" in kinds:
+        return "not_smart"
+    return "timeout" if "timeout" in kinds else "unreachable"
 
 
 def parse_smart_configuration(iss: str, doc: Mapping[str, Any]) -> SmartConfiguration:
@@ -161,19 +199,23 @@ def _checked(config: SmartConfiguration) -> SmartConfiguration:
     return config
 
 
-def _get_json(http: requests.Session, url: str) -> dict[str, Any] | None:
-    """GET a JSON object with short timeouts; None on any network, status or parse failure."""
+def _get_json(http: requests.Session, url: str) -> Fetched:
+    """GET a JSON object with short timeouts; on any network, status or parse failure, the evidence why."""
     try:
         resp = http.get(url, headers={"Accept": "application/json, application/fhir+json"}, timeout=TIMEOUT, allow_redirects=False)
+    except requests.Timeout:
+        return Fetched(url, None, "timed out", "timeout")
     except requests.RequestException:
-        return None
+        return Fetched(url, None, "could not connect", "unreachable")
     if resp.status_code != 200:
-        return None
+        return Fetched(url, None, str(resp.status_code), "unreachable" if resp.status_code >= 500 else "answered")
     try:
         body = resp.json()
     except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+        return Fetched(url, None, "200 but not JSON", "answered")
+    if not isinstance(body, dict):
+        return Fetched(url, None, "200 but not a JSON object", "answered")
+    return Fetched(url, body, "200", "answered")
 
 
 def _oauth_uris(metadata: Mapping[str, Any]) -> dict[str, str]:

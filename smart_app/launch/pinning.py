@@ -50,8 +50,9 @@ def pin(config: SmartConfiguration, settings: Settings) -> SmartConfiguration:
     if server is None:
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER)
     expected = server.expected_issuer
-    others = {s.expected_issuer for s in settings.fhir_servers if s is not server} | {
-        s.iss for s in settings.fhir_servers if s is not server}
+    # `server` may be a template entry filled with this iss (config.Settings.server_for): not "another" server.
+    others = {issuer for s in settings.fhir_servers if s is not server and replace(s, iss=server.iss) != server
+              for issuer in (s.expected_issuer, s.iss)}
     if config.issuer is not None:
         if config.issuer in others:
             raise refuse(server, "issuer", "another registered server's issuer")

@@ -119,7 +119,7 @@ class Launch:
         if record is None:
             ended = self._rt.store.get(ENDED, self.handle) or {}
             code = LaunchErrorCode.REFRESH_FAILED if ended.get("reason") == "refresh_failed" else LaunchErrorCode.LAUNCH_EXPIRED
-            raise LaunchError(code, iss=self.context.iss)
+            raise LaunchError(code, str(ended.get("detail") or ""), iss=self.context.iss, mode=self.context.launch_mode)
         return record
 
     def _refresh(self, stale: str) -> str:
@@ -145,7 +145,8 @@ class Launch:
                     finally:
                         self._rt.store.unlock(REFRESH_LOCK, self.handle, owner)
                 if time.monotonic() > deadline:
-                    raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss)
+                    raise LaunchError(LaunchErrorCode.REFRESH_FAILED, "timed out waiting for refresh", iss=self.context.iss,
+                                      mode=self.context.launch_mode)
                 time.sleep(0.1)
 
     def _ids(self) -> dict[str, Any]:
@@ -157,8 +158,9 @@ class Launch:
     def _refresh_failed(self, exc: LaunchError) -> LaunchError:
         """Log why a refresh failed and end the launch; return the error for the caller to raise."""
         audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self._ids())
-        end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id)
-        return LaunchError(LaunchErrorCode.REFRESH_FAILED, iss=self.context.iss)
+        end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id, detail=exc.detail)
+        # The server's reason stays on the page (escaped, length-limited); the launch itself is over.
+        return LaunchError(LaunchErrorCode.REFRESH_FAILED, exc.detail, iss=self.context.iss, mode=self.context.launch_mode)
 
     def _discover(self) -> "SmartConfiguration":
         """The server's SMART configuration (usually cached); a failure ends the launch like a failed refresh."""
@@ -175,7 +177,7 @@ class Launch:
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
             end_launch(rt, self.handle, reason="expired", correlation_id=self._correlation_id)
-            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss)
+            raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=ctx.iss, mode=ctx.launch_mode)
         try:
             token = tokens.refresh(server, config, rt.keys, refresh_token=refresh_token,
                                    redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
@@ -210,7 +212,7 @@ def current_launch(handle: str) -> Launch:
     now = time.time()
     if now - record.get("created", now) > rt.max_age:
         end_launch(rt, handle, reason="max_age")
-        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=context.iss)
+        raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, iss=context.iss, mode=context.launch_mode)
     if now - record.get("touched", 0) > TOUCH_EVERY:
         record["touched"] = now
         write_launch(rt.store, handle, record, rt.idle_timeout)
@@ -225,12 +227,13 @@ def close_request_launches(_exc: BaseException | None = None) -> None:
         launch.close()
 
 
-def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None) -> Revocation:
-    """Delete the launch's server-side tokens, revoke them at the EHR (best effort), and log the end."""
+def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None, detail: str = "") -> Revocation:
+    """Delete the launch's server-side tokens, revoke them at the EHR (best effort), and log the end;
+    `detail` is the server's reason, if it gave one."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
     # Requests of this launch still in flight learn why it ended (see Launch._record).
-    rt.store.put(ENDED, handle, {"reason": reason}, 600)
+    rt.store.put(ENDED, handle, {"reason": reason, "detail": detail}, 600)
     ctx = record.get("context", {}) if record else {}
     ids = {"handle": handle, "iss": ctx.get("iss"), "client_id": ctx.get("client_id"), "correlation_id": correlation_id}
     audit.event("launch.end", reason=reason, **ids)

@@ -5,18 +5,20 @@ Authlib's OAuth2Session so client authentication is identical on exchange and re
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 import requests
 from authlib.common.errors import AuthlibBaseError
 
 from smart_app.config import FhirServer
-from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.errors import LaunchError, LaunchErrorCode, safe_detail
 from smart_app.launch.client_auth import oauth_session
 from smart_app.launch.discovery import SmartConfiguration
 from smart_app.launch.keys import ClientKeys
 
 TIMEOUT = (3.05, 15)
+log = logging.getLogger(__name__)
 
 
 def exchange_code(
@@ -32,7 +34,9 @@ def exchange_code(
                 code_verifier=code_verifier, redirect_uri=redirect_uri, allow_redirects=False,
             )
     except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
-        raise LaunchError(LaunchErrorCode.TOKEN_EXCHANGE_FAILED, _reason(exc), iss=server.iss) from None
+        reason = _reason(exc, redact=(code, code_verifier, server.client_secret()))
+        log.warning("token exchange with %s refused: %s", server.iss, reason)
+        raise LaunchError(LaunchErrorCode.TOKEN_EXCHANGE_FAILED, reason, iss=server.iss) from None
     return validated(token, LaunchErrorCode.TOKEN_EXCHANGE_FAILED, server.iss)
 
 
@@ -46,7 +50,9 @@ def refresh(
         with session:
             token = session.refresh_token(config.token_endpoint, refresh_token=refresh_token, allow_redirects=False)
     except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
-        raise LaunchError(LaunchErrorCode.REFRESH_FAILED, _reason(exc), iss=server.iss) from None
+        reason = _reason(exc, redact=(refresh_token, server.client_secret()))
+        log.warning("token refresh with %s refused: %s", server.iss, reason)
+        raise LaunchError(LaunchErrorCode.REFRESH_FAILED, reason, iss=server.iss) from None
     token = dict(token)
     # Authlib copies the old refresh token into its result when none came back; make the
     # caller's rule explicit instead of relying on that.
@@ -66,11 +72,23 @@ def validated(token: Mapping[str, Any], code: LaunchErrorCode, iss: str) -> dict
     return dict(token)
 
 
-def _reason(exc: Exception) -> str:
-    """A short, token-free reason: the OAuth error code or the exception class."""
+def _reason(exc: Exception, redact: tuple[str | None, ...] = ()) -> str:
+    """Why the token endpoint refused, as the server said it (RFC 6749 5.2 `error: error_description`).
+
+    Printable, length-limited, and with our own code, verifier, refresh token and secret
+    removed should the server echo one; otherwise the HTTP status or the exception class.
+    """
     error = getattr(exc, "error", None)
-    if isinstance(error, str) and error.isascii() and len(error) < 64:
-        return error
+    if isinstance(error, str) and error:
+        description = getattr(exc, "description", None)
+        text = f"{error[:64]}: {description}" if isinstance(description, str) and description else error[:64]
+        return safe_detail(text, redact=redact)
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code}"
+        content_type = exc.response.headers.get("Content-Type") or ""
+        body = exc.response.text if "json" in content_type or "text/plain" in content_type else ""
+        return safe_detail(f"HTTP {exc.response.status_code}" + (f": {body}" if body else ""), redact=redact)
+    if isinstance(exc, requests.Timeout):
+        return "the token endpoint did not answer in time"
+    if isinstance(exc, requests.ConnectionError):
+        return "could not connect to the token endpoint"
     return type(exc).__name__

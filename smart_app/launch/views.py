@@ -1,16 +1,22 @@
-"""Launch endpoints: /launch, the redirect URI, the public JWKS, the SMART style sheet and end-session."""
+"""Launch endpoints: /launch, the redirect URI, the public JWKS, the SMART style sheet and end-session.
+
+The callback is mounted at the path of redirect_uris[0] (whatever the registration says), and
+/launch is also served at launch_uri's path, so a registration is served as written.
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 
 from smart_app import audit
+from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import begin_authorization
 from smart_app.launch.callback import complete_launch
 from smart_app.launch.revoke import Revocation
-from smart_app.launch.runtime import runtime
+from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
 from smart_app.security import allow_form_action, allow_framing_by, browser_id, browser_ids, rotate_browser_session
@@ -35,13 +41,22 @@ def start() -> Response | str:
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER if iss else LaunchErrorCode.MISSING_ISSUER)
     allow_framing_by(server.frame_ancestors)  # the iss is on the allowlist: only its EHR may frame this
     if launch is not None and not 0 < len(launch) <= MAX_LAUNCH_PARAM:
-        raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss)
-    ids = {"iss": server.iss, "client_id": server.client_id, "mode": "ehr" if launch is not None else "standalone"}
-    audit.event("launch.received", **ids)
+        raise LaunchError(LaunchErrorCode.EHR_ERROR, "malformed launch parameter", iss=server.iss, mode="ehr")
+    mode = "ehr" if launch is not None else "standalone"
+    ids = {"iss": server.iss, "client_id": server.client_id, "mode": mode}
+    # A template-matched iss is named in full in the trail, with the template it matched.
+    audit.event("launch.received", **ids, **({"iss_template": server.iss_template} if server.iss_template else {}))
     bid = browser_id(create=True)
-    config = rt.discovery.get(server.iss, rt.http)
-    auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
-                               store=rt.store, browser_id=bid, launch=launch)
+    try:
+        config = rt.discovery.get(server.iss, rt.http)
+        if mode == "standalone" and config.capabilities and "launch-standalone" not in config.capabilities:
+            raise LaunchError(LaunchErrorCode.STANDALONE_UNSUPPORTED, iss=server.iss)
+        auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
+                                   store=rt.store, browser_id=bid, launch=launch)
+    except LaunchError as exc:
+        exc.mode = exc.mode or mode
+        audit.event("launch.failed", error_code=exc.code.value, reason=exc.detail, **ids)
+        raise
     audit.event("authorize.redirect", method=auth.method, v2_scopes=config.uses_v2_scopes,
                 endpoint_host=urlsplit(auth.endpoint).netloc, **ids)
     if auth.method == "POST":
@@ -50,16 +65,36 @@ def start() -> Response | str:
     return redirect(auth.url, code=302)
 
 
-@bp.get("/callback")
+@bp.record
+def _mount_at_registered_paths(state: BlueprintSetupState) -> None:
+    """Serve the callback at redirect_uris[0]'s path, and /launch also at launch_uri's path."""
+    settings = state.app.extensions[EXTENSION].settings
+    state.add_url_rule(callback_path(settings), "callback", callback, methods=["GET"])
+    launch_path = urlsplit(settings.launch_uri).path if settings.launch_uri else ""
+    if launch_path and launch_path != "/launch":
+        state.add_url_rule(launch_path, "start_registered", start, methods=["GET"])
+
+
 def callback() -> Response:
     """The redirect URI: validate state, exchange the code, then show the launch's home page."""
     rt = runtime()
     try:
         context = complete_launch(rt, request.args, browser_ids(), rebind=rotate_browser_session)
     except LaunchError as exc:
-        audit.event("callback.failed", error_code=exc.code.value, iss=exc.iss)
-        raise
+        if exc.code is LaunchErrorCode.COOKIES_BLOCKED and not _framed(exc.mode):
+            # Top level, the cookie is not blocked but missing (another browser, or it expired): start again.
+            exc = LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, "no browser session cookie", iss=exc.iss, mode=exc.mode)
+        audit.event("callback.failed", error_code=exc.code.value, reason=exc.detail, iss=exc.iss, mode=exc.mode)
+        raise exc from None
     return redirect(url_for("home.launch_home", handle=context.handle), code=303)
+
+
+def _framed(mode: str | None) -> bool:
+    """Whether this request was loaded inside a frame: the browser says so (Sec-Fetch-Dest), else an EHR launch is."""
+    dest = request.headers.get("Sec-Fetch-Dest")
+    if dest:
+        return dest in ("iframe", "frame")
+    return mode == "ehr"
 
 
 @bp.get("/.well-known/jwks.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.errors import SHOWN_DETAIL, LaunchError, LaunchErrorCode
 from smart_app.fhir import FhirError
 from smart_app.launch.runtime import runtime
 
@@ -15,10 +15,17 @@ bp = Blueprint("errors", __name__)
 def launch_error(exc: LaunchError) -> tuple[str, int]:
     """A launch problem: what happened in plain words, and a way to start again when that helps."""
     code = exc.code
-    server = runtime().settings.server_for(exc.iss) if exc.iss else None
+    rt = runtime()
+    server = rt.settings.server_for(exc.iss) if exc.iss else None
+    # A link back to /launch starts a standalone launch: only offer it where one can work. An
+    # EHR launch can only be restarted from inside the EHR (it needs the EHR's `launch` value).
+    standalone = server is not None and rt.standalone_possible(server.iss)
+    relaunch_link = code.relaunch and standalone and exc.mode == "standalone"
+    new_window = code is LaunchErrorCode.COOKIES_BLOCKED and standalone
     return render_template(
-        "errors/launch.html", code=code, detail=exc.detail if code is LaunchErrorCode.EHR_ERROR else "",
-        server=server, new_window=code is LaunchErrorCode.COOKIES_BLOCKED,
+        "errors/launch.html", code=code, detail=exc.detail if code in SHOWN_DETAIL else "",
+        server=server, relaunch_link=relaunch_link, new_window=new_window,
+        from_ehr=exc.mode != "standalone",
     ), code.status
 
 

@@ -70,8 +70,11 @@ def register_task_provider(app: Flask, provider: TaskProvider) -> None:
 
 @bp.get("/")
 def index() -> str:
-    """The registered FHIR servers, with standalone-launch links for portals and developers."""
-    return render_template("home/index.html", servers=runtime().settings.fhir_servers)
+    """The registered FHIR servers, with standalone-launch links only where a standalone launch can work."""
+    rt = runtime()
+    servers = [(server, server.standalone_launchable and rt.standalone_possible(server.iss))
+               for server in rt.settings.fhir_servers]
+    return render_template("home/index.html", servers=servers)
 
 
 @bp.get("/l/<handle>/")

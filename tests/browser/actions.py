@@ -34,8 +34,14 @@ def app_frame(page: "Page") -> "Frame":
     return frame
 
 
-def approve(target: "Page | Frame") -> None:
-    """Allow every requested scope on the sandbox's approval screen."""
+def approve(target: "Page | Frame", remember: bool = False) -> None:
+    """Allow every requested scope on the sandbox's approval screen.
+
+    The sandbox is shared by the whole browser session, so by default the approval is not
+    remembered: every test sees the screen it expects.
+    """
+    if not remember:
+        target.get_by_label("Remember my choice for this app").uncheck()
     target.get_by_role("button", name="Allow").click()
 
 

@@ -68,8 +68,10 @@ def test_callback_without_cookie_says_cookies_blocked_and_offers_new_window(app,
     ("invalid_scope", None),
     ("server_error", "<script>alert(1)</script>"),
 ])
-def test_ehr_error_redirect_shows_the_error_and_offers_relaunch(launcher, fake_ehr, error, description):
-    auth = launcher.authorize()
+@pytest.mark.parametrize("launch", ["launch-123", None], ids=["ehr", "standalone"])
+def test_ehr_error_redirect_shows_the_error_and_offers_only_a_relaunch_that_can_work(launcher, fake_ehr, error, description,
+                                                                                    launch):
+    auth = launcher.authorize(launch=launch)
     extra = {"error": error}
     if description:
         extra["error_description"] = description
@@ -80,7 +82,11 @@ def test_ehr_error_redirect_shows_the_error_and_offers_relaunch(launcher, fake_e
     assert "<script>alert" not in html  # the EHR's text is escaped
     if description:
         assert "&lt;script&gt;" in html or description in html
-    assert "Sign in again" in html
+    if launch is None:  # a standalone launch can be started again from here
+        assert "Sign in again" in html and "/launch?iss=" in html
+    else:  # an EHR launch needs the EHR's launch value: no link that would start something else
+        assert "Open the app again from your health record system" in html
+        assert "/launch?" not in html and "Sign in again" not in html
     assert fake_ehr.token_requests() == []
 
 

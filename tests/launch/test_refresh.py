@@ -46,13 +46,15 @@ def test_refresh_without_new_refresh_token_keeps_the_old_one(client, launcher, f
     assert [b["refresh_token"] for b in _refreshes(fake_ehr)] == ["rt-keep", "rt-keep"]
 
 
-def test_failed_refresh_ends_the_launch_with_a_relaunch_page(client, launcher, fake_ehr):
+def test_failed_refresh_ends_the_launch_and_sends_the_person_back_to_the_ehr_with_the_reason(client, launcher, fake_ehr):
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
-    fake_ehr.serve_token_once({"error": "invalid_grant"}, status=400)
+    fake_ehr.serve_token_once({"error": "invalid_grant", "error_description": "refresh token revoked"}, status=400)
     response = client.get(f"/l/{handle}/")
     html = response.get_data(as_text=True)
     assert response.status_code == 401
-    assert "REFRESH_FAILED" in html and "Sign in again" in html
+    assert "REFRESH_FAILED" in html and "invalid_grant: refresh token revoked" in html
+    # An EHR launch can only be reopened from the EHR: no standalone "Sign in again" link.
+    assert "Open the app again from your health record system" in html and "Sign in again" not in html
     again = client.get(f"/l/{handle}/")
     assert again.status_code == 401 and "LAUNCH_EXPIRED" in again.get_data(as_text=True)
     assert len(_refreshes(fake_ehr)) == 1

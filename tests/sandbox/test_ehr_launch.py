@@ -43,7 +43,7 @@ def test_ehr_launch_token_response_has_context_and_a_verifiable_id_token(sandbox
     assert body["token_type"] == "Bearer"
     assert body["patient"] == patient_id
     assert body["encounter"] == encounter["id"]
-    assert body["need_patient_banner"] is False
+    assert body["need_patient_banner"] is True  # /ehr/launch opens the app alone: no chart shows the patient
     assert body["smart_style_url"] == sandbox_server.base_url + "/smart-style.json"
     assert set(body["scope"].split()) == {"launch", "openid", "fhirUser", "offline_access", "patient/Patient.r"}
     assert body["expires_in"] > 0 and body["refresh_token"]
