@@ -65,13 +65,14 @@ def complete_launch(rt: Runtime, args: Mapping[str, str], browser_ids: tuple[str
     """
     pending = consume_state(rt, args.get("state"))
     try:
-        return _complete(rt, pending, args, browser_id)
+        return _complete(rt, pending, args, browser_ids, rebind)
     except LaunchError as exc:
         exc.mode = exc.mode or pending.mode  # the error page offers only what can work for this kind of launch
         raise
 
 
-def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], browser_id: str | None) -> LaunchContext:
+def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], browser_ids: tuple[str, ...],
+              rebind: Callable[[], tuple[str, str]]) -> LaunchContext:
     """complete_launch once the state is consumed."""
     server = rt.settings.server_for(pending.iss)
     if server is None:  # the registration changed under a pending launch
