@@ -27,7 +27,7 @@ SERVER = "N/A: a server-side rule, not a client obligation."
 
 # id -> (status, how it is met / why not, evidence)
 MAP: dict[str, tuple[str, str, str]] = {
-    "1": ("met", "iss and every discovered endpoint (authorize, token, jwks, revocation) must be https; plain http only for the local sandbox (a loopback endpoint of a loopback iss); discovery refuses insecure endpoints before the browser or any code, secret or token is sent; FHIR and token HTTP ignore proxy/netrc settings from the environment",
+    "1": ("met", "iss and every discovered endpoint (authorize, token, jwks, revocation, introspection) must be https on the registered iss's origin (or an origin launch.json lists for it; docs/security.md); plain http only for the local sandbox (a loopback endpoint of a loopback iss); discovery refuses insecure endpoints before the browser or any code, secret or token is sent; FHIR and token HTTP ignore proxy/netrc settings from the environment",
           f"{CF}test_plain_http_iss_for_a_remote_host_is_refused, {CF}test_http_iss_allowed_only_for_loopback, {A}test_insecure_endpoint_for_remote_host_is_refused, {A}test_https_ehr_may_not_name_a_plain_http_endpoint_even_on_loopback, {FH}test_transport_isolation.py::test_proxy_environment_variables_are_ignored"),
     "2": ("met", "state = 256 random bits per authorization", f"{A}test_state_and_nonce_are_long_random_and_unique"),
     "3": ("met", "every authorize request carries state", f"{A}test_ehr_launch_sends_exact_authorize_parameters"),
@@ -188,6 +188,10 @@ def main(csv_path: str) -> None:
         "",
         "Deliberate choice: plain `http` is accepted only for loopback hosts (`localhost`, `127.0.0.1`, `::1`), so the",
         "offline sandbox works; every other EHR must be `https` (rows 1, 318).",
+        "",
+        "The threat model behind these rows (assets, trust boundaries, every control and the test that proves it,",
+        "including controls beyond the IG: pinned discovery, RFC 9207 mix-up defence, revocation on end, session",
+        "rotation, EHR I/O budgets) is in [security.md](security.md).",
         "",
         "| ID | Level | Requirement (short) | Status | How / why | Test |",
         "|---|---|---|---|---|---|",

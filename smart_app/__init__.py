@@ -41,7 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app import audit, courier, health, safety, wording
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
-    from smart_app.security import init_security, init_sessions
+    from smart_app.security import init_security, init_sessions, trusted_hosts
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
     from smart_app.submission_rows import EXTENSION as ROWS, SubmissionRows
@@ -54,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["CONFIG_PATH"] = default_config_path()
     app.config["DATABASE_URL"] = os.environ.get("SMART_APP_DATABASE_URL")
     app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, sessions, launches: this user only
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or os.environ.get("SMART_APP_SECRET_KEY") or _dev_secret(app.instance_path)
 
     if "REGISTRATION" in app.config:
@@ -65,6 +65,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         safety.init_app(app, json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")),
                         app.config["CONFIG_PATH"])  # after load_settings: the file is known to be valid JSON
 
+    if app.config.get("APP_HOSTS") is None:
+        app.config["APP_HOSTS"] = trusted_hosts((settings.redirect_uri, settings.launch_uri, settings.jwks_uri),
+                                                    os.environ.get("SMART_APP_TRUSTED_HOSTS"))
     engine = make_engine(app.config["DATABASE_URL"] or default_url(app.instance_path))
     migrate(engine)
     fernet = fernet_from_keys(app.config.get("STORE_KEY") or os.environ.get("SMART_APP_STORE_KEY"),

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import logging.handlers
+import os
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -49,10 +50,11 @@ def event(name: str, /, **ids: Any) -> dict[str, Any]:
     if has_request_context():
         if getattr(g, "correlation_id", None):
             record["correlation_id"] = g.correlation_id
-        bid = session.get("bid") or g.get("signin_browser")  # before its session exists: the sign-in cookie's id
-        if bid:
-            # A one-way tag of the browser session: ties /launch to its /callback without the raw id.
-            record["browser"] = hashlib.sha256(str(bid).encode()).hexdigest()[:12]
+        anchor = session.get("anchor") or session.get("bid") or g.get("signin_browser")
+        if anchor:
+            # A one-way tag of the browser (its anchor survives the sign-in's session rotation; before
+            # its session exists, the sign-in cookie's id): ties /launch to its /callback without the raw id.
+            record["browser"] = hashlib.sha256(str(anchor).encode()).hexdigest()[:12]
     patient_id = ids.pop("patient_id", None)
     if patient_id and not ids.get("patient"):
         ids["patient"] = f"Patient/{patient_id}"
@@ -203,6 +205,9 @@ def configure_log_file(path: str | Path) -> logging.Handler:
     for existing in logger.handlers:
         if isinstance(existing, logging.FileHandler) and Path(existing.baseFilename) == path.resolve():
             return existing
+    # The log names patients, users and launch handles: readable by this user only (0600).
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
     handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
@@ -273,6 +278,10 @@ _STORY = {
     "refresh.failed": "token refresh failed: {reason}",
     "request.error": "{method} {endpoint} answered {status}",
     "launch.end": "launch ended ({reason})",
+    "token.revoked": "{token_type} revoked at the EHR",
+    "token.revoke_failed": "could not revoke {token_type} at the EHR: {reason}",
+    "discovery.refused": "EHR sign-in settings refused: {field} ({reason})",
+    "callback.user_refused": "sign-in refused: {fhir_user} may not act for this patient ({reason})",
 }
 
 

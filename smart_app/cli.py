@@ -226,8 +226,10 @@ def _check_shared_secrets() -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     """Serve the app in the foreground until Ctrl-C or SIGTERM: gunicorn, or Flask's server with --dev."""
     from smart_app.config import serving_mismatches
+    from smart_app.security import weak_key_problem
 
-    problem = _check_shared_secrets()
+    problem = _check_shared_secrets() or weak_key_problem(os.environ.get("SMART_APP_SECRET_KEY"),
+                                                          os.environ.get("SMART_APP_STORE_KEY"))
     if problem:
         print(f"smart-app: configuration error: {problem}", file=sys.stderr)
         return 2

@@ -42,6 +42,15 @@ class FhirServer:
     client_secret_env: str | None = None
     scope: str | None = None
     frame_ancestors: tuple[str, ...] = ()
+    # RFC 9207 / RFC 9700 §4.4: the issuer this server must name, when it is not the FHIR base itself.
+    issuer: str | None = None
+    # Origins besides the iss's own that may host this server's OAuth endpoints (e.g. a separate auth host).
+    allowed_origins: tuple[str, ...] = ()
+
+    @property
+    def expected_issuer(self) -> str:
+        """The issuer its discovery document and authorization responses must name."""
+        return self.issuer or self.iss
     # e.g. "https://launch.smarthealthit.org/v/r4/sim/{code}/fhir": every iss of that shape is this server.
     iss_template: str | None = None
     # How this server was given our public keys for private_key_jwt: our jwks_uri ("uri"), or the
@@ -170,6 +179,11 @@ def parse_settings(raw: Any, path: str = "launch.json") -> Settings:
         if server.iss in seen:
             raise ConfigError(path, f"fhir_servers[{i}].iss", f"duplicate iss {server.iss!r}")
         seen.add(server.iss)
+    issuers: set[str] = set()
+    for i, server in enumerate(servers):
+        if server.expected_issuer in issuers:
+            raise ConfigError(path, f"fhir_servers[{i}].issuer", f"issuer {server.expected_issuer!r} is another server's too (mix-up risk)")
+        issuers.add(server.expected_issuer)
     return Settings(
         source=path,
         client_name=client_name,
@@ -212,6 +226,16 @@ def _server(entry: Any, key: str, path: str) -> FhirServer:
     name = entry.get("name", "")
     if not isinstance(name, str):
         raise ConfigError(path, f"{key}.name", "must be a string")
+    issuer = entry.get("issuer")
+    if issuer is not None and (not isinstance(issuer, str) or not is_loopback_http_allowed(issuer)):
+        raise ConfigError(path, f"{key}.issuer", "must be an https URL (http only for localhost/127.0.0.1)")
+    allowed = entry.get("allowed_origins", [])
+    if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        raise ConfigError(path, f"{key}.allowed_origins", "must be a list of origins")
+    for j, origin in enumerate(allowed):
+        parts = urlsplit(origin)
+        if not is_loopback_http_allowed(origin) or not parts.netloc or parts.path not in ("", "/") or parts.query:
+            raise ConfigError(path, f"{key}.allowed_origins[{j}]", "must be an https origin like https://auth.example.org")
     jwks_registration = entry.get("jwks_registration", "uri")
     if jwks_registration not in JWKS_REGISTRATIONS:
         raise ConfigError(path, f"{key}.jwks_registration", f"must be one of {', '.join(JWKS_REGISTRATIONS)}")
@@ -223,6 +247,8 @@ def _server(entry: Any, key: str, path: str) -> FhirServer:
         client_secret_env=secret_env,
         scope=scope,
         frame_ancestors=tuple(a.rstrip("/") for a in ancestors),
+        issuer=issuer,
+        allowed_origins=tuple(a.rstrip("/") for a in allowed),
         iss_template=template,
         jwks_registration=jwks_registration,
     )

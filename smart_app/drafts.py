@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "draft"
 RESCUE_NAMESPACE = "draft-rescue"
+HELD_FORMS_NAMESPACE = "rescue-keys"  # per launch: the forms it holds rescued answers for
 
 
 def _retention() -> int:
@@ -263,6 +264,18 @@ def rescued(launch: "Launch", form_key: str) -> bool:
 def rescue(launch: "Launch", form_key: str, fields: list[tuple[str, str]]) -> None:
     """Keep a posted form's raw fields before any EHR request, so a launch that dies mid-save loses nothing."""
     runtime().store.put(RESCUE_NAMESPACE, _rescue_key(launch, form_key), {"fields": [list(f) for f in fields]}, _retention())
+
+
+def note_held_form(launch: "Launch", form_key: str, limit: int) -> bool:
+    """Count `form_key` among the forms this launch holds answers for; False when `limit` is reached."""
+    store = runtime().store
+    keys = set((store.get(HELD_FORMS_NAMESPACE, launch.handle) or {}).get("keys", []))
+    if form_key in keys:
+        return True
+    if len(keys) >= limit:
+        return False
+    store.put(HELD_FORMS_NAMESPACE, launch.handle, {"keys": sorted(keys | {form_key})}, _retention())
+    return True
 
 
 def take_rescued(launch: "Launch", form_key: str) -> list[tuple[str, str]] | None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from http.cookiejar import Cookie, CookiePolicy
+from typing import Callable
 from urllib.request import Request
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 SERVERS_KEPT = 16  # distinct FHIR servers with pooled connections
@@ -45,6 +48,52 @@ class RefuseAllCookies(CookiePolicy):
     def path_return_ok(self, path: str, request: Request) -> bool:
         """No path gets cookies."""
         return False
+
+
+READ_CHUNK = 64 * 1024
+
+
+class BodyRefused(Exception):
+    """An EHR's response body broke a budget: `reason` is "too_large" or "too_slow"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_body(response: requests.Response, *, max_bytes: int, deadline: float,
+              clock: Callable[[], float] = time.monotonic) -> bytes:
+    """Read a streamed (`stream=True`) body whole, within `max_bytes` decoded bytes and before `deadline` on `clock`.
+
+    Each read returns what has arrived (at most READ_CHUNK), so a trickle meets the deadline
+    after a few bytes, not when a socket read finally times out. A refused body's connection is
+    dropped; network failures surface as requests.ConnectionError.
+    """
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        if declared > max_bytes:
+            raise BodyRefused("too_large")
+        while True:
+            if clock() > deadline:
+                raise BodyRefused("too_slow")
+            chunk = response.raw.read1(READ_CHUNK, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > max_bytes:
+                raise BodyRefused("too_large")
+            chunks.append(chunk)
+    except BodyRefused:
+        response.close()  # the rest of that body must not be read back into the pool
+        raise
+    except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+        response.close()
+        raise requests.ConnectionError(type(exc).__name__) from None
 
 
 def shared_session() -> requests.Session:

@@ -22,6 +22,8 @@ class LaunchErrorCode(str, Enum):
                         "The app could not read the health record system's sign-in settings.", True)
     STANDALONE_UNSUPPORTED = ("STANDALONE_UNSUPPORTED", 400, "Open the app from your health record system",
                               "This health record system opens the app only from inside it, not from a separate link.", False)
+    DISCOVERY_REFUSED = ("DISCOVERY_REFUSED", 502, "The health record system's settings were refused",
+                         "The health record system's sign-in settings point somewhere the app is not registered to trust. Ask your administrator to check the app's registration.", False)
     PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
                         "The health record system does not support the secure sign-in method (PKCE S256) this app requires.", False)
     AUTH_METHOD_UNSUPPORTED = ("AUTH_METHOD_UNSUPPORTED", 502, "The app is not set up for this health record system",
@@ -38,6 +40,8 @@ class LaunchErrorCode(str, Enum):
                         "The identity information from the health record system failed a security check.", True)
     NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, "No patient was selected",
                           "The app needs a patient, but the health record system did not say which one.", True)
+    USER_NOT_FOR_PATIENT = ("USER_NOT_FOR_PATIENT", 403, "This sign-in is not for this person's record",
+                            "The person who signed in is not linked to the record that was opened. Sign in again as the patient, or as someone the patient has linked to their record.", True)
     CONTEXT_TOO_LARGE = ("CONTEXT_TOO_LARGE", 502, "The health record system sent too much launch information",
                          "The health record system sent more details about this launch than the app can keep, so the app did not open. Ask your administrator to check what the health record system sends when it opens the app.", False)
     LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",

@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 
 from smart_app import fhirjson
+from smart_app.ehr_http import BodyRefused, read_body
 from smart_app.origins import origin_of
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class FhirErrorCode(enum.StrEnum):
     BAD_RESPONSE = "BAD_RESPONSE"
     OFF_SERVER_LINK = "OFF_SERVER_LINK"
     NOT_SUPPORTED = "NOT_SUPPORTED"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
 
 # Codes a later, unchanged retry may cure; the outbox schedules these, the rest need a person.
@@ -71,8 +74,30 @@ TRANSIENT_CODES = frozenset(
         FhirErrorCode.UNAVAILABLE,
         FhirErrorCode.SERVER_ERROR,
         FhirErrorCode.NETWORK,
+        FhirErrorCode.DEADLINE_EXCEEDED,
     }
 )
+
+
+@dataclass(frozen=True)
+class TransportBudget:
+    """Bounds on what one EHR may cost us: wall-clock time per request and per page, bytes per response.
+
+    A connect/read timeout bounds each socket read, not the whole answer: an EHR trickling a
+    byte at a time would hold a request thread for ever. These bound the total, and the body
+    is read streamed so an oversized one is refused before it is all in memory.
+    """
+
+    request_seconds: float = 30.0
+    page_seconds: float = 60.0  # one FhirClient serves one page (request) of one launch
+    max_response_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "TransportBudget":
+        """The budget from app config keys FHIR_REQUEST_SECONDS, FHIR_PAGE_SECONDS, FHIR_MAX_RESPONSE_BYTES."""
+        return cls(request_seconds=float(config.get("FHIR_REQUEST_SECONDS", cls.request_seconds)),
+                   page_seconds=float(config.get("FHIR_PAGE_SECONDS", cls.page_seconds)),
+                   max_response_bytes=int(config.get("FHIR_MAX_RESPONSE_BYTES", cls.max_response_bytes)))
 
 
 @dataclass(frozen=True)
@@ -399,8 +424,13 @@ class FhirClient:
         max_pages: int = DEFAULT_MAX_PAGES,
         capabilities_ttl: float = CAPABILITIES_TTL,
         clock: Callable[[], float] = time.monotonic,
+        budget: TransportBudget | None = None,
     ) -> None:
-        """Bind to `base_url`; `token()` is called per request so refreshed tokens are used."""
+        """Bind to `base_url`; `token()` is called per request so refreshed tokens are used.
+
+        `budget` bounds time (per request, and for this client's whole life: one page) and
+        response size, measured on `clock`.
+        """
         origin = origin_of(base_url)
         if origin is None:
             raise ValueError("FHIR base URL must be an absolute http(s) URL without userinfo")
@@ -423,6 +453,8 @@ class FhirClient:
         self._max_pages = max_pages
         self._capabilities_ttl = capabilities_ttl
         self._clock = clock
+        self._budget = budget or TransportBudget()
+        self._page_deadline = clock() + self._budget.page_seconds
         self._capabilities: dict | None = None
 
     def close(self) -> None:
@@ -504,13 +536,22 @@ class FhirClient:
                 all_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
             all_headers.update(headers or {})
             started = time.monotonic()
+            deadline = min(self._clock() + self._budget.request_seconds, self._page_deadline)
+            if self._clock() >= self._page_deadline:
+                raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type)
             try:
                 response = self._session.request(
                     method, url, params=params, data=None if json_body is None else body, headers=all_headers,
-                    timeout=self._timeout, allow_redirects=False,
+                    timeout=self._timeout_within(deadline), allow_redirects=False, stream=True,
                 )
+                self._receive(response, deadline, method, resource_type)
+            except FhirError as exc:
+                self._log(method, resource_type, None, started, attempt, error=str(exc.code))
+                raise
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
+                if isinstance(exc, requests.Timeout) and self._clock() >= deadline:
+                    raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type) from None
                 if idempotent and attempt < self._max_retries:
                     self._sleep(self._backoff(attempt))
                     attempt += 1
@@ -544,6 +585,25 @@ class FhirClient:
                 attempt += 1
                 continue
             raise self._error(response, method, resource_type)
+
+    def _timeout_within(self, deadline: float) -> float | tuple[float, float]:
+        """The socket timeouts, with the read timeout cut to what is left of the deadline (waiting for headers too)."""
+        left = max(deadline - self._clock(), 0.001)
+        if isinstance(self._timeout, tuple):
+            return (self._timeout[0], min(self._timeout[1], left))
+        return min(self._timeout, left)
+
+    def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> None:
+        """Read the streamed body within the deadline and the size cap, then keep it on the response."""
+        try:
+            body = read_body(response, max_bytes=self._budget.max_response_bytes, deadline=deadline, clock=self._clock)
+        except BodyRefused as refused:
+            code = FhirErrorCode.RESPONSE_TOO_LARGE if refused.reason == "too_large" else FhirErrorCode.DEADLINE_EXCEEDED
+            raise FhirError(code, status=response.status_code, method=method, resource_type=resource_type) from None
+        # requests has no public way to hand back a body read from `raw`; its cached content is where .json() looks.
+        response._content = body  # noqa: SLF001
+        response._content_consumed = True  # noqa: SLF001
+        response.close()  # releases the (fully read) connection back to the pool
 
     def _error(self, response: requests.Response, method: str, resource_type: str | None,
                *, retry_after: float | None = None) -> FhirError:

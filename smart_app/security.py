@@ -6,6 +6,7 @@ carries a token checked here.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -15,7 +16,7 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from cachelib import BaseCache
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, abort, current_app, g, request, session
 from flask_session.cachelib import CacheLibSessionInterface
 from markupsafe import Markup, escape
 
@@ -69,10 +70,44 @@ def init_sessions(app: Flask, backend: BaseCache) -> None:
     )
 
 
+MAX_PRIOR_BROWSER_IDS = 16
+
+
 def browser_id() -> str | None:
     """This browser's random id; launches are bound to it. It is set when a launch completes
     (launch/views.py: /launch itself creates no session, only a short sign-in cookie)."""
     return session.get("bid")
+
+
+def browser_ids() -> tuple[str, ...]:
+    """The browser ids this session holds: the current one, then those it replaced at earlier sign-ins.
+
+    Launches and sign-ins started before a rotation stay reachable from the same browser, and
+    only from it: the earlier ids live in this server-side session alone.
+    """
+    bid = session.get("bid")
+    prior = session.get("prior_bids") or []
+    return tuple(b for b in (bid, *prior) if isinstance(b, str) and b)
+
+
+def browser_anchor() -> str | None:
+    """A per-browser secret that survives rotations: keys the drafts of a person without a fhirUser."""
+    return session.get("anchor") or session.get("bid")
+
+
+def rotate_browser_session() -> tuple[str, str]:
+    """New session id and browser id after a sign-in (no session fixation); returns (browser id, anchor).
+
+    The old session is deleted from the store, so a cookie planted before the sign-in opens
+    nothing afterwards. Called only once every check of the sign-in has passed.
+    """
+    old = session.get("bid")
+    anchor = browser_anchor() or secrets.token_urlsafe(24)
+    current_app.session_interface.regenerate(session)
+    new = secrets.token_urlsafe(24)
+    prior = [b for b in (old, *(session.get("prior_bids") or [])) if b][:MAX_PRIOR_BROWSER_IDS]
+    session.update(bid=new, prior_bids=prior, anchor=anchor)
+    return new, anchor
 
 
 def csrf_token() -> str:
@@ -140,9 +175,9 @@ def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str |
 
 
 class RedactQuerySecrets(logging.Filter):
-    """Blank `code` and `state` values in access-log lines (the callback's query carries them)."""
+    """Blank OAuth secrets in logged URLs: `code`, `state`, `launch`, `nonce`, PKCE values and any token."""
 
-    _PATTERN = re.compile(r"([?&](?:code|state|launch)=)[^&\s\"]+")
+    _PATTERN = re.compile(r"([?&](?:code|state|launch|nonce|code_challenge|code_verifier|access_token|refresh_token|id_token)=)[^&\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message in place; never drops a record."""
@@ -151,6 +186,72 @@ class RedactQuerySecrets(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MIN_KEY_BITS = 256
+
+
+def estimated_bits(secret: str) -> float:
+    """A generous entropy estimate: length x log2(size of the character classes used), capped by
+    how varied the characters are (so 64 x "a" is not strong)."""
+    import math
+
+    pools = ((str.islower, 26), (str.isupper, 26), (str.isdigit, 10))
+    pool = sum(size for test, size in pools if any(test(c) for c in secret))
+    pool += 33 if any(not c.isalnum() for c in secret) else 0
+    per_char = math.log2(pool) if pool > 1 else 0.0
+    return min(len(secret) * per_char, len(set(secret)) * 8 * 4)
+
+
+def weak_key_problem(secret_key: str | None, store_keys: str | None) -> str | None:
+    """Why the configured secret or store key is too weak for serving, or None.
+
+    The store key is derived from the secret key when not given, so a guessable secret
+    decrypts every stored token offline.
+    """
+    if secret_key is not None and estimated_bits(secret_key) < MIN_KEY_BITS:
+        return ("SMART_APP_SECRET_KEY is too short or too simple: it needs at least 32 bytes of randomness. "
+                f"Generate one with: {GENERATE_KEY}")
+    for key in (k.strip() for k in (store_keys or "").split(",") if k.strip()):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except ValueError:
+            raw = b""
+        if len(raw) != 32 or len(set(raw)) < 16:
+            return ("SMART_APP_STORE_KEY must be Fernet keys of 32 random bytes. "
+                    'Generate one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" '
+                    f"or leave it unset and set SMART_APP_SECRET_KEY ({GENERATE_KEY}).")
+    return None
+
+
+def trusted_hosts(urls: tuple[str | None, ...], extra: str | None) -> list[str]:
+    """Host names requests may carry: those of our registered URLs (redirect_uris, launch_uri,
+    jwks_uri) plus a comma-separated list for proxies and probes (env SMART_APP_TRUSTED_HOSTS).
+
+    Any other Host gets 400 before routing, so no redirect ever reflects a forged Host.
+    """
+    hosts = [urlsplit(u).hostname or "" for u in urls if u]
+    if any(h in ("localhost", "127.0.0.1", "::1") for h in hosts):
+        hosts += ["localhost", "127.0.0.1", "::1"]  # a loopback registration is a local run: any loopback name
+    hosts += [h.strip() for h in (extra or "").split(",")]
+    return sorted({h.lower() for h in hosts if h})
+
+
+# Probes come from orchestrators and load balancers, addressed by IP: they answer on any Host.
+_ANY_HOST_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "static"})
+
+
+def check_host() -> None:
+    """400 for a Host (or forwarded host) the app does not serve; runs before routing redirects are raised."""
+    trusted = current_app.config.get("APP_HOSTS")
+    if not trusted or request.endpoint in _ANY_HOST_ENDPOINTS:
+        return
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME") or ""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name not in trusted:
+        abort(400, description="This host name is not served here.")
 
 
 def install_log_redaction() -> None:
@@ -164,6 +265,7 @@ def install_log_redaction() -> None:
 def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
     """Install CSRF checks, correlation ids and security headers on the app."""
     install_log_redaction()
+    app.before_request(check_host)
     app.before_request(assign_correlation_id)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_field"] = csrf_field

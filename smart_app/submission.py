@@ -25,7 +25,7 @@ from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
-from smart_app.security import browser_id
+from smart_app.security import browser_anchor
 from smart_app.submission_rows import Claim, rows
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
@@ -144,7 +144,7 @@ def person_key(launch: "Launch") -> str:
     user = launch.context.fhir_user
     if user:
         return user.relative
-    bid = (browser_id() if has_request_context() else None) or launch.browser
+    bid = launch.browser or (browser_anchor() if has_request_context() else None)
     anchor = f"browser:{bid}" if bid else f"launch:{launch.handle}"
     return "anon:" + hashlib.sha256(anchor.encode()).hexdigest()[:32]
 

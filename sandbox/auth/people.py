@@ -109,6 +109,22 @@ def find_patient(source: ResourceSource, patient_id: str | None) -> Person | Non
     return next((p for p in people(source, "Patient") if p.id == patient_id), None) if patient_id else None
 
 
+def pickable_patients(source: ResourceSource, person: Person) -> list[Person]:
+    """The patients this person may open: any for a practitioner, their linked patient for a
+    caregiver (an active RelatedPerson), only themselves for a patient."""
+    if person.kind == "Practitioner":
+        return people(source, "Patient")
+    if person.kind in ("Patient", "RelatedPerson") and person.patient:
+        linked = find_patient(source, person.patient)
+        return [linked] if linked else []
+    return []
+
+
+def may_open(source: ResourceSource, person: Person, patient_id: str | None) -> bool:
+    """Whether this person may open the record of patient_id."""
+    return any(p.id == patient_id for p in pickable_patients(source, person))
+
+
 def default_clinician(source: ResourceSource) -> Person | None:
     """The clinician signed in to the EHR shell by default (the seed's DEFAULT_CLINICIAN when present)."""
     try:

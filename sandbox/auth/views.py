@@ -103,16 +103,20 @@ def login() -> Response | tuple[str, int] | str:
 
 @bp.route("/pick", methods=["GET", "POST"])
 def pick() -> Response | tuple[str, int] | str:
-    """Choose the patient for a practitioner's standalone launch."""
+    """Choose the patient for a standalone launch: practitioners any, caregivers their linked patients, patients themselves."""
     auth = _auth()
     pending = _pending_or_404()
+    user = people.find(auth.directory, pending.user_ref)
+    if user is None:
+        abort(400, description="Sign in first.")
+    allowed = people.pickable_patients(auth.directory, user)
     if request.method == "POST":
-        person = people.find_patient(auth.directory, request.form.get("patient"))
-        if person is None:
-            abort(400, description="Choose a patient.")
-        pending.patient = person.id
+        chosen = next((p for p in allowed if p.id == request.form.get("patient")), None)
+        if chosen is None:
+            abort(403, description="You can only open your own record or the records linked to you.")
+        pending.patient = chosen.id
         return _advance(pending)
-    return render_template("auth/pick.html", txn=pending.txn, patients=people.people(auth.directory, "Patient"))
+    return render_template("auth/pick.html", txn=pending.txn, patients=allowed)
 
 
 @bp.route("/approve", methods=["GET", "POST"])
@@ -150,8 +154,12 @@ def _finish(pending: PendingAuthorization, approved: list[str] | None) -> Respon
     params = pending.params
     person = people.find(auth.directory, pending.user_ref)
     consent = None
+    ehr_launch = auth.store.get_launch(params.get("launch"))
+    if approved is not None and person is not None and ehr_launch is None and pending.patient is not None \
+            and not people.may_open(auth.directory, person, pending.patient):
+        approved = None  # a standalone sign-in never carries a record its user may not open
     if approved is not None and person is not None:
-        launch = auth.store.get_launch(params.get("launch")) or auth.new_launch(
+        launch = ehr_launch or auth.new_launch(
             patient=pending.patient,
             practitioner=person.ref if person.kind == "Practitioner" else None,
             source="standalone",

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from smart_app import drafts, submission
+from smart_app import audit, drafts, submission
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
 
@@ -79,9 +79,25 @@ class Ready:
     safety: Sequence[Mapping[str, str]] = ()  # the fired rules, kept with the submission for the audit trail
 
 
-def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> None:
-    """Keep the posted fields before any EHR request, so a launch that dies mid-save loses nothing."""
-    drafts.rescue(launch, form_key, list(fields))
+MAX_HELD_BYTES = 256 * 1024  # one post's raw answers kept for a relaunch
+MAX_HELD_FORMS_PER_LAUNCH = 32  # distinct forms one launch may hold answers for
+
+
+def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> bool:
+    """Keep the posted fields before any EHR request, so a launch that dies mid-save loses nothing.
+
+    Call it only for a form that exists. Held answers are capped in size and in forms per launch,
+    so a signed-in user cannot park large records (refusals are audited; False is returned).
+    """
+    fields = list(fields)
+    if sum(len(k) + len(v) for k, v in fields) > MAX_HELD_BYTES:
+        audit.event("answers.hold_refused", handle=launch.handle, reason="too_large")
+        return False
+    if not drafts.note_held_form(launch, form_key, MAX_HELD_FORMS_PER_LAUNCH):
+        audit.event("answers.hold_refused", handle=launch.handle, reason="too_many")
+        return False
+    drafts.rescue(launch, form_key, fields)
+    return True
 
 
 def save_answers(launch: "Launch", form_key: str, canonical: str,

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from smart_app import audit
+from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
+from smart_app.ehr_http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
+from smart_app.fhir import FhirClient, FhirError
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
+from smart_app.launch.pinning import check_url
 from smart_app.launch.records import new_handle, save_launch
+from smart_app.launch.revoke import revoke_tokens
 from smart_app.launch.runtime import Runtime
+from smart_app.launch.user import check_user_for_patient
 from smart_app.security import allow_framing_by
 
 USED = "state-used"
@@ -50,28 +56,35 @@ def consume_state(rt: Runtime, state: str | None) -> PendingLaunch:
                          nonce=pending.get("nonce"), mode=pending["mode"], scope=pending["scope"], launch=pending.get("launch"))
 
 
-def complete_launch(rt: Runtime, args: Mapping[str, str], browser_id: str | None) -> LaunchContext:
-    """Validate the callback for this browser, exchange the code, and store the new launch."""
+def complete_launch(rt: Runtime, args: Mapping[str, str], browser_ids: tuple[str, ...],
+                    rebind: Callable[[], tuple[str, str]]) -> LaunchContext:
+    """Validate the callback for this browser, exchange the code, and store the new launch.
+
+    `browser_ids` are the ids this browser session holds; `rebind()` rotates the session once
+    every check has passed and returns the new (browser id, anchor) the launch is bound to.
+    """
     pending = consume_state(rt, args.get("state"))
     try:
-        return _complete(rt, pending, args, browser_id)
+        return _complete(rt, pending, args, browser_ids, rebind)
     except LaunchError as exc:
         exc.mode = exc.mode or pending.mode  # the error page offers only what can work for this kind of launch
         raise
 
 
-def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], browser_id: str | None) -> LaunchContext:
+def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], browser_ids: tuple[str, ...],
+              rebind: Callable[[], tuple[str, str]]) -> LaunchContext:
     """complete_launch once the state is consumed."""
     server = rt.settings.server_for(pending.iss)
     if server is None:  # the registration changed under a pending launch
         raise LaunchError(LaunchErrorCode.UNKNOWN_ISSUER)
     allow_framing_by(server.frame_ancestors)  # the callback (and its error pages) belong to this EHR's frame
-    if not browser_id:
+    if not browser_ids:
         raise LaunchError(LaunchErrorCode.COOKIES_BLOCKED, iss=server.iss)
-    if browser_id != pending.browser:
+    if pending.browser not in browser_ids:
         raise LaunchError(LaunchErrorCode.INVALID_STATE, "other browser", iss=server.iss)
     config = rt.discovery.get(server.iss, rt.http)
-    issuer = config.issuer or server.iss
+    # The registered issuer, never what the server's own discovery asserts (RFC 9700 §4.4.2).
+    issuer = server.expected_issuer
     # RFC 9207 mix-up defence: a present `iss` must be the issuer, and a server that says it
     # always sends one must have sent it.
     if "iss" in args and args.get("iss") != issuer:
@@ -86,20 +99,28 @@ def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], brow
 
     token = tokens.exchange_code(server, config, rt.keys, code=code, code_verifier=pending.verifier,
                                  redirect_uri=rt.settings.redirect_uri, jwks_uri=rt.settings.jwks_uri)
-    fhir_user = _fhir_user(rt, token, config, server.client_id, pending)
     handle = new_handle()
-    context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
-                                   launch_mode=pending.mode, requested_scope=pending.scope,
-                                   fhir_user=fhir_user, now=time.time())
-    context = _with_patient(context)
-    save_launch(rt.store, context, browser=browser_id, token=token, idle_ttl=rt.idle_timeout)
+    try:
+        fhir_user = _fhir_user(rt, token, config, server, pending)
+        context = parse_token_response(token, handle=handle, iss=server.iss, client_id=server.client_id,
+                                       launch_mode=pending.mode, requested_scope=pending.scope,
+                                       fhir_user=fhir_user, now=time.time())
+        context = _with_patient(context)
+        check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
+        browser, anchor = rebind()
+        save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
+    except LaunchError:
+        # A refused sign-in must not leave a live grant behind at the EHR (RFC 7009, best effort).
+        revoke_tokens(server, config, rt.keys, token, redirect_uri=rt.settings.redirect_uri,
+                      jwks_uri=rt.settings.jwks_uri, ids={"iss": server.iss, "client_id": server.client_id})
+        raise
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
                 patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
                 access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)
     return context
 
 
-def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: str, pending: PendingLaunch) -> str | None:
+def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, server: FhirServer, pending: PendingLaunch) -> str | None:
     """The verified fhirUser claim, when an id_token came back (it must verify if present)."""
     raw = token.get("id_token")
     if raw is None:
@@ -107,10 +128,22 @@ def _fhir_user(rt: Runtime, token: Mapping[str, Any], config: Any, client_id: st
     if not isinstance(raw, str) or not pending.nonce:
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "unexpected id_token", iss=pending.iss)
     with rt.http() as http:
-        claims = id_tokens.verify_id_token(raw, config=config, client_id=client_id, nonce=pending.nonce,
-                                           http=http, jwks_cache=rt.jwks)
+        claims = id_tokens.verify_id_token(raw, config=config, client_id=server.client_id, nonce=pending.nonce,
+                                           http=http, jwks_cache=rt.jwks,
+                                           check_jwks_url=lambda url: check_url(server, "jwks_uri", url))
     user = claims.get("fhirUser") or claims.get("profile")  # `profile` is the SMART v1 claim
     return user if isinstance(user, str) else None
+
+
+def _read_with(iss: str, access_token: str, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    """One FHIR read with the new token (before the launch exists); None when the EHR refuses or fails."""
+    client = FhirClient(iss, token=lambda: access_token, session=shared_session(), max_retries=0)
+    try:
+        return client.read(resource_type, resource_id)
+    except FhirError:
+        return None
+    finally:
+        client.close()
 
 
 def _with_patient(context: LaunchContext) -> LaunchContext:

@@ -32,6 +32,7 @@ class SmartConfiguration:
     issuer: str | None = None
     jwks_uri: str | None = None
     revocation_endpoint: str | None = None
+    introspection_endpoint: str | None = None
     capabilities: frozenset[str] = frozenset()
     code_challenge_methods_supported: tuple[str, ...] | None = None
     token_endpoint_auth_methods_supported: tuple[str, ...] = ()
@@ -59,9 +60,10 @@ class SmartConfiguration:
 class DiscoveryCache:
     """Per-iss cache of SmartConfiguration with a TTL, so repeat launches need no discovery round trip."""
 
-    def __init__(self, ttl: float = 600.0) -> None:
-        """An empty cache whose entries live `ttl` seconds."""
+    def __init__(self, ttl: float = 600.0, pin: Callable[[SmartConfiguration], SmartConfiguration] | None = None) -> None:
+        """An empty cache whose entries live `ttl` seconds; `pin` checks each document before it is cached or used."""
         self.ttl = ttl
+        self.pin = pin
         self._entries: dict[str, tuple[float, SmartConfiguration]] = {}
         self._lock = threading.Lock()
 
@@ -80,6 +82,8 @@ class DiscoveryCache:
         else:
             with http() as session:
                 config = discover(iss, session)
+        if self.pin is not None:
+            config = self.pin(config)
         with self._lock:
             self._entries.pop(iss, None)
             while len(self._entries) >= MAX_CACHED:  # oldest first (insertion order)
@@ -170,6 +174,7 @@ def parse_smart_configuration(iss: str, doc: Mapping[str, Any]) -> SmartConfigur
         issuer=doc.get("issuer") if isinstance(doc.get("issuer"), str) else None,
         jwks_uri=url("jwks_uri"),
         revocation_endpoint=url("revocation_endpoint"),
+        introspection_endpoint=url("introspection_endpoint"),
         capabilities=frozenset(strings("capabilities")),
         code_challenge_methods_supported=strings("code_challenge_methods_supported") if isinstance(methods, list) else None,
         token_endpoint_auth_methods_supported=strings("token_endpoint_auth_methods_supported"),

@@ -5,9 +5,10 @@ Spec: scopes-and-launch-context.html#steps-for-using-an-id-token and OIDC Core 3
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import requests
 from joserfc import jwt
@@ -15,12 +16,15 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from smart_app.config import is_loopback_http_allowed
+from smart_app.ehr_http import BodyRefused, read_body
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.discovery import SmartConfiguration
 
 # RS256 is what OIDC and SMART require servers to support; `none` and HMAC are never accepted.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384")
 TIMEOUT = (3.05, 10)
+DEADLINE = 10.0  # seconds for a whole key or OpenID document, however slowly it trickles
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 
 class JwksCache:
@@ -54,13 +58,20 @@ class JwksCache:
 def verify_id_token(
     id_token: str, *, config: SmartConfiguration, client_id: str, nonce: str,
     http: requests.Session, jwks_cache: JwksCache, now: float | None = None,
+    check_jwks_url: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Return the id_token's claims after checking signature, iss, aud, exp and nonce."""
+    """Return the id_token's claims after checking signature, iss, aud, exp and nonce.
+
+    `config.issuer` is the pinned (registered) issuer; `check_jwks_url` refuses a key URL the
+    registration does not allow before it is fetched.
+    """
     issuer = config.issuer or config.iss
     try:
         jwks_url = _jwks_url(issuer, config, http, jwks_cache)
         if not is_loopback_http_allowed(jwks_url):
             raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS is not on https", iss=config.iss)
+        if check_jwks_url is not None:
+            check_jwks_url(jwks_url)
         keys = KeySet.import_key_set(jwks_cache.get(jwks_url, http))
         try:
             token = jwt.decode(id_token, keys, algorithms=list(ALGORITHMS))
@@ -107,10 +118,11 @@ def _jwks_url(issuer: str, config: SmartConfiguration, http: requests.Session, c
 def _fetch_json(http: requests.Session, url: str) -> dict[str, Any]:
     """GET a JSON object or fail as ID_TOKEN_INVALID (we cannot verify without it)."""
     try:
-        resp = http.get(url, timeout=TIMEOUT, allow_redirects=False, headers={"Accept": "application/json"})
-        resp.raise_for_status()
-        doc = resp.json()
-    except (requests.RequestException, ValueError):
+        with http.get(url, timeout=TIMEOUT, allow_redirects=False, stream=True,
+                      headers={"Accept": "application/json"}) as resp:
+            resp.raise_for_status()
+            doc = json.loads(read_body(resp, max_bytes=MAX_DOCUMENT_BYTES, deadline=time.monotonic() + DEADLINE))
+    except (requests.RequestException, BodyRefused, ValueError):
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "could not fetch issuer keys") from None
     if not isinstance(doc, dict):
         raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer keys are not JSON")

@@ -27,13 +27,17 @@ def new_handle() -> str:
     return secrets.token_hex(16)
 
 
-def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int) -> None:
+def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int,
+                anchor: str | None = None) -> None:
     """Store a new launch; only the fields we need from the token response are kept, all of its context.
 
-    Raises LaunchError(CONTEXT_TOO_LARGE) when the record would pass MAX_RECORD_BYTES.
+    `browser` binds the launch to the browser session; `anchor` is that browser's rotation-proof
+    secret, keying the drafts of a person without a fhirUser. Raises LaunchError(CONTEXT_TOO_LARGE)
+    when the record would pass MAX_RECORD_BYTES.
     """
     record = {
         "browser": browser,
+        "anchor": anchor or browser,
         "context": context.to_record(),
         "access_token": token["access_token"],
         "refresh_token": token.get("refresh_token"),

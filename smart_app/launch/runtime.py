@@ -12,9 +12,11 @@ import requests
 from flask import Flask, current_app
 
 from smart_app.config import ConfigError, Settings, callback_path, load_settings
+from smart_app.fhir import TransportBudget
 from smart_app.launch.discovery import DiscoveryCache
 from smart_app.launch.id_token import JwksCache
 from smart_app.launch.keys import ClientKeys, KeyConfigError, KeySource, key_sources_from_env, load_client_keys
+from smart_app.launch.pinning import pin
 from smart_app.store import LaunchStore
 
 EXTENSION = "smart_launch"
@@ -93,6 +95,7 @@ class Runtime:
     jwks: JwksCache = field(default_factory=JwksCache)
     idle_timeout: int = 1800
     max_age: int = 12 * 3600
+    fhir_budget: TransportBudget = field(default_factory=TransportBudget)
     rsa_key: KeySource = field(default_factory=KeySource)
     ec_key: KeySource = field(default_factory=KeySource)
     published_keys: tuple[str, ...] = ()
@@ -145,10 +148,13 @@ def init_runtime(app: Flask, settings: Settings, store: LaunchStore, config_path
         discovery=DiscoveryCache(ttl=float(app.config["DISCOVERY_TTL"])),
         idle_timeout=int(app.config["IDLE_TIMEOUT"]),
         max_age=int(app.config["MAX_LAUNCH_AGE"]),
+        fhir_budget=TransportBudget.from_config(app.config),
         rsa_key=rsa_key,
         ec_key=ec_key,
         published_keys=published,
     )
+    # Read the settings at call time, so a reloaded registration pins with its current servers.
+    runtime.discovery.pin = lambda config: pin(config, runtime.settings)
     if rsa_key.configured or ec_key.configured or published:
         try:
             runtime.keys  # noqa: B018 - load now: fail at startup, not on the first private_key_jwt launch

@@ -18,9 +18,10 @@ from smart_app.context import LaunchContext
 from smart_app.ehr_http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
+from smart_app.launch.revoke import Revocation, revoke_tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
-from smart_app.security import allow_framing_by, browser_id
+from smart_app.security import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirClient
@@ -66,8 +67,8 @@ class Launch:
         # A token this object just got from a refresh: used until it expires even when its
         # lifetime is shorter than REFRESH_SKEW, so a page's parallel reads refresh once, not once each.
         self._refreshed: str | None = None
-        # The browser that owns the launch: keys a person without a fhirUser when no request is present (the courier).
-        self.browser: str | None = record.get("browser") if record is not None else None
+        # The owning browser's rotation-proof anchor: keys a person without a fhirUser, in requests and in the courier.
+        self.browser: str | None = (record.get("anchor") or record.get("browser")) if record is not None else None
         if record is not None:
             self._remember(record)
 
@@ -78,7 +79,8 @@ class Launch:
             from smart_app.fhir import FhirClient
 
             self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
-                                    correlation_id=self._correlation_id, session=shared_session())
+                                    correlation_id=self._correlation_id, session=shared_session(),
+                                    budget=self._rt.fhir_budget)
         return self._fhir
 
     def close(self) -> None:
@@ -199,8 +201,7 @@ def current_launch(handle: str) -> Launch:
     if not HANDLE.match(handle or ""):
         raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
     record = read_launch(rt.store, handle)
-    bid = browser_id()
-    if record is None or not bid or record.get("browser") != bid:
+    if record is None or record.get("browser") not in browser_ids():
         # Same page whether it never existed or belongs to another browser: no oracle.
         raise LaunchError(LaunchErrorCode.LAUNCH_EXPIRED)
     context = LaunchContext.from_record(record["context"])
@@ -224,12 +225,28 @@ def close_request_launches(_exc: BaseException | None = None) -> None:
         launch.close()
 
 
-def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None, detail: str = "") -> None:
-    """Delete the launch's server-side tokens and log the end; `detail` is the server's reason, if it gave one."""
+def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | None = None, detail: str = "") -> Revocation:
+    """Delete the launch's server-side tokens, revoke them at the EHR (best effort), and log the end;
+    `detail` is the server's reason, if it gave one."""
     record = read_launch(rt.store, handle)
     delete_launch(rt.store, handle)
     # Requests of this launch still in flight learn why it ended (see Launch._record).
     rt.store.put(ENDED, handle, {"reason": reason, "detail": detail}, 600)
     ctx = record.get("context", {}) if record else {}
-    audit.event("launch.end", handle=handle, iss=ctx.get("iss"), client_id=ctx.get("client_id"), reason=reason,
-                correlation_id=correlation_id)
+    ids = {"handle": handle, "iss": ctx.get("iss"), "client_id": ctx.get("client_id"), "correlation_id": correlation_id}
+    audit.event("launch.end", reason=reason, **ids)
+    return _revoke(rt, record, ids) if record else Revocation.NOTHING
+
+
+def _revoke(rt: Runtime, record: dict[str, Any], ids: dict[str, Any]) -> Revocation:
+    """Revoke an ended launch's tokens at its EHR (RFC 7009), whatever made it end."""
+    server = rt.settings.server_for(record.get("context", {}).get("iss"))
+    if server is None:
+        return Revocation.FAILED
+    try:
+        config = rt.discovery.get(server.iss, rt.http)
+    except LaunchError as exc:
+        audit.event("token.revoke_failed", reason=exc.code.value, **ids)
+        return Revocation.FAILED
+    return revoke_tokens(server, config, rt.keys, record, redirect_uri=rt.settings.redirect_uri,
+                         jwks_uri=rt.settings.jwks_uri, ids=ids)

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from typing import Any, Callable, Collection, Iterable, Mapping
 
 import requests
-import urllib3
 
-from smart_app.origins import origin_of
 from smart_app.config import is_loopback_http_allowed
+from smart_app.ehr_http import BodyRefused, read_body
+from smart_app.origins import origin_of
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FONT = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,120}$")
@@ -32,6 +32,7 @@ PROPERTIES = {
 TTL = 600.0
 TIMEOUT = (2, 3)  # connect, read: the style sheet must never hold a page up
 MAX_BYTES = 16 * 1024  # a style document is a dozen short values
+DEADLINE = 5.0  # seconds for the whole document, however slowly it trickles
 MAX_CACHED = 256  # URLs; the oldest entry goes first
 NO_HINTS = "/* no style hints */\n"
 # WCAG 2.2 AA (1.4.3): an EHR colour is used only when text in it stays readable on the app's surfaces.
@@ -126,10 +127,8 @@ def _fetch(url: str, http: Callable[[], requests.Session]) -> dict[str, Any]:
                                             headers={"Accept": "application/json"}) as resp:
             if resp.status_code != 200:
                 return {}
-            body = resp.raw.read(MAX_BYTES + 1, decode_content=True)
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError):
-        return {}  # urllib3's own errors surface when the body (read raw, to cap it) times out or breaks
-    if len(body) > MAX_BYTES:
+            body = read_body(resp, max_bytes=MAX_BYTES, deadline=time.monotonic() + DEADLINE)
+    except (requests.RequestException, BodyRefused):
         return {}
     try:
         doc = json.loads(body)

@@ -17,11 +17,13 @@ from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import PENDING_TTL, PendingLimits, begin_authorization
 from smart_app.launch.callback import complete_launch
+from smart_app.launch.revoke import Revocation
 from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
 from smart_app.ratelimit import RateLimiter
-from smart_app.security import allow_form_action, allow_framing_by, browser_id
+from smart_app.security import (MAX_PRIOR_BROWSER_IDS, allow_form_action, allow_framing_by, browser_id, browser_ids,
+                                rotate_browser_session)
 
 bp = Blueprint("launch", __name__)
 
@@ -114,18 +116,29 @@ def callback() -> Response:
     signin = None if browser_id() else request.cookies.get(SIGNIN_COOKIE)
     g.signin_browser = signin
     try:
-        context = complete_launch(rt, request.args, browser_id() or signin)
+        context = complete_launch(rt, request.args, browser_ids() + ((signin,) if signin else ()),
+                                  rebind=lambda: _rotate_keeping(signin))
     except LaunchError as exc:
         if exc.code is LaunchErrorCode.COOKIES_BLOCKED and not _framed(exc.mode):
             # Top level, the cookie is not blocked but missing (another browser, or it expired): start again.
             exc = LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, "no browser session cookie", iss=exc.iss, mode=exc.mode)
         audit.event("callback.failed", error_code=exc.code.value, reason=exc.detail, iss=exc.iss, mode=exc.mode)
         raise exc from None
-    if signin:
-        session["bid"] = signin  # the launch completed: only now does this browser get a session
     response = redirect(url_for("home.launch_home", handle=context.handle), code=303)
     response.delete_cookie(SIGNIN_COOKIE, path="/", secure=True, httponly=True, samesite="None")
     return response
+
+
+def _rotate_keeping(signin: str | None) -> tuple[str, str]:
+    """New session and browser ids for a completed sign-in (no fixation); returns (browser id, anchor).
+
+    The browser's unfinished sign-in id is kept among its earlier ids, so a sign-in begun in
+    another tab before this one completed can still finish, from this browser only.
+    """
+    new, anchor = rotate_browser_session()
+    if signin:
+        session["prior_bids"] = [*(session.get("prior_bids") or []), signin][:MAX_PRIOR_BROWSER_IDS]
+    return new, anchor
 
 
 def _framed(mode: str | None) -> bool:
@@ -157,7 +170,8 @@ def smart_style(handle: str) -> Response:
 
 @bp.post("/l/<handle>/end")
 def end(handle: str) -> str:
-    """End this launch: delete its tokens from the server."""
+    """End this launch: delete its tokens here and revoke them at the EHR."""
     launch = current_launch(handle)
-    end_launch(runtime(), handle, reason="user")
-    return render_template("launch/ended.html", iss=launch.context.iss)
+    revocation = end_launch(runtime(), handle, reason="user")
+    return render_template("launch/ended.html", iss=launch.context.iss,
+                           ehr_may_stay_open=revocation is not Revocation.REVOKED)

@@ -17,6 +17,8 @@ from werkzeug.wrappers import Response
 from smart_app import audit, delivery, drafts, safety, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
+from smart_app.errors import LaunchError
+from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
@@ -64,6 +66,13 @@ def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
     if entry is None:
         abort(404)
     return entry
+
+
+
+
+def _rescue(launch: Launch, key: str) -> None:
+    """Keep this post's raw answer fields for a relaunch (capped per launch by delivery.hold)."""
+    delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
 
 
 def _form_or_400(entry: CatalogEntry) -> Form:
@@ -399,10 +408,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     launch = current_launch(handle)
     if read_only_reason(launch):
         abort(403)
-    # Kept before the first EHR request: if the launch dies now, the relaunch restores these fields.
-    delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
     start_launch_reads(launch)
-    entry = _entry_or_404(launch, key)
+    try:
+        entry = _entry_or_404(launch, key)
+    except LaunchError:
+        _rescue(launch, key)  # the launch died while finding the form: the relaunch restores these fields
+        raise
+    # Kept before the draft's own EHR requests, and only for a form that exists: a made-up key parks nothing.
+    _rescue(launch, key)
     form = _form_or_400(entry)
     steps = sections(form)
     step = _posted_step(steps, request.form.get("step"))

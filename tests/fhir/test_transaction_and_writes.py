@@ -48,6 +48,13 @@ def test_lost_response_after_commit_is_retried_without_duplicates(fhir_server, m
 
     fhir_server.expect_request("/fhir", method="POST").respond_with_handler(commit_then_lose_first_reply)
     reply = make_client(timeout=(1.0, 0.2)).transaction(conditional_bundle())
+    # The first, abandoned exchange ends on the server after the retry: wait for its log entry, or it
+    # would land in the next test's log (the server is shared and threaded).
+    never = threading.Event()
+    for _ in range(250):  # at most ~5 s
+        if len(fhir_server.log) >= 2:
+            break
+        never.wait(0.02)
     assert len(bodies) == 2
     assert len(sleeps.delays) == 1
     assert [e["response"]["status"] for e in reply["entry"]] == ["200 OK", "200 OK"]

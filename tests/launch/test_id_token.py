@@ -95,11 +95,12 @@ def test_jwks_is_refetched_once_when_the_issuer_rotates_keys(launcher, fake_ehr)
 @pytest.mark.parametrize("fhir_user, kind", [
     ("Practitioner/dr1", "clinician"),
     ("PLACEHOLDER/Practitioner/dr1", "clinician"),
-    ("Patient/p9", "patient"),
-    ("RelatedPerson/rp1", "caregiver"),
+    ("Patient/p1", "patient"),  # the launch's own patient (another Patient is refused: tests/security)
+    ("RelatedPerson/rp1", "caregiver"),  # linked to p1 in the EHR
 ])
 def test_fhir_user_absolute_or_relative_sets_who_is_using_the_app(launcher, fake_ehr, client, fhir_user, kind):
     fhir_user = fhir_user.replace("PLACEHOLDER", fake_ehr.base)
+    fake_ehr.serve_resource({"resourceType": "RelatedPerson", "id": "rp1", "patient": {"reference": "Patient/p1"}})
     auth = launcher.authorize()
     token = token_response(patient="p1")
     token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud="previsit-test", nonce=auth.params["nonce"], fhirUser=fhir_user)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr):
     config.write_text(json.dumps(e2e_registration(fake_ehr.base, app_origin=f"http://127.0.0.1:{port}")))
     output = tmp_path / "out.txt"
     process = _run_until_ready(["serve", "--dev", "--host", "127.0.0.1", "--port", str(port)],
-                               {"SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": "dev-test",
+                               {"SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48),
                                 "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")},
                                f"http://127.0.0.1:{port}/healthz", output)
     try:

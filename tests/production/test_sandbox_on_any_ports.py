@@ -98,6 +98,8 @@ def _sign_in(browser: requests.Session, launch_url: str, sandbox: str, *, login:
                                     allow_redirects=False, timeout=TIMEOUT)
     callback = browser.get(url, allow_redirects=False, timeout=TIMEOUT, headers=headers)
     assert callback.status_code == 303, callback.text[:500]
+    for cookie in browser.cookies:  # the callback's new session cookie (rotated at sign-in) is only now in the jar
+        cookie.secure = False
     home = browser.get(urlsplit(url)._replace(path=callback.headers["Location"], query="").geturl(), timeout=TIMEOUT,
                        headers=headers)
     assert home.status_code == 200 and HANDLE_PATH.match(urlsplit(home.url).path)
