@@ -18,7 +18,6 @@ from smart_app import audit, delivery, drafts, safety, submission, terminology
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
-from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
