@@ -50,10 +50,11 @@ def event(name: str, /, **ids: Any) -> dict[str, Any]:
     if has_request_context():
         if getattr(g, "correlation_id", None):
             record["correlation_id"] = g.correlation_id
-        anchor = session.get("anchor") or session.get("bid") or g.get("signin_browser")
+        anchor = g.get("signin_browser") or session.get("anchor") or session.get("bid")
         if anchor:
-            # A one-way tag of the browser (its anchor survives the sign-in's session rotation; before
-            # its session exists, the sign-in cookie's id): ties /launch to its /callback without the raw id.
+            # A one-way tag of the browser: its anchor survives the sign-in's session rotation, and a
+            # sign-in begun without a session is tagged by its sign-in cookie's id through /callback.
+            # It ties /launch to its /callback without the raw id.
             record["browser"] = hashlib.sha256(str(anchor).encode()).hexdigest()[:12]
     patient_id = ids.pop("patient_id", None)
     if patient_id and not ids.get("patient"):
