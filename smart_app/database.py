@@ -10,6 +10,8 @@ together apply each step once.
 """
 from __future__ import annotations
 
+import os
+
 import time
 from pathlib import Path
 from typing import Callable
@@ -104,6 +106,7 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    _private_file(make_url(url).database)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -122,6 +125,15 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _private_file(path: str | None) -> None:
+    """Create the SQLite file readable by this user only (it holds tokens and answers, encrypted);
+    SQLite gives its -wal and -shm files the same mode."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def is_postgresql(engine: Engine) -> bool:

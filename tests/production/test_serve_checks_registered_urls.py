@@ -1,6 +1,8 @@
 """`smart-app serve` refuses to start where redirect_uris[0] or launch_uri cannot be served, and lists every mismatch."""
 from __future__ import annotations
 
+import secrets
+
 import json
 
 import pytest
@@ -37,7 +39,7 @@ def config_file(tmp_path, monkeypatch):
     path = tmp_path / "launch.json"
     path.write_text(json.dumps(registration("https://ehr.example.org/fhir")))
     monkeypatch.setenv("SMART_APP_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("SMART_APP_SECRET_KEY", "serve-check")
+    monkeypatch.setenv("SMART_APP_SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("SMART_APP_AUDIT_LOG", str(tmp_path / "audit.log"))
     monkeypatch.setenv("SMART_APP_CONFIG", str(path))  # main() sets it; monkeypatch puts the old value back
     handlers = list(audit.logger.handlers)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import EXTENSION
+from smart_app.launch.views import SIGNIN_COOKIE
 
 
 def _session_cookie(app, client):
@@ -11,9 +12,9 @@ def _session_cookie(app, client):
 
 
 def test_a_planted_session_cookie_does_not_open_the_victims_launch(app, client, launcher, fake_ehr):
-    # The attacker starts a session of their own and plants its cookie in the victim's browser.
+    # The attacker completes a sign-in of their own and plants that session cookie in the victim's browser.
     attacker = app.test_client()
-    attacker.get("/launch", query_string={"iss": fake_ehr.base, "launch": "x"})
+    launcher.ehr_launch("p1", client=attacker)
     planted = _session_cookie(app, attacker)
     client.set_cookie(planted.key, planted.value, domain=planted.domain)
 
@@ -22,13 +23,30 @@ def test_a_planted_session_cookie_does_not_open_the_victims_launch(app, client, 
 
     assert _session_cookie(app, client).value != planted.value
     assert client.get(f"/l/{handle}/").status_code == 200
-    response = attacker.get(f"/l/{handle}/")
-    assert response.status_code == 401
+    holder = app.test_client()
+    holder.set_cookie(planted.key, planted.value, domain=planted.domain)
+    assert holder.get(f"/l/{handle}/").status_code == 401  # the planted session is dead
     assert not [r for r in fake_ehr.requests() if r.path.startswith("/fhir/Patient") and r.headers.get("Cookie")]
 
 
+def test_a_planted_sign_in_cookie_does_not_open_the_victims_launch(app, client, launcher):
+    # Before any session exists, the attacker plants the short sign-in cookie their own /launch got.
+    attacker = app.test_client()
+    attacker.get("/launch", query_string={"iss": launcher.ehr.base, "launch": "x"})
+    planted = attacker.get_cookie(SIGNIN_COOKIE)
+    client.set_cookie(planted.key, planted.value, domain=planted.domain)
+
+    handle, _ = launcher.ehr_launch("p1")  # the victim signs in carrying it
+    launcher.serve_patient("p1")
+
+    record = read_launch(app.extensions[EXTENSION].store, handle)
+    assert record["browser"] != planted.value  # bound to the session the callback created, not the planted id
+    assert client.get(f"/l/{handle}/").status_code == 200
+    assert attacker.get(f"/l/{handle}/").status_code == 401
+
+
 def test_the_launch_is_bound_to_a_new_browser_id(app, client, launcher):
-    client.get("/launch", query_string={"iss": launcher.ehr.base, "launch": "x"})
+    launcher.ehr_launch("p0")  # a browser that already has a session signs in again
     with client.session_transaction() as before:
         old_bid = before["bid"]
     handle, _ = launcher.ehr_launch("p1")
@@ -52,6 +70,7 @@ def test_launches_started_before_a_rotation_stay_with_the_same_browser(app, clie
 
 
 def test_a_failed_sign_in_does_not_rotate(app, client, launcher):
+    launcher.ehr_launch("p0")  # this browser has a session from an earlier sign-in
     auth = launcher.authorize()
     before = _session_cookie(app, client).value
     response = launcher.callback(auth.state, iss="https://elsewhere.example/fhir")
