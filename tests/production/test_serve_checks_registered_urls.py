@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -37,7 +38,7 @@ def config_file(tmp_path, monkeypatch):
     path = tmp_path / "launch.json"
     path.write_text(json.dumps(registration("https://ehr.example.org/fhir")))
     monkeypatch.setenv("SMART_APP_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("SMART_APP_SECRET_KEY", "serve-check")
+    monkeypatch.setenv("SMART_APP_SECRET_KEY", secrets.token_urlsafe(48))  # serve refuses weak keys
     monkeypatch.setenv("SMART_APP_AUDIT_LOG", str(tmp_path / "audit.log"))
     monkeypatch.setenv("SMART_APP_CONFIG", str(path))  # main() sets it; monkeypatch puts the old value back
     handlers = list(audit.logger.handlers)
