@@ -1,7 +1,8 @@
 """Retention: what the app keeps, for how long, and the purge job that removes the rest.
 
 - Pending sign-ins: 10 minutes (launch/authorize.PENDING_TTL); spent states 1 hour.
-- Launches: IDLE_TIMEOUT since last use, and never past MAX_LAUNCH_AGE (ended on next use).
+- Launches: IDLE_TIMEOUT since last use, and never past MAX_LAUNCH_AGE (ended on next use); an expired
+  launch's tokens are revoked at its EHR (RFC 7009) just before its record is purged.
 - Browser sessions (embedded store): the session lifetime (31 days), created only when a launch completes.
 - Drafts and rescue copies: DRAFT_RETENTION since last saved (default 30 days).
 - Submissions, sent or not: SUBMISSION_RETENTION since last changed (default 30 days); a row a
@@ -19,7 +20,9 @@ from typing import Any
 from flask import Flask
 
 from smart_app import audit
+from smart_app.launch.records import LAUNCH
 from smart_app.launch.runtime import runtime
+from smart_app.launch.session import revoke_expired_launch
 from smart_app.submission_rows import rows
 
 DRAFT_NAMESPACE = "draft"
@@ -46,6 +49,11 @@ def purge(app: Flask, now: float | None = None) -> PurgeReport:
         store = runtime().store
         drafts = tuple(sorted({str(v["submission_id"]) for _k, v in store.expired(DRAFT_NAMESPACE, now, limit=100_000)
                                if v and v.get("submission_id")}))
+        # An expired launch's tokens still work at the EHR: revoke them before the record (and the
+        # only copy of the tokens) goes. Best effort, short timeouts (launch/revoke.py).
+        for _key, record in store.expired(LAUNCH, now, limit=100_000):
+            if record:
+                revoke_expired_launch(runtime(), record)
         counts = store.purge_expired(now)
         submissions = tuple(sorted(rows().purge(now)))
         report = PurgeReport(records=counts, draft_submission_ids=drafts, submission_ids=submissions)

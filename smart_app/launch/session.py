@@ -238,6 +238,15 @@ def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | N
     return _revoke(rt, record, ids) if record else Revocation.NOTHING
 
 
+def revoke_expired_launch(rt: Runtime, record: dict[str, Any]) -> Revocation:
+    """Revoke the tokens of a launch whose record the retention job is about to purge (idle past its
+    time, so no request will end it); the end is logged like any other, ids only."""
+    ctx = record.get("context", {})
+    ids = {"handle": ctx.get("handle"), "iss": ctx.get("iss"), "client_id": ctx.get("client_id")}
+    audit.event("launch.end", reason="expired", **ids)
+    return _revoke(rt, record, ids)
+
+
 def _revoke(rt: Runtime, record: dict[str, Any], ids: dict[str, Any]) -> Revocation:
     """Revoke an ended launch's tokens at its EHR (RFC 7009), whatever made it end."""
     server = rt.settings.server_for(record.get("context", {}).get("iss"))

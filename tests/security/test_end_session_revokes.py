@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import requests
 
@@ -85,3 +86,21 @@ def test_a_failing_revocation_is_audited_and_the_session_still_ends(launcher, fa
     revokes = [fake_ehr.form(r) for r in fake_ehr.requests() if r.path == "/auth/revoke"]
     assert [f["token_type_hint"] for f in revokes] == ["refresh_token", "access_token"]
     assert all(f["client_id"] == "previsit-test" for f in revokes)
+
+
+def test_a_launch_purged_after_idling_out_is_revoked_first(e2e, audit_log):
+    # Nobody ends an idle launch: the retention job is the last one to hold its tokens.
+    from smart_app.retention import purge
+
+    handle = e2e.launcher.standalone()
+    access, refresh = _tokens(e2e, handle)
+    assert _fhir_status(e2e.sandbox, access) == 200
+
+    purge(e2e.app, now=time.time() + 365 * 24 * 3600)  # far past any idle timeout
+
+    assert read_launch(e2e.app.extensions[EXTENSION].store, handle) is None
+    assert _fhir_status(e2e.sandbox, access) == 401
+    assert _refresh_status(e2e.sandbox, refresh) == 400
+    ends = [r.getMessage() for r in audit_log.records if '"launch.end"' in r.getMessage()]
+    assert any('"expired"' in e and handle in e for e in ends)
+    assert not any(access in r.getMessage() or refresh in r.getMessage() for r in audit_log.records)
