@@ -140,6 +140,11 @@ def select_zone() -> str:
     return current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
 
 
+def current_zone() -> str:
+    """The IANA name of the page's time zone (the browser's, else the deployment's)."""
+    return select_zone() if has_request_context() else (current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
+
+
 def current_language() -> str:
     """The language of the page being built ("en", "es"); English outside a request."""
     locale = get_locale() if has_request_context() else None
@@ -401,7 +406,7 @@ def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: 
     Babel(app, locale_selector=select_language, timezone_selector=select_zone)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links,
-                                 LANGUAGES=LANGUAGES, say=say)
+                                 LANGUAGES=LANGUAGES, say=say, current_zone=current_zone)
     app.register_blueprint(bp)
 
 
