@@ -380,7 +380,9 @@ def say(message: Any) -> str:
         return ""
     msgid = getattr(message, "msgid", None)
     if isinstance(msgid, str):
-        values = getattr(message, "values", None) or {}
+        values = {key: ", ".join(say(v) for v in value) if isinstance(value, (list, tuple))
+                  else (say(value) if hasattr(value, "msgid") else value)
+                  for key, value in (getattr(message, "values", None) or {}).items()}
         return gettext(msgid, **values) if values else gettext(msgid)
     return gettext(str(message)) if str(message) else ""
 
