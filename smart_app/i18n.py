@@ -55,6 +55,8 @@ PATTERNS: dict[str, dict[str, str]] = {
 _FHIR_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}$")
 
+_CHOSEN = "smart_app.language"  # request.environ key: this request's language, once chosen
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -95,14 +97,15 @@ def select_language() -> str:
     """The language of this request: chosen, else the patient's (patient launches), else Accept-Language, else English."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    chosen = chosen_language()
-    if chosen:
-        return chosen
-    launch_language = _launch_language()
-    if launch_language:
-        return launch_language
-    return request.accept_languages.best_match(list(LANGUAGES)) or current_app.config.get(
-        "BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    # Kept on the request's environ, which copies of the request context share (the home page's
+    # task providers run in such copies): the launch record is read for this at most once.
+    known = request.environ.get(_CHOSEN)
+    if known:
+        return known
+    language = chosen_language() or _launch_language() or request.accept_languages.best_match(list(LANGUAGES)) \
+        or current_app.config.get("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    request.environ[_CHOSEN] = language
+    return language
 
 
 def _launch_language() -> str | None:
