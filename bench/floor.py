@@ -65,6 +65,10 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
         return session.get("csrf", "")
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    # The app's own template helpers (pure wording; score bands by the shipped safety settings).
+    from smart_app import safety, wording
+    wording.init_app(app)
+    safety.init_app(app, {}, "")
     app.jinja_env.globals["csrf_field"] = lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">')
 
     @app.get(LOGIN)
