@@ -11,6 +11,7 @@ https://hl7.org/fhir/R4/operationoutcome.html).
 """
 from __future__ import annotations
 
+import copy
 import email.utils
 import enum
 import logging
@@ -20,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
@@ -38,7 +38,6 @@ FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT = (3.05, 20)
 DEFAULT_MAX_PAGES = 20
 CAPABILITIES_TTL = 300.0
-READ_MANY_WORKERS = 4
 
 _TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -470,6 +469,25 @@ class FhirClient:
         """Close on leaving the block."""
         self.close()
 
+    # -- tokens for a fan-out (smart_app/ehr/reads.py) ------------------------------------------
+
+    def current_token(self) -> str:
+        """A valid access token now, refreshed first when it is about to expire: called before a fan-out."""
+        return self._token()
+
+    def with_token(self, token: str) -> "FhirClient":
+        """This client fixed to `token` and never refreshing, for pool threads: a 401 comes back as an
+        error, and the caller refreshes in its own thread (`token_after_401`) and asks again."""
+        pinned = copy.copy(self)
+        pinned._token = lambda: token
+        pinned._on_unauthorized = None
+        pinned._owns_session = False
+        return pinned
+
+    def token_after_401(self) -> str | None:
+        """A refreshed token after the server rejected ours; None when this client cannot refresh."""
+        return self._on_unauthorized() if self._on_unauthorized is not None else None
+
     # -- URL building -------------------------------------------------------------------------
 
     def _type_url(self, resource_type: str, *parts: str) -> str:
@@ -679,14 +697,26 @@ class FhirClient:
         more data than the limit is never turned into an error or into no data.
         """
         url = self._type_url(resource_type)
-        limit = max_pages or self._max_pages
+        query: Any = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+        return self._pages(resource_type, url, query, max_pages or self._max_pages)
+
+    def continue_search(self, resource_type: str, first_page: Mapping[str, Any], *, max_pages: int | None = None) -> SearchResult:
+        """A search whose first page (a searchset Bundle) came some other way, e.g. as a batch entry:
+        follow its same-origin `next` links like `search`, at most `max_pages` pages in all."""
+        return self._pages(resource_type, None, None, max_pages or self._max_pages, first_page=first_page)
+
+    def _pages(self, resource_type: str, url: str | None, query: Any, limit: int,
+               first_page: Mapping[str, Any] | None = None) -> SearchResult:
+        """Read up to `limit` pages from `url` (or after `first_page`): matches then includes, `truncated` when cut short."""
         matches: list[dict] = []
         included: list[dict] = []
         total: int | None = None
-        query: Any = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         for page in range(limit):
-            response = self._request("GET", url, resource_type=resource_type, idempotent=True, params=query)
-            bundle = self._resource(response, "GET", resource_type, expect="Bundle")
+            if page == 0 and first_page is not None:
+                bundle: Mapping[str, Any] = first_page
+            else:
+                response = self._request("GET", str(url), resource_type=resource_type, idempotent=True, params=query)
+                bundle = self._resource(response, "GET", resource_type, expect="Bundle")
             if page == 0 and isinstance(bundle.get("total"), int):
                 total = bundle["total"]
             for entry in bundle.get("entry") or []:
@@ -712,24 +742,12 @@ class FhirClient:
                  resource_type, limit, len(matches), self.correlation_id)
         return SearchResult(matches, included, total, truncated=True, pages=limit)
 
-    def read_many(self, paths: Sequence[str]) -> list[dict | FhirError]:
-        """GET several relative paths in parallel; each slot holds the body or its FhirError."""
-        urls = [self._relative_url(p) for p in paths]
-
-        def fetch(url_and_path: tuple[str, str]) -> dict | FhirError:
-            """Fetch one path, returning instead of raising its FhirError."""
-            url, path = url_and_path
-            resource_type = path.split("/", 1)[0].split("?", 1)[0]
-            try:
-                response = self._request("GET", url, resource_type=resource_type, idempotent=True)
-                return self._resource(response, "GET", resource_type)
-            except FhirError as exc:
-                return exc
-
-        if len(urls) < 2:  # nothing to overlap: no thread for a single read
-            return [fetch(pair) for pair in zip(urls, paths)]
-        with ThreadPoolExecutor(max_workers=min(READ_MANY_WORKERS, len(urls))) as pool:
-            return list(pool.map(fetch, zip(urls, paths)))
+    def get(self, path: str) -> dict:
+        """GET one path relative to this server (`Type/id` or `Type?query`): the body, or FhirError."""
+        url = self._relative_url(path)
+        resource_type = path.split("/", 1)[0].split("?", 1)[0]
+        response = self._request("GET", url, resource_type=resource_type, idempotent=True)
+        return self._resource(response, "GET", resource_type)
 
     def batch(self, requests_: Sequence[tuple[str, str]]) -> list[dict | FhirError]:
         """Send (method, relative url) pairs as one batch Bundle; one slot per entry, in order."""
@@ -850,6 +868,14 @@ class FhirClient:
             _CAPABILITIES_CACHE[self.base_url] = (now + self._capabilities_ttl, statement)
         self._capabilities = statement
         return statement
+
+    def known_capabilities(self) -> dict | None:
+        """The CapabilityStatement when this process already holds a fresh copy; never any I/O."""
+        if self._capabilities is not None:
+            return self._capabilities
+        with _CAPABILITIES_LOCK:
+            cached = _CAPABILITIES_CACHE.get(self.base_url)
+        return cached[1] if cached and cached[0] > self._clock() else None
 
     def _server_rest(self) -> list[Mapping[str, Any]]:
         """The CapabilityStatement.rest entries in server mode."""
