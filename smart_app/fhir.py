@@ -387,6 +387,7 @@ class Exchange:
     attempt: int
     correlation_id: str
     error: str | None = None
+    read_types: tuple[str, ...] = ()  # a batch of reads only: the types its entries read (one request reads them all)
 
     @property
     def ok(self) -> bool:
@@ -537,8 +538,12 @@ class FhirClient:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        read_types: tuple[str, ...] = (),
     ) -> requests.Response:
-        """Send one logical request with auth, retries and error mapping; return a 2xx response."""
+        """Send one logical request with auth, retries and error mapping; return a 2xx response.
+
+        `read_types`: for a batch of reads, the types its entries read (told to exchange listeners).
+        """
         refreshed = False
         attempt = 0
         # fhirjson keeps Decimal answers exact (70.50 stays 70.50); plain json cannot write them.
@@ -564,10 +569,10 @@ class FhirClient:
                 )
                 self._receive(response, deadline, method, resource_type)
             except FhirError as exc:
-                self._log(method, resource_type, None, started, attempt, error=str(exc.code))
+                self._log(method, resource_type, None, started, attempt, error=str(exc.code), read_types=read_types)
                 raise
             except (requests.ConnectionError, requests.Timeout) as exc:
-                self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
+                self._log(method, resource_type, None, started, attempt, error=type(exc).__name__, read_types=read_types)
                 if isinstance(exc, requests.Timeout) and self._clock() >= deadline:
                     raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type) from None
                 if idempotent and attempt < self._max_retries:
@@ -576,10 +581,10 @@ class FhirClient:
                     continue
                 raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
             except requests.RequestException:
-                self._log(method, resource_type, None, started, attempt, error="RequestException")
+                self._log(method, resource_type, None, started, attempt, error="RequestException", read_types=read_types)
                 raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
             status = response.status_code
-            self._log(method, resource_type, status, started, attempt)
+            self._log(method, resource_type, status, started, attempt, read_types=read_types)
             if 200 <= status < 300:
                 return response
             if status == 401 and self._on_unauthorized is not None and not refreshed:
@@ -638,11 +643,11 @@ class FhirClient:
                          method=method, resource_type=resource_type, retry_after=retry_after)
 
     def _log(self, method: str, resource_type: str | None, status: int | None, started: float,
-             attempt: int, *, error: str | None = None) -> None:
+             attempt: int, *, error: str | None = None, read_types: tuple[str, ...] = ()) -> None:
         """Log one HTTP exchange and tell the exchange listeners; never tokens, URLs or bodies."""
         exchange = Exchange(method=method, resource_type=resource_type or "-", status=status,
                             ms=int((time.monotonic() - started) * 1000), attempt=attempt,
-                            correlation_id=self.correlation_id, error=error)
+                            correlation_id=self.correlation_id, error=error, read_types=read_types)
         log.info(
             "fhir %s %s status=%s ms=%d attempt=%d cid=%s%s",
             exchange.method, exchange.resource_type, status if status is not None else "-",
@@ -757,8 +762,10 @@ class FhirClient:
             entries.append({"request": {"method": method.upper(), "url": path}})
         bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
         idempotent = all(_entry_is_idempotent(e) for e in entries)
+        reads_only = all(method.upper() == "GET" for method, _ in requests_)
+        read_types = tuple(sorted({path.split("/", 1)[0].split("?", 1)[0] for _, path in requests_})) if reads_only else ()
         response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
-                                 json_body=bundle)
+                                 json_body=bundle, read_types=read_types)
         reply = self._resource(response, "POST", "Bundle", expect="Bundle")
         reply_entries = reply.get("entry") or []
         if len(reply_entries) != len(entries):
@@ -851,8 +858,9 @@ class FhirClient:
 
     # -- capabilities ---------------------------------------------------------------------------
 
-    def capabilities(self) -> dict:
-        """GET /metadata once per client, shared across clients of the same base URL for a TTL."""
+    def capabilities(self, *, retries: bool = True) -> dict:
+        """GET /metadata once per client, shared across clients of the same base URL for a TTL
+        (`retries=False`: one attempt, for a caller that can do without it)."""
         if self._capabilities is not None:
             return self._capabilities
         now = self._clock()
@@ -862,7 +870,7 @@ class FhirClient:
             self._capabilities = cached[1]
             return cached[1]
         response = self._request("GET", f"{self.base_url}/metadata", resource_type="CapabilityStatement",
-                                 idempotent=True)
+                                 idempotent=retries)
         statement = self._resource(response, "GET", "CapabilityStatement", expect="CapabilityStatement")
         with _CAPABILITIES_LOCK:
             _CAPABILITIES_CACHE[self.base_url] = (now + self._capabilities_ttl, statement)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
@@ -33,6 +34,8 @@ T = TypeVar("T")
 # a few reads, so 16 keeps two pages' waves in flight at once; beyond that reads queue, never new threads.
 POOL_THREADS = 16
 POOL_PREFIX = "ehr-read"
+# A server whose /metadata failed is asked again after this long, not on every page meanwhile.
+LEARN_RETRY_SECONDS = 60.0
 # A batch the server turns away as a whole for these reasons is sent again as separate GETs.
 BATCH_REFUSED = frozenset({FhirErrorCode.NOT_SUPPORTED, FhirErrorCode.INVALID, FhirErrorCode.NOT_FOUND})
 
@@ -138,6 +141,7 @@ class ReadResults(Mapping[str, Result]):
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_learn_after: dict[str, float] = {}  # base URL -> when to try its /metadata again (bounded by the servers registered)
 
 
 def _read_pool() -> ThreadPoolExecutor:
@@ -196,7 +200,8 @@ def run(fhir: FhirClient, plan: ReadPlan, *, batch: bool | None = None) -> ReadR
     learn = False
     if batch is None:
         statement = fhir.known_capabilities()
-        batch, learn = supports_batch(statement), statement is None and len(reads) > 1
+        batch = supports_batch(statement)
+        learn = statement is None and len(reads) > 1 and time.monotonic() >= _learn_after.get(fhir.base_url, 0.0)
     token = fhir.current_token()
     if batch and len(reads) > 1:
         outcomes = _batched(fhir, token, reads)
@@ -270,8 +275,13 @@ def _get(client: FhirClient, read: Read) -> Result:
 
 
 def _learn_capabilities(client: FhirClient) -> Result:
-    """Fetch and cache the server's CapabilityStatement (its failure costs the page nothing)."""
-    return client.capabilities()
+    """Fetch and cache the server's CapabilityStatement in one attempt; a failure costs the page nothing
+    and is not tried again for LEARN_RETRY_SECONDS."""
+    try:
+        return client.capabilities(retries=False)
+    except FhirError:
+        _learn_after[client.base_url] = time.monotonic() + LEARN_RETRY_SECONDS
+        raise
 
 
 def _settled(call: Callable[[], Result]) -> Result:
