@@ -85,7 +85,7 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
             abort(403)
         captured = data["pages"].get(name) or abort(404)
         for method, target, body in captured["reads"]:
-            response = http.request(method, origin + target, data=body or None, timeout=30)
+            response = http.request(method, origin + target, data=body.encode("utf-8") if body else None, timeout=30)
             response.raise_for_status()
             response.json()
         return render_template(captured["template"], **captured["context"])
