@@ -159,7 +159,7 @@ class Launch:
                 time.sleep(0.1)
 
     def _ids(self) -> dict[str, Any]:
-        """Audit ids of this launch; refreshes may run in FhirClient worker threads (no request context)."""
+        """Audit ids of this launch; taken from this object, not the request context (the courier refreshes outside any request)."""
         ctx = self.context
         return {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
                 "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}
