@@ -53,3 +53,10 @@ def test_one_page_is_the_default_and_more_is_flagged_not_read(fhir_server, make_
 def test_a_search_needs_at_least_one_page():
     with pytest.raises(ValueError):
         Read.search("obs", "Observation", [], max_pages=0)
+
+
+def test_one_name_means_one_read_and_the_same_read_twice_is_sent_once():
+    patient = Read.resource("patient", "Patient", "p1")
+    assert len(ReadPlan.of(patient) + ReadPlan.of(Read.resource("patient", "Patient", "p1"))) == 1
+    with pytest.raises(ValueError):
+        ReadPlan.of(patient, Read.resource("patient", "Patient", "p2"))
