@@ -404,6 +404,13 @@ def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:
 
 def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: str = "launch.json") -> None:
     """Install Flask-Babel with our selectors, the formatting filters and the language switch."""
+    install(app, registration, source)
+    app.register_blueprint(bp)
+
+
+def install(app: Flask, registration: Mapping[str, Any] | None = None, source: str = "launch.json") -> None:
+    """Flask-Babel, the filters and the template globals without the switch's route (for an app that
+    serves the templates under the app's own URL rules, e.g. bench/floor.py)."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     if not app.config.get("BABEL_DEFAULT_TIMEZONE"):
         app.config["BABEL_DEFAULT_TIMEZONE"] = deployment_zone(registration, source)
@@ -412,12 +419,11 @@ def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links,
                                  LANGUAGES=LANGUAGES, say=say, current_zone=current_zone)
-    app.register_blueprint(bp)
 
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "ZONE_COOKIE", "PATTERNS", "chosen_language",
-    "current_language", "date", "date_time", "day", "fhir_date", "init_app", "language_links", "number",
+    "current_language", "date", "date_time", "day", "fhir_date", "init_app", "install", "say", "language_links", "number",
     "parse_fhir", "patient_language", "quantity", "select_language", "select_zone", "supported", "time",
     "valid_zone",
 ]
