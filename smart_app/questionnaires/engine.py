@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from smart_app.text import N_
+
 from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
 from .expressions import FillContext, add_variables, environment, run, to_answers, to_options
@@ -510,7 +512,7 @@ class _Evaluator:
             if item.type == "group":
                 messages = []
                 if item.required and not self.qr_nodes.get(id(node)):
-                    messages.append("Answer at least one question in this section.")
+                    messages.append(N_("Answer at least one question in this section."))
                 if item.repeats:
                     messages += _occurs(item, len(node.instances))
                 node.errors = messages
