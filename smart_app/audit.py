@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
 
-from smart_app.fhir import Exchange, add_exchange_listener
+from smart_app.ehr.client import Exchange, add_exchange_listener
 
 logger = logging.getLogger("smart_app.audit")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from flask import current_app
 
 from smart_app import audit, submission
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState

@@ -22,7 +22,7 @@ from flask import current_app, has_request_context
 
 from smart_app import audit
 from smart_app.errors import LaunchError
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
 from smart_app.security import browser_anchor

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.questionnaires.model import Form, with_expansions
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from typing import Any, Callable, Mapping
 from smart_app import audit
 from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
-from smart_app.ehr_http import shared_session
+from smart_app.ehr.http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
-from smart_app.fhir import FhirClient, FhirError
+from smart_app.ehr.client import FhirClient, FhirError
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING

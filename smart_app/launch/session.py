@@ -15,7 +15,7 @@ from flask import g
 
 from smart_app import audit
 from smart_app.context import LaunchContext
-from smart_app.ehr_http import shared_session
+from smart_app.ehr.http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
 from smart_app.launch.revoke import Revocation, revoke_tokens
@@ -24,7 +24,7 @@ from smart_app.launch.runtime import Runtime, runtime
 from smart_app.security import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
-    from smart_app.fhir import FhirClient
+    from smart_app.ehr.client import FhirClient
     from smart_app.launch.discovery import SmartConfiguration
 
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -76,7 +76,7 @@ class Launch:
     def fhir(self) -> "FhirClient":
         """A FhirClient for this launch's server, token and refresh."""
         if self._fhir is None:
-            from smart_app.fhir import FhirClient
+            from smart_app.ehr.client import FhirClient
 
             self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
                                     correlation_id=self._correlation_id, session=shared_session(),

@@ -21,7 +21,7 @@ from .engine import FieldError, FormView, ItemView, evaluate
 from .errors import QuestionnaireError, QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .expressions import FillContext
 from .extraction import DERIVED_FROM_PLACEHOLDER, ExtractMeta, extract_observations
-from smart_app.fhirjson import dumps, loads
+from smart_app.ehr.fhirjson import dumps, loads
 from .library import LIBRARY_BASE, find, load_library
 from .model import MAX_DEPTH, MAX_ITEMS, Form, FormItem, add_reference_candidates, build_form
 from .prefill import populate

@@ -14,14 +14,14 @@ from flask import Blueprint, Flask, copy_current_request_context, current_app, r
 from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
-from smart_app.pools import process_pool
+from smart_app.ehr.pools import process_pool
 
 if TYPE_CHECKING:
-    from smart_app.fhir import FhirError
+    from smart_app.ehr.client import FhirError
 
 bp = Blueprint("home", __name__)
 TASKS = "previsit_task_providers"
-# Providers and the banner run on a per-process pool (smart_app/pools.py). Providers only submit
+# Providers and the banner run on a per-process pool (smart_app/ehr/pools.py). Providers only submit
 # leaf reads, so this pool cannot deadlock; when it is busy a page waits its turn instead of
 # adding threads without bound.
 PAGE_THREADS = 32

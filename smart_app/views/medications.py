@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, submission
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
 from smart_app.medications import (

@@ -15,12 +15,12 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, safety, submission, terminology
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
-from smart_app.pools import submit_read
+from smart_app.ehr.pools import submit_read
 from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
                                             response_score, shared_find_by_id)
 from smart_app.questionnaire_queries import query_runner

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode, OutcomeIssue, link_id_for_expression, parse_operation_outcome
+from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue, link_id_for_expression, parse_operation_outcome
 from tests.fhir.conftest import fhir_response, outcome
 
 QR = {

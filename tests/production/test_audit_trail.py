@@ -156,7 +156,7 @@ def test_the_fhir_read_summary_holds_when_the_fhir_log_is_silenced(make_app, fak
     """Operators may turn the FHIR client's log down; the audit summary does not depend on it."""
     from tests.fixtures.app import Launcher
 
-    fhir_log = logging.getLogger("smart_app.fhir")
+    fhir_log = logging.getLogger("smart_app.ehr.client")
     level = fhir_log.level
     app = make_app()
     audit.init_app(app)

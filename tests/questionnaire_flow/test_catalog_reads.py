@@ -5,7 +5,7 @@ import copy
 from typing import Any, Callable
 
 from smart_app import questionnaire_catalog
-from smart_app.fhirjson import dumps
+from smart_app.ehr.fhirjson import dumps
 from smart_app.questionnaire_catalog import EHR_FORM_CACHE_SIZE, form_for
 from smart_app.questionnaires.library import find, shared, shared_find
 from tests.fixtures.e2e import PATIENT

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.outbox import OutboxItem, OutboxState, RetryPolicy, new_item, record_failure, record_sent, retry_now
 from smart_app.writeback import Receipt, ReceiptEntry
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import FhirErrorCode
+from smart_app.ehr.client import FhirErrorCode
 from smart_app.outbox import OutboxState
 from smart_app.submission import SubmissionOutcome, same_answers
 

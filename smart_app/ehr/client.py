@@ -28,9 +28,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from smart_app import fhirjson
-from smart_app.ehr_http import BodyRefused, read_body
-from smart_app.origins import origin_of
+from smart_app.ehr import fhirjson
+from smart_app.ehr.http import BodyRefused, read_body
+from smart_app.ehr.origins import origin_of
 
 log = logging.getLogger(__name__)
 
