@@ -24,7 +24,7 @@ from smart_app import audit, submission
 from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
 from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
+from smart_app.forms import FormState
 from smart_app.submission import IDENTIFIER_SYSTEM, SubmissionOutcome, person_key
 from smart_app.writeback import token_query
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from smart_app import audit, drafts, submission
 from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
+from smart_app.forms import FormState
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

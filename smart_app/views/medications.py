@@ -32,7 +32,7 @@ from smart_app.medications import (
     to_questionnaire_response,
 )
 from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
+from smart_app.forms import FormState
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")

@@ -14,24 +14,25 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, drafts, safety, submission, terminology
+from smart_app import audit, delivery, drafts, safety, submission
+from smart_app.forms import terminology
 from smart_app.ehr.client import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
 from smart_app.ehr.pools import submit_read
-from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
+from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
                                             response_score, shared_find_by_id)
-from smart_app.questionnaire_queries import query_runner
-from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
+from smart_app.forms.queries import query_runner
+from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
-from smart_app.questionnaires.extraction_summary import describe, skipped_text
-from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
-from smart_app.questionnaires.state import parse_field_name
-from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
+from smart_app.forms.extraction_summary import describe, skipped_text
+from smart_app.forms.model import Form
+from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
+from smart_app.forms.state import parse_field_name
+from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
 from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
-from smart_app.questionnaire_catalog import clear_form_cache
+from smart_app.forms.catalog import clear_form_cache
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, stored
 

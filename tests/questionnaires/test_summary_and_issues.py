@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import FormState, LIBRARY_BASE, build_form, evaluate, find
-from smart_app.questionnaires.summary import SummaryRow, answer_text, summarize
+from smart_app.forms import FormState, LIBRARY_BASE, build_form, evaluate, find
+from smart_app.forms.summary import SummaryRow, answer_text, summarize
 
 from .conftest import UCUM, coding, item, options, questionnaire, run
 

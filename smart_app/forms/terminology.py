@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from smart_app.ehr.client import FhirError
-from smart_app.questionnaires.model import Form, with_expansions
+from smart_app.forms.model import Form, with_expansions
 
 log = logging.getLogger(__name__)
 

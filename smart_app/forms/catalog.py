@@ -24,10 +24,10 @@ from smart_app import drafts, submission
 from smart_app.ehr.client import FhirError
 from smart_app.outbox import OutboxState
 from smart_app.ehr.pools import submit_read
-from smart_app.questionnaires import QuestionnaireError, build_form
-from smart_app.questionnaires.library import is_shared, shared, shared_find
-from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.scoring import Score, has_score, score
+from smart_app.forms import QuestionnaireError, build_form
+from smart_app.forms.library import is_shared, shared, shared_find
+from smart_app.forms.model import Form
+from smart_app.forms.scoring import Score, has_score, score
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

@@ -1,5 +1,7 @@
 """Pure SDC form filler: Questionnaire -> form model -> answers, behaviour, validation,
-QuestionnaireResponse and extracted Observations. No HTTP and no Flask here.
+QuestionnaireResponse and extracted Observations. No HTTP and no Flask in the engine; the package's
+I/O halves read through `smart_app.ehr`: `catalog` (what to offer and where each form stands),
+`queries` (x-fhir-query on the launch's server) and `terminology` (ValueSet/$expand).
 
 Typical use in a view::
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from smart_app.ehr.client import FhirError
 from smart_app.ehr.origins import origin_of
-from smart_app.questionnaires.expressions import QueryRefused
+from smart_app.forms.expressions import QueryRefused
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
