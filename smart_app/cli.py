@@ -320,7 +320,7 @@ def _courier(args: argparse.Namespace) -> int:
     app = _build_app()
     if app is None:
         return 2
-    from smart_app.courier import deliver_due, run_loop
+    from smart_app.delivery.courier import deliver_due, run_loop
 
     if args.once:
         sent = deliver_due(app)

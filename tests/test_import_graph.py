@@ -82,5 +82,5 @@ def test_the_checker_finds_a_cycle():
 
 def test_delivery_modules_import_one_way():
     graph = _graph()
-    assert "smart_app.courier" not in graph["smart_app.submission"]
-    assert "smart_app.courier" not in graph["smart_app.drafts"]
+    assert "smart_app.delivery.courier" not in graph["smart_app.delivery.submission"]
+    assert "smart_app.delivery.courier" not in graph["smart_app.delivery.drafts"]

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 from flask import has_request_context, request
 
 from smart_app.ehr import canonicals
-from smart_app import drafts, submission
+from smart_app.delivery import drafts, submission
 from smart_app.ehr.client import FhirError
-from smart_app.outbox import OutboxState
+from smart_app.delivery.outbox import OutboxState
 from smart_app.ehr.pools import submit_read
 from smart_app.forms import QuestionnaireError, build_form
 from smart_app.forms.library import is_shared, shared, shared_find

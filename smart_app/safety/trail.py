@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from smart_app import audit
 
 if TYPE_CHECKING:
-    from smart_app.writeback import Receipt
+    from smart_app.delivery.writeback import Receipt
 
 from .flags import rule_id_of
 

@@ -13,7 +13,8 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, drafts, submission
+from smart_app import audit, delivery
+from smart_app.delivery import drafts, submission
 from smart_app.ehr.client import FhirError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
@@ -31,7 +32,7 @@ from smart_app.medications import (
     review_form_values,
     to_questionnaire_response,
 )
-from smart_app.outbox import OutboxState
+from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 

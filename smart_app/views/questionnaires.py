@@ -14,13 +14,14 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, drafts, safety, submission
+from smart_app import audit, delivery, safety
+from smart_app.delivery import drafts, submission
 from smart_app.forms import terminology
 from smart_app.ehr.client import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.outbox import OutboxState
+from smart_app.delivery.outbox import OutboxState
 from smart_app.ehr.pools import submit_read
 from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
                                             response_score, shared_find_by_id)

@@ -5,11 +5,12 @@ import json
 import logging
 import time
 
-from smart_app import create_app, drafts
-from smart_app.outbox import new_item
+from smart_app import create_app
+from smart_app.delivery import drafts
+from smart_app.delivery.outbox import new_item
 from smart_app.retention import purge
 from smart_app.launch.runtime import runtime
-from smart_app.submission_rows import rows
+from smart_app.delivery.rows import rows
 from tests.fixtures.app import registration
 
 DAY = 24 * 3600

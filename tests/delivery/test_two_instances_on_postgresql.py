@@ -16,12 +16,13 @@ import pytest
 from flask import Flask
 
 from sandbox.contracts import PlannedFault
-from smart_app import courier, create_app, submission
+from smart_app.delivery import courier, submission
+from smart_app import create_app
 from smart_app.context import LaunchContext
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch
-from smart_app.submission_rows import rows
+from smart_app.delivery.rows import rows
 from tests.fixtures.e2e import E2E, PATIENT, e2e_registration
 from tests.questionnaire_flow.flow import PHQ9_URL, Browser, csrf, phq9_answers, stored
 

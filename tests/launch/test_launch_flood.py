@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from smart_app import drafts
+from smart_app.delivery import drafts
 from smart_app.database import records
 from smart_app.launch.authorize import PENDING
 from smart_app.launch.runtime import runtime

@@ -6,7 +6,7 @@ import re
 import logging
 import time as real_time
 
-from smart_app import submission
+from smart_app.delivery import submission
 from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, csrf, intake_answers, phq9_answers, stored

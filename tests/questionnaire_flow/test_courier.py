@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 
 from sandbox.contracts import PlannedFault
-from smart_app import courier, create_app, drafts
+from smart_app.delivery import courier, drafts
+from smart_app import create_app
 from smart_app.context import LaunchContext
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime

@@ -23,11 +23,11 @@ from flask import current_app, has_request_context
 from smart_app import audit
 from smart_app.errors import LaunchError
 from smart_app.ehr.client import FhirError, FhirErrorCode
-from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
+from smart_app.delivery.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
 from smart_app.security import browser_anchor
-from smart_app.submission_rows import Claim, rows
-from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
+from smart_app.delivery.rows import Claim, rows
+from smart_app.delivery.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
