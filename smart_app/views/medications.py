@@ -17,7 +17,7 @@ from smart_app import audit, delivery
 from smart_app.delivery import drafts, submission
 from smart_app.ehr.client import FhirError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
+from smart_app.medications.reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
