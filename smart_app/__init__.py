@@ -38,11 +38,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, health, safety, wording
+    from smart_app import audit, safety, wording
+    from smart_app.web import health
     from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
-    from smart_app.security import init_security, init_sessions, trusted_hosts
+    from smart_app.web.security import init_security, init_sessions, trusted_hosts
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
     from smart_app.delivery.rows import EXTENSION as ROWS, SubmissionRows
@@ -86,7 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import errors, home, medications, questionnaires, summary
+    from smart_app.web import errors, home, medications, questionnaires, summary
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)

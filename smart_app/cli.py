@@ -171,7 +171,7 @@ def production_app(proxy_hops: int | None = None) -> "Flask":
     Usable directly as a gunicorn factory: `gunicorn 'smart_app.cli:production_app()'`.
     """
     from smart_app import create_app
-    from smart_app.proxy import init_proxy
+    from smart_app.web.proxy import init_proxy
 
     # The courier thread starts with the app (one per worker process), not on a first request.
     app = create_app({"COURIER_INTERVAL": _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)})
@@ -226,7 +226,7 @@ def _check_shared_secrets() -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     """Serve the app in the foreground until Ctrl-C or SIGTERM: gunicorn, or Flask's server with --dev."""
     from smart_app.config import serving_mismatches
-    from smart_app.security import weak_key_problem
+    from smart_app.web.security import weak_key_problem
 
     problem = _check_shared_secrets() or weak_key_problem(os.environ.get("SMART_APP_SECRET_KEY"),
                                                           os.environ.get("SMART_APP_STORE_KEY"))

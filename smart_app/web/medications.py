@@ -34,7 +34,7 @@ from smart_app.medications import (
 )
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.web.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
 KIND = "medication-review"

@@ -36,7 +36,7 @@ from smart_app.forms.state import parse_field_name
 from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
 from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.web.home import PreVisitTask, TaskStatus, register_task_provider
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"

@@ -16,7 +16,7 @@ from flask import Flask, url_for
 from smart_app import safety
 from smart_app.launch.session import Launch
 from smart_app.forms.catalog import CatalogEntry, CompletedResponse, catalog
-from smart_app.views.home import register_summary_provider
+from smart_app.web.home import register_summary_provider
 from smart_app.forms.extraction import VITAL_SIGN_CODES
 from smart_app.forms.model import Form
 from smart_app.forms.summary import answer_text
