@@ -25,7 +25,7 @@ from smart_app.errors import LaunchError
 from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.delivery.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
-from smart_app.web.security import browser_anchor
+from smart_app.browser import browser_anchor
 from smart_app.delivery.rows import Claim, rows
 from smart_app.delivery.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 

@@ -23,7 +23,7 @@ from smart_app.launch.records import new_handle, save_launch
 from smart_app.launch.revoke import revoke_tokens
 from smart_app.launch.runtime import Runtime
 from smart_app.launch.user import check_user_for_patient
-from smart_app.web.security import allow_framing_by
+from smart_app.browser import allow_framing_by
 
 USED = "state-used"
 USED_TTL = 3600

@@ -21,7 +21,7 @@ from smart_app.launch import token as tokens
 from smart_app.launch.revoke import Revocation, revoke_tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
-from smart_app.web.security import allow_framing_by, browser_ids
+from smart_app.browser import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
     from smart_app.ehr.client import FhirClient

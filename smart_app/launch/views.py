@@ -22,8 +22,8 @@ from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
 from smart_app.ratelimit import RateLimiter
-from smart_app.web.security import (MAX_PRIOR_BROWSER_IDS, allow_form_action, allow_framing_by, browser_id, browser_ids,
-                                rotate_browser_session)
+from smart_app.browser import (MAX_PRIOR_BROWSER_IDS, allow_form_action, allow_framing_by, browser_id, browser_ids,
+                               rotate_browser_session)
 
 bp = Blueprint("launch", __name__)
 
