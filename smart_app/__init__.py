@@ -38,7 +38,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, safety, wording
+    from smart_app.audit import events as audit
+    from smart_app.ehr.client import add_exchange_listener
+    from smart_app import safety, wording
     from smart_app.web import health
     from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
@@ -80,8 +82,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
     init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
+    audit.init_app(app)  # first: every later hook's events carry this request's correlation id
+    add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it
     init_security(app, settings.frame_ancestors())
-    audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)
     wording.init_app(app)
     courier.init_app(app)

@@ -191,7 +191,7 @@ def _configure_audit_log(instance_path: str) -> None:
     """Send audit events to the audit log file (or stderr)."""
     import logging
 
-    from smart_app import audit
+    from smart_app.audit import events as audit
 
     path = audit_log_path(instance_path)
     if path == "-":
@@ -294,21 +294,21 @@ def _run_gunicorn(options: dict[str, Any], proxy_hops: int | None) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     """Print one launch's audit trail from the log file."""
-    from smart_app import audit
+    from smart_app.audit import story
 
     path = Path(args.log or audit_log_path())
     if not path.exists():
         print(f"smart-app: no audit log at {path}", file=sys.stderr)
         return 1
     with path.open(encoding="utf-8") as fh:
-        events = list(audit.read_events(fh))
+        events = list(story.read_events(fh))
     if args.json:
         import json
 
-        for item in audit.launch_trail(events, args.launch):
+        for item in story.launch_trail(events, args.launch):
             print(json.dumps(item, sort_keys=True))
         return 0
-    text = audit.story(events, args.launch)
+    text = story.story(events, args.launch)
     print(text)
     return 0 if not text.startswith("no audit events") else 1
 

@@ -17,7 +17,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.delivery import drafts, submission
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState

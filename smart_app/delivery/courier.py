@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.delivery import drafts, submission
 from smart_app.context import LaunchContext
 from smart_app.errors import LaunchError
@@ -94,7 +94,7 @@ def _deliver_one(row: DueRow, claim: Claim, now: float) -> bool:
             return False
         if outcome.state is OutboxState.SENT and not claim.lost:
             drafts.forget_sent(launch, outcome)
-            audit.event("courier.sent", handle=row.handle, submission_id=row.submission_id)
+            audit.event("courier.sent", submission_id=row.submission_id, **launch.audit_ids())
             return True
         return False
     except LaunchError:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from flask import current_app
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.delivery import submission
 from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from flask import current_app, has_request_context
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.errors import LaunchError
 from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.delivery.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
@@ -383,7 +383,7 @@ def _send_claimed(launch: "Launch", record: dict[str, Any], item: OutboxItem, cl
 
 def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
-    ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
+    ids = {**launch.audit_ids(), "submission_id": item.submission_id, "kind": record.get("kind")}
     try:
         result = _transmit(launch, record, item)
     except FhirError as error:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
 from smart_app.ehr.http import shared_session
@@ -115,7 +115,8 @@ def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], brow
                       jwks_uri=rt.settings.jwks_uri, ids={"iss": server.iss, "client_id": server.client_id})
         raise
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
-                patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
+                patient_id=context.patient_id, fhir_user=context.fhir_user.relative if context.fhir_user else None,
+                granted_scopes=len(context.granted_scopes),
                 access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)
     return context
 

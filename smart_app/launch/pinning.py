@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import FhirServer, Settings, is_loopback_http_allowed
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.discovery import SmartConfiguration

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import PENDING_TTL, PendingLimits, begin_authorization

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from smart_app import audit
+from smart_app.audit import events as audit
 
 if TYPE_CHECKING:
     from smart_app.delivery.writeback import Receipt

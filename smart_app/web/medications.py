@@ -13,7 +13,8 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery
+from smart_app.audit import events as audit
+from smart_app import delivery
 from smart_app.delivery import drafts, submission
 from smart_app.ehr.client import FhirError
 from smart_app.launch.session import Launch, current_launch

@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, abort, after_this_request, g, make_response,
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, safety
+from smart_app.audit import events as audit
+from smart_app import delivery, safety
 from smart_app.delivery import drafts, submission
 from smart_app.forms import terminology
 from smart_app.ehr.client import FhirError

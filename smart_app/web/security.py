@@ -25,7 +25,6 @@ from smart_app.errors import LaunchError, LaunchErrorCode
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -104,12 +103,6 @@ def check_csrf() -> None:
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not expected or not hmac.compare_digest(expected, sent):
         raise LaunchError(LaunchErrorCode.CSRF_FAILED)
-
-
-def assign_correlation_id() -> None:
-    """A per-request id for audit lines; reuses a well-formed incoming X-Request-ID."""
-    incoming = request.headers.get("X-Request-ID", "")
-    g.correlation_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
 
 
 def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str | None) -> str:
@@ -212,10 +205,9 @@ def install_log_redaction() -> None:
 
 
 def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
-    """Install CSRF checks, correlation ids and security headers on the app."""
+    """Install host and CSRF checks and security headers on the app (correlation ids: audit.events)."""
     install_log_redaction()
     app.before_request(check_host)
-    app.before_request(assign_correlation_id)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_field"] = csrf_field
     app.jinja_env.globals["csrf_token"] = csrf_token

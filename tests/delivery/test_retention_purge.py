@@ -23,7 +23,7 @@ def _record(sid: str) -> dict:
 
 
 def test_purge_removes_expired_rows_keeps_live_ones_and_reports_ids_only(tmp_path, client_key_paths, caplog):
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "s",
                       "REGISTRATION": registration("http://127.0.0.1:9/fhir"), **client_key_paths})
     with app.app_context():
@@ -44,7 +44,7 @@ def test_purge_removes_expired_rows_keeps_live_ones_and_reports_ids_only(tmp_pat
         assert store.get(drafts.NAMESPACE, "new-draft") is not None
         assert rows().load(rows().key("p", "sid-live")) is not None and rows().load(rows().key("p", "sid-old")) is None
     [line] = [json.loads(r.getMessage()) for r in caplog.records
-              if r.name == "smart_app.audit" and "retention.purged" in r.getMessage()]
+              if r.name == "smart_app.audit.events" and "retention.purged" in r.getMessage()]
     assert line["submissions"] == "sid-old" and line["drafts"] == "sid-old-draft"
     assert "secret-token" not in json.dumps(line)
     app.extensions["smart_launch"].store.engine.dispose()

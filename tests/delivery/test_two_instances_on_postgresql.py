@@ -56,7 +56,7 @@ def _launch(app: Flask, handle: str) -> Launch:
 
 def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_once(
         e2e: E2E, tmp_path: Path, client_key_paths: dict[str, str], dispose_apps, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     b = create_app(_config(tmp_path, "b", e2e.sandbox, e2e.app.config["DATABASE_URL"],
                            e2e.app.config["SESSION_REDIS_URL"], client_key_paths))
     dispose_apps.append(b)
@@ -124,7 +124,7 @@ def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_onc
         found = stored(e2e.sandbox, sid)
         assert [r["status"] for r in found["QuestionnaireResponse"]] == ["completed"], sid
         assert len(found["Provenance"]) == 1, sid
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     sent = [e["submission_id"] for e in events if e["event"] == "submission.sent"]
     assert sorted(sent) == sorted(sids)  # one sender per submission: exactly one successful send each
     assert len(e2e.sandbox.faults.pending()) < 60  # the couriers did meet the failures

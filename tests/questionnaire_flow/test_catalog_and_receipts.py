@@ -92,10 +92,10 @@ def test_a_pending_submission_is_sent_automatically_when_its_wait_is_over(e2e, m
 
 
 def test_audit_events_carry_ids_and_no_answers(e2e, caplog):
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     sid = browser.fill_and_send("previsit-intake", intake_answers(weight="81.3"))
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     names = [e["event"] for e in events]
     assert {"draft.saved", "submission.queued", "submission.sent"} <= set(names)
     sent = next(e for e in events if e["event"] == "submission.sent")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.cli import main
 from smart_app.web.security import RedactQuerySecrets, weak_key_problem
 
