@@ -346,7 +346,7 @@ def _purge() -> int:
     app = _build_app()
     if app is None:
         return 2
-    from smart_app.retention import purge
+    from smart_app.delivery.retention import purge
 
     report = purge(app)
     print(json.dumps(report.to_dict(), sort_keys=True), flush=True)

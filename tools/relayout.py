@@ -43,6 +43,7 @@ MAPPING: dict[str, str] = {
     "smart_app.outbox": "smart_app.delivery.outbox",
     "smart_app.courier": "smart_app.delivery.courier",
     "smart_app.writeback": "smart_app.delivery.writeback",
+    "smart_app.retention": "smart_app.delivery.retention",
     # medications/: pure core + its one read wave
     "smart_app.medication_reads": "smart_app.medications.reads",
     # web/: thin blueprints, security headers/CSRF, health, error pages, proxy trust

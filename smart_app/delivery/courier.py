@@ -29,7 +29,7 @@ from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, end_launch
 from smart_app.delivery.outbox import OutboxState
-from smart_app.retention import purge
+from smart_app.delivery.retention import purge
 from smart_app.delivery.rows import Claim, DueRow, rows
 
 CONFIG_KEY = "COURIER_INTERVAL"

@@ -8,7 +8,7 @@ import time
 from smart_app import create_app
 from smart_app.delivery import drafts
 from smart_app.delivery.outbox import new_item
-from smart_app.retention import purge
+from smart_app.delivery.retention import purge
 from smart_app.launch.runtime import runtime
 from smart_app.delivery.rows import rows
 from tests.fixtures.app import registration
