@@ -1,6 +1,6 @@
 """The server list (`/`) and the launch home page (`/l/<handle>/`) with its pre-visit task entry points.
 
-Other blueprints add tasks with `register_task_provider(app, provider)`; a provider gets the
+The task list is `web/tasks.py` (TASK_PROVIDERS, registered with `register_task_provider`); a provider gets the
 Launch and returns a PreVisitTask (or None to stay hidden for this launch).
 """
 from __future__ import annotations

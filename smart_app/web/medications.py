@@ -35,7 +35,7 @@ from smart_app.medications import (
 )
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
-from smart_app.web.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.web.home import PreVisitTask, TaskStatus
 
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
 KIND = "medication-review"
@@ -50,9 +50,8 @@ NOT_FIELDS = ("csrf_token", "action")
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the home page's medication review task."""
+    """Register the blueprint (its home page task is listed in web/tasks.py)."""
     app.register_blueprint(bp)
-    register_task_provider(app, medication_task)
 
 
 def medication_task(launch: Launch) -> PreVisitTask | None:

@@ -37,7 +37,7 @@ from smart_app.forms.state import parse_field_name
 from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
 from smart_app.wording import form_title
-from smart_app.web.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.web.home import PreVisitTask, TaskStatus
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
@@ -46,11 +46,8 @@ NO_QR_WRITE = ("This app can read your health record but was not allowed to save
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the home page's questionnaire tasks."""
+    """Register the blueprint (its home page tasks are listed in web/tasks.py)."""
     app.register_blueprint(bp)
-    register_task_provider(app, due_task)
-    register_task_provider(app, in_progress_task)
-    register_task_provider(app, completed_task)
 
 
 # ------------------------------------------------------------------------------------------- helpers
