@@ -53,6 +53,10 @@ MAPPING: dict[str, str] = {
     "smart_app.proxy": "smart_app.web.proxy",
     # audit/: events (emit, correlation) and the story renderer of `smart-app audit`
     "smart_app.audit": "smart_app.audit.events",
+    # symbols that moved between modules (from-imports of these names are rewritten too)
+    "smart_app.fhir.link_id_for_expression": "smart_app.forms.field_errors.link_id_for_expression",
+    "smart_app.submission.field_errors": "smart_app.forms.field_errors.field_errors",
+    "smart_app.submission.general_messages": "smart_app.forms.field_errors.general_messages",
 }
 
 # Modules created by the move that no old path names; a path under one of these is already new.

@@ -28,6 +28,7 @@ from smart_app.safety import trail
 from smart_app.browser import browser_anchor
 from smart_app.delivery.rows import Claim, rows
 from smart_app.delivery.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
+from smart_app.forms.field_errors import field_errors, general_messages
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -478,31 +479,8 @@ def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem)
     return {**item.bundle, "entry": [*entries[:index], entry, *entries[index + 1:]]}
 
 
-def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[str]]:
-    """OperationOutcome issues mapped to QuestionnaireResponse linkIds (400/422 only)."""
-    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
-        return {}
-    entries = bundle.get("entry") or []
-    qr_index = next((i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
-    qr = entries[qr_index]["resource"] if qr_index is not None else None
-    mapped: dict[str, list[str]] = {}
-    for issue in error.issues:
-        message = issue.details_text or issue.diagnostics or "This answer was not accepted."
-        for link_id in issue.link_ids(qr, entry_index=qr_index):
-            mapped.setdefault(link_id, []).append(message)
-    return mapped
-
-
-def general_messages(error: FhirError) -> list[str]:
-    """Issue texts that name no answer, shown above the form (escaped by the template)."""
-    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
-        return []
-    return [i.details_text or i.diagnostics for i in error.issues
-            if not i.expression and (i.details_text or i.diagnostics)][:5]
-
-
 __all__ = [
     "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "author_reference",
-    "deliver_claimed", "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
+    "deliver_claimed", "deliver_if_due", "identifier_system", "person_key", "planned_types", "prepare_bundle",
     "receipt", "retry", "same_answers", "submissions", "submit", "unsent_other_answers",
 ]

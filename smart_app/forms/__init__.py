@@ -14,7 +14,6 @@ Typical use in a view::
     qr = to_questionnaire_response(form, state, ResponseMeta(...), ctx, view=view)
     observations = extract_observations(form, qr, ExtractMeta(...))
     rows = summarize(view)                     # the review-before-sending page
-    node = view.locate(issue_expression)       # a 400/422 issue -> view.add_error(node, text)
 
 FillContext.resources uses SDC launchContext names: "patient", "encounter", "user".
 Decimals are Decimal throughout; serialise with fhirjson.dumps (json.dumps cannot).

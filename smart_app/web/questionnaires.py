@@ -30,6 +30,7 @@ from smart_app.forms.queries import query_runner
 from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
+from smart_app.forms.field_errors import attach_field_errors
 from smart_app.forms.extraction_summary import describe, skipped_text
 from smart_app.forms.model import Form
 from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
@@ -306,14 +307,6 @@ def _submission_errors(launch: Launch, draft: drafts.Draft | None,
     return outcome if outcome and outcome.state is OutboxState.FAILED else None
 
 
-def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
-    """Show the EHR's OperationOutcome messages next to the fields they name."""
-    for node in view.nodes:
-        for message in errors.get(node.item.link_id, []):
-            if message not in node.errors:
-                node.errors.append(message)
-
-
 def _step_scope(steps: tuple[Section, ...], names: list[str]) -> frozenset[str] | None:
     """The linkIds a post may change: the sections its fields belong to (None for a one-page form)."""
     if not steps:
@@ -336,7 +329,7 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
     """
     failed = _submission_errors(launch, draft, known)
     if failed:
-        _attach_field_errors(view, failed.field_errors)
+        attach_field_errors(view, failed.field_errors)
     steps = sections(view.form)
     paging = step_view(view, steps, step) if steps else None
     return render_template(

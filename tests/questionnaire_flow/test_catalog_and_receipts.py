@@ -8,6 +8,7 @@ import time as real_time
 
 from smart_app.delivery import submission
 from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue
+from smart_app.forms.field_errors import field_errors, general_messages
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, csrf, intake_answers, phq9_answers, stored
 
@@ -117,6 +118,6 @@ def test_operation_outcome_issues_map_to_question_link_ids():
         OutcomeIssue("error", "required", diagnostics="Observation.code is required", expression=("Bundle.entry[1].resource.code",)),
         OutcomeIssue("error", "processing", diagnostics="Something general"),
     ])
-    assert submission.field_errors(error, bundle) == {"weight": ["Weight is implausible"], "reason": ["Check the reason"]}
-    assert submission.general_messages(error) == ["Something general"]
-    assert submission.field_errors(FhirError(FhirErrorCode.UNAVAILABLE, status=503), bundle) == {}
+    assert field_errors(error, bundle) == {"weight": ["Weight is implausible"], "reason": ["Check the reason"]}
+    assert general_messages(error) == ["Something general"]
+    assert field_errors(FhirError(FhirErrorCode.UNAVAILABLE, status=503), bundle) == {}
