@@ -1,13 +1,14 @@
 """What the launch home page offers, in one place: the pre-visit task providers in the order they are
-shown, and the clinician's summary provider. The blueprints define the providers; only this list
-puts them on the page.
+shown, the EHR reads they need (run as the page's one read plan), and the clinician's summary
+provider. The blueprints define the providers; only these lists put them on the page.
 """
 from __future__ import annotations
 
 from flask import Flask
 
+from smart_app.forms.catalog import catalog_plan
 from smart_app.web import medications, questionnaires, summary
-from smart_app.web.home import TaskProvider, register_summary_provider, register_task_provider
+from smart_app.web.home import HomeReads, TaskProvider, register_home_reads, register_summary_provider, register_task_provider
 
 TASK_PROVIDERS: tuple[TaskProvider, ...] = (
     questionnaires.due_task,
@@ -16,9 +17,16 @@ TASK_PROVIDERS: tuple[TaskProvider, ...] = (
     medications.medication_task,
 )
 
+HOME_READS: tuple[HomeReads, ...] = (
+    catalog_plan,  # the questionnaire tasks' catalog
+    medications.home_reads,
+)
+
 
 def init_app(app: Flask) -> None:
-    """Put every task provider and the summary provider on the launch home page."""
+    """Put every task provider, the reads they need and the summary provider on the launch home page."""
+    for plan in HOME_READS:
+        register_home_reads(app, plan)
     for provider in TASK_PROVIDERS:
         register_task_provider(app, provider)
     register_summary_provider(app, summary.summary_for)
