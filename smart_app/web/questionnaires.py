@@ -36,7 +36,7 @@ from smart_app.forms.paging import Section, first_step_with_errors, sections, st
 from smart_app.forms.state import parse_field_name
 from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
-from smart_app.wording import form_title
+from smart_app.wording import form_title, reader_of
 from smart_app.web.home import PreVisitTask, TaskStatus
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
@@ -267,11 +267,6 @@ def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_i
     return result
 
 
-def _reader(launch: Launch) -> str:
-    """Who reads the review page: "clinician" or "patient" (a caregiver reads as the patient's side)."""
-    return "clinician" if launch.context.user_kind == "clinician" else "patient"
-
-
 def _submission_errors(launch: Launch, draft: drafts.Draft | None,
                        known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the user (shown next to the fields).
@@ -472,7 +467,7 @@ def review(handle: str, key: str) -> Response | str:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations, extracted=prepared.extracted,
                                                     flags=prepared.flags)
-    reader = _reader(launch)
+    reader = reader_of(launch.context.user_kind)
     extracted_lines = [describe(e.resource, reader) for e in prepared.extraction.resources
                        if e.resource["resourceType"] in planned]
     not_saved = [text for t in skipped if t != "Observation" and (text := skipped_text(t, reader))
