@@ -2,8 +2,8 @@
 from flask import Flask
 
 from smart_app import i18n
-from smart_app.questionnaires import FormState, build_form, evaluate
-from smart_app.questionnaires.state import field_name
+from smart_app.forms import FormState, build_form, evaluate
+from smart_app.forms.state import field_name
 
 FORM = {"resourceType": "Questionnaire", "status": "active", "item": [
     {"linkId": "since", "type": "date", "text": "Since", "required": True},

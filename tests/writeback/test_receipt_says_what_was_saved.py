@@ -1,10 +1,10 @@
 """The receipt says what was saved by meaning, and says 'nothing was saved twice' only when a retry found records."""
 from decimal import Decimal
 
-from smart_app.outbox import OutboxState
-from smart_app.receipt_summary import describe, saved_things
-from smart_app.submission import SubmissionOutcome
-from smart_app.writeback import Receipt, ReceiptEntry
+from smart_app.delivery.outbox import OutboxState
+from smart_app.delivery.receipt_summary import describe, saved_things
+from smart_app.delivery.submission import SubmissionOutcome
+from smart_app.delivery.writeback import Receipt, ReceiptEntry
 
 LOINC = "http://loinc.org"
 
