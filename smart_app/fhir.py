@@ -2,7 +2,8 @@
 
 Reads, searches (same-origin paging), batches, transactions and conditional writes, with
 retries limited to idempotent requests and every failure mapped to a closed set of
-`FhirErrorCode`s carrying the parsed OperationOutcome.
+`FhirErrorCode`s carrying the parsed OperationOutcome. Every write is checked against the R4
+structure first (`smart_app.ehr.validation`): an invalid resource raises `InvalidResource` and is never sent.
 
 Spec: FHIR R4 RESTful API https://hl7.org/fhir/R4/http.html (conditional create
 https://hl7.org/fhir/R4/http.html#ccreate, transaction https://hl7.org/fhir/R4/http.html#transaction,
@@ -29,6 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 
 from smart_app import fhirjson
+from smart_app.ehr.validation import check_outgoing
 from smart_app.ehr_http import BodyRefused, read_body
 from smart_app.origins import origin_of
 
@@ -769,6 +771,7 @@ class FhirClient:
         """POST a transaction Bundle; retried only when every entry is conditional or idempotent."""
         if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
             raise ValueError("transaction() needs a Bundle of type transaction")
+        check_outgoing(bundle)
         idempotent = all(_entry_is_idempotent(e) for e in bundle.get("entry") or [])
         response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
                                  json_body=bundle)
@@ -783,6 +786,7 @@ class FhirClient:
         """POST Type (conditional when `if_none_exist` is given; only then is it retried)."""
         resource_type = str(resource.get("resourceType") or "")
         url = self._type_url(resource_type)
+        check_outgoing(resource)
         headers = {"Prefer": "return=representation"}
         if if_none_exist:
             headers["If-None-Exist"] = if_none_exist
@@ -794,6 +798,7 @@ class FhirClient:
         """PUT Type/id (version-aware when `if_match` is given; only then is it retried)."""
         resource_type = str(resource.get("resourceType") or "")
         url = self._type_url(resource_type, str(resource.get("id") or ""))
+        check_outgoing(resource)
         headers = {"Prefer": "return=representation"}
         if if_match:
             headers["If-Match"] = _etag_header(if_match)
