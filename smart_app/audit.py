@@ -93,7 +93,7 @@ def _fill_identity(record: dict[str, Any]) -> None:
     if not handle:
         return
     with _guard:
-        known = dict(_identities.get(handle) or {})
+        known: dict[str, Any] = dict(_identities.get(handle) or {})
     if not known.get("_stored") and not all(k in known for k in IDENTITY[1:]):
         known = {**_stored_identity(handle), **known, "_stored": True}  # read the store once per handle
     for key in IDENTITY[1:]:

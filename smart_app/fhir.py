@@ -202,7 +202,8 @@ def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
         if not expressions:
             # `location` is deprecated in R4 but still what many servers send.
             expressions = [e for e in raw.get("location") or [] if isinstance(e, str)]
-        details = raw.get("details") if isinstance(raw.get("details"), Mapping) else {}
+        details = raw.get("details")
+        details = details if isinstance(details, Mapping) else {}
         issues.append(
             OutcomeIssue(
                 severity=str(raw.get("severity") or "error"),
@@ -604,7 +605,7 @@ class FhirClient:
             raise FhirError(code, status=response.status_code, method=method, resource_type=resource_type) from None
         # requests has no public way to hand back a body read from `raw`; its cached content is where .json() looks.
         response._content = body  # noqa: SLF001
-        response._content_consumed = True  # noqa: SLF001
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001  (a requests private the stubs omit)
         response.close()  # releases the (fully read) connection back to the pool
 
     def _error(self, response: requests.Response, method: str, resource_type: str | None,

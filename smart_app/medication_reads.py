@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -132,7 +133,7 @@ def _run_together(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         except FhirError as exc:
             return exc
 
-    futures = {key: submit_read(lambda task=task: run(task)) for key, task in tasks.items()}
+    futures = {key: submit_read(partial(run, task)) for key, task in tasks.items()}
     return {key: future.result() for key, future in futures.items()}
 
 

@@ -15,6 +15,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from flask import has_request_context, request
@@ -150,7 +151,8 @@ _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded
 
 def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     """Identify one version of an EHR Questionnaire: server, id, canonical, and versionId or a content hash."""
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     version_id = meta.get("versionId")
     if isinstance(version_id, str) and version_id:
         version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
@@ -206,9 +208,9 @@ def _named_reads(launch: "Launch") -> list[Callable[[], list[dict]]]:
     reads: list[Callable[[], list[dict]]] = []
     for item in launch.context.fhir_context:
         if item.reference and item.reference.resource_type == "Questionnaire":
-            reads.append(lambda rid=item.reference.id: _read_questionnaire(launch, rid))
+            reads.append(partial(_read_questionnaire, launch, item.reference.id))
         elif item.canonical and (item.type in (None, "Questionnaire")):
-            reads.append(lambda canonical=item.canonical: _by_canonical(launch, canonical))
+            reads.append(partial(_by_canonical, launch, item.canonical))
     return reads
 
 
@@ -404,7 +406,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         # The history was cut short: a form with no response among the newest may still have an
         # older one. Ask for each such form's newest response at once rather than call it due.
         unseen = [e for e in entries.values() if not e.completed]
-        found = [submit_read(lambda entry=entry: _latest_beyond(launch, entry)) for entry in unseen]
+        found = [submit_read(partial(_latest_beyond, launch, entry)) for entry in unseen]
         for entry, future in zip(unseen, found):
             _add_completed(entry, [r for r in future.result() if entry.cited_by(r)])
     return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))

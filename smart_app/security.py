@@ -103,7 +103,10 @@ def rotate_browser_session() -> tuple[str, str]:
     """
     old = session.get("bid")
     anchor = browser_anchor() or secrets.token_urlsafe(24)
-    current_app.session_interface.regenerate(session)
+    interface = current_app.session_interface
+    if not isinstance(interface, PartitionedSessionInterface):
+        raise RuntimeError("browser sessions are not server-side: init_app did not install the session interface")
+    interface.regenerate(session)
     new = secrets.token_urlsafe(24)
     prior = [b for b in (old, *(session.get("prior_bids") or [])) if b][:MAX_PRIOR_BROWSER_IDS]
     session.update(bid=new, prior_bids=prior, anchor=anchor)

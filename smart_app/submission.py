@@ -195,9 +195,9 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
 
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-                   observations: list[Mapping[str, Any]], recorded: str,
+                   observations: Sequence[Mapping[str, Any]], recorded: str,
                    extracted: Sequence[Mapping[str, Any]] = (),
-                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
+                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict[str, Any], list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
 
     `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
@@ -226,7 +226,7 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
-                  observations: list[Mapping[str, Any]],
+                  observations: Sequence[Mapping[str, Any]],
                   extracted: Sequence[Mapping[str, Any]] = (),
                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
@@ -240,7 +240,7 @@ def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any]
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-           observations: list[Mapping[str, Any]], kind: str, label: str = "",
+           observations: Sequence[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = ()) -> SubmissionOutcome:
@@ -399,12 +399,12 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Cla
         audit.event("submission.pending", error_code="LAUNCH_ENDED", attempts=item.attempts, **ids)
         raise
     if not result.complete:
-        error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
-        item = record_failure(item, error, now=time.time())
+        incomplete = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
+        item = record_failure(item, incomplete, now=time.time())
         record.update(item=item.to_dict())
         _save_outcome(launch, record, claim)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
-                    error_code=error.code.value, attempts=item.attempts, **ids)
+                    error_code=incomplete.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])
@@ -497,8 +497,7 @@ def general_messages(error: FhirError) -> list[str]:
     """Issue texts that name no answer, shown above the form (escaped by the template)."""
     if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
         return []
-    return [i.details_text or i.diagnostics for i in error.issues
-            if not i.expression and (i.details_text or i.diagnostics)][:5]
+    return [text for i in error.issues if not i.expression and (text := i.details_text or i.diagnostics)][:5]
 
 
 __all__ = [

@@ -75,7 +75,9 @@ def _qr_items(items: list[Any], path: str) -> Iterator[dict[str, Any]]:
 def structure_issues(resource: dict[str, Any]) -> list[dict[str, Any]]:
     """The R4 structure problems of one resource (empty when fhirclient's strict model accepts it)."""
     type_ = resource.get("resourceType")
-    model = FHIRElementFactory.instantiate(type_, None) if isinstance(type_, str) else None
+    if not isinstance(type_, str):
+        return [issue("resourceType is missing", code="required", expression=["resourceType"])]
+    model = FHIRElementFactory.instantiate(type_, None)
     if getattr(model, "resource_type", None) != type_ or type_ in ("Element", "Resource", "DomainResource"):
         return [issue(f"unknown resourceType {type_!r}", code="not-supported", expression=["resourceType"])]
     try:

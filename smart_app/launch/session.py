@@ -95,7 +95,7 @@ class Launch:
         self._last_token = record["access_token"]
         if refreshed:
             self._refreshed = record["access_token"]
-        return record["access_token"]
+        return str(record["access_token"])
 
     def access_token(self) -> str:
         """A currently valid access token, refreshed first when it is about to expire."""
@@ -194,7 +194,7 @@ class Launch:
 
 def current_launch(handle: str) -> Launch:
     """The launch addressed by handle, if it exists, is live, and belongs to this browser; else abort."""
-    cache = g.setdefault("_launches", {})
+    cache: dict[str, Launch] = g.setdefault("_launches", {})
     if handle in cache:
         return cache[handle]
     rt = runtime()
