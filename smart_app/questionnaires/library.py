@@ -7,10 +7,10 @@ immutable: `shared()` hands out the cached resources themselves (read-only by co
 """
 from __future__ import annotations
 
-from typing import Any
 import copy
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from smart_app.fhirjson import loads
 

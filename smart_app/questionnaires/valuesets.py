@@ -7,10 +7,10 @@ with the app for common HL7 value sets (valuesets/*.json, each naming its source
 """
 from __future__ import annotations
 
-from typing import Any
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 
 def canonical_url(canonical: str) -> str:
