@@ -135,6 +135,10 @@ class Launch:
                 record = self._record()
                 if record["access_token"] != stale:  # another request or instance refreshed already
                     return self._remember(record, refreshed=True)
+                if record["access_token"] == self._refreshed:
+                    # This launch obtained that token a moment ago, in another of its threads: it is
+                    # used to its expiry like any token we refreshed, never refreshed a second time.
+                    return self._remember(record, refreshed=True)
                 held = self._rt.store.hold(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)  # renewed while held
                 if held is not None:
                     with held:  # released on the way out, only if still ours

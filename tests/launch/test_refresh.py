@@ -134,6 +134,37 @@ def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr, monkeypa
     assert len(_refreshes(fake_ehr)) == 1
 
 
+def test_a_thread_that_read_the_token_this_launch_just_refreshed_does_not_refresh_it_again(app, launcher, fake_ehr,
+                                                                                          monkeypatch):
+    from smart_app.launch import session
+
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+    fake_ehr.respond_with("/auth/token", lambda request: Response(
+        json.dumps(token_response(access_token="at-new", expires_in=SHORT)), content_type="application/json"), method="POST")
+    lock = _CountingLock(parties=2)
+    monkeypatch.setattr(session, "_lock_for", lambda rt, h: lock)
+    rt = app.extensions[EXTENSION]
+    launch = Launch(rt, handle, LaunchContext.from_record(read_launch(rt.store, handle)["context"]), None)
+    real_remember = Launch._remember
+    second: list[str] = []
+    other = threading.Thread(target=lambda: second.append(launch.access_token()))
+
+    def remember(self, record, *, refreshed=False):
+        # The refresh is stored but not yet remembered: a second thread of this launch reads the
+        # new (short-lived) token from the store now, and waits at the refresh lock we hold.
+        if refreshed and not other.is_alive() and not second:
+            other.start()
+            lock.all_in.wait(PATIENCE)
+        return real_remember(self, record, refreshed=refreshed)
+
+    monkeypatch.setattr(Launch, "_remember", remember)
+    first = launch.access_token()
+    other.join()
+    assert lock.arrived == 2  # the second thread really raced this refresh
+    assert first == "at-new" and second == ["at-new"]
+    assert len(_refreshes(fake_ehr)) == 1
+
+
 def test_end_session_deletes_tokens_and_needs_csrf(client, launcher, fake_ehr):
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1"))
     launcher.serve_patient("p1")
