@@ -11,10 +11,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Callable
 
-from smart_app import fhirjson
+from smart_app.ehr import fhirjson
 from smart_app.ehr.validation import problems
 from smart_app.safety.flags import RULE_SYSTEM
-from smart_app.writeback import build_submission_bundle
+from smart_app.delivery.writeback import build_submission_bundle
 
 SYSTEM = "https://smart-previsit.example.org/fhir/submission"
 _VALUES: tuple[dict[str, Any], ...] = (
