@@ -180,7 +180,7 @@ def form_for(resource: dict[str, Any], iss: str | None = None, language: str | N
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = (*_ehr_form_key(iss or "", resource), shown)
+    key = (*_ehr_form_key(iss or "", resource), shown or "")
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
@@ -242,7 +242,7 @@ def key_for(launch: "Launch", canonical: str | None) -> str | None:
     return _key_of(resource) if resource is not None else None
 
 
-def source_for(launch: "Launch", canonical: str | None) -> dict | None:
+def source_for(launch: "Launch", canonical: str | None) -> dict[str, Any] | None:
     """The Questionnaire the catalog offers under this canonical (same sources, same precedence), or None:
     a receipt names the form in the reader's language from it."""
     found = launch.reads.fetch(sources_plan(launch))
