@@ -34,7 +34,8 @@ from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
 from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider, register_visit_provider
+from smart_app.views.visit import visit_panel
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
@@ -45,6 +46,7 @@ NO_QR_WRITE = ("This app can read your health record but was not allowed to save
 def init_app(app: Flask) -> None:
     """Register the blueprint and the home page's questionnaire tasks."""
     app.register_blueprint(bp)
+    register_visit_provider(app, visit_panel)
     register_task_provider(app, due_task)
     register_task_provider(app, in_progress_task)
     register_task_provider(app, completed_task)
@@ -364,7 +366,7 @@ def index(handle: str) -> str:
     """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
     launch = current_launch(handle)
     start_launch_reads(launch)
-    return render_template("questionnaires/list.html", launch=launch, entries=catalog(launch),
+    return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
                            read_only_reason=read_only_reason(launch), whose=_whose(launch))
 
 
@@ -647,7 +649,8 @@ def _answer_text(answer: dict) -> str:
 
 def due_task(launch: Launch) -> PreVisitTask | None:
     """Home entry: questionnaires still to do (straight to the one the EHR asked for)."""
-    due = [e for e in catalog(launch) if e.status == "due"]
+    # Assigned forms lead the page in the visit panel; library forms only as launch.json offers them.
+    due = [e for e in catalog(launch) if e.status == "due" and e.offered and e.assignment is None]
     if not due:
         return None
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
