@@ -24,7 +24,7 @@ from flask import has_request_context, request
 from smart_app import audit, canonicals, drafts, submission
 from smart_app.assignments.model import AssignedTask
 from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, read_next_appointment, read_open_tasks,
-                                         resolve_questionnaires)
+                                         read_recently_closed_tasks, resolve_questionnaires)
 from smart_app.fhir import FhirError
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
@@ -76,6 +76,7 @@ class CatalogEntry:
 
     iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
     assignment: AssignedTask | None = None  # the open SDC Task that asks for this form (earliest due)
+    closed_assignment: AssignedTask | None = None  # a Task for this form cancelled or finished elsewhere
     offered: bool = True  # listed on the home and list pages (library forms depend on launch.json `library_forms`)
 
     @property
@@ -102,6 +103,11 @@ class CatalogEntry:
         if cited in (self.canonical, self.url):
             return True
         return not self.resource.get("url") and cited == f"Questionnaire/{self.key}"
+
+    @property
+    def request_closed(self) -> bool:
+        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
+        return self.source == "task-closed" and self.assignment is None
 
     @property
     def status(self) -> str:
@@ -395,6 +401,7 @@ class _Wave:
     ehr_copies: list[dict]
     history: ResponseHistory
     task_read: TaskRead
+    closed: tuple[AssignedTask, ...]
     appointment: dict | None
 
 
@@ -411,12 +418,13 @@ def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[_Wave, T]:
     today = _today(launch)
     history = submit_read(lambda: completed_responses(launch))
     tasks = submit_read(lambda: read_open_tasks(launch))
+    closed = submit_read(lambda: read_recently_closed_tasks(launch))
     appointment = submit_read(lambda: read_next_appointment(launch, today))
     pending = [submit_read(read) for read in reads]
     local = meanwhile()
     results = [future.result() for future in pending]
     return _Wave([r for found in results[1:] for r in found], results[0], history.result(), tasks.result(),
-                 appointment.result()), local
+                 closed.result(), appointment.result()), local
 
 
 def _today(launch: "Launch") -> date:
@@ -452,8 +460,9 @@ def _build_catalog(launch: "Launch") -> _Built:
     history = wave.history
     tasks = wave.task_read.tasks
     # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
-    resolved = (resolve_questionnaires(launch, [t.questionnaire for t in tasks if t.questionnaire])
-                if tasks else ResolvedQuestionnaires())
+    every = [*tasks, *wave.closed]
+    resolved = (resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
+                if every else ResolvedQuestionnaires())
     unopenable: list[AssignedTask] = []
     for task in tasks:
         resource = _assigned_questionnaire(task, resolved)
@@ -469,6 +478,14 @@ def _build_catalog(launch: "Launch") -> _Built:
         add(resource, "ehr")
     for resource in _library():
         add(resource, "library")
+    # Forms of requests closed elsewhere come last: a library form stays a library form.
+    for task in wave.closed:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "task-closed")
+            for entry in entries.values():
+                if entry.canonical == canonical_of(resource, launch.context.iss) and entry.assignment is None:
+                    entry.closed_assignment = entry.closed_assignment or task
 
     for entry in entries.values():
         entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
@@ -508,7 +525,8 @@ def _mark_offered(entries: Iterable[CatalogEntry], *, assigned: bool, choice: st
     one the person already started, sent or completed stays listed, so nothing they did disappears."""
     library_on = choice == "always" or (choice == "when-nothing-assigned" and not assigned)
     for entry in entries:
-        if entry.source in ("library", "ehr") and entry.assignment is None and not library_on:
+        if entry.source == "task-closed" or (entry.source in ("library", "ehr") and entry.assignment is None
+                                             and not library_on):
             entry.offered = bool(entry.completed or entry.pending or (entry.draft is not None and entry.draft.saved_at))
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Iterable
 
-from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, OPEN_STATUSES, AssignedTask,
-                                         QuestionnaireCanonical, assigned_tasks)
+from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
+                                         QuestionnaireCanonical, assigned_tasks, closed_tasks)
 from smart_app.fhir import FhirError
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 TASK_PAGES = 3  # open Tasks for one patient: a few pages at most (the server's page size)
 APPOINTMENT_STATUSES = "booked,arrived"
+RECENT_CLOSED = "20"  # the newest finished Tasks read (one page): a form closed mid-fill stays reachable
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,25 @@ def read_open_tasks(launch: "Launch") -> TaskRead:
         return TaskRead(skipped="failed")
     return TaskRead(tuple(assigned_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user,
                                          iss=ctx.iss)))
+
+
+def read_recently_closed_tasks(launch: "Launch") -> tuple[AssignedTask, ...]:
+    """The newest finished Tasks addressed to this person (one page), read beside the open ones.
+
+    A form whose request was cancelled or completed elsewhere while it was being filled keeps
+    its page (the answers stay a draft and the person is told); nothing is ever written against it.
+    """
+    ctx = launch.context
+    if not ctx.patient_id or not task_scopes_granted(launch):
+        return ()
+    try:
+        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"),
+                                            ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                            ("status", ",".join(FINISHED_STATUSES)),
+                                            ("_sort", "-_lastUpdated"), ("_count", RECENT_CLOSED)], max_pages=1)
+    except FhirError:
+        return ()
+    return tuple(closed_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss))
 
 
 def read_next_appointment(launch: "Launch", today: date) -> dict | None:

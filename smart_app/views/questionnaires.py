@@ -435,7 +435,8 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
         in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
         return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
 
-    saved = delivery.save_answers(launch, key, entry.canonical, answers)
+    saved = delivery.save_answers(launch, key, entry.canonical, answers,
+                                  task_id=entry.assignment.id if entry.assignment else None)
     if saved.deferred:
         # The EHR may already hold the answers sent earlier: they cannot change until that send is
         # settled. The review page says so and offers the retry.
@@ -552,14 +553,24 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
                                flags=prepared.flags, safety=stored(prepared.findings)) if prepared else None)
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
-                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title)
+                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
+                                 task_id=_task_of(entry))
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
+    if sent.step is delivery.SendStep.TASK_CLOSED:
+        return redirect(url_for(".fill", handle=handle, key=key, closed=1), code=303)
     if sent.step is delivery.SendStep.RECEIPT:
         return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
+
+
+def _task_of(entry: CatalogEntry) -> str | None:
+    """The Task a send completes (open), or the closed one that stops it; None for a form nobody assigned."""
+    if entry.assignment is not None:
+        return entry.assignment.id
+    return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
 
 
 @bp.get("/submissions/<submission_id>")
