@@ -30,7 +30,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 class TaskEhr:
     """One patient's Task `t1` asking for the clinic's mood check, plus conditional creates."""
 
-    def __init__(self, ehr: FakeEhr, *, status: str = "requested") -> None:
+    def __init__(self, ehr: FakeEhr, *, status: str = "requested", transactions: bool = False) -> None:
         """Install the handlers on the fake EHR."""
         self.ehr = ehr
         self.version = 1
@@ -44,8 +44,12 @@ class TaskEhr:
         self.writes: list[tuple[str, str, str | None, dict]] = []  # (method, type, If-Match / If-None-Exist, body)
         self.created: dict[str, dict] = {}
         self.refuse_next_put_as_changed = False
+        self.transactions: list[dict] = []  # every transaction Bundle received
+        self.reads = 0
+        self.stale: tuple[int, dict] | None = None  # (read number, the Task as it was): a read that raced a change
         capabilities = {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
-                        "fhirVersion": "4.0.1", "format": ["json"], "rest": [{"mode": "server", "resource": [
+                        "fhirVersion": "4.0.1", "format": ["json"], "rest": [{"mode": "server",
+                        **({"interaction": [{"code": "transaction"}]} if transactions else {}), "resource": [
                             {"type": t, "interaction": [{"code": "create"}, {"code": "read"}, {"code": "update"}],
                              "conditionalCreate": True} for t in ("QuestionnaireResponse", "Observation",
                                                                   "Provenance", "Task")]}]}
@@ -57,6 +61,8 @@ class TaskEhr:
         ehr.respond_with("/fhir/Task/t1", self._put_task, method="PUT")
         for type_ in ("QuestionnaireResponse", "Observation", "Provenance"):
             ehr.respond_with(f"/fhir/{type_}", self._create, method="POST")
+        if transactions:
+            ehr.respond_with("/fhir", self._transaction, method="POST")
 
     def current(self) -> dict[str, Any]:
         """The Task as stored now, with its version."""
@@ -81,7 +87,15 @@ class TaskEhr:
         urls = request.args.get("url", "").split(",")
         return _json(self._bundle([CLINIC_FORM] if CLINIC_URL in urls else []))
 
+    def change_after_read(self, read_number: int, **fields: Any) -> None:
+        """Someone else changes the Task right after the app's read number `read_number` (which sees the old one)."""
+        self.stale = (read_number, self.current())
+        self.change_elsewhere(**fields)
+
     def _read_task(self, request: Request) -> Response:
+        self.reads += 1
+        if self.stale and self.stale[0] == self.reads:
+            return _json(self.stale[1])
         return _json(self.current(), headers={"ETag": f'W/"{self.version}"'})
 
     def _put_task(self, request: Request) -> Response:
@@ -98,6 +112,39 @@ class TaskEhr:
         self.version += 1
         return _json(self.current(), headers={"ETag": f'W/"{self.version}"',
                                               "Location": f"{self.ehr.base}/Task/t1/_history/{self.version}"})
+
+    def _transaction(self, request: Request) -> Response:
+        """All or nothing: conditional creates, then the Task PUT checked against If-Match; 412 undoes it all."""
+        bundle = json.loads(request.get_data())
+        self.transactions.append(bundle)
+        created_before = dict(self.created)
+        ids: dict[str, str] = {}
+        answers = []
+        for entry in bundle["entry"]:
+            resource, req = entry["resource"], entry["request"]
+            if req["method"] == "POST":
+                condition = req.get("ifNoneExist")
+                found = self.created.get(condition)
+                if found is None:
+                    found = {**resource, "id": str(len(self.created) + 1)}
+                    self.created[condition] = found
+                ids[entry["fullUrl"]] = f"{found['resourceType']}/{found['id']}"
+                answers.append({"response": {"status": "201 Created", "location": f"{ids[entry['fullUrl']]}/_history/1"}})
+        for entry in bundle["entry"]:
+            resource, req = entry["resource"], entry["request"]
+            if req["method"] == "PUT":
+                assert req["url"] == "Task/t1"
+                if req.get("ifMatch") != f'W/"{self.version}"':
+                    self.created = created_before
+                    return _json({"resourceType": "OperationOutcome", "issue": [{"severity": "error",
+                                                                                  "code": "conflict"}]}, status=412)
+                text = json.dumps(resource)
+                for urn, ref in ids.items():
+                    text = text.replace(urn, ref)
+                self.task = {k: v for k, v in json.loads(text).items() if k != "meta"}
+                self.version += 1
+                answers.append({"response": {"status": "200 OK", "location": f"Task/t1/_history/{self.version}"}})
+        return _json({"resourceType": "Bundle", "type": "transaction-response", "entry": answers})
 
     def _create(self, request: Request) -> Response:
         resource = json.loads(request.get_data())
