@@ -16,7 +16,7 @@ def test_the_visit_and_the_assigned_forms_come_first_with_who_asked_and_by_when(
     start = instant(e2e.sandbox.store.read("Appointment", "appt-sam")["start"]).astimezone(timezone.utc)
     due = task(e2e.sandbox, "task-sam-throat")["restriction"]["period"]["end"]
     shown = panel(html)
-    assert f"Your visit: {long_day(start.date())}, {start.hour}:{start.minute:02d}, with Dr Samir Ortiz" in shown
+    assert f"Your visit: {long_day(start.date())}, {start.hour:02d}:{start.minute:02d}, with Dr Samir Ortiz" in shown
     assert html.index('class="visit-panel"') < html.index('class="tasks"')  # the assigned forms lead the page
     for_visit, _, other = shown.partition("Also asked by your care team")
     assert "Sore throat follow-up" in for_visit  # its Task points at this visit's appointment
@@ -34,11 +34,11 @@ def test_a_patient_never_reads_an_id_a_code_utc_or_an_iso_date(e2e):
 def test_dates_follow_the_time_zone_the_browser_reports(e2e):
     handle = e2e.launcher.standalone(login=f"Patient/{SAM}")
     start = instant(e2e.sandbox.store.read("Appointment", "appt-sam")["start"])
-    e2e.client.set_cookie("tz", "Pacific/Kiritimati")  # UTC+14: a 14:00 UTC visit is 04:00 the next day
+    e2e.client.set_cookie("previsit_tz", "Pacific/Kiritimati")  # UTC+14: a 14:00 UTC visit is 04:00 the next day
     local = start.astimezone(ZoneInfo("Pacific/Kiritimati"))
     assert local.date() == (start + timedelta(days=1)).date()
-    assert f"Your visit: {long_day(local.date())}, 4:00," in panel(e2e.page(handle).get_data(as_text=True))
-    e2e.client.set_cookie("tz", "Not/AZone")  # nonsense falls back to the configured zone (UTC here)
+    assert f"Your visit: {long_day(local.date())}, 04:00," in panel(e2e.page(handle).get_data(as_text=True))
+    e2e.client.set_cookie("previsit_tz", "Not/AZone")  # nonsense falls back to the configured zone (UTC here)
     assert f"Your visit: {long_day(start.date())}, 14:00," in panel(e2e.page(handle).get_data(as_text=True))
 
 
