@@ -21,12 +21,12 @@ def _fresh_capabilities():
     fhir.clear_capabilities_cache()
 
 
-def _launch(launcher, fake_ehr, **task) -> tuple[Browser, TaskEhr]:
+def _launch(launcher, fake_ehr, scope: str = SCOPE, **task) -> tuple[Browser, TaskEhr]:
     """A standalone launch of patient p1 signed in as themselves (their portal)."""
     ehr = TaskEhr(fake_ehr, **task)  # first: it re-serves discovery, which clears earlier handlers
     launcher.serve_patient("p1")
     auth = launcher.authorize(launch=None)
-    token = token_response(patient="p1", scope=SCOPE)
+    token = token_response(patient="p1", scope=scope)
     token["id_token"] = id_token(fake_ehr.key, iss=fake_ehr.base, aud=auth.params["client_id"],
                                  nonce=auth.params["nonce"], fhirUser="Patient/p1")
     fake_ehr.serve_token_once(token)
@@ -90,3 +90,13 @@ def test_a_task_cancelled_before_the_send_gets_no_write_and_the_answers_stay(cli
     assert ehr.writes == []  # not the response, not the Task
     page = browser.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Your care team closed this request" in page and "Fine" in page
+
+
+def test_with_task_read_but_not_update_the_form_is_sent_and_the_task_left_alone(client, launcher, fake_ehr, audit_log):
+    browser, ehr = _launch(launcher, fake_ehr, scope=SCOPE.replace("patient/Task.rus", "patient/Task.rs"))
+    assert "Dr Adeyemi asked you to fill this in" in browser.get("").get_data(as_text=True)
+    browser.fill_and_send("mood-check", ANSWERS)
+    assert [type_ for _, type_, _, _ in ehr.writes] == ["QuestionnaireResponse", "Provenance"]
+    assert ehr.task["status"] == "requested"
+    assert any('"assignment.task_not_updated"' in r.getMessage() and "no Task write scope" in r.getMessage()
+               for r in audit_log.records)
