@@ -252,7 +252,8 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
         extracted=extracted,
         flags=[dict(f) for f in flags],
     )
-    return filter_by_permissions(bundle, ctx.permissions.can_write)
+    # Every entry is a create: an update-only grant (patient/Task.rus for assigned forms) cannot create.
+    return filter_by_permissions(bundle, ctx.permissions.can_create)
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
@@ -523,7 +524,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
     if not task_id:
         return bundle
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "task": task_id}
-    if not launch.context.permissions.can_write("Task"):
+    if not launch.context.permissions.can_update("Task"):
         audit.event("assignment.task_not_updated", reason="no Task write scope", **ids)
         return bundle
     try:

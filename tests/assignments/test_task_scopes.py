@@ -27,3 +27,9 @@ def test_granted_task_scopes_in_either_syntax_allow_reading_and_updating():
         assert permissions.can_read("Task") and permissions.can_write("Task")
     read_only = Permissions(frozenset({"patient/Task.rs"}))
     assert read_only.can_read("Task") and not read_only.can_write("Task")
+
+
+def test_an_update_only_task_grant_never_lets_the_app_create_a_task():
+    permissions = Permissions(frozenset({"patient/Task.rus"}))
+    assert permissions.can_update("Task") and not permissions.can_create("Task")
+    assert Permissions(frozenset({"patient/Task.write"})).can_create("Task")
