@@ -656,7 +656,9 @@ def _answer_text(answer: dict) -> str:
 def due_task(launch: Launch) -> PreVisitTask | None:
     """Home entry: questionnaires still to do (straight to the one the EHR asked for)."""
     # Assigned forms lead the page in the visit panel; library forms only as launch.json offers them.
-    due = [e for e in catalog(launch) if e.status == "due" and e.offered and e.assignment is None]
+    # A patient's assigned forms lead the page in the visit panel; a clinician (no panel) finds them here.
+    clinician = launch.context.user_kind == "clinician"
+    due = [e for e in catalog(launch) if e.status == "due" and e.offered and (clinician or e.assignment is None)]
     if not due:
         return None
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
