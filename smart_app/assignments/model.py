@@ -143,8 +143,10 @@ def parse_task(resource: Any) -> AssignedTask | None:
         return None
     meta = resource.get("meta") if isinstance(resource.get("meta"), Mapping) else {}
     requester = resource.get("requester") if isinstance(resource.get("requester"), Mapping) else {}
-    restriction = resource.get("restriction") if isinstance(resource.get("restriction"), Mapping) else {}
-    period = restriction.get("period") if isinstance(restriction.get("period"), Mapping) else {}
+    restriction = resource.get("restriction")
+    restriction = restriction if isinstance(restriction, Mapping) else {}
+    period = restriction.get("period")
+    period = period if isinstance(period, Mapping) else {}
     due = period.get("end")
     description = resource.get("description")
     return AssignedTask(
