@@ -47,7 +47,6 @@ class ItemView:
     instances: list[GroupInstance] = field(default_factory=list)  # groups only
     children: list["ItemView"] = field(default_factory=list)  # items nested under a question
     parent: "ItemView | None" = field(default=None, repr=False)
-    live_rule: dict | None = None  # enableWhen for the browser script; None when only the server can decide
 
     @property
     def key(self) -> tuple[str, Path]:
@@ -292,27 +291,6 @@ class _Evaluator:
         for node in self.nodes:
             node.enabled = self.enabled.get(id(node), False)
 
-    def live_rules(self) -> None:
-        """Describe simple enableWhen rules for progressive enhancement (questionnaire.js).
-
-        Only conditions whose question is one known instance with a plain form value qualify;
-        anything else (expressions, quantities, ambiguous instances) stays server-only.
-        """
-        for node in self.nodes:
-            item = node.item
-            if not item.enable_when or item.enable_when_expression is not None:
-                continue
-            conditions = []
-            for cond in item.enable_when:
-                question = self.form.by_link_id[cond.question]
-                found = self.question_nodes(node, question)
-                token = _live_token(cond.answer_type, cond.answer)
-                if len(found) != 1 or question.type in ("quantity", "attachment", "group", "display") or token is None:
-                    break
-                conditions.append({"field": found[0].name, "op": cond.operator, "type": cond.answer_type, **token})
-            else:
-                node.live_rule = {"behavior": item.enable_behavior, "conditions": conditions}
-
     def _own_enabled(self, node: ItemView) -> bool:
         """This instance's enablement given its dependencies are resolved."""
         if node.parent is not None and not self.enabled.get(id(node.parent), False):
@@ -540,21 +518,6 @@ def _token(suffix: str, value: Any) -> str:
     return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
 
 
-def _live_token(answer_type: str, answer: Any) -> dict | None:
-    """The condition's answer as the browser sees form values; None when not comparable there."""
-    if answer_type == "Coding" and isinstance(answer, dict):
-        if answer.get("system"):
-            return {"value": f"{answer['system']}|{answer.get('code') or ''}"}
-        return {"value": str(answer.get("code") or ""), "codeOnly": True}
-    if answer_type == "Boolean":
-        return {"value": "true" if answer is True else "false"}
-    if answer_type in ("Decimal", "Integer", "String", "Date", "DateTime", "Time"):
-        return {"value": str(answer)}
-    if answer_type == "Reference" and isinstance(answer, dict):
-        return {"value": str(answer.get("reference") or "")}
-    return None
-
-
 def _occurs(item: FormItem, count: int) -> list[str]:
     """min/maxOccurs messages for a repeating group."""
     messages = []
@@ -591,7 +554,6 @@ def evaluate(
         ev.response = ev.response_resource([])
     ev.resolve_enablement()
     ev.sum_scores()
-    ev.live_rules()
     items = ev.build_response_items(enabled_only=True)
     if has_expressions:
         # Totals must not count answers on disabled items: recalculate on the enabled-only response.
