@@ -25,6 +25,7 @@
     var timer = null;
     var busy = false;
     var again = false;
+    form.setAttribute("data-live", "idle");
 
     function body() {
       var data = new FormData(form);
@@ -131,19 +132,34 @@
         method: "POST", body: body(), credentials: "same-origin",
         headers: { "Accept": "application/json", "X-CSRF-Token": token ? token.value : "" }
       }).then(function (response) {
-        if (!response.ok) { throw new Error("evaluate " + response.status); }
-        return response.json();
-      }).then(apply, function () {
+        if (response.ok) { return response.json(); }
+        if (response.status < 500 && /text\/html/.test(response.headers.get("Content-Type") || "")) {
+          // The launch ended, the form went out of date...: show the server's page, as a full save would.
+          return response.text().then(showPage);
+        }
+        throw new Error("evaluate " + response.status);
+      }).then(function (changes) { if (changes) { apply(changes); } }, function () {
         var line = byId("q-draft-status");  // the buttons still save everything without this script
         if (line) { line.setAttribute("data-status", "failed"); draftStatus(line.getAttribute("data-failed")); }
       }).then(function () {
         busy = false;
-        if (again) { again = false; send(); }
+        if (again) { again = false; send(); } else { settled(); }
       });
+    }
+
+    function showPage(html) {
+      var parsed = new DOMParser().parseFromString(html, "text/html");
+      document.replaceChild(document.importNode(parsed.documentElement, true), document.documentElement);
+      return null;
+    }
+
+    function settled() {
+      if (!timer && !busy) { form.setAttribute("data-live", "idle"); }
     }
 
     function soon(delay) {
       if (timer) { clearTimeout(timer); }
+      form.setAttribute("data-live", "pending");  // tests and scripts can wait for "idle"
       timer = setTimeout(send, delay);
     }
 

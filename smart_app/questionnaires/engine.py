@@ -7,6 +7,7 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,7 @@ from .expressions import FillContext, add_variables, environment, run, to_answer
 from .model import Form, FormItem, coding_token
 from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
-from .validation import validate_answers
+from .validation import number_message, validate_answers
 
 
 @dataclass
@@ -222,6 +223,7 @@ class _Evaluator:
         self.instance_nodes: dict[tuple[str, Path], dict] = {}  # (linkId, instance path) -> response node
         self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)
+        self.today = ctx.today or dt.datetime.now(ctx.tz).date()
         self.by_link: dict[str, list[ItemView]] = {}
         self.by_key: dict[tuple[str, Path], ItemView] = {}
         for node in self.nodes:
@@ -249,8 +251,9 @@ class _Evaluator:
                 try:
                     answer = parse_answer(node.item, raw, self.ctx.tz)
                 except AnswerError as error:
-                    if str(error) not in node.errors:
-                        node.errors.append(str(error))
+                    message = number_message(node.item, _typed_number(raw), str(error))
+                    if message not in node.errors:
+                        node.errors.append(message)
                     continue
                 if answer is not None:
                     node.answers.append(answer)
@@ -498,7 +501,7 @@ class _Evaluator:
                 if item.required and not node.answers and item.link_id not in self.unfilled:
                     self.unfilled.append(item.link_id)
             elif not node.errors:  # a parse error already explains the problem
-                node.errors = validate_answers(item, node.answers)
+                node.errors = validate_answers(item, node.answers, today=self.today)
                 for suffix, value in node.answers:
                     problem = typed_total_problem(item, value) if suffix in ("Integer", "Decimal") else None
                     if problem and problem not in node.errors:
@@ -506,6 +509,11 @@ class _Evaluator:
             for message in node.errors:
                 errors.append(FieldError(node.id, item.link_id, node.path, _label(item), message))
         return errors
+
+
+def _typed_number(raw: Any) -> str:
+    """The number text of a raw value (a quantity's raw value is {"value", "unit"})."""
+    return str(raw.get("value") or "") if isinstance(raw, dict) else str(raw)
 
 
 def _hidden(item: FormItem) -> bool:

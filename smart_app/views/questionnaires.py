@@ -480,7 +480,11 @@ def evaluate_live(handle: str, key: str) -> Response:
     if read_only_reason(launch):
         abort(403)
     start_launch_reads(launch)
-    entry = _entry_or_404(launch, key)
+    try:
+        entry = _entry_or_404(launch, key)
+    except LaunchError:
+        _rescue(launch, key)  # as for a full save: the relaunch restores these answers
+        raise
     _rescue(launch, key)
     form = _form_or_400(entry)
     steps = sections(form)

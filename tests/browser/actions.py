@@ -101,6 +101,12 @@ def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:
     for number, value in enumerate(points, start=1):
         group = target.locator(f"fieldset.q-options:has(legend:has-text('{number}.'))").first
         group.get_by_label(PHQ9_POINTS[value], exact=True).check()
+    settle(target)
+
+
+def settle(target: "Page | Frame") -> None:
+    """Wait until the page's live saves (questionnaire.js) are done; no wait without JavaScript."""
+    target.locator("form.questionnaire-form:not([data-live='pending'])").wait_for()
 
 
 def review_and_send(target: "Page | Frame", audit_as: str | None = None) -> None:
