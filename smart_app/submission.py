@@ -27,6 +27,7 @@ from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, 
 from smart_app.safety import trail
 from smart_app.security import browser_anchor
 from smart_app.submission_rows import Claim, rows
+from smart_app.receipt_summary import SavedThing, saved_things
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
@@ -95,6 +96,13 @@ class SubmissionOutcome:
     messages: tuple[str, ...] = ()
     questionnaire: str | None = None
     safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
+    saved: tuple[SavedThing, ...] = ()  # what the submission writes, by meaning (receipt_summary.py)
+
+    @property
+    def found_existing(self) -> bool:
+        """True only when a retry found records an earlier try had already saved (nothing was saved twice)."""
+        return (self.state is OutboxState.SENT and self.attempts > 1 and self.receipt is not None
+                and any(not e.created for e in self.receipt.entries))
 
     @property
     def reason(self) -> str | None:
@@ -191,6 +199,7 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
+        saved=tuple(saved_things(item.bundle)),
     )
 
 

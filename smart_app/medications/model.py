@@ -184,6 +184,7 @@ class ReviewMeta:
     performer: str | None = None
     # The QR's fullUrl in the transaction; Observations point at it through derivedFrom.
     response_ref: str | None = None
+    language: str | None = None  # the language the person reviewed in (QuestionnaireResponse.language)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, submission
 from smart_app.fhir import FhirError
+from smart_app.i18n import current_language
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
 from smart_app.medications import (
@@ -162,7 +163,8 @@ def _meta(launch: Launch, authored: str) -> ReviewMeta:
     # A clinician records what the patient says: the patient is the source of the answers.
     source = subject if ctx.user_kind == "clinician" or author is None else author
     return ReviewMeta(subject=subject, authored=authored, author=author, source=source,
-                      encounter=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None, performer=author)
+                      encounter=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None, performer=author,
+                      language=current_language())
 
 
 def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dict[str, Any]]]:

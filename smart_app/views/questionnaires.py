@@ -35,6 +35,7 @@ from smart_app.questionnaires.paging import Section, first_step_with_errors, sec
 from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
+from smart_app.i18n import current_language
 from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
@@ -268,7 +269,8 @@ def _response(launch: Launch, form: Form, state: FormState, view: FormView, stat
     subject, encounter, author, source = _references(launch)
     meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
                         identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status,
-                        questionnaire_reference=None if form.canonical else entry.canonical)
+                        questionnaire_reference=None if form.canonical else entry.canonical,
+                        language=current_language())
     return to_questionnaire_response(form, state, meta, view=view)
 
 
