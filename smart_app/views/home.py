@@ -15,6 +15,7 @@ from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 from smart_app.pools import process_pool
+from smart_app.questionnaires import effort
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirError
@@ -58,6 +59,8 @@ class PreVisitTask:
     url: str
     unavailable_reason: str | None = None
     status: TaskStatus | None = None
+    forms_left: int = 0  # forms this entry still asks for (for "2 forms, about 6 minutes")
+    seconds_left: int = 0  # roughly how long they take (questionnaires.effort)
 
 
 TaskProvider = Callable[[Launch], "PreVisitTask | None"]
@@ -99,7 +102,22 @@ def launch_home(handle: str) -> str:
     tasks = [task for task in (f.result() for f in pending) if task is not None]
     model = page.result()
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
-                           summary=summary.result() if summary else None, **model)
+                           summary=summary.result() if summary else None, left=what_is_left(tasks), **model)
+
+
+@dataclass(frozen=True)
+class Left:
+    """What is left to fill in across the tasks, and roughly how long it takes."""
+
+    forms: int
+    minutes: int
+
+
+def what_is_left(tasks: list[PreVisitTask]) -> Left | None:
+    """The forms still to fill in and their rough minutes; None when nothing is left."""
+    available = [t for t in tasks if not t.unavailable_reason]
+    forms = sum(t.forms_left for t in available)
+    return Left(forms, effort.minutes(sum(t.seconds_left for t in available))) if forms else None
 
 
 def home_model(launch: Launch) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from smart_app.questionnaire_queries import query_runner
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
-from smart_app.questionnaires import live
+from smart_app.questionnaires import effort, live
 from smart_app.questionnaires.extraction_summary import describe, skipped_text
 from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
@@ -718,7 +718,8 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     kind = launch.context.user_kind
     return PreVisitTask(title="Questionnaires to fill in",
                         description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
-                        unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
+                        unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO,
+                        forms_left=len(due), seconds_left=sum(_seconds_left(e) for e in due))
 
 
 def in_progress_task(launch: Launch) -> PreVisitTask | None:
@@ -729,9 +730,20 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
+    drafts_left = [e for e in started if e.status == "in-progress"]
     return PreVisitTask(title="Questionnaires in progress",
                         description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
-                        status=TaskStatus.IN_PROGRESS)
+                        status=TaskStatus.IN_PROGRESS, forms_left=len(drafts_left),
+                        seconds_left=sum(_seconds_left(e) for e in drafts_left))
+
+
+def _seconds_left(entry: CatalogEntry) -> int:
+    """Roughly how long the rest of this form takes (its draft's answers are done); 0 when it cannot be built."""
+    try:
+        form = entry.form_or_raise()
+    except QuestionnaireError:
+        return 0
+    return effort.seconds_left(form, entry.draft.state if entry.draft else None)
 
 
 def completed_task(launch: Launch) -> PreVisitTask | None:
