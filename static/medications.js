@@ -27,6 +27,16 @@
     });
   }
 
+  // "3 of 9 medicines reviewed": counts answered rows (the words come from the page's data-template).
+  function count() {
+    var line = document.getElementById("med-count");
+    if (!line) { return; }
+    var answered = Array.prototype.filter.call(document.querySelectorAll("fieldset.med-row"), function (row) {
+      return checkedValue(row, ".choices") !== "";
+    }).length;
+    line.textContent = line.getAttribute("data-template").replace("{n}", String(answered));
+  }
+
   function start() {
     // After a rejected send, take the reader to the list of what to fix (it has tabindex="-1").
     var summary = document.querySelector(".med-review .error-summary");
@@ -34,7 +44,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("fieldset.med-row"), function (row) {
       update(row);
       row.addEventListener("change", function (event) {
-        if (event.target.closest(".choices, fieldset.why-not")) { update(row); }
+        if (event.target.closest(".choices, fieldset.why-not")) { update(row); count(); }
       });
     });
   }
