@@ -17,6 +17,9 @@
 
   function update(row) {
     var status = checkedValue(row, ".choices");
+    // Taken as prescribed: its details and the "tell us more" heading fold away (the answer and the
+    // side-effects box stay), so a reviewed list is short on a phone.
+    row.classList.toggle("med-done", status === "taking" && !row.querySelector(".error"));
     var reason = checkedValue(row, "fieldset.why-not");
     Array.prototype.forEach.call(row.querySelectorAll("[data-applies-to]"), function (field) {
       toggle(field, "data-applies-to", status);
