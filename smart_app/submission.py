@@ -38,23 +38,28 @@ APP_DEVICE = {"resourceType": "Device", "deviceName": [{"name": "SMART Pre-Visit
               "type": {"text": "SMART on FHIR application"}}
 MAX_LISTED = 200  # the home page lists at most this many of a person's submissions
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown (`_(outcome.reason)`)."""
+    return text
+
+
 # Plain words for the receipt page, one per FhirErrorCode the outbox can end on.
 REASONS: dict[FhirErrorCode, str] = {
-    FhirErrorCode.UNAUTHORIZED: "Your health record system no longer accepts this session. Start the app again, then send.",
-    FhirErrorCode.FORBIDDEN: "Your health record system did not allow the app to save these answers.",
-    FhirErrorCode.NOT_FOUND: "Your health record system could not find something the answers refer to.",
-    FhirErrorCode.GONE: "Something the answers refer to was removed from your health record.",
-    FhirErrorCode.CONFLICT: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.PRECONDITION_FAILED: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.INVALID: "Your health record system did not accept some answers. Check the marked answers and send again.",
-    FhirErrorCode.RATE_LIMITED: "Your health record system is busy. The app will try again shortly.",
-    FhirErrorCode.UNAVAILABLE: "Your health record system is not available right now. The app will try again shortly.",
-    FhirErrorCode.SERVER_ERROR: "Your health record system had a problem. The app will try again shortly.",
-    FhirErrorCode.NETWORK: "The app could not reach your health record system. It will try again shortly.",
-    FhirErrorCode.BAD_RESPONSE: "Your health record system gave an answer the app could not understand.",
-    FhirErrorCode.NOT_SUPPORTED: "Your health record system does not support saving these answers.",
+    FhirErrorCode.UNAUTHORIZED: N_("Your health record system no longer accepts this session. Start the app again, then send."),
+    FhirErrorCode.FORBIDDEN: N_("Your health record system did not allow the app to save these answers."),
+    FhirErrorCode.NOT_FOUND: N_("Your health record system could not find something the answers refer to."),
+    FhirErrorCode.GONE: N_("Something the answers refer to was removed from your health record."),
+    FhirErrorCode.CONFLICT: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.PRECONDITION_FAILED: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.INVALID: N_("Your health record system did not accept some answers. Check the marked answers and send again."),
+    FhirErrorCode.RATE_LIMITED: N_("Your health record system is busy. The app will try again shortly."),
+    FhirErrorCode.UNAVAILABLE: N_("Your health record system is not available right now. The app will try again shortly."),
+    FhirErrorCode.SERVER_ERROR: N_("Your health record system had a problem. The app will try again shortly."),
+    FhirErrorCode.NETWORK: N_("The app could not reach your health record system. It will try again shortly."),
+    FhirErrorCode.BAD_RESPONSE: N_("Your health record system gave an answer the app could not understand."),
+    FhirErrorCode.NOT_SUPPORTED: N_("Your health record system does not support saving these answers."),
 }
-NOT_PERMITTED = "This app was not given permission to save answers to your health record."
+NOT_PERMITTED = N_("This app was not given permission to save answers to your health record.")
 
 
 class SubmissionRefused(Exception):
@@ -109,7 +114,7 @@ class SubmissionOutcome:
         """The last failure in plain words (None when sent or never tried)."""
         if self.state is OutboxState.SENT or self.error is None:
             return None
-        return REASONS.get(self.error, "The answers could not be sent.")
+        return REASONS.get(self.error, N_("The answers could not be sent."))
 
     @property
     def rejected(self) -> bool:

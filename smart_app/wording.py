@@ -34,6 +34,9 @@ PLAIN_RECORDS = {
     "Provenance": N_("A note of who sent these, and when"),
 }
 
+# Patient.gender (administrative-gender) in words.
+GENDERS = {"male": N_("Male"), "female": N_("Female"), "other": N_("Other"), "unknown": N_("Unknown")}
+
 
 @dataclass(frozen=True)
 class Words:
@@ -130,6 +133,11 @@ def plain_record(resource_type: str) -> str:
     return _(PLAIN_RECORDS.get(resource_type, N_("A record")))
 
 
+def gender_words(code: str | None) -> str:
+    """Patient.gender in the reader's words (an unknown code is shown as written)."""
+    return _(GENDERS[code]) if code in GENDERS else (code or "")
+
+
 def init_app(app: Any) -> None:
     """Make the helpers available to every template."""
-    app.jinja_env.globals.update(words=words, form_title=form_title, plain_record=plain_record)
+    app.jinja_env.globals.update(words=words, form_title=form_title, plain_record=plain_record, gender_words=gender_words)

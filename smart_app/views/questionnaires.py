@@ -35,14 +35,21 @@ from smart_app.questionnaires.paging import Section, first_step_with_errors, sec
 from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
+from flask_babel import gettext as _
+
+from smart_app import i18n
 from smart_app.i18n import current_language
 from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; it is translated where it is shown."""
+    return text
+
+
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
-NO_QR_WRITE = ("This app can read your health record but was not allowed to save questionnaire answers to it, "
-               "so you can look at questionnaires here but not send them.")
+NO_QR_WRITE = N_("This app can read your health record but was not allowed to save questionnaire answers to it, so you can look at questionnaires here but not send them.")
 
 
 def init_app(app: Flask) -> None:
@@ -60,7 +67,8 @@ def init_app(app: Flask) -> None:
 def read_only_reason(launch: Launch) -> str | None:
     """Why answers cannot be sent from this launch, said up front; None when they can."""
     perms = launch.context.permissions
-    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    reason = perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    return _(reason) if reason else None
 
 
 def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
@@ -693,13 +701,19 @@ def _answer_text(answer: dict) -> str:
         if isinstance(value, dict) and key == "valueCoding":
             return str(value.get("display") or value.get("code") or "")
         if isinstance(value, dict) and key == "valueQuantity":
-            return f"{value.get('value')} {value.get('unit') or value.get('code') or ''}".strip()
+            return i18n.quantity(value.get("value"), value.get("unit") or value.get("code"))
         if isinstance(value, dict) and key == "valueAttachment":
-            return str(value.get("title") or "attached file")
+            return str(value.get("title") or _("attached file"))
         if isinstance(value, dict) and key == "valueReference":
             return str(value.get("display") or value.get("reference") or "")
         if isinstance(value, bool):
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
+        if key == "valueDate":
+            return i18n.fhir_date(value)
+        if key == "valueDateTime":
+            return i18n.date_time(value) if isinstance(value, str) and "T" in value else i18n.fhir_date(value)
+        if key in ("valueDecimal", "valueInteger"):
+            return i18n.number(value)
         return str(value)
     return ""
 
@@ -716,8 +730,8 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
-    return PreVisitTask(title="Questionnaires to fill in",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
+    return PreVisitTask(title=_("Questionnaires to fill in"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in due), url=url,
                         unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO,
                         forms_left=len(due), seconds_left=sum(_seconds_left(e) for e in due))
 
@@ -731,8 +745,8 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
     drafts_left = [e for e in started if e.status == "in-progress"]
-    return PreVisitTask(title="Questionnaires in progress",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
+    return PreVisitTask(title=_("Questionnaires in progress"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in started), url=url,
                         status=TaskStatus.IN_PROGRESS, forms_left=len(drafts_left),
                         seconds_left=sum(_seconds_left(e) for e in drafts_left))
 
@@ -752,7 +766,7 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     if not done:
         return None
     clinical = launch.context.user_kind == "clinician" or safety.settings().patient_bands
-    return PreVisitTask(title="Completed questionnaires",
+    return PreVisitTask(title=_("Completed questionnaires"),
                         description="; ".join(_latest_summary(e, launch.context.user_kind, clinical) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
@@ -760,11 +774,14 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
 def _latest_summary(entry: CatalogEntry, kind: str | None = "clinician", bands: bool = True) -> str:
     """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response (bands only when `bands`)."""
     latest = entry.latest
-    parts = [form_title(entry.title, entry.resource.get("code"), kind)]
+    parts = [form_title(entry.title, entry.resource.get("code"), kind, entry.resource)]
     if latest and latest.score and latest.score.total is not None:
-        maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
-        band = f" ({latest.score.band})" if latest.score.band and bands else ""
-        parts.append(f": score {latest.score.total}{maximum}{band}")
+        if latest.score.instrument:
+            parts.append(_(": score %(total)s of %(maximum)s", total=latest.score.total, maximum=latest.score.instrument.maximum))
+        else:
+            parts.append(_(": score %(total)s", total=latest.score.total))
+        if latest.score.band and bands:
+            parts.append(f" ({_(latest.score.band)})")
     if latest and latest.authored:
-        parts.append(f", {latest.authored[:10]}")
+        parts.append(f", {i18n.date(latest.authored)}")
     return "".join(parts)
