@@ -140,6 +140,11 @@ def select_zone() -> str:
     return current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
 
 
+def current_zone() -> str:
+    """The IANA name of the page's time zone (the browser's, else the deployment's)."""
+    return select_zone() if has_request_context() else (current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
+
+
 def current_language() -> str:
     """The language of the page being built ("en", "es"); English outside a request."""
     locale = get_locale() if has_request_context() else None
@@ -366,6 +371,22 @@ FILTERS = {"day": day, "date": date, "time": time, "date_time": date_time, "fhir
            "number": number, "quantity": quantity}
 
 
+def say(message: Any) -> str:
+    """A message from a pure core in the reader's language: a `text.Text` by its catalog id and
+    values, any other string looked up as it is (untranslated text comes back unchanged)."""
+    from flask_babel import gettext
+
+    if message is None:
+        return ""
+    msgid = getattr(message, "msgid", None)
+    if isinstance(msgid, str):
+        values = {key: ", ".join(say(v) for v in value) if isinstance(value, (list, tuple))
+                  else (say(value) if hasattr(value, "msgid") else value)
+                  for key, value in (getattr(message, "values", None) or {}).items()}
+        return gettext(msgid, **values) if values else gettext(msgid)
+    return gettext(str(message)) if str(message) else ""
+
+
 def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:
     """The deployment's time zone: env SMART_APP_TIME_ZONE, else launch.json `time_zone`, else UTC."""
     from smart_app.config import ConfigError
@@ -387,7 +408,7 @@ def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: 
     Babel(app, locale_selector=select_language, timezone_selector=select_zone)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links,
-                                 LANGUAGES=LANGUAGES)
+                                 LANGUAGES=LANGUAGES, say=say, current_zone=current_zone)
     app.register_blueprint(bp)
 
 

@@ -129,9 +129,9 @@ def _clinician_summary(launch: Launch) -> str:
 def _review_unknown(launch: Launch, read: MedicationRead) -> str | None:
     """Why we cannot tell whether the patient sent a review (so never claim they did not); else None."""
     if not launch.context.permissions.can_read("QuestionnaireResponse"):
-        return "This app may not read patient-reported reviews, so none can be shown here."
+        return N_("This app may not read patient-reported reviews, so none can be shown here.")
     if read.latest_review_failed:
-        return "The latest patient-reported review could not be loaded right now."
+        return N_("The latest patient-reported review could not be loaded right now.")
     return None
 
 
@@ -274,7 +274,7 @@ def confirm(handle: str) -> Response | str:
     if state is None:  # (a review already sent goes again only under a new id)
         return redirect(url_for(".review", handle=handle), code=303)
     draft = state.draft
-    parsed = _checked_review(launch, draft, "Some answers need checking before you send them.")
+    parsed = _checked_review(launch, draft, _("Some answers need checking before you send them."))
     if parsed is None:
         return redirect(url_for(".review", handle=handle), code=303)
     reason = read_only_reason(launch)
@@ -325,7 +325,7 @@ def send(handle: str) -> Response:
 
     def ready(draft: drafts.Draft) -> delivery.Ready | None:
         """The checked review's resources; None sends the person back to the form."""
-        parsed = _checked_review(launch, draft, "Your medicine list changed, or some answers need checking. Please look again.")
+        parsed = _checked_review(launch, draft, _("Your medicine list changed, or some answers need checking. Please look again."))
         return delivery.Ready(*_resources(launch, parsed)) if parsed is not None else None
 
     sent = delivery.send_answers(launch, questionnaire_canonical(), request.form.get("submission_id", ""),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import (Blueprint, Flask, abort, after_this_request, g, jsonify, make_response, redirect, render_template, request,
@@ -172,7 +173,8 @@ def _fill_context(launch: Launch, form: Form, resources: dict[str, dict] | None 
     x-fhir-query bound to the launch's own server."""
     if resources is None:
         resources = _context_resources(launch, form) if form.launch_context else {}
-    return FillContext(resources=resources, fhir_query=query_runner(launch))
+    # Date-times a person types are read on their own clock (the zone the page shows beside the field).
+    return FillContext(resources=resources, fhir_query=query_runner(launch), tz=ZoneInfo(i18n.current_zone()))
 
 
 def _evaluated(launch: Launch, entry: CatalogEntry, view: FormView) -> FormView:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Flask, url_for
 
+from smart_app.text import Text
 from smart_app import safety
 from smart_app.launch.session import Launch
 from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse, catalog
@@ -56,8 +57,8 @@ class ScoreLine:
         if self.change is None:
             return ""
         if self.change == 0:
-            return "no change"
-        return f"{'up' if self.change > 0 else 'down'} {abs(self.change)}"
+            return Text("no change")
+        return Text("up %(n)s", n=abs(self.change)) if self.change > 0 else Text("down %(n)s", n=abs(self.change))
 
 
 @dataclass(frozen=True)

@@ -328,4 +328,5 @@ def english_env(env: jinja2.Environment) -> jinja2.Environment:
 
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(i18n.FILTERS)
+    env.globals["say"] = i18n.say
     return env
