@@ -87,7 +87,7 @@ def test_after_a_failed_submit_focus_is_on_the_error_summary(browser_stack: Brow
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        open_portal_app(page, browser_stack, "Patient/pat-dev")
+        open_portal_app(page, browser_stack, "Patient/pat-fatima")
         open_questionnaire(page, PLAIN_PHQ9)
         page.get_by_role("button", name="Review my answers").click()
         page.locator(".error-summary:focus").wait_for()
