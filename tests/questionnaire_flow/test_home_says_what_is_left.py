@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from smart_app.questionnaires import LIBRARY_BASE, build_form, find
-from smart_app.questionnaires.effort import minutes, seconds_left
+from smart_app.forms import LIBRARY_BASE, build_form, find
+from smart_app.forms.effort import minutes, seconds_left
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, phq9_answers
 

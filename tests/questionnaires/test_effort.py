@@ -1,8 +1,8 @@
 """effort.py: roughly how long what is left of a form takes, from its items (pure)."""
 from __future__ import annotations
 
-from smart_app.questionnaires import LIBRARY_BASE, FormState, build_form, find
-from smart_app.questionnaires.effort import SECONDS_BY_TYPE, minutes, seconds_left
+from smart_app.forms import LIBRARY_BASE, FormState, build_form, find
+from smart_app.forms.effort import SECONDS_BY_TYPE, minutes, seconds_left
 
 from .conftest import item, questionnaire, sdc_expression
 

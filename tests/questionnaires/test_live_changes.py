@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.questionnaires import live
+from smart_app.forms import live
 
 from .conftest import item, questionnaire, run, sdc_expression
 

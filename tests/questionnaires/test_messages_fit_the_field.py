@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from smart_app.questionnaires import FillContext, build_form
-from smart_app.questionnaires.validation import convert, example_value, is_birth_date
+from smart_app.forms import FillContext, build_form
+from smart_app.forms.validation import convert, example_value, is_birth_date
 
 from .conftest import UCUM, item, questionnaire, run
 
@@ -111,7 +111,7 @@ def test_a_date_of_birth_is_known_by_code_definition_or_words(raw_item, birth) -
 
 
 def test_the_bundled_intake_rejects_a_birth_date_in_2099() -> None:
-    from smart_app.questionnaires import LIBRARY_BASE, FormState, evaluate, find
+    from smart_app.forms import LIBRARY_BASE, FormState, evaluate, find
     form = build_form(find(LIBRARY_BASE + "previsit-intake"))
     view = evaluate(form, FormState.from_post(form, {"q.birth-date.r": "2099-01-01"}), FillContext(today=TODAY))
     assert view.node("birth-date").errors == ["A date of birth cannot be in the future."]
