@@ -475,7 +475,9 @@ def evaluate_live(handle: str, key: str) -> Response:
                          request.form.getlist("touched"))
     status = "deferred" if saved.deferred else ("empty" if not saved.holds_answers else saved_status(saved.result))
     words = render_template("questionnaires/_draft_words.html", draft_status=status).strip()
-    return jsonify({**found.to_json(), "draft": {"status": status, "text": words}})
+    body = found.to_json()
+    body["errors"] = {field: [i18n.say(m) for m in messages] for field, messages in found.errors.items()}  # as the page says them
+    return jsonify({**body, "draft": {"status": status, "text": words}})
 
 
 def saved_status(result: drafts.SaveResult | None) -> str:
