@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
+from smart_app.assignments import reads as assignment_reads
+from smart_app.assignments.model import AssignedTask
+from smart_app.audit import events as audit
 from smart_app.ehr import canonicals
 from smart_app.delivery import drafts, submission
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
@@ -27,6 +30,7 @@ from smart_app.forms.model import Form
 from smart_app.forms.scoring import Score, has_score, score
 from smart_app.forms.translation import has_translation, localize
 from smart_app.i18n import current_language
+from smart_app.launch.runtime import runtime
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -49,7 +53,7 @@ class CompletedResponse:
     authored: str | None
     author: str | None
     score: Score | None
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
 
 
 @dataclass
@@ -60,7 +64,7 @@ class CatalogEntry:
     canonical: str  # url|version
     title: str
     source: str  # "launch" | "ehr" | "library"
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
     requested: bool = False  # named by the launch's fhirContext
     draft: drafts.Draft | None = None
     pending: list[submission.SubmissionOutcome] = field(default_factory=list)
@@ -68,6 +72,15 @@ class CatalogEntry:
     history_truncated: bool = False  # older completed responses exist than `completed` holds
 
     iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
+    assignment: AssignedTask | None = None  # the open SDC Task that asks for this form (earliest due)
+    closed_assignment: AssignedTask | None = None  # a Task for this form cancelled or finished elsewhere
+    offered: bool = True  # listed on the home and list pages (library forms depend on launch.json `library_forms`)
+
+    @property
+    def request_closed(self) -> bool:
+        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
+        return self.source == "task-closed" and self.assignment is None
+
 
     @property
     def form(self) -> Form | None:
@@ -86,7 +99,7 @@ class CatalogEntry:
         """The canonical URL without version."""
         return self.canonical.partition("|")[0]
 
-    def cited_by(self, response: dict) -> bool:
+    def cited_by(self, response: dict[str, Any]) -> bool:
         """Whether a QuestionnaireResponse answers this form: by `url|version`, the bare url, or, for a
         form without `url`, its literal reference (full, as we write it, or relative to the server)."""
         cited = response.get("questionnaire")
@@ -111,7 +124,7 @@ class CatalogEntry:
         return self.completed[0] if self.completed else None
 
 
-def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
+def canonical_of(questionnaire: dict[str, Any], iss: str | None = None) -> str:
     """url|version (or just url) of a Questionnaire.
 
     A Questionnaire without `url` is named by its literal reference: the full URL on the EHR
@@ -124,18 +137,18 @@ def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
     return f"{url}|{questionnaire['version']}" if questionnaire.get("version") else url
 
 
-def _key_of(questionnaire: dict) -> str | None:
+def _key_of(questionnaire: dict[str, Any]) -> str | None:
     """The Questionnaire's id, used in page URLs."""
     rid = questionnaire.get("id")
     return rid if isinstance(rid, str) and rid else None
 
 
-def shared_find_by_id(key: str) -> dict | None:
+def shared_find_by_id(key: str) -> dict[str, Any] | None:
     """The bundled Questionnaire this flow offers under page key `key` (read-only), or None."""
     return next((q for q in _library() if q.get("id") == key), None)
 
 
-def _library() -> list[dict]:
+def _library() -> list[dict[str, Any]]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
 
@@ -147,9 +160,10 @@ _library_forms: dict[tuple[int, str | None], Form] = {}  # (id(shared library re
 _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
 
 
-def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
+def _ehr_form_key(iss: str, resource: dict[str, Any]) -> tuple[str, ...]:
     """Identify one version of an EHR Questionnaire: server, id, canonical, and versionId or a content hash."""
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     version_id = meta.get("versionId")
     if isinstance(version_id, str) and version_id:
         version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
@@ -160,7 +174,7 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
-def form_for(resource: dict, iss: str | None = None, language: str | None = None) -> Form:
+def form_for(resource: dict[str, Any], iss: str | None = None, language: str | None = None) -> Form:
     """The built Form for a Questionnaire, built once per process and shared: never modify it.
 
     Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
@@ -179,7 +193,7 @@ def form_for(resource: dict, iss: str | None = None, language: str | None = None
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = (*_ehr_form_key(iss or "", resource), shown)
+    key = (*_ehr_form_key(iss or "", resource), shown or "")
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
@@ -227,7 +241,7 @@ def catalog_plan(launch: "Launch") -> ReadPlan:
         elif item.canonical and item.type in (None, "Questionnaire") and can_read_questionnaires:
             url, _, version = item.canonical.partition("|")
             reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
-    return ReadPlan.of(*reads)
+    return ReadPlan.of(*reads) + assignment_reads.plan(launch)
 
 
 def sources_plan(launch: "Launch") -> ReadPlan:
@@ -241,7 +255,7 @@ def key_for(launch: "Launch", canonical: str | None) -> str | None:
     return _key_of(resource) if resource is not None else None
 
 
-def source_for(launch: "Launch", canonical: str | None) -> dict | None:
+def source_for(launch: "Launch", canonical: str | None) -> dict[str, Any] | None:
     """The Questionnaire the catalog offers under this canonical (same sources, same precedence), or None:
     a receipt names the form in the reader's language from it."""
     found = launch.reads.fetch(sources_plan(launch))
@@ -253,10 +267,10 @@ def source_for(launch: "Launch", canonical: str | None) -> dict | None:
     return None
 
 
-def _named(launch: "Launch", found: ReadResults) -> list[dict]:
+def _named(launch: "Launch", found: ReadResults) -> list[dict[str, Any]]:
     """The Questionnaires the launch's fhirContext names: the EHR's (first match of a canonical), else the
     bundled one for a canonical; an unreadable reference is left out."""
-    named: list[dict] = []
+    named: list[dict[str, Any]] = []
     for n, item in enumerate(launch.context.fhir_context):
         result = found.value(f"{NAMED}.{n}")
         if item.reference and item.reference.resource_type == "Questionnaire":
@@ -272,11 +286,11 @@ def _named(launch: "Launch", found: ReadResults) -> list[dict]:
 class ResponseHistory:
     """The patient's completed responses read from the EHR, newest first, and whether older ones exist."""
 
-    responses: list[dict] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
 
 
-def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
+def _only_patients(found: Iterable[dict[str, Any]], patient_id: str) -> list[dict[str, Any]]:
     """Defence in depth: only this patient's responses, whatever the server returned, newest first."""
     mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{patient_id}"]
     # authored has seconds at best: two sends in one second are told apart by the server's lastUpdated.
@@ -310,7 +324,7 @@ def _latest_beyond_plan(launch: "Launch", entries: list["CatalogEntry"]) -> Read
     return ReadPlan(tuple(reads))
 
 
-def response_score(form: Form, response: dict) -> Score | None:
+def response_score(form: Form, response: dict[str, Any]) -> Score | None:
     """Score a stored response by its answer codings' ordinal values (None for unscored forms).
 
     A form is scored only when it is a known instrument or computes a score item: ordinals on
@@ -318,7 +332,7 @@ def response_score(form: Form, response: dict) -> Score | None:
     """
     if not has_score(form):
         return None
-    pairs: list[tuple[Any, list]] = []
+    pairs: list[tuple[Any, list[Any]]] = []
     stack = list(response.get("item") or [])
     while stack:
         node = stack.pop()
@@ -340,16 +354,43 @@ def response_score(form: Form, response: dict) -> Score | None:
     return score(form, pairs)
 
 
+@dataclass(frozen=True)
+class Assignments:
+    """What the care team asked for and the visit, read in the catalog's wave.
+
+    `unopenable`: Tasks whose Questionnaire the EHR does not have (shown, never dropped);
+    `task_read`: the Task search's outcome (`skipped` says "no-scope" or "failed").
+    """
+
+    tasks: tuple[AssignedTask, ...] = ()
+    unopenable: tuple[AssignedTask, ...] = ()
+    appointment: dict | None = None
+    task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """One request's catalog and assignments."""
+
+    entries: list[CatalogEntry]
+    assignments: Assignments
+
+
 def catalog(launch: "Launch") -> list[CatalogEntry]:
     """Every questionnaire for this launch with its status, built once per request (`Launch.reads`)."""
-    return launch.reads.built("catalog", lambda: _build_catalog(launch))
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).entries
 
 
-def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
+def assignments(launch: "Launch") -> Assignments:
+    """The assigned forms and the next visit, from the same once-per-request build as `catalog`."""
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).assignments
+
+
+def _build_catalog(launch: "Launch") -> _Built:
     """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
-    def add(resource: dict, source: str, requested: bool = False) -> None:
+    def add(resource: dict[str, Any], source: str, requested: bool = False, assignment: AssignedTask | None = None) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
         canonical = canonical_of(resource, launch.context.iss)
@@ -359,11 +400,29 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
             for entry in entries.values():
                 if entry.canonical == canonical:
                     entry.requested = entry.requested or requested
+                    entry.assignment = entry.assignment or assignment
             return
         entries[key] = CatalogEntry(key=key, canonical=canonical, title=str(resource.get("title") or resource.get("name") or key),
-                                    source=source, resource=resource, requested=requested, iss=launch.context.iss)
+                                    source=source, resource=resource, requested=requested, iss=launch.context.iss,
+                                    assignment=assignment)
 
     found = launch.reads.fetch(catalog_plan(launch))
+    task_read = assignment_reads.open_tasks(launch, found)
+    closed = assignment_reads.recently_closed_tasks(launch, found)
+    tasks = task_read.tasks
+    every = [*tasks, *closed]
+    # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
+    resolved = (assignment_reads.resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
+                if every else assignment_reads.ResolvedQuestionnaires())
+    unopenable: list[AssignedTask] = []
+    for task in tasks:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is None:
+            unopenable.append(task)
+            audit.event("assignment.questionnaire_missing", handle=launch.handle, task=task.id,
+                        reason="search failed" if resolved.failed else "not on the server")
+            continue
+        add(resource, "task", assignment=task)
     known = submission.submissions(launch)
     library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
     history = completed_responses(launch, found)
@@ -374,6 +433,14 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         add(resource, "ehr")
     for resource in _library():
         add(resource, "library")
+    # Forms of requests closed elsewhere come last: a library form stays a library form.
+    for task in closed:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "task-closed")
+            for entry in entries.values():
+                if entry.canonical == canonical_of(resource, launch.context.iss) and entry.assignment is None:
+                    entry.closed_assignment = entry.closed_assignment or task
 
     for entry in entries.values():
         entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
@@ -391,16 +458,43 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
             result = beyond.value(f"catalog.beyond.{entry.key}")
             matches = _only_patients(result.matches, launch.context.patient_id or "")[:1] if isinstance(result, SearchResult) else []
             _add_completed(entry, [r for r in matches if entry.cited_by(r)])
-    return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
+    _mark_offered(entries.values(), assigned=bool(tasks), choice=runtime().settings.library_forms)
+    ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
+    return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
+                                       appointment=assignment_reads.next_appointment(launch, found),
+                                       task_read=task_read))
 
 
-def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:
+def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict | None:
+    """The Questionnaire a Task names: the EHR's copy, else our bundled copy of that canonical; None when missing."""
+    if task.questionnaire is None:
+        return None
+    found = resolved.found.get(task.questionnaire.text)
+    if found is not None:
+        return found
+    bundled = shared_find(task.questionnaire.text)
+    if bundled is not None and (task.questionnaire.version is None or bundled.get("version") == task.questionnaire.version):
+        return bundled
+    return None
+
+
+def _mark_offered(entries: Iterable[CatalogEntry], *, assigned: bool, choice: str) -> None:
+    """Library forms (bundled, or the EHR's copies of them) are offered per launch.json `library_forms`;
+    one the person already started, sent or completed stays listed, so nothing they did disappears."""
+    library_on = choice == "always" or (choice == "when-nothing-assigned" and not assigned)
+    for entry in entries:
+        if entry.source == "task-closed" or (entry.source in ("library", "ehr") and entry.assignment is None
+                                             and not library_on):
+            entry.offered = bool(entry.completed or entry.pending or (entry.draft is not None and entry.draft.saved_at))
+
+
+def _add_completed(entry: CatalogEntry, responses: list[dict[str, Any]]) -> None:
     """Append these completed responses (newest first) to the entry, scored with its form."""
     form = entry.form if responses else None
     entry.completed.extend(_summarise(form, response) for response in responses)
 
 
-def _summarise(form: Form | None, response: dict) -> CompletedResponse:
+def _summarise(form: Form | None, response: dict[str, Any]) -> CompletedResponse:
     """One completed response, scored with the form when there is one."""
     return CompletedResponse(id=str(response.get("id")), authored=response.get("authored"),
                              author=(response.get("author") or {}).get("reference"),

@@ -86,15 +86,20 @@ def _rescue(launch: Launch, key: str) -> None:
     delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
 
 
+def _handle() -> str:
+    """The launch handle of the page being served (every route here is under /l/<handle>/)."""
+    return str((request.view_args or {})["handle"])
+
+
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
         form = entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
-        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
+        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(_handle()),
                                             entry=entry, message=str(error)), 400))
-    return _with_terminology(current_launch(request.view_args["handle"]), form)
+    return _with_terminology(current_launch(_handle()), form)
 
 
 def _with_terminology(launch: Launch, form: Form) -> Form:
@@ -369,7 +374,7 @@ def index(handle: str) -> str:
     """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
     launch = current_launch(handle)
     read_page(launch)
-    return render_template("questionnaires/list.html", launch=launch, entries=catalog(launch),
+    return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
                            read_only_reason=read_only_reason(launch), whose=_whose(launch))
 
 
@@ -426,7 +431,8 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     evaluated: list[FormView] = []
     answers = _posted_answers(launch, entry, form, steps[step].link_ids if steps else None, action, evaluated,
                               files=request.files)
-    saved = delivery.save_answers(launch, key, entry.canonical, answers)
+    saved = delivery.save_answers(launch, key, entry.canonical, answers,
+                                  task_id=entry.assignment.id if entry.assignment else None)
     if saved.deferred:
         # The EHR may already hold the answers sent earlier: they cannot change until that send is
         # settled. The review page says so and offers the retry.
@@ -468,7 +474,8 @@ def evaluate_live(handle: str, key: str) -> Response:
     evaluated: list[FormView] = []
     # Files are never re-sent while typing: the draft keeps any file attached by a full save.
     saved = delivery.save_answers(launch, key, entry.canonical, _posted_answers(
-        launch, entry, form, steps[step].link_ids if steps else None, "continue", evaluated))
+        launch, entry, form, steps[step].link_ids if steps else None, "continue", evaluated),
+        task_id=entry.assignment.id if entry.assignment else None)
     [view] = evaluated
     now = live.picture(view, _score_text(view, launch.context.user_kind))
     found = live.changes(view, live.Baseline.decode(request.form.get("live_baseline")), now,
@@ -531,11 +538,11 @@ def review(handle: str, key: str) -> Response | str:
     state = delivery.draft_to_review(launch, entry.canonical, key)  # answers already sent go again only under a new id
     draft = state.draft if state else None
     prepared = _prepare(launch, entry, draft) if draft else None
-    if draft is None or prepared is None:
+    if state is None or draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
     reason = read_only_reason(launch)
     audit.event("questionnaire.reviewed", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id)
-    planned, skipped = ([], [])
+    planned, skipped = list[str](), list[str]()
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations, extracted=prepared.extracted,
@@ -583,14 +590,24 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
                                flags=prepared.flags, safety=stored(prepared.findings)) if prepared else None)
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
-                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title)
+                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
+                                 task_id=_task_of(entry))
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
+    if sent.step is delivery.SendStep.TASK_CLOSED:
+        return redirect(url_for(".fill", handle=handle, key=key, closed=1), code=303)
     if sent.step is delivery.SendStep.RECEIPT:
         return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
+
+
+def _task_of(entry: CatalogEntry) -> str | None:
+    """The Task a send completes (open), or the closed one that stops it; None for a form nobody assigned."""
+    if entry.assignment is not None:
+        return entry.assignment.id
+    return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
 
 
 @bp.get("/submissions/<submission_id>")
@@ -646,7 +663,7 @@ def _answer_lines(form: Form, resource: dict) -> list[tuple[str, list[str]]]:
     def walk(items: list[dict]) -> None:
         """Depth-first over response items (depth bounded by the form's limits)."""
         for node in items:
-            item = form.by_link_id.get(node.get("linkId"))
+            item = form.by_link_id.get(str(node.get("linkId")))
             label = (item.text if item else None) or node.get("text") or node.get("linkId")
             answers = [_answer_text(a) for a in node.get("answer") or []]
             if answers:
@@ -689,7 +706,10 @@ def _answer_text(answer: dict) -> str:
 
 def due_task(launch: Launch) -> PreVisitTask | None:
     """Home entry: questionnaires still to do (straight to the one the EHR asked for)."""
-    due = [e for e in catalog(launch) if e.status == "due"]
+    # Assigned forms lead the page in the visit panel; library forms only as launch.json offers them.
+    # A patient's assigned forms lead the page in the visit panel; a clinician (no panel) finds them here.
+    clinician = launch.context.user_kind == "clinician"
+    due = [e for e in catalog(launch) if e.status == "due" and e.offered and (clinician or e.assignment is None)]
     if not due:
         return None
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)
