@@ -17,6 +17,9 @@
 
   function update(row) {
     var status = checkedValue(row, ".choices");
+    // Taken as prescribed: its details and the "tell us more" heading fold away (the answer and the
+    // side-effects box stay), so a reviewed list is short on a phone.
+    row.classList.toggle("med-done", status === "taking" && !row.querySelector(".error"));
     var reason = checkedValue(row, "fieldset.why-not");
     Array.prototype.forEach.call(row.querySelectorAll("[data-applies-to]"), function (field) {
       toggle(field, "data-applies-to", status);
@@ -27,6 +30,16 @@
     });
   }
 
+  // "3 of 9 medicines reviewed": counts answered rows (the words come from the page's data-template).
+  function count() {
+    var line = document.getElementById("med-count");
+    if (!line) { return; }
+    var answered = Array.prototype.filter.call(document.querySelectorAll("fieldset.med-row"), function (row) {
+      return checkedValue(row, ".choices") !== "";
+    }).length;
+    line.textContent = line.getAttribute("data-template").replace("{n}", String(answered));
+  }
+
   function start() {
     // After a rejected send, take the reader to the list of what to fix (it has tabindex="-1").
     var summary = document.querySelector(".med-review .error-summary");
@@ -34,7 +47,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("fieldset.med-row"), function (row) {
       update(row);
       row.addEventListener("change", function (event) {
-        if (event.target.closest(".choices, fieldset.why-not")) { update(row); }
+        if (event.target.closest(".choices, fieldset.why-not")) { update(row); count(); }
       });
     });
   }

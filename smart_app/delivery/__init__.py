@@ -48,6 +48,7 @@ class Saved:
     draft: drafts.Draft
     deferred: bool
     result: drafts.SaveResult | None = None
+    holds_answers: bool = True  # False: nothing was answered (kept in the app only, never sent to the EHR)
 
     @property
     def conflict(self) -> bool:
@@ -114,18 +115,35 @@ def save_answers(launch: "Launch", form_key: str, canonical: str,
     open Task asked for (`task_id`) sets that Task in progress.
     """
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, canonical))
-    first = draft.saved_at is None
+    first = draft.saved_at is None or not any(draft.state.values.values())  # an empty live save is not a start
     answers = build(draft)
     if drafts.unresolved_submission(launch, draft):
         if answers.comparable is not None and \
                 submission.unsent_other_answers(launch, draft.submission_id, answers.comparable) is None:
             drafts.forget_rescued(launch, form_key)
         return Saved(draft=draft, deferred=True)
-    result = drafts.save(launch, draft, answers.state, answers.in_progress)
+    answered = answers.in_progress is None or holds_an_answer(answers.in_progress)
+    # An empty draft goes to the EHR only to empty a copy already there; otherwise it stays in the app.
+    mirror = answers.in_progress if answered or draft.ehr_id else None
+    result = drafts.save(launch, draft, answers.state, mirror)
     drafts.forget_rescued(launch, form_key)
-    if first and task_id:
+    if first and task_id and answered:  # nothing answered writes nothing to the EHR, the Task included
         mark_in_progress(launch, task_id)
-    return Saved(draft=result.draft, deferred=False, result=result)
+    return Saved(draft=result.draft, deferred=False, result=result, holds_answers=answered)
+
+
+def holds_an_answer(response: Mapping[str, Any]) -> bool:
+    """True when a QuestionnaireResponse has at least one answer at any depth."""
+    stack = list(response.get("item") or [])
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        answers = node.get("answer") or []
+        if answers:
+            return True
+        stack.extend(node.get("item") or [])
+    return False
 
 
 def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
@@ -211,4 +229,4 @@ def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewSt
     return ReviewState(draft, drafts.unresolved_submission(launch, draft), drafts.rescued(launch, form_key))
 
 
-__all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "restore_rescued", "save_answers", "send_answers"]
+__all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]

@@ -7,6 +7,7 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from .expressions import FillContext, add_variables, environment, run, to_answer
 from .model import Form, FormItem, coding_token
 from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
-from .validation import validate_answers
+from .validation import number_message, validate_answers
 
 
 @dataclass
@@ -48,7 +49,6 @@ class ItemView:
     instances: list[GroupInstance] = field(default_factory=list)  # groups only
     children: list["ItemView"] = field(default_factory=list)  # items nested under a question
     parent: "ItemView | None" = field(default=None, repr=False)
-    live_rule: dict[str, Any] | None = None  # enableWhen for the browser script; None when only the server can decide
 
     @property
     def key(self) -> tuple[str, Path]:
@@ -185,6 +185,7 @@ class _Evaluator:
         self.instance_nodes: dict[tuple[str, Path], dict[str, Any]] = {}  # (linkId, instance path) -> response node
         self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)
+        self.today = ctx.today or dt.datetime.now(ctx.tz).date()
         self.by_link: dict[str, list[ItemView]] = {}
         self.by_key: dict[tuple[str, Path], ItemView] = {}
         for node in self.nodes:
@@ -212,8 +213,9 @@ class _Evaluator:
                 try:
                     answer = parse_answer(node.item, raw, self.ctx.tz)
                 except AnswerError as error:
-                    if str(error) not in node.errors:
-                        node.errors.append(str(error))
+                    message = number_message(node.item, _typed_number(raw), str(error))
+                    if message not in node.errors:
+                        node.errors.append(message)
                     continue
                 if answer is not None:
                     node.answers.append(answer)
@@ -253,27 +255,6 @@ class _Evaluator:
                 stack.pop()
         for node in self.nodes:
             node.enabled = self.enabled.get(id(node), False)
-
-    def live_rules(self) -> None:
-        """Describe simple enableWhen rules for progressive enhancement (questionnaire.js).
-
-        Only conditions whose question is one known instance with a plain form value qualify;
-        anything else (expressions, quantities, ambiguous instances) stays server-only.
-        """
-        for node in self.nodes:
-            item = node.item
-            if not item.enable_when or item.enable_when_expression is not None:
-                continue
-            conditions = []
-            for cond in item.enable_when:
-                question = self.form.by_link_id[cond.question]
-                found = self.question_nodes(node, question)
-                token = _live_token(cond.answer_type, cond.answer)
-                if len(found) != 1 or question.type in ("quantity", "attachment", "group", "display") or token is None:
-                    break
-                conditions.append({"field": found[0].name, "op": cond.operator, "type": cond.answer_type, **token})
-            else:
-                node.live_rule = {"behavior": item.enable_behavior, "conditions": conditions}
 
     def _own_enabled(self, node: ItemView) -> bool:
         """This instance's enablement given its dependencies are resolved."""
@@ -482,7 +463,7 @@ class _Evaluator:
                 if item.required and not node.answers and item.link_id not in self.unfilled:
                     self.unfilled.append(item.link_id)
             elif not node.errors:  # a parse error already explains the problem
-                node.errors = validate_answers(item, node.answers)
+                node.errors = validate_answers(item, node.answers, today=self.today)
                 for suffix, value in node.answers:
                     problem = typed_total_problem(item, value) if suffix in ("Integer", "Decimal") else None
                     if problem and problem not in node.errors:
@@ -490,6 +471,11 @@ class _Evaluator:
             for message in node.errors:
                 errors.append(FieldError(node.id, item.link_id, node.path, _label(item), message))
         return errors
+
+
+def _typed_number(raw: Any) -> str:
+    """The number text of a raw value (a quantity's raw value is {"value", "unit"})."""
+    return str(raw.get("value") or "") if isinstance(raw, dict) else str(raw)
 
 
 def _hidden(item: FormItem) -> bool:
@@ -500,21 +486,6 @@ def _hidden(item: FormItem) -> bool:
 def _token(suffix: str, value: Any) -> str:
     """Option token of an answer (as Option.token)."""
     return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
-
-
-def _live_token(answer_type: str, answer: Any) -> dict[str, Any] | None:
-    """The condition's answer as the browser sees form values; None when not comparable there."""
-    if answer_type == "Coding" and isinstance(answer, dict):
-        if answer.get("system"):
-            return {"value": f"{answer['system']}|{answer.get('code') or ''}"}
-        return {"value": str(answer.get("code") or ""), "codeOnly": True}
-    if answer_type == "Boolean":
-        return {"value": "true" if answer is True else "false"}
-    if answer_type in ("Decimal", "Integer", "String", "Date", "DateTime", "Time"):
-        return {"value": str(answer)}
-    if answer_type == "Reference" and isinstance(answer, dict):
-        return {"value": str(answer.get("reference") or "")}
-    return None
 
 
 def _occurs(item: FormItem, count: int) -> list[str]:
@@ -553,7 +524,6 @@ def evaluate(
         ev.response = ev.response_resource([])
     ev.resolve_enablement()
     ev.sum_scores()
-    ev.live_rules()
     items = ev.build_response_items(enabled_only=True)
     if has_expressions:
         # Totals must not count answers on disabled items: recalculate on the enabled-only response.

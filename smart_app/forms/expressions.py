@@ -52,6 +52,7 @@ class FillContext:
     questionnaire: dict[str, Any] | None = None  # %questionnaire (set by the engine)
     weights: dict[str, Any] = field(default_factory=dict)  # option token -> ordinalValue, for weight()
     launch_names: tuple[str, ...] = ()  # the form's declared launchContext names
+    today: dt.date | None = None  # the person's date for validating dates (None: today in `tz`)
     _queries: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # each query runs once per context
 
 

@@ -295,3 +295,30 @@ def _number(value: Decimal) -> str:
     whole, _, fraction = text.partition(".")
     whole = f"{int(whole):,}"
     return f"{whole}.{fraction}" if fraction else whole
+
+
+_LEADING_WORDS = re.compile(r"^[A-Za-z][A-Za-z0-9 '-]*?(?=\s+\d|$)")
+
+
+def ingredients(original: str) -> tuple[str, ...]:
+    """The plain ingredient names of a medicine name, lower case, and its [Brand] if any.
+
+    Reads RxNorm display strings the way friendly_name does ("ibuprofen 200 MG Oral Tablet" ->
+    ("ibuprofen",)); a name typed by a person ("Ibuprofen 400mg") gives its leading words. Never
+    invents one: () when nothing reads as a name.
+    """
+    name = " ".join(original.split())
+    brand_match = _BRAND.search(name)
+    body = name[: brand_match.start()] if brand_match else name
+    body = _APPLICATION_PREFIX.sub("", body)
+    while _QUANTITY_PREFIX.match(body):
+        body = _QUANTITY_PREFIX.sub("", body, count=1)
+    _, rest = _split_form(body)
+    components = _components(rest)
+    found = [c.name.lower() for c in components] if components else []
+    if not found:
+        leading = _LEADING_WORDS.match(body)
+        found = [_plain_ingredient(leading.group(0).strip()).lower()] if leading and leading.group(0).strip() else []
+    if brand_match:
+        found.append(brand_match.group(1).strip().lower())
+    return tuple(dict.fromkeys(f for f in found if f))

@@ -17,6 +17,7 @@ from smart_app.ehr.reads import Read, ReadPlan
 from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
+from smart_app.forms import effort
 
 if TYPE_CHECKING:
     from smart_app.ehr.client import FhirError
@@ -62,6 +63,8 @@ class PreVisitTask:
     url: str
     unavailable_reason: str | None = None
     status: TaskStatus | None = None
+    forms_left: int = 0  # forms this entry still asks for (for "2 forms, about 6 minutes")
+    seconds_left: int = 0  # roughly how long they take (questionnaires.effort)
 
 
 TaskProvider = Callable[[Launch], "PreVisitTask | None"]
@@ -114,7 +117,23 @@ def launch_home(handle: str) -> str:
     visit_provider = current_app.extensions.get(VISIT)
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
                            summary=summary_provider(launch) if summary_provider else None,
-                           visit_panel=visit_provider(launch) if visit_provider else None, **home_model(launch, found))
+                           visit_panel=visit_provider(launch) if visit_provider else None, left=what_is_left(tasks),
+                           **home_model(launch, found))
+
+
+@dataclass(frozen=True)
+class Left:
+    """What is left to fill in across the tasks, and roughly how long it takes."""
+
+    forms: int
+    minutes: int
+
+
+def what_is_left(tasks: list[PreVisitTask]) -> Left | None:
+    """The forms still to fill in and their rough minutes; None when nothing is left."""
+    available = [t for t in tasks if not t.unavailable_reason]
+    forms = sum(t.forms_left for t in available)
+    return Left(forms, effort.minutes(sum(t.seconds_left for t in available))) if forms else None
 
 
 def banner_plan(launch: Launch) -> ReadPlan:

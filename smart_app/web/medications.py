@@ -24,6 +24,7 @@ from smart_app.i18n import current_language
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medications.reads import (MedicationRead, MedicationsUnavailable, latest_review, latest_review_read, medication_plan,
                                         read_medications)
+from smart_app.medications import progress
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
@@ -214,8 +215,10 @@ def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dic
 def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str], *,
                  errors: Mapping[str, str] | None = None, added_count: int | None = None, status: int = 200) -> tuple[str, int]:
     """The review page with the form restored from `values`."""
+    rows = read.medications.current
     page = render_template(
-        "medications/review.html", launch=launch, rows=read.medications.current, past_rows=read.medications.past,
+        "medications/review.html", launch=launch, rows=rows, past_rows=read.medications.past,
+        reviewed=progress.reviewed_count(rows, values), duplicates=progress.possible_duplicates(rows, values),
         statements_read=read.statements_read, list_incomplete=read.list_incomplete, values=dict(values),
         errors=dict(errors or {}),
         added_count=added_count or added_block_count(values), read_only_reason=read_only_reason(launch),
@@ -271,6 +274,8 @@ def save(handle: str) -> Response | tuple[str, int]:
         return _unavailable(launch)
     action = request.form.get("action", "")
     values = review_form_values(request.form)
+    if action == progress.ALL_AS_PRESCRIBED:
+        values = progress.all_as_prescribed(read.medications.current, values)  # exceptions are changed after
     added_count = added_block_count(values, action)
     values[ADD_COUNT] = str(added_count)
     parsed, errors = parse_review(read.medications.current, values)
@@ -282,7 +287,7 @@ def save(handle: str) -> Response | tuple[str, int]:
         # The check page says so and offers the retry.
         audit.event("medication_review.edit_deferred", handle=handle, submission_id=saved.draft.submission_id)
         return redirect(url_for(".confirm", handle=handle), code=303)
-    if action == ADD_ACTION:
+    if action in (ADD_ACTION, progress.ALL_AS_PRESCRIBED):
         return _render_form(launch, read, values, added_count=added_count)
     if errors:
         audit.event("medication_review.invalid", handle=handle, fields=len(errors))

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 from typing import Any
 
-from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -36,6 +36,7 @@ from smart_app.forms.model import Form
 from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
 from smart_app.forms.state import parse_field_name
 from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
+from smart_app.forms import effort, live
 from smart_app.safety.notice import notice, stored
 from flask_babel import gettext as _
 
@@ -57,6 +58,7 @@ NO_QR_WRITE = N_("This app can read your health record but was not allowed to sa
 def init_app(app: Flask) -> None:
     """Register the blueprint (its home page tasks are listed in web/tasks.py)."""
     app.register_blueprint(bp)
+    app.jinja_env.globals["saved_status"] = saved_status
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -310,6 +312,29 @@ def _posted_step(steps: tuple[Section, ...], raw: str | None) -> int:
     return min(int(raw), len(steps) - 1) if steps and raw and raw.isdigit() else 0
 
 
+def _posted_answers(launch: Launch, entry: CatalogEntry, form: Form, scope: frozenset[str] | None, action: str,
+                    evaluated: list[FormView], files: Any = None) -> Any:
+    """The function delivery.save_answers calls with the draft: the posted fields as this form's state
+    and in-progress response (the evaluation is appended to `evaluated` for the page)."""
+    structural = action not in ("continue", "submit")
+
+    def answers(draft: drafts.Draft) -> delivery.Answers:
+        """The posted fields as this form's state and in-progress response."""
+        state = FormState.from_post(form, request.form, files, previous=draft.state, scope=scope)
+        if structural:
+            state.apply_action(form, action)
+        view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
+        evaluated.append(view)
+        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
+        return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
+    return answers
+
+
+def _score_text(view: FormView, kind: str | None) -> str:
+    """The score line as the page words it ("" until a total can be computed)."""
+    return render_template("questionnaires/_score.html", view=view, show_band=safety.show_bands(kind)).strip()
+
+
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
                  saved: drafts.SaveResult | None = None, status: int = 200,
                  known: submission.SubmissionOutcome | None = None, step: int = 0) -> tuple[str, int]:
@@ -325,7 +350,9 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
     return render_template(
         "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
         action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
-        whose=_whose(launch), paging=paging,
+        whose=_whose(launch), paging=paging, focus_errors=status == 422,
+        evaluate_url=url_for(".evaluate_live", handle=launch.handle, key=entry.key),
+        live_baseline=live.picture(view, _score_text(view, launch.context.user_kind)).encode(),
     ), status
 
 
@@ -401,20 +428,9 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     steps = sections(form)
     step = _posted_step(steps, request.form.get("step"))
     action = request.form.get("action", "continue")
-    structural = action not in ("continue", "submit")
     evaluated: list[FormView] = []
-
-    def answers(draft: drafts.Draft) -> delivery.Answers:
-        """The posted fields as this form's state and in-progress response."""
-        state = FormState.from_post(form, request.form, request.files, previous=draft.state,
-                                    scope=steps[step].link_ids if steps else None)
-        if structural:
-            state.apply_action(form, action)
-        view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
-        evaluated.append(view)
-        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
-        return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
-
+    answers = _posted_answers(launch, entry, form, steps[step].link_ids if steps else None, action, evaluated,
+                              files=request.files)
     saved = delivery.save_answers(launch, key, entry.canonical, answers,
                                   task_id=entry.assignment.id if entry.assignment else None)
     if saved.deferred:
@@ -433,7 +449,53 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     status = 422 if action == "submit" and not view.valid else 200
     if steps and action == "submit" and not view.valid:
         step = first_step_with_errors(view, steps) or 0
-    return _render_fill(launch, entry, view, saved.draft, saved=saved.result, status=status, step=step)
+    # "Saved" is said only when answers were kept: an empty attempt saved nothing worth saying.
+    return _render_fill(launch, entry, view, saved.draft, saved=saved.result if saved.holds_answers else None,
+                        status=status, step=step)
+
+
+@bp.post("/questionnaires/<key>/evaluate")
+def evaluate_live(handle: str, key: str) -> Response:
+    """As the person answers (JavaScript on): the engine evaluates the posted answers, they are kept as
+    the draft (the same path as "Save and continue"), and only what the page must change comes back."""
+    launch = current_launch(handle)
+    if read_only_reason(launch):
+        abort(403)
+    try:
+        read_page(launch)  # the same one wave of reads as a full save
+        entry = _entry_or_404(launch, key)
+    except LaunchError:
+        _rescue(launch, key)  # as for a full save: the relaunch restores these answers
+        raise
+    _rescue(launch, key)
+    form = _form_or_400(entry)
+    steps = sections(form)
+    step = _posted_step(steps, request.form.get("step"))
+    evaluated: list[FormView] = []
+    # Files are never re-sent while typing: the draft keeps any file attached by a full save.
+    saved = delivery.save_answers(launch, key, entry.canonical, _posted_answers(
+        launch, entry, form, steps[step].link_ids if steps else None, "continue", evaluated),
+        task_id=entry.assignment.id if entry.assignment else None)
+    [view] = evaluated
+    now = live.picture(view, _score_text(view, launch.context.user_kind))
+    found = live.changes(view, live.Baseline.decode(request.form.get("live_baseline")), now,
+                         request.form.getlist("touched"))
+    status = "deferred" if saved.deferred else ("empty" if not saved.holds_answers else saved_status(saved.result))
+    words = render_template("questionnaires/_draft_words.html", draft_status=status).strip()
+    body = found.to_json()
+    body["errors"] = {field: [i18n.say(m) for m in messages] for field, messages in found.errors.items()}  # as the page says them
+    return jsonify({**body, "draft": {"status": status, "text": words}})
+
+
+def saved_status(result: drafts.SaveResult | None) -> str:
+    """Where a save put the answers, as the key _draft_words.html words."""
+    if result is None:
+        return ""
+    if result.recreated:
+        return "recreated"
+    if result.conflict:
+        return "conflict"
+    return "ehr" if result.on_ehr else "app"
 
 
 @dataclass(frozen=True)
@@ -656,7 +718,8 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     kind = launch.context.user_kind
     return PreVisitTask(title=_("Questionnaires to fill in"),
                         description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in due), url=url,
-                        unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
+                        unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO,
+                        forms_left=len(due), seconds_left=sum(_seconds_left(e) for e in due))
 
 
 def in_progress_task(launch: Launch) -> PreVisitTask | None:
@@ -667,9 +730,20 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
+    drafts_left = [e for e in started if e.status == "in-progress"]
     return PreVisitTask(title=_("Questionnaires in progress"),
                         description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in started), url=url,
-                        status=TaskStatus.IN_PROGRESS)
+                        status=TaskStatus.IN_PROGRESS, forms_left=len(drafts_left),
+                        seconds_left=sum(_seconds_left(e) for e in drafts_left))
+
+
+def _seconds_left(entry: CatalogEntry) -> int:
+    """Roughly how long the rest of this form takes (its draft's answers are done); 0 when it cannot be built."""
+    try:
+        form = entry.form_or_raise()
+    except QuestionnaireError:
+        return 0
+    return effort.seconds_left(form, entry.draft.state if entry.draft else None)
 
 
 def completed_task(launch: Launch) -> PreVisitTask | None:

@@ -89,7 +89,13 @@ def open_questionnaire(target: "Page | Frame", title: str) -> None:
     target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
     # The list's entries are headings too, so tell the pages apart by URL, not by heading.
     target.wait_for_url(re.compile(r"/questionnaires/"))
-    if target.url.endswith("/questionnaires/"):  # the list; otherwise the task went straight to a form
+    if not target.url.endswith("/questionnaires/"):  # the task went straight to a form
+        target.locator("form.questionnaire-form").wait_for()
+        if target.get_by_role("heading", name=title).count() == 0:
+            # Another form (e.g. the only one still to do, while this one is in progress): go by the list.
+            target.get_by_role("link", name="All questionnaires").click()
+            target.wait_for_url(re.compile(r"/questionnaires/$"))
+    if target.url.endswith("/questionnaires/"):
         target.get_by_role("link", name=title).click()
     target.locator("form.questionnaire-form").wait_for()
     assert target.get_by_role("heading", name=title).count() == 1
@@ -101,6 +107,12 @@ def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:
     for number, value in enumerate(points, start=1):
         group = target.locator(f"fieldset.q-options:has(legend:has-text('{number}.'))").first
         group.get_by_label(PHQ9_POINTS[value], exact=True).check()
+    settle(target)
+
+
+def settle(target: "Page | Frame") -> None:
+    """Wait until the page's live saves (questionnaire.js) are done; no wait without JavaScript."""
+    target.locator("form.questionnaire-form:not([data-live='pending'])").wait_for()
 
 
 def review_and_send(target: "Page | Frame", audit_as: str | None = None) -> None:

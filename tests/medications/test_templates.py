@@ -158,7 +158,7 @@ def test_add_a_medicine_works_without_javascript(env):
     names = [a["name"] for t, a in tags.tags if t == "input" and a.get("name", "").startswith("add.") and a["name"] != "add.count"]
     assert names == [f"add.{i}.{part}" for i in range(3) for part in ("name", "dose", "often")]
     buttons = {(a["name"], a["value"]) for t, a in tags.tags if t == "button" and a.get("type") == "submit"}
-    assert buttons == {("action", "add-medicine"), ("action", "submit")}
+    assert buttons == {("action", "add-medicine"), ("action", "all-as-prescribed"), ("action", "submit")}
     count = next(a for t, a in tags.tags if a.get("name") == "add.count")
     assert count == {"type": "hidden", "name": "add.count", "value": "3"}
 

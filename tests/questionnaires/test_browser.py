@@ -1,4 +1,4 @@
-"""In a real browser: live enablement without a round trip, and an axe audit of rendered forms."""
+"""In a real browser: rendered forms pass axe (live evaluation is proved in tests/browser/test_live_form.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,6 @@ from tests.fixtures.browser import axe_audit
 from .conftest import item, questionnaire, run
 
 pytestmark = pytest.mark.browser
-SCRIPT = Path(__file__).resolve().parents[2] / "static" / "questionnaire.js"
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
@@ -21,26 +20,6 @@ def _document(body: str) -> str:
                   if (STATIC / name).exists())
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Form</title>'
             f"<style>{css}</style></head><body><main><h1>Form</h1>{body}</main></body></html>")
-
-
-def test_script_shows_and_hides_dependent_items_live(page, render) -> None:
-    q = questionnaire(
-        item("smoker", "boolean"),
-        item("per-day", "integer", enableWhen=[{"question": "smoker", "operator": "=", "answerBoolean": True}]),
-        item("heavy", "display", text="Heavy smoker", enableWhen=[{"question": "per-day", "operator": ">", "answerInteger": 20}]),
-    )
-    _, _, view = run(q, {}, validate=False)
-    page.set_content(_document(render(view)))
-    page.add_script_tag(path=str(SCRIPT))
-    per_day = page.locator("#" + view.node("per-day").id + "-item")
-    heavy = page.locator("#" + view.node("heavy").id)
-    assert per_day.is_hidden() and heavy.is_hidden()
-    page.check("#" + view.node("smoker").id)  # "Yes"
-    assert per_day.is_visible()
-    page.fill("#" + view.node("per-day").id, "25")
-    assert heavy.is_visible()
-    page.check("#" + view.node("smoker").id + "-no")
-    assert per_day.is_hidden() and heavy.is_hidden()  # the chain follows its hidden question
 
 
 def test_visually_hidden_text_is_not_shown(page, render) -> None:

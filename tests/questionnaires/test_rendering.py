@@ -188,7 +188,7 @@ def test_score_and_band_are_shown(render) -> None:
     form = build_form(find(LIBRARY_BASE + "gad-7"))
     data = {f"q.gad7-q{i}.0": "http://loinc.org|LA6571-9" for i in range(1, 8)}
     html = render(evaluate(form, FormState.from_post(form, data)))
-    assert "<strong>21</strong> of 21 (Severe anxiety)" in html
+    assert "Score: 21 of 21 (Severe anxiety)" in html
 
 
 @pytest.mark.parametrize("questionnaire_json", load_library(), ids=lambda q: q["id"])

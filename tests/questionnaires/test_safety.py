@@ -196,17 +196,20 @@ def test_the_work_for_a_form_grows_linearly_with_its_size(render) -> None:
     assert large <= 2.05 * small, (small, large)
 
 
-def test_live_rule_attribute_survives_hostile_link_ids(render) -> None:
+def test_live_baseline_attribute_survives_hostile_link_ids(render) -> None:
     import json
+
+    from smart_app.forms import live
     hostile = "a'><script>alert(1)</script>"
     q = questionnaire(item(hostile, "boolean"),
                       item("b", "string", enableWhen=[{"question": hostile, "operator": "=", "answerBoolean": True}]))
     _, _, view = run(q, {})
-    page = Page(render(view))
+    baseline = live.picture(view, "").encode()
+    page = Page(render(view, evaluate_url="/l/h/q/evaluate", live_baseline=baseline))
     assert "script" not in {t for t, _ in page.tags}
-    rule = json.loads(page.find("div", id=view.node("b").id + "-item")[0]["data-enable-when"])
-    assert rule == {"behavior": "any", "conditions": [
-        {"field": f"q.{hostile}.r", "op": "=", "type": "Boolean", "value": "true"}]}
+    [form] = page.find("form")
+    assert live.Baseline.decode(form["data-live-baseline"]) == live.Baseline.decode(baseline)
+    assert json.loads(form["data-live-baseline"])["h"] == [view.node("b").id + "-item"]
 
 
 WEIRD = [None, 1, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, "<b>", 10**30, [{}], [None]]

@@ -20,7 +20,7 @@ CASES = [
     (item("x", "integer", ext=[("minValue", "valueInteger", 0)]), "-1", ["Enter a value of at least 0."]),
     (item("x", "decimal", ext=[("maxDecimalPlaces", "valueInteger", 1)]), "70.25", ["Use at most 1 decimal place."]),
     (item("x", "decimal", ext=[("maxDecimalPlaces", "valueInteger", 2)]), "70.251", ["Use at most 2 decimal places."]),
-    (item("x", "decimal", ext=[UNIT_KG]), "seventy", ["Enter a number, for example 72 or 72.5."]),
+    (item("x", "decimal", ext=[UNIT_KG]), "seventy", ["Enter a number in kg, for example 70."]),
     (item("x", "integer"), "2.5", ["Enter a whole number, for example 3."]),
     (item("x", "date", ext=[("minValue", "valueDate", "2000-01-01")]), "1999-12-31", ["Enter a date on or after 2000-01-01."]),
     (item("x", "date", ext=[("maxValue", "valueDate", "2030-01-01")]), "2031-05-05", ["Enter a date on or before 2030-01-01."]),
