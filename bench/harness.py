@@ -243,6 +243,12 @@ class World:
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
+    def database_url(self) -> str:
+        """The durable store every app of the bench shares: a SQLite file in the bench's temp folder
+        (never the checkout's instance/ folder)."""
+        return f"sqlite:///{self.workdir / 'smart-app.db'}"
+
+    @property
     def fhir_base(self) -> str:
         """The EHR's FHIR base (iss): the front process, which answers for the sandbox."""
         return self.ehr.url + "/fhir"
@@ -309,7 +315,8 @@ def create_bench_app(world: World, instance: Path) -> Any:
     from smart_app import audit, create_app, health
 
     app = create_app({"INSTANCE_PATH": str(instance), "REGISTRATION": world.registration,
-                      "SECRET_KEY": "bench-secret", "SESSION_REDIS_URL": world.redis.url})
+                      "SECRET_KEY": "bench-secret", "SESSION_REDIS_URL": world.redis.url,
+                      "DATABASE_URL": world.database_url})
     health.init_app(app)
     audit.init_app(app)
     handler = audit.configure_log_file(world.workdir / "audit.log")
