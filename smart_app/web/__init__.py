@@ -1,0 +1,1 @@
+"""The web edge: what every response goes through (static assets, headers)."""
