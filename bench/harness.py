@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -240,6 +241,7 @@ class World:
     config_path: Path
     app_port: int
     second_port: int = 0  # a second instance for the shared-Redis mix, registered too
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))  # every app of the run shares it (serve refuses weak ones)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -315,7 +317,7 @@ def create_bench_app(world: World, instance: Path) -> Any:
     from smart_app import audit, create_app, health
 
     app = create_app({"INSTANCE_PATH": str(instance), "REGISTRATION": world.registration,
-                      "SECRET_KEY": "bench-secret", "SESSION_REDIS_URL": world.redis.url,
+                      "SECRET_KEY": world.secret, "SESSION_REDIS_URL": world.redis.url,
                       "DATABASE_URL": world.database_url})
     health.init_app(app)
     audit.init_app(app)

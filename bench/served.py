@@ -60,7 +60,7 @@ def app_env(world: World, name: str) -> dict[str, str]:
     instance folder (never the checkout's), secrets, audit log."""
     return {**os.environ, "SMART_APP_CONFIG": str(world.config_path), "SESSION_REDIS_URL": world.redis.url,
             "SMART_APP_DATABASE_URL": world.database_url, "SMART_APP_INSTANCE": str(world.workdir / f"instance-{name}"),
-            "SMART_APP_SECRET_KEY": "bench-secret", "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
+            "SMART_APP_SECRET_KEY": world.secret, "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
 
 
 def start_app(world: World, port: int, name: str = "app") -> Server:
