@@ -17,6 +17,7 @@ from bench.roundtrips import CLINICIAN, PATIENT
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS = 2, 8  # `smart-app serve` defaults (SMART_APP_WORKERS, SMART_APP_THREADS)
 COOKIE = "smart_previsit"
+SIGNIN_COOKIE = "smart_previsit_signin"  # the sign-in cookie /launch sets; the session exists only after /callback
 
 
 class Server:
@@ -99,11 +100,11 @@ def warm_launch(world: World, app_url: str, **context: Any) -> tuple[str, str]:
     http.trust_env = False
     launch_id = world.new_launch(**({"patient": PATIENT, "practitioner": CLINICIAN} | context))
     start = http.get(f"{app_url}/launch", params={"iss": world.fhir_base, "launch": launch_id}, allow_redirects=False, timeout=30)
-    cookie = start.cookies.get(COOKIE)
+    signin = start.cookies.get(SIGNIN_COOKIE)
     at_ehr = browser_session().get(start.headers["Location"], allow_redirects=False, timeout=30)
     back = urlsplit(at_ehr.headers["Location"])
     done = http.get(f"{app_url}{back.path}", params={k: v[0] for k, v in parse_qs(back.query).items()},
-                    headers={"Cookie": f"{COOKIE}={cookie}"}, allow_redirects=False, timeout=30)
+                    headers={"Cookie": f"{SIGNIN_COOKIE}={signin}"}, allow_redirects=False, timeout=30)
     if done.status_code != 303:
         raise RuntimeError(f"/callback answered {done.status_code}")
-    return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1], cookie
+    return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1], done.cookies[COOKIE]
