@@ -65,6 +65,12 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
         return session.get("csrf", "")
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    # The app's pure template helpers (words by reader, form titles, score bands): the same render needs them.
+    from smart_app import wording
+    from smart_app.safety import show_bands
+
+    wording.init_app(app)
+    app.jinja_env.globals["show_bands"] = show_bands
     app.jinja_env.globals["csrf_field"] = lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">')
 
     @app.get(LOGIN)
