@@ -100,11 +100,13 @@ def warm_launch(world: World, app_url: str, **context: Any) -> tuple[str, str]:
     http.trust_env = False
     launch_id = world.new_launch(**({"patient": PATIENT, "practitioner": CLINICIAN} | context))
     start = http.get(f"{app_url}/launch", params={"iss": world.fhir_base, "launch": launch_id}, allow_redirects=False, timeout=30)
-    signin = start.cookies.get(SIGNIN_COOKIE)
+    # /launch sets the sign-in cookie (Secure, so sent by hand over http); the callback rotates the session.
+    sign_in = "; ".join(f"{c.name}={c.value}" for c in start.cookies)
     at_ehr = browser_session().get(start.headers["Location"], allow_redirects=False, timeout=30)
     back = urlsplit(at_ehr.headers["Location"])
     done = http.get(f"{app_url}{back.path}", params={k: v[0] for k, v in parse_qs(back.query).items()},
-                    headers={"Cookie": f"{SIGNIN_COOKIE}={signin}"}, allow_redirects=False, timeout=30)
+                    headers={"Cookie": sign_in}, allow_redirects=False, timeout=30)
     if done.status_code != 303:
         raise RuntimeError(f"/callback answered {done.status_code}")
-    return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1], done.cookies[COOKIE]
+    cookie = done.cookies.get(COOKIE) or start.cookies.get(COOKIE)
+    return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1], cookie
