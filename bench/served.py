@@ -61,6 +61,9 @@ def app_env(world: World, name: str) -> dict[str, str]:
     instance folder (never the checkout's), secrets, audit log."""
     return {**os.environ, "SMART_APP_CONFIG": str(world.config_path), "SESSION_REDIS_URL": world.redis.url,
             "SMART_APP_DATABASE_URL": world.database_url, "SMART_APP_INSTANCE": str(world.workdir / f"instance-{name}"),
+            # Behind one proxy, as production runs: the mix in (c) stands for many people, each launch from its
+            # own address (X-Forwarded-For), not one address over /launch's per-address budget.
+            "SMART_APP_PROXY_HOPS": "1",
             "SMART_APP_SECRET_KEY": world.secret, "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
 
 

@@ -88,6 +88,7 @@ def _one_launch(world: World, instances: list[str], i: int, http: requests.Sessi
 
     The session cookie is Secure (production settings), so it is carried by hand over loopback http.
     """
+    http.headers["X-Forwarded-For"] = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"  # one person, one address
     start = http.get(f"{instances[i % 2]}/launch", params={"iss": world.fhir_base, "launch": world.new_launch(patient=PATIENT, practitioner=CLINICIAN)},
                      allow_redirects=False, timeout=60)
     if start.status_code != 302:
