@@ -87,6 +87,11 @@ def plain_record(resource_type: str) -> str:
     return PLAIN_RECORDS.get(resource_type, "A record")
 
 
+def reader_of(kind: str | None) -> str:
+    """Whose words a page about the record uses: "clinician", or "patient" (a caregiver reads as the patient's side)."""
+    return "clinician" if kind == "clinician" else "patient"
+
+
 def init_app(app: Any) -> None:
     """Make the helpers available to every template."""
     app.jinja_env.globals.update(words=words, form_title=form_title, plain_record=plain_record)

@@ -276,7 +276,7 @@ def test_other_reason_words_are_not_written_for_another_reason():
 
 def test_resources_go_through_the_shared_write_back_bundle(review):
     """One QR, one Observation per medicine with its own identifier, all derived from the bundle's QR."""
-    from smart_app.writeback import build_submission_bundle
+    from smart_app.delivery.writeback import build_submission_bundle
 
     meta = ReviewMeta(subject="Patient/p1", authored="2026-03-15T09:30:00Z", author="Patient/p1")
     bundle = build_submission_bundle(

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from smart_app import audit, create_app
+from smart_app.audit import events as audit
 from smart_app.cli import main
+from smart_app.web.security import RedactQuerySecrets, weak_key_problem
+from smart_app import create_app
 from smart_app.database import default_url
-from smart_app.security import RedactQuerySecrets, weak_key_problem
 from tests.fixtures.e2e import e2e_registration
 
 

@@ -1,7 +1,7 @@
 """Bundled expansions of common HL7 value sets, for `answerValueSet`s a Questionnaire does not contain.
 
 Resolution order (issue 13, scope 4): the EHR's own `ValueSet/$expand` (done at the I/O edge,
-smart_app/terminology.py, applied with `model.with_expansions`), then the expansions bundled
+smart_app/forms/terminology.py, applied with `model.with_expansions`), then the expansions bundled
 with the app for common HL7 value sets (valuesets/*.json, each naming its source in its
 `description`), and only then free text. No HTTP here; the bundled files are read once per process.
 """

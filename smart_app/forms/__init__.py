@@ -1,5 +1,7 @@
 """Pure SDC form filler: Questionnaire -> form model -> answers, behaviour, validation,
-QuestionnaireResponse and extracted Observations. No HTTP and no Flask here.
+QuestionnaireResponse and extracted Observations. No HTTP and no Flask in the engine; the package's
+I/O halves read through `smart_app.ehr`: `catalog` (what to offer and where each form stands),
+`queries` (x-fhir-query on the launch's server) and `terminology` (ValueSet/$expand).
 
 Typical use in a view::
 
@@ -12,7 +14,6 @@ Typical use in a view::
     qr = to_questionnaire_response(form, state, ResponseMeta(...), ctx, view=view)
     observations = extract_observations(form, qr, ExtractMeta(...))
     rows = summarize(view)                     # the review-before-sending page
-    node = view.locate(issue_expression)       # a 400/422 issue -> view.add_error(node, text)
 
 FillContext.resources uses SDC launchContext names: "patient", "encounter", "user".
 Decimals are Decimal throughout; serialise with fhirjson.dumps (json.dumps cannot).
@@ -21,7 +22,7 @@ from .engine import FieldError, FormView, ItemView, evaluate
 from .errors import QuestionnaireError, QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .expressions import FillContext
 from .extraction import DERIVED_FROM_PLACEHOLDER, ExtractMeta, extract_observations
-from smart_app.fhirjson import dumps, loads
+from smart_app.ehr.fhirjson import dumps, loads
 from .library import LIBRARY_BASE, find, load_library
 from .model import MAX_DEPTH, MAX_ITEMS, Form, FormItem, add_reference_candidates, build_form
 from .prefill import populate

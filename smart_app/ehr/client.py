@@ -28,9 +28,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from smart_app import fhirjson
-from smart_app.ehr_http import BodyRefused, read_body
-from smart_app.origins import origin_of
+from smart_app.ehr import fhirjson
+from smart_app.ehr.http import BodyRefused, read_body
+from smart_app.ehr.origins import origin_of
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +109,6 @@ class OutcomeIssue:
     details_text: str | None = None
     expression: tuple[str, ...] = ()
 
-    def link_ids(self, questionnaire_response: Mapping[str, Any] | None = None,
-                 *, entry_index: int | None = None) -> list[str]:
-        """Return the QR item linkIds this issue points at (deepest item per expression)."""
-        found: list[str] = []
-        for expr in self.expression:
-            link_id = link_id_for_expression(expr, questionnaire_response, entry_index=entry_index)
-            if link_id is not None and link_id not in found:
-                found.append(link_id)
-        return found
-
 
 class FhirError(Exception):
     """A failed FHIR interaction; `code` is from FhirErrorCode, never free text."""
@@ -184,7 +174,7 @@ class SearchResult(list):
 
 
 # ---------------------------------------------------------------------------------------------
-# OperationOutcome parsing and expression -> linkId mapping (pure)
+# OperationOutcome parsing (pure; mapping issues onto form fields is smart_app.forms.field_errors)
 
 
 def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
@@ -210,70 +200,6 @@ def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
             )
         )
     return issues
-
-
-_SEGMENT_RE = re.compile(
-    r"""\.?(?:
-        where\(\s*linkId\s*=\s*(?P<q>['"])(?P<where>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*\)
-      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?
-      | ofType\([A-Za-z]+\)
-    )""",
-    re.VERBOSE,
-)
-_BUNDLE_ENTRY_RE = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.ofType\([A-Za-z]+\))?")
-
-
-def link_id_for_expression(expression: str, questionnaire_response: Mapping[str, Any] | None = None,
-                           *, entry_index: int | None = None) -> str | None:
-    """Map a FHIRPath-ish issue expression on a QR to the linkId of the deepest item it names.
-
-    Understands `QuestionnaireResponse.item[0].item[2]`, `answer[0].item[1]`,
-    `item.where(linkId='x')` and a `Bundle.entry[n].resource` prefix (skipped unless n
-    equals `entry_index`, when that is given). Index paths need the QR; `where` does not.
-    """
-    expr = expression.strip()
-    bundle_prefix = _BUNDLE_ENTRY_RE.match(expr)
-    if bundle_prefix:
-        if entry_index is not None and int(bundle_prefix.group(1)) != entry_index:
-            return None
-        expr = "QuestionnaireResponse" + expr[bundle_prefix.end():]
-    node: Mapping[str, Any] | None = questionnaire_response
-    pending_list: str | None = None  # "item"/"answer" seen without an index, awaiting where()
-    deepest: str | None = None
-    pos = 0
-    while pos < len(expr):
-        m = _SEGMENT_RE.match(expr, pos)
-        if not m or m.end() == pos:
-            break
-        pos = m.end()
-        if m.group("where") is not None:
-            if pending_list != "item":
-                break
-            link_id = m.group("where").replace("\\'", "'").replace('\\"', '"')
-            deepest = link_id
-            children = node.get("item") if isinstance(node, Mapping) else None
-            node = next((c for c in children or [] if isinstance(c, Mapping) and c.get("linkId") == link_id), None)
-            pending_list = None
-            continue
-        name = m.group("name")
-        if name is None:  # ofType(...)
-            continue
-        if name == "QuestionnaireResponse" and deepest is None and pending_list is None:
-            continue
-        if name not in ("item", "answer"):
-            break
-        if m.group("index") is None:
-            pending_list = name
-            continue
-        pending_list = None
-        children = node.get(name) if isinstance(node, Mapping) else None
-        idx = int(m.group("index"))
-        if not isinstance(children, list) or idx >= len(children) or not isinstance(children[idx], Mapping):
-            break
-        node = children[idx]
-        if name == "item" and isinstance(node.get("linkId"), str):
-            deepest = node["linkId"]
-    return deepest
 
 
 # ---------------------------------------------------------------------------------------------

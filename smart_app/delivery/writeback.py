@@ -4,7 +4,7 @@ Every entry is a conditional create keyed on a deterministic identifier derived 
 submission id, so a retried, re-posted or double-submitted bundle never duplicates data
 (FHIR R4 conditional create https://hl7.org/fhir/R4/http.html#ccreate; transaction
 https://hl7.org/fhir/R4/http.html#transaction). `send_submission` is the one call into
-fhir.py: a transaction when the server declares one, else sequential conditional creates.
+ehr/client.py: a transaction when the server declares one, else sequential conditional creates.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from smart_app.fhir import FhirError, FhirErrorCode, WriteResult
+from smart_app.ehr.client import FhirError, FhirErrorCode, WriteResult
 
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -502,7 +502,7 @@ def receipt_from_response(request_bundle: Mapping[str, Any], response_bundle: Ma
 
 
 # ---------------------------------------------------------------------------------------------
-# Sending: the one call into fhir.py
+# Sending: the one call into ehr/client.py
 
 
 class SubmissionClient(Protocol):

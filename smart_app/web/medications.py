@@ -13,11 +13,13 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, drafts, submission
+from smart_app.audit import events as audit
+from smart_app import delivery
+from smart_app.delivery import drafts, submission
 from smart_app.ehr.reads import ReadPlan
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.medication_reads import (MedicationRead, MedicationsUnavailable, latest_review, latest_review_read, medication_plan,
+from smart_app.medications.reads import (MedicationRead, MedicationsUnavailable, latest_review, latest_review_read, medication_plan,
                                         read_medications)
 from smart_app.medications import (
     ADD_ACTION,
@@ -33,9 +35,9 @@ from smart_app.medications import (
     review_form_values,
     to_questionnaire_response,
 )
-from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
-from smart_app.views.home import PreVisitTask, TaskStatus, register_home_reads, register_task_provider
+from smart_app.delivery.outbox import OutboxState
+from smart_app.forms import FormState
+from smart_app.web.home import PreVisitTask, TaskStatus
 
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
 KIND = "medication-review"
@@ -50,10 +52,8 @@ NOT_FIELDS = ("csrf_token", "action")
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the home page's medication review task."""
+    """Register the blueprint (its home page task is listed in web/tasks.py)."""
     app.register_blueprint(bp)
-    register_home_reads(app, home_reads)
-    register_task_provider(app, medication_task)
 
 
 def home_reads(launch: Launch) -> ReadPlan:

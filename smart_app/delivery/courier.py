@@ -1,7 +1,7 @@
 """The courier: delivers pending submissions server-side, so answers reach the EHR after the tab is closed.
 
 A send that failed transiently stays a PENDING row with its next attempt time
-(outbox.RetryPolicy). Delivery is a query (submission_rows.claim_due): the due rows, oldest due
+(outbox.RetryPolicy). Delivery is a query (rows.claim_due): the due rows, oldest due
 first, each claimed by exactly one sender across every instance and worker; `deliver_due` sends
 them through the same path a browser retry uses, with the launch's own tokens (refreshed as
 usual), while that launch lives. When the launch is gone the row is detached from it: the
@@ -21,15 +21,16 @@ from typing import Any
 
 from flask import Flask
 
-from smart_app import audit, drafts, submission
+from smart_app.audit import events as audit
+from smart_app.delivery import drafts, submission
 from smart_app.context import LaunchContext
 from smart_app.errors import LaunchError
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, end_launch
-from smart_app.outbox import OutboxState
-from smart_app.retention import purge
-from smart_app.submission_rows import Claim, DueRow, rows
+from smart_app.delivery.outbox import OutboxState
+from smart_app.delivery.retention import purge
+from smart_app.delivery.rows import Claim, DueRow, rows
 
 CONFIG_KEY = "COURIER_INTERVAL"
 EXTENSION = "smart_courier"
@@ -93,7 +94,7 @@ def _deliver_one(row: DueRow, claim: Claim, now: float) -> bool:
             return False
         if outcome.state is OutboxState.SENT and not claim.lost:
             drafts.forget_sent(launch, outcome)
-            audit.event("courier.sent", handle=row.handle, submission_id=row.submission_id)
+            audit.event("courier.sent", submission_id=row.submission_id, **launch.audit_ids())
             return True
         return False
     except LaunchError:

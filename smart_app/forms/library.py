@@ -11,7 +11,7 @@ import copy
 from functools import lru_cache
 from importlib import resources
 
-from smart_app.fhirjson import loads
+from smart_app.ehr.fhirjson import loads
 
 LIBRARY_BASE = "http://smart-previsit.example.org/fhir/Questionnaire/"
 

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
-from flask import Flask, url_for
+from flask import url_for
 
 from smart_app import safety
 from smart_app.launch.session import Launch
-from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse, catalog
-from smart_app.views.home import register_summary_provider
-from smart_app.questionnaires.extraction import VITAL_SIGN_CODES
-from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.summary import answer_text
+from smart_app.forms.catalog import CatalogEntry, CompletedResponse, catalog
+from smart_app.forms.extraction import VITAL_SIGN_CODES
+from smart_app.forms.model import Form
+from smart_app.forms.summary import answer_text
 
 ResponseUrl = Callable[[CatalogEntry, CompletedResponse], str]
 # Free-text reports of the bundled intake form worth a line of their own (vital signs are found by code).
@@ -162,11 +161,6 @@ def _text(answer: Any) -> str:
                 value = Decimal(str(value))
             return answer_text((suffix, value))
     return ""
-
-
-def init_app(app: Flask) -> None:
-    """Put the summary on the clinician's launch home."""
-    register_summary_provider(app, summary_for)
 
 
 def summary_for(launch: Launch) -> PreVisitSummary | None:

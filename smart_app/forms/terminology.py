@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote
 
 from smart_app.ehr.reads import Read, ReadPlan, run
-from smart_app.fhir import FhirClient, FhirError
-from smart_app.questionnaires.model import Form, with_expansions
+from smart_app.ehr.client import FhirClient, FhirError
+from smart_app.forms.model import Form, with_expansions
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from flask import current_app
 
-from smart_app import audit, submission
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.audit import events as audit
+from smart_app.delivery import submission
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
-from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
-from smart_app.submission import IDENTIFIER_SYSTEM, SubmissionOutcome, person_key
-from smart_app.writeback import token_query
+from smart_app.delivery.outbox import OutboxState
+from smart_app.forms import FormState
+from smart_app.delivery.submission import IDENTIFIER_SYSTEM, SubmissionOutcome, person_key
+from smart_app.delivery.writeback import token_query
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

@@ -7,7 +7,6 @@ response is rebuilt from enabled answers only. Work is linear in item instances.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -102,51 +101,12 @@ class FormView:
         """No validation errors."""
         return not self.errors
 
-    def locate(self, expression: str) -> ItemView | None:
-        """The item instance an OperationOutcome issue points at, from its FHIRPath expression.
-
-        Understands positional paths into the response we built
-        (`QuestionnaireResponse.item[1].item[0].answer[0].value`, also inside `Bundle.entry[n].resource`)
-        and `item.where(linkId='x')` steps. None when it cannot tell.
-        """
-        text = expression.rsplit("resource.", 1)[-1] if "resource." in expression else expression
-        items: list[dict] = self.response_items
-        found: dict | None = None
-        for step in _STEP.finditer(text):
-            if step.group("kind") == "answer":
-                answers = (found or {}).get("answer") or []
-                index = int(step.group("index") or 0)
-                if index >= len(answers):
-                    break
-                items = answers[index].get("item") or []
-                continue
-            if step.group("link"):
-                match = [i for i in _flatten(items) if i.get("linkId") == step.group("link")]
-            else:
-                index = int(step.group("index") or 0)
-                match = items[index:index + 1]
-            if not match:
-                break
-            found = match[0]
-            items = found.get("item") or []
-        return self.owners.get(id(found)) if found is not None else None
-
-    def add_error(self, node: ItemView, message: str) -> None:
-        """Attach a message (e.g. from the server) to an instance and to the summary."""
-        if message not in node.errors:
-            node.errors.append(message)
-            self.errors.append(FieldError(node.id, node.item.link_id, node.path, _label(node.item), message))
-
     def node(self, link_id: str, path: Path = ()) -> ItemView | None:
         """Find an instance by linkId and path (its FormState key)."""
         if not hasattr(self, "_index"):
             self._index = {n.key: n for n in self.nodes}
         return self._index.get((link_id, path))
 
-
-_STEP = re.compile(
-    r"(?P<kind>item|answer)(?:\[(?P<index>\d+)\]|\.where\(linkId\s*=\s*'(?P<link>[^']*)'\))?"
-)
 
 
 def _flatten(items: list[dict]) -> list[dict]:

@@ -6,17 +6,17 @@ for the clinician, the latest completed review in a third; smart_app/ehr/reads.p
 one batch or in parallel. Further pages follow `next` links only on the same server (https://hl7.org/fhir/R4/search.html#paging), up to MAX_PAGES
 pages per search; a list cut short there is flagged (`list_incomplete`), never passed off as whole.
 The latest review is searched by every known `url|version` of the review plus the bare url, so
-servers that compare canonicals exactly find it too (see canonicals.py).
+servers that compare canonicals exactly find it too (see ehr/canonicals.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from smart_app import canonicals
+from smart_app.ehr import canonicals
 from smart_app.context import Permissions
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults, RequestReads
-from smart_app.fhir import FhirClient, FhirError
+from smart_app.ehr.client import FhirClient, FhirError
 from smart_app.medications import MedicationList, build_medication_list, questionnaire_canonical, questionnaire_versions
 
 # https://hl7.org/fhir/R4/valueset-medicationrequest-status.html: the ones a patient still takes.

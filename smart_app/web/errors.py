@@ -5,7 +5,7 @@ from flask import Blueprint, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from smart_app.errors import SHOWN_DETAIL, LaunchError, LaunchErrorCode
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.launch.runtime import runtime
 
 bp = Blueprint("errors", __name__)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from smart_app.fhir import FhirError
-from smart_app.origins import origin_of
-from smart_app.questionnaires.expressions import QueryRefused
+from smart_app.ehr.client import FhirError
+from smart_app.ehr.origins import origin_of
+from smart_app.forms.expressions import QueryRefused
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

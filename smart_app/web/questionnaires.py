@@ -13,27 +13,31 @@ from flask import Blueprint, Flask, abort, make_response, redirect, render_templ
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from smart_app import audit, delivery, drafts, safety, submission, terminology
+from smart_app.audit import events as audit
+from smart_app import delivery, safety
+from smart_app.delivery import drafts, submission
+from smart_app.forms import terminology
 from smart_app.ehr.reads import Read, ReadPlan
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.outbox import OutboxState
-from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
+from smart_app.delivery.outbox import OutboxState
+from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
                                             key_for, response_score, shared_find_by_id, sources_plan)
-from smart_app.questionnaire_queries import query_runner
-from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
+from smart_app.forms.queries import query_runner
+from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
-from smart_app.questionnaires.extraction_summary import describe, skipped_text
-from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.paging import Section, first_step_with_errors, sections, step_view
-from smart_app.questionnaires.state import parse_field_name
-from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
+from smart_app.forms.field_errors import attach_field_errors
+from smart_app.forms.extraction_summary import describe, skipped_text
+from smart_app.forms.model import Form
+from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
+from smart_app.forms.state import parse_field_name
+from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
-from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_home_reads, register_task_provider
+from smart_app.wording import form_title, reader_of
+from smart_app.web.home import PreVisitTask, TaskStatus
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
@@ -42,12 +46,8 @@ NO_QR_WRITE = ("This app can read your health record but was not allowed to save
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the home page's questionnaire tasks."""
+    """Register the blueprint (its home page tasks are listed in web/tasks.py)."""
     app.register_blueprint(bp)
-    register_home_reads(app, catalog_plan)
-    register_task_provider(app, due_task)
-    register_task_provider(app, in_progress_task)
-    register_task_provider(app, completed_task)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -267,11 +267,6 @@ def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_i
     return result
 
 
-def _reader(launch: Launch) -> str:
-    """Who reads the review page: "clinician" or "patient" (a caregiver reads as the patient's side)."""
-    return "clinician" if launch.context.user_kind == "clinician" else "patient"
-
-
 def _submission_errors(launch: Launch, draft: drafts.Draft | None,
                        known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the user (shown next to the fields).
@@ -283,14 +278,6 @@ def _submission_errors(launch: Launch, draft: drafts.Draft | None,
     outcome = known if known is not None and known.submission_id == draft.submission_id else (
         submission.receipt(launch, draft.submission_id))
     return outcome if outcome and outcome.state is OutboxState.FAILED else None
-
-
-def _attach_field_errors(view: FormView, errors: dict[str, list[str]]) -> None:
-    """Show the EHR's OperationOutcome messages next to the fields they name."""
-    for node in view.nodes:
-        for message in errors.get(node.item.link_id, []):
-            if message not in node.errors:
-                node.errors.append(message)
 
 
 def _step_scope(steps: tuple[Section, ...], names: list[str]) -> frozenset[str] | None:
@@ -315,7 +302,7 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
     """
     failed = _submission_errors(launch, draft, known)
     if failed:
-        _attach_field_errors(view, failed.field_errors)
+        attach_field_errors(view, failed.field_errors)
     steps = sections(view.form)
     paging = step_view(view, steps, step) if steps else None
     return render_template(
@@ -480,7 +467,7 @@ def review(handle: str, key: str) -> Response | str:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations, extracted=prepared.extracted,
                                                     flags=prepared.flags)
-    reader = _reader(launch)
+    reader = reader_of(launch.context.user_kind)
     extracted_lines = [describe(e.resource, reader) for e in prepared.extraction.resources
                        if e.resource["resourceType"] in planned]
     not_saved = [text for t in skipped if t != "Observation" and (text := skipped_text(t, reader))

@@ -25,7 +25,6 @@ from smart_app.errors import LaunchError, LaunchErrorCode
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -70,46 +69,6 @@ def init_sessions(app: Flask, backend: BaseCache) -> None:
     )
 
 
-MAX_PRIOR_BROWSER_IDS = 16
-
-
-def browser_id() -> str | None:
-    """This browser's random id; launches are bound to it. It is set when a launch completes
-    (launch/views.py: /launch itself creates no session, only a short sign-in cookie)."""
-    return session.get("bid")
-
-
-def browser_ids() -> tuple[str, ...]:
-    """The browser ids this session holds: the current one, then those it replaced at earlier sign-ins.
-
-    Launches and sign-ins started before a rotation stay reachable from the same browser, and
-    only from it: the earlier ids live in this server-side session alone.
-    """
-    bid = session.get("bid")
-    prior = session.get("prior_bids") or []
-    return tuple(b for b in (bid, *prior) if isinstance(b, str) and b)
-
-
-def browser_anchor() -> str | None:
-    """A per-browser secret that survives rotations: keys the drafts of a person without a fhirUser."""
-    return session.get("anchor") or session.get("bid")
-
-
-def rotate_browser_session() -> tuple[str, str]:
-    """New session id and browser id after a sign-in (no session fixation); returns (browser id, anchor).
-
-    The old session is deleted from the store, so a cookie planted before the sign-in opens
-    nothing afterwards. Called only once every check of the sign-in has passed.
-    """
-    old = session.get("bid")
-    anchor = browser_anchor() or secrets.token_urlsafe(24)
-    current_app.session_interface.regenerate(session)
-    new = secrets.token_urlsafe(24)
-    prior = [b for b in (old, *(session.get("prior_bids") or [])) if b][:MAX_PRIOR_BROWSER_IDS]
-    session.update(bid=new, prior_bids=prior, anchor=anchor)
-    return new, anchor
-
-
 def csrf_token() -> str:
     """The CSRF token for this browser session, created on first use."""
     token = session.get("csrf")
@@ -144,23 +103,6 @@ def check_csrf() -> None:
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not expected or not hmac.compare_digest(expected, sent):
         raise LaunchError(LaunchErrorCode.CSRF_FAILED)
-
-
-def assign_correlation_id() -> None:
-    """A per-request id for audit lines; reuses a well-formed incoming X-Request-ID."""
-    incoming = request.headers.get("X-Request-ID", "")
-    g.correlation_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
-
-
-def allow_form_action(url: str) -> None:
-    """Let this response's forms post to one extra origin (the EHR's authorize endpoint)."""
-    parts = urlsplit(url)
-    g.form_action = f"{parts.scheme}://{parts.netloc}"
-
-
-def allow_framing_by(origins: tuple[str, ...]) -> None:
-    """Let only these origins (this request's EHR) frame the response, instead of every registered EHR."""
-    g.frame_ancestors = tuple(origins)
 
 
 def content_security_policy(frame_ancestors: tuple[str, ...], form_action: str | None) -> str:
@@ -263,10 +205,9 @@ def install_log_redaction() -> None:
 
 
 def init_security(app: Flask, frame_ancestors: tuple[str, ...]) -> None:
-    """Install CSRF checks, correlation ids and security headers on the app."""
+    """Install host and CSRF checks and security headers on the app (correlation ids: audit.events)."""
     install_log_redaction()
     app.before_request(check_host)
-    app.before_request(assign_correlation_id)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_field"] = csrf_field
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,9 +1,9 @@
 """The server list (`/`) and the launch home page (`/l/<handle>/`) with its pre-visit task entry points.
 
-Other blueprints add tasks with `register_task_provider(app, provider)`; a provider gets the
+The task list is `web/tasks.py` (TASK_PROVIDERS, registered with `register_task_provider`); a provider gets the
 Launch and returns a PreVisitTask (or None to stay hidden for this launch). The EHR reads the
-providers need are declared with `register_home_reads(app, plan)`: the page runs them, with the
-banner's, as one read plan (one batch, or one parallel wave), before any provider runs.
+providers need are listed there too (HOME_READS, registered with `register_home_reads`): the page
+runs them, with the banner's, as one read plan (one batch, or one parallel wave), before any provider runs.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
 
 if TYPE_CHECKING:
-    from smart_app.fhir import FhirError
+    from smart_app.ehr.client import FhirError
 
 bp = Blueprint("home", __name__)
 TASKS = "previsit_task_providers"

@@ -19,11 +19,11 @@ from typing import Any
 
 from flask import Flask
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.launch.records import LAUNCH
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import revoke_expired_launch
-from smart_app.submission_rows import rows
+from smart_app.delivery.rows import rows
 
 DRAFT_NAMESPACE = "draft"
 

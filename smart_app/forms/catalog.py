@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
-from smart_app import canonicals, drafts, submission
+from smart_app.ehr import canonicals
+from smart_app.delivery import drafts, submission
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
-from smart_app.fhir import DEFAULT_MAX_PAGES, FhirError, SearchResult
-from smart_app.outbox import OutboxState
-from smart_app.questionnaires import QuestionnaireError, build_form
-from smart_app.questionnaires.library import is_shared, shared, shared_find
-from smart_app.questionnaires.model import Form
-from smart_app.questionnaires.scoring import Score, has_score, score
+from smart_app.ehr.client import DEFAULT_MAX_PAGES, FhirError, SearchResult
+from smart_app.delivery.outbox import OutboxState
+from smart_app.forms import QuestionnaireError, build_form
+from smart_app.forms.library import is_shared, shared, shared_find
+from smart_app.forms.model import Form
+from smart_app.forms.scoring import Score, has_score, score
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

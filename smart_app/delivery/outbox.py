@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smart_app.fhir import FhirError, FhirErrorCode
-from smart_app.writeback import Receipt
+from smart_app.ehr.client import FhirError, FhirErrorCode
+from smart_app.delivery.writeback import Receipt
 
 
 class OutboxState(enum.StrEnum):

@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from flask import current_app, has_request_context
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.errors import LaunchError
-from smart_app.fhir import FhirError, FhirErrorCode
-from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
+from smart_app.ehr.client import FhirError, FhirErrorCode
+from smart_app.delivery.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
 from smart_app.safety import trail
-from smart_app.security import browser_anchor
-from smart_app.submission_rows import Claim, rows
-from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
+from smart_app.browser import browser_anchor
+from smart_app.delivery.rows import Claim, rows
+from smart_app.delivery.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
+from smart_app.forms.field_errors import field_errors, general_messages
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -383,7 +384,7 @@ def _send_claimed(launch: "Launch", record: dict[str, Any], item: OutboxItem, cl
 
 def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
-    ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
+    ids = {**launch.audit_ids(), "submission_id": item.submission_id, "kind": record.get("kind")}
     try:
         result = _transmit(launch, record, item)
     except FhirError as error:
@@ -478,31 +479,8 @@ def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem)
     return {**item.bundle, "entry": [*entries[:index], entry, *entries[index + 1:]]}
 
 
-def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[str]]:
-    """OperationOutcome issues mapped to QuestionnaireResponse linkIds (400/422 only)."""
-    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
-        return {}
-    entries = bundle.get("entry") or []
-    qr_index = next((i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
-    qr = entries[qr_index]["resource"] if qr_index is not None else None
-    mapped: dict[str, list[str]] = {}
-    for issue in error.issues:
-        message = issue.details_text or issue.diagnostics or "This answer was not accepted."
-        for link_id in issue.link_ids(qr, entry_index=qr_index):
-            mapped.setdefault(link_id, []).append(message)
-    return mapped
-
-
-def general_messages(error: FhirError) -> list[str]:
-    """Issue texts that name no answer, shown above the form (escaped by the template)."""
-    if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
-        return []
-    return [i.details_text or i.diagnostics for i in error.issues
-            if not i.expression and (i.details_text or i.diagnostics)][:5]
-
-
 __all__ = [
     "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "author_reference",
-    "deliver_claimed", "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
+    "deliver_claimed", "deliver_if_due", "identifier_system", "person_key", "planned_types", "prepare_bundle",
     "receipt", "retry", "same_answers", "submissions", "submit", "unsent_other_answers",
 ]
