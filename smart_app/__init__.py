@@ -40,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     from smart_app.audit import events as audit
     from smart_app.ehr.client import add_exchange_listener
-    from smart_app import safety, wording
+    from smart_app import i18n, safety, wording
     from smart_app.web import health
     from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
@@ -64,11 +64,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if "REGISTRATION" in app.config:
         settings = parse_settings(app.config["REGISTRATION"], "REGISTRATION")
-        safety.init_app(app, app.config["REGISTRATION"], "REGISTRATION")
+        registration, source = app.config["REGISTRATION"], "REGISTRATION"
     else:
         settings = load_settings(app.config["CONFIG_PATH"])
-        safety.init_app(app, json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")),
-                        app.config["CONFIG_PATH"])  # after load_settings: the file is known to be valid JSON
+        # after load_settings: the file is known to be valid JSON
+        registration, source = json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")), app.config["CONFIG_PATH"]
+    safety.init_app(app, registration, source)
+    i18n.init_app(app, registration, source)  # language and time zone of each page (Flask-Babel)
 
     if app.config.get("APP_HOSTS") is None:
         app.config["APP_HOSTS"] = trusted_hosts((settings.redirect_uri, settings.launch_uri, settings.jwks_uri),

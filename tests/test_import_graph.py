@@ -96,9 +96,10 @@ def _area(module: str) -> str:
     return "app" if len(parts) == 1 else parts[1]
 
 
-# Foundation modules: typed settings, context, error codes, wording, the browser id, the rate limiter.
+# Foundation modules: typed settings, context, error codes, wording, the browser id, the rate limiter,
+# the reader's language and formats (i18n) and translatable words for pure cores (text).
 # Any layer may use them; among themselves they use only settings and error codes.
-FOUNDATION = {"config", "context", "errors", "wording", "browser", "ratelimit"}
+FOUNDATION = {"config", "context", "errors", "wording", "browser", "ratelimit", "i18n", "text"}
 # Which areas each area may import besides itself and the foundation. Anything not listed is refused.
 _ABOVE_FOUNDATION: dict[str, set[str]] = {
     "app": {"web", "launch", "forms", "medications", "delivery", "safety", "ehr", "store", "database", "audit"},

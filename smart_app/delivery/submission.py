@@ -29,6 +29,7 @@ from smart_app.browser import browser_anchor
 from smart_app.delivery.rows import Claim, rows
 from smart_app.delivery.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 from smart_app.forms.field_errors import field_errors, general_messages
+from smart_app.delivery.receipt_summary import SavedThing, saved_things
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -38,23 +39,28 @@ APP_DEVICE = {"resourceType": "Device", "deviceName": [{"name": "SMART Pre-Visit
               "type": {"text": "SMART on FHIR application"}}
 MAX_LISTED = 200  # the home page lists at most this many of a person's submissions
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown (`_(outcome.reason)`)."""
+    return text
+
+
 # Plain words for the receipt page, one per FhirErrorCode the outbox can end on.
 REASONS: dict[FhirErrorCode, str] = {
-    FhirErrorCode.UNAUTHORIZED: "Your health record system no longer accepts this session. Start the app again, then send.",
-    FhirErrorCode.FORBIDDEN: "Your health record system did not allow the app to save these answers.",
-    FhirErrorCode.NOT_FOUND: "Your health record system could not find something the answers refer to.",
-    FhirErrorCode.GONE: "Something the answers refer to was removed from your health record.",
-    FhirErrorCode.CONFLICT: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.PRECONDITION_FAILED: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.INVALID: "Your health record system did not accept some answers. Check the marked answers and send again.",
-    FhirErrorCode.RATE_LIMITED: "Your health record system is busy. The app will try again shortly.",
-    FhirErrorCode.UNAVAILABLE: "Your health record system is not available right now. The app will try again shortly.",
-    FhirErrorCode.SERVER_ERROR: "Your health record system had a problem. The app will try again shortly.",
-    FhirErrorCode.NETWORK: "The app could not reach your health record system. It will try again shortly.",
-    FhirErrorCode.BAD_RESPONSE: "Your health record system gave an answer the app could not understand.",
-    FhirErrorCode.NOT_SUPPORTED: "Your health record system does not support saving these answers.",
+    FhirErrorCode.UNAUTHORIZED: N_("Your health record system no longer accepts this session. Start the app again, then send."),
+    FhirErrorCode.FORBIDDEN: N_("Your health record system did not allow the app to save these answers."),
+    FhirErrorCode.NOT_FOUND: N_("Your health record system could not find something the answers refer to."),
+    FhirErrorCode.GONE: N_("Something the answers refer to was removed from your health record."),
+    FhirErrorCode.CONFLICT: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.PRECONDITION_FAILED: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.INVALID: N_("Your health record system did not accept some answers. Check the marked answers and send again."),
+    FhirErrorCode.RATE_LIMITED: N_("Your health record system is busy. The app will try again shortly."),
+    FhirErrorCode.UNAVAILABLE: N_("Your health record system is not available right now. The app will try again shortly."),
+    FhirErrorCode.SERVER_ERROR: N_("Your health record system had a problem. The app will try again shortly."),
+    FhirErrorCode.NETWORK: N_("The app could not reach your health record system. It will try again shortly."),
+    FhirErrorCode.BAD_RESPONSE: N_("Your health record system gave an answer the app could not understand."),
+    FhirErrorCode.NOT_SUPPORTED: N_("Your health record system does not support saving these answers."),
 }
-NOT_PERMITTED = "This app was not given permission to save answers to your health record."
+NOT_PERMITTED = N_("This app was not given permission to save answers to your health record.")
 
 
 class SubmissionRefused(Exception):
@@ -96,13 +102,20 @@ class SubmissionOutcome:
     messages: tuple[str, ...] = ()
     questionnaire: str | None = None
     safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
+    saved: tuple[SavedThing, ...] = ()  # what the submission writes, by meaning (receipt_summary.py)
+
+    @property
+    def found_existing(self) -> bool:
+        """True only when a retry found records an earlier try had already saved (nothing was saved twice)."""
+        return (self.state is OutboxState.SENT and self.attempts > 1 and self.receipt is not None
+                and any(not e.created for e in self.receipt.entries))
 
     @property
     def reason(self) -> str | None:
         """The last failure in plain words (None when sent or never tried)."""
         if self.state is OutboxState.SENT or self.error is None:
             return None
-        return REASONS.get(self.error, "The answers could not be sent.")
+        return REASONS.get(self.error, N_("The answers could not be sent."))
 
     @property
     def rejected(self) -> bool:
@@ -192,13 +205,14 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
+        saved=tuple(saved_things(item.bundle)),
     )
 
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-                   observations: list[Mapping[str, Any]], recorded: str,
+                   observations: Sequence[Mapping[str, Any]], recorded: str,
                    extracted: Sequence[Mapping[str, Any]] = (),
-                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
+                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict[str, Any], list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
 
     `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
@@ -227,7 +241,7 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
-                  observations: list[Mapping[str, Any]],
+                  observations: Sequence[Mapping[str, Any]],
                   extracted: Sequence[Mapping[str, Any]] = (),
                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
@@ -241,7 +255,7 @@ def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any]
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-           observations: list[Mapping[str, Any]], kind: str, label: str = "",
+           observations: Sequence[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = ()) -> SubmissionOutcome:
@@ -400,12 +414,12 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Cla
         audit.event("submission.pending", error_code="LAUNCH_ENDED", attempts=item.attempts, **ids)
         raise
     if not result.complete:
-        error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
-        item = record_failure(item, error, now=time.time())
+        incomplete = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
+        item = record_failure(item, incomplete, now=time.time())
         record.update(item=item.to_dict())
         _save_outcome(launch, record, claim)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
-                    error_code=error.code.value, attempts=item.attempts, **ids)
+                    error_code=incomplete.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])

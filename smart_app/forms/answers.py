@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smart_app.text import N_
+
 from .model import FormItem, coding_token
 
 Answer = tuple[str, Any]
@@ -40,7 +42,7 @@ def parse_decimal(text: str) -> Decimal:
     """Exact Decimal by the FHIR decimal grammar, keeping the precision typed."""
     text = text.strip()
     if not DECIMAL_RE.fullmatch(text):
-        raise AnswerError("Enter a number, for example 72 or 72.5.")
+        raise AnswerError(N_("Enter a number, for example 72 or 72.5."))
     return Decimal(text)
 
 
@@ -48,10 +50,10 @@ def parse_integer(text: str) -> int:
     """A 32-bit FHIR integer."""
     text = text.strip()
     if not INTEGER_RE.fullmatch(text):
-        raise AnswerError("Enter a whole number, for example 3.")
+        raise AnswerError(N_("Enter a whole number, for example 3."))
     value = int(text)
     if not INT32[0] <= value <= INT32[1]:
-        raise AnswerError("This number is too large.")
+        raise AnswerError(N_("This number is too large."))
     return value
 
 
@@ -60,12 +62,12 @@ def parse_date(text: str) -> str:
     text = text.strip()
     match = DATE_RE.fullmatch(text)
     if not match or match.group(1) == "0000":
-        raise AnswerError("Enter a date as YYYY-MM-DD, for example 2024-03-31.")
+        raise AnswerError(N_("Enter a date as YYYY-MM-DD, for example 2024-03-31."))
     if match.group(5):
         try:
             dt.date.fromisoformat(text)
         except ValueError:
-            raise AnswerError("This date does not exist; check the day and month.") from None
+            raise AnswerError(N_("This date does not exist; check the day and month.")) from None
     return text
 
 
@@ -74,7 +76,7 @@ def parse_time(text: str) -> str:
     text = text.strip()
     match = TIME_RE.fullmatch(text)
     if not match:
-        raise AnswerError("Enter a time as HH:MM, for example 14:30.")
+        raise AnswerError(N_("Enter a time as HH:MM, for example 14:30."))
     return text if match.group(3) else text + ":00"
 
 
@@ -85,11 +87,11 @@ def parse_datetime(text: str, tz: dt.tzinfo) -> str:
         return parse_date(text)
     match = DATETIME_RE.fullmatch(text)
     if not match:
-        raise AnswerError("Enter a date and time, for example 2024-03-31 14:30.")
+        raise AnswerError(N_("Enter a date and time, for example 2024-03-31 14:30."))
     try:
         dt.date.fromisoformat(match.group(1))
     except ValueError:
-        raise AnswerError("This date does not exist; check the day and month.") from None
+        raise AnswerError(N_("This date does not exist; check the day and month.")) from None
     if match.group(9):
         return text
     seconds = match.group(6) or ":00"
@@ -104,7 +106,7 @@ def parse_datetime(text: str, tz: dt.tzinfo) -> str:
 def _text(text: str, item: FormItem) -> str:
     """Free text, trimmed; length limits are validation's job."""
     if len(text) > MAX_TEXT:
-        raise AnswerError("This answer is too long.")
+        raise AnswerError(N_("This answer is too long."))
     # Browsers post textarea line breaks as CRLF; count and store them as one character.
     text = text.replace("\r\n", "\n")
     return text.strip() if item.type != "text" else text.strip("\n ")
@@ -144,7 +146,7 @@ def _typed_choice(text: str, item: FormItem) -> Answer:
     return "Coding", {"display": typed}
 
 
-def _quantity(raw: dict, item: FormItem) -> Answer:
+def _quantity(raw: dict[str, Any], item: FormItem) -> Answer:
     """A Quantity from a value and a unit token (unitOption or the fixed questionnaire-unit)."""
     value = parse_decimal(str(raw.get("value") or ""))
     units = list(item.unit_options) or ([item.unit] if item.unit else [])
@@ -153,7 +155,7 @@ def _quantity(raw: dict, item: FormItem) -> Answer:
     if unit is None and len(units) == 1:
         unit = units[0]
     if units and unit is None:
-        raise AnswerError("Choose a unit.")
+        raise AnswerError(N_("Choose a unit."))
     quantity: dict[str, Any] = {"value": value}
     if unit:
         quantity["unit"] = unit.get("display") or unit.get("code")
@@ -171,7 +173,7 @@ def _reference(text: str, item: FormItem) -> Answer:
         return chosen
     match = REFERENCE_RE.fullmatch(text.strip())
     if not match:
-        raise AnswerError("Enter a reference such as Practitioner/123.")
+        raise AnswerError(N_("Enter a reference such as Practitioner/123."))
     if item.reference_types and match.group(1) not in item.reference_types:
         allowed = ", ".join(item.reference_types)
         raise AnswerError(f"This must refer to one of: {allowed}.")
@@ -185,14 +187,14 @@ def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> A
             return None if not str(raw.get("value") or "").strip() else _quantity(raw, item)
         if item.type == "attachment":
             return "Attachment", raw
-        raise AnswerError("This answer is not in a form we can read.")
+        raise AnswerError(N_("This answer is not in a form we can read."))
     text = str(raw)
     if not text.strip():
         return None
     kind = item.type
     if kind == "boolean":
         if text not in ("true", "false"):
-            raise AnswerError("Choose yes or no.")
+            raise AnswerError(N_("Choose yes or no."))
         return "Boolean", text == "true"
     if kind == "decimal":
         return "Decimal", parse_decimal(text)
@@ -208,7 +210,7 @@ def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> A
         return "String", _text(text, item)
     if kind == "url":
         if not URL_RE.fullmatch(text.strip()):
-            raise AnswerError("Enter a web address starting with https:// or http://.")
+            raise AnswerError(N_("Enter a web address starting with https:// or http://."))
         return "Uri", text.strip()
     if kind == "quantity":
         return _quantity({"value": text}, item)
@@ -220,9 +222,9 @@ def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> A
             return chosen
         if kind == "open-choice" or item.options_note or not item.options or item.item_control == "autocomplete":
             return _typed_choice(text, item)
-        raise AnswerError("Choose one of the listed answers.")
+        raise AnswerError(N_("Choose one of the listed answers."))
     if kind == "attachment":
-        raise AnswerError("Attach a file.")
+        raise AnswerError(N_("Attach a file."))
     return None
 
 

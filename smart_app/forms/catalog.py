@@ -25,6 +25,8 @@ from smart_app.forms import QuestionnaireError, build_form
 from smart_app.forms.library import is_shared, shared, shared_find
 from smart_app.forms.model import Form
 from smart_app.forms.scoring import Score, has_score, score
+from smart_app.forms.translation import has_translation, localize
+from smart_app.i18n import current_language
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -47,7 +49,7 @@ class CompletedResponse:
     authored: str | None
     author: str | None
     score: Score | None
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class CatalogEntry:
     canonical: str  # url|version
     title: str
     source: str  # "launch" | "ehr" | "library"
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
     requested: bool = False  # named by the launch's fhirContext
     draft: drafts.Draft | None = None
     pending: list[submission.SubmissionOutcome] = field(default_factory=list)
@@ -77,14 +79,14 @@ class CatalogEntry:
 
     def form_or_raise(self) -> Form:
         """The built form, or the QuestionnaireError saying why this questionnaire cannot be shown."""
-        return form_for(self.resource, self.iss)
+        return form_for(self.resource, self.iss, current_language())
 
     @property
     def url(self) -> str:
         """The canonical URL without version."""
         return self.canonical.partition("|")[0]
 
-    def cited_by(self, response: dict) -> bool:
+    def cited_by(self, response: dict[str, Any]) -> bool:
         """Whether a QuestionnaireResponse answers this form: by `url|version`, the bare url, or, for a
         form without `url`, its literal reference (full, as we write it, or relative to the server)."""
         cited = response.get("questionnaire")
@@ -109,7 +111,7 @@ class CatalogEntry:
         return self.completed[0] if self.completed else None
 
 
-def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
+def canonical_of(questionnaire: dict[str, Any], iss: str | None = None) -> str:
     """url|version (or just url) of a Questionnaire.
 
     A Questionnaire without `url` is named by its literal reference: the full URL on the EHR
@@ -122,18 +124,18 @@ def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
     return f"{url}|{questionnaire['version']}" if questionnaire.get("version") else url
 
 
-def _key_of(questionnaire: dict) -> str | None:
+def _key_of(questionnaire: dict[str, Any]) -> str | None:
     """The Questionnaire's id, used in page URLs."""
     rid = questionnaire.get("id")
     return rid if isinstance(rid, str) and rid else None
 
 
-def shared_find_by_id(key: str) -> dict | None:
+def shared_find_by_id(key: str) -> dict[str, Any] | None:
     """The bundled Questionnaire this flow offers under page key `key` (read-only), or None."""
     return next((q for q in _library() if q.get("id") == key), None)
 
 
-def _library() -> list[dict]:
+def _library() -> list[dict[str, Any]]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
 
@@ -141,13 +143,14 @@ def _library() -> list[dict]:
 # ------------------------------------------------------------------------------- built forms
 
 _form_lock = threading.Lock()
-_library_forms: dict[int, Form] = {}  # id(shared library resource) -> Form; the library never changes
+_library_forms: dict[tuple[int, str | None], Form] = {}  # (id(shared library resource), language) -> Form; the library never changes
 _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
 
 
-def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
+def _ehr_form_key(iss: str, resource: dict[str, Any]) -> tuple[str, ...]:
     """Identify one version of an EHR Questionnaire: server, id, canonical, and versionId or a content hash."""
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     version_id = meta.get("versionId")
     if isinstance(version_id, str) and version_id:
         version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
@@ -158,29 +161,32 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
-def form_for(resource: dict, iss: str | None = None) -> Form:
+def form_for(resource: dict[str, Any], iss: str | None = None, language: str | None = None) -> Form:
     """The built Form for a Questionnaire, built once per process and shared: never modify it.
 
     Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
-    in a bounded LRU. Raises QuestionnaireError like `build_form` (refusals are not cached).
+    in a bounded LRU. `language` builds the form from its translations (questionnaires/translation.py)
+    when it has any in that language; each language is cached apart. Raises QuestionnaireError like
+    `build_form` (refusals are not cached).
     """
+    shown = language if isinstance(resource, dict) and has_translation(resource, language) else None
     if is_shared(resource):
         with _form_lock:
-            cached = _library_forms.get(id(resource))
+            cached = _library_forms.get((id(resource), shown))
         if cached is None:
-            cached = build_form(resource)
+            cached = build_form(localize(resource, shown))
             with _form_lock:
-                cached = _library_forms.setdefault(id(resource), cached)
+                cached = _library_forms.setdefault((id(resource), shown), cached)
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = _ehr_form_key(iss or "", resource)
+    key = (*_ehr_form_key(iss or "", resource), shown or "")
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
             _ehr_forms.move_to_end(key)
             return cached
-    form = build_form(resource)
+    form = build_form(localize(resource, shown))
     with _form_lock:
         _ehr_forms[key] = form
         while len(_ehr_forms) > EHR_FORM_CACHE_SIZE:
@@ -232,19 +238,26 @@ def sources_plan(launch: "Launch") -> ReadPlan:
 
 def key_for(launch: "Launch", canonical: str | None) -> str | None:
     """The page key the catalog gives the form with this canonical (same sources, same precedence), or None."""
+    resource = source_for(launch, canonical)
+    return _key_of(resource) if resource is not None else None
+
+
+def source_for(launch: "Launch", canonical: str | None) -> dict[str, Any] | None:
+    """The Questionnaire the catalog offers under this canonical (same sources, same precedence), or None:
+    a receipt names the form in the reader's language from it."""
     found = launch.reads.fetch(sources_plan(launch))
     copies = found.value(EHR_COPIES)
     for resource in [*_named(launch, found), *(copies.matches if isinstance(copies, SearchResult) else []), *_library()]:
         key = _key_of(resource)
         if key is not None and resource.get("url") not in EXCLUDED_URLS and canonical_of(resource, launch.context.iss) == canonical:
-            return key
+            return resource
     return None
 
 
-def _named(launch: "Launch", found: ReadResults) -> list[dict]:
+def _named(launch: "Launch", found: ReadResults) -> list[dict[str, Any]]:
     """The Questionnaires the launch's fhirContext names: the EHR's (first match of a canonical), else the
     bundled one for a canonical; an unreadable reference is left out."""
-    named: list[dict] = []
+    named: list[dict[str, Any]] = []
     for n, item in enumerate(launch.context.fhir_context):
         result = found.value(f"{NAMED}.{n}")
         if item.reference and item.reference.resource_type == "Questionnaire":
@@ -260,11 +273,11 @@ def _named(launch: "Launch", found: ReadResults) -> list[dict]:
 class ResponseHistory:
     """The patient's completed responses read from the EHR, newest first, and whether older ones exist."""
 
-    responses: list[dict] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
 
 
-def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
+def _only_patients(found: Iterable[dict[str, Any]], patient_id: str) -> list[dict[str, Any]]:
     """Defence in depth: only this patient's responses, whatever the server returned, newest first."""
     mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{patient_id}"]
     # authored has seconds at best: two sends in one second are told apart by the server's lastUpdated.
@@ -298,7 +311,7 @@ def _latest_beyond_plan(launch: "Launch", entries: list["CatalogEntry"]) -> Read
     return ReadPlan(tuple(reads))
 
 
-def response_score(form: Form, response: dict) -> Score | None:
+def response_score(form: Form, response: dict[str, Any]) -> Score | None:
     """Score a stored response by its answer codings' ordinal values (None for unscored forms).
 
     A form is scored only when it is a known instrument or computes a score item: ordinals on
@@ -306,7 +319,7 @@ def response_score(form: Form, response: dict) -> Score | None:
     """
     if not has_score(form):
         return None
-    pairs: list[tuple[Any, list]] = []
+    pairs: list[tuple[Any, list[Any]]] = []
     stack = list(response.get("item") or [])
     while stack:
         node = stack.pop()
@@ -337,7 +350,7 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
     """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
-    def add(resource: dict, source: str, requested: bool = False) -> None:
+    def add(resource: dict[str, Any], source: str, requested: bool = False) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
         canonical = canonical_of(resource, launch.context.iss)
@@ -382,13 +395,13 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
     return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
 
 
-def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:
+def _add_completed(entry: CatalogEntry, responses: list[dict[str, Any]]) -> None:
     """Append these completed responses (newest first) to the entry, scored with its form."""
     form = entry.form if responses else None
     entry.completed.extend(_summarise(form, response) for response in responses)
 
 
-def _summarise(form: Form | None, response: dict) -> CompletedResponse:
+def _summarise(form: Form | None, response: dict[str, Any]) -> CompletedResponse:
     """One completed response, scored with the form when there is one."""
     return CompletedResponse(id=str(response.get("id")), authored=response.get("authored"),
                              author=(response.get("author") or {}).get("reference"),

@@ -12,7 +12,9 @@ its top-level items instead). Pure: the views ask `sections(form)` and `step_vie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
+
+from smart_app.text import N_, Text
 
 from .engine import FormView, ItemView
 from .model import Form, FormItem
@@ -33,7 +35,7 @@ class Section:
     def title(self) -> str:
         """The section's heading: its first group's (or first item's) text, else a numbered fallback."""
         first = next((i for i in self.items if i.type == "group" or i.item_control in PAGE_CONTROLS), self.items[0])
-        return (first.prefix + " " if first.prefix else "") + (first.text or f"Part {self.index + 1}")
+        return (first.prefix + " " if first.prefix else "") + (first.text or Text("Part %(n)s", n=self.index + 1))
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class SectionState:
     def status(self) -> str:
         """Plain words: "Needs attention", "Done", "Started", "Not started" (or "No questions")."""
         if self.errors:
-            return "Needs attention"
+            return N_("Needs attention")
         if not self.questions:
             return "No questions"
         if self.answered == self.questions:
-            return "Done"
-        return "Started" if self.answered else "Not started"
+            return N_("Done")
+        return N_("Started") if self.answered else N_("Not started")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class StepView:
     current: int
     sections: tuple[SectionState, ...]
     nodes: tuple[ItemView, ...]
-    errors: tuple  # FieldErrors on this page (the others are counted per section)
+    errors: tuple[Any, ...]  # FieldErrors on this page (the others are counted per section)
 
     @property
     def is_last(self) -> bool:
@@ -188,7 +190,8 @@ def step_view(view: FormView, steps: tuple[Section, ...], current: int) -> StepV
         counts[index][0] += 1
         counts[index][1] += 1 if node.answers else 0
         counts[index][2] += 1 if node.errors else 0
-    states = tuple(SectionState(s, *counts[s.index], current=s.index == current) for s in steps)
+    states = tuple(SectionState(s, questions=counts[s.index][0], answered=counts[s.index][1],
+                                errors=counts[s.index][2], current=s.index == current) for s in steps)
     own = steps[current].link_ids
     errors = tuple(e for e in view.errors if getattr(e, "link_id", None) in own)
     return StepView(current, states, _nodes_of(view, steps[current].items), errors)

@@ -32,15 +32,20 @@ class Instrument:
     bands: tuple[tuple[int, int, str], ...]
 
 
+def N_(text: str) -> str:
+    """Mark a band for the catalog; pages translate it where it is shown (records keep the English)."""
+    return text
+
+
 # Bands: Kroenke 2001 (PHQ-9) and Spitzer 2006 (GAD-7).
 PHQ9 = Instrument(
     "PHQ-9", "44249-1", "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]", 27,
-    ((0, 4, "None to minimal depression"), (5, 9, "Mild depression"), (10, 14, "Moderate depression"),
-     (15, 19, "Moderately severe depression"), (20, 27, "Severe depression")),
+    ((0, 4, N_("None to minimal depression")), (5, 9, N_("Mild depression")), (10, 14, N_("Moderate depression")),
+     (15, 19, N_("Moderately severe depression")), (20, 27, N_("Severe depression"))),
 )
 GAD7 = Instrument(
     "GAD-7", "69737-5", "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]", 21,
-    ((0, 4, "Minimal anxiety"), (5, 9, "Mild anxiety"), (10, 14, "Moderate anxiety"), (15, 21, "Severe anxiety")),
+    ((0, 4, N_("Minimal anxiety")), (5, 9, N_("Mild anxiety")), (10, 14, N_("Moderate anxiety")), (15, 21, N_("Severe anxiety"))),
 )
 # AUDIT-C (Bush 1998): 0-12; its positive cut-off differs by sex, so no band is printed.
 AUDITC = Instrument("AUDIT-C", "72109-2", "75626-2", "Total score [AUDIT-C]", 12, ())
@@ -93,10 +98,11 @@ def score_scope(item: FormItem) -> FormItem | None:
 def summed_items(form: Form, item: FormItem) -> tuple[FormItem, ...]:
     """The scored questions (with ordinals) a score item covers: those under its scope, itself excluded."""
     scope = score_scope(item)
+    candidates: list[FormItem] = []
     if scope is None:
-        candidates = form.walk()
+        candidates.extend(form.walk())
     else:
-        stack, candidates = list(reversed(scope.children)), []
+        stack = list(reversed(scope.children))
         while stack:
             node = stack.pop()
             candidates.append(node)
@@ -194,8 +200,7 @@ def score(form: Form, answers: Iterable[tuple[FormItem, list[Answer]]]) -> Score
         ordinals = item.ordinals
         if not ordinals or not item_answers:
             continue
-        points = [ordinals.get(_token(a)) for a in item_answers]
-        points = [p for p in points if p is not None]
+        points = [p for p in (ordinals.get(_token(a)) for a in item_answers) if p is not None]
         if points:
             answered += 1
             total += sum(points, Decimal(0))

@@ -11,6 +11,8 @@ from typing import Any
 
 import re2
 
+from smart_app.text import N_
+
 from .answers import Answer, AnswerError, parse_date, parse_decimal
 from .model import FormItem
 
@@ -87,10 +89,10 @@ def validate_answers(item: FormItem, answers: list[Answer], count: int | None = 
     occurs = count if count is not None else len(answers)
     if item.required and occurs == 0:
         if item.type == "group":
-            return ["Answer at least one question in this section."]
-        return ["This question needs an answer."]
+            return [N_("Answer at least one question in this section.")]
+        return [N_("This question needs an answer.")]
     if not item.repeats and item.type != "group" and len(answers) > 1:
-        messages.append("Give only one answer.")
+        messages.append(N_("Give only one answer."))
     if item.repeats and occurs:
         if item.min_occurs is not None and occurs < item.min_occurs:
             messages.append(f"Give at least {item.min_occurs} answers.")
@@ -128,7 +130,7 @@ def validate_answers(item: FormItem, answers: list[Answer], count: int | None = 
             pattern = _pattern(item.regex) if item.regex else None
             if pattern is not None and (len(text) > MAX_REGEX_INPUT or not pattern.fullmatch(text)):
                 hint = f" Expected format: {item.entry_format}." if item.entry_format else ""
-                add("This answer is not in the expected format." + hint)
+                add(N_("This answer is not in the expected format.") + hint)
         if suffix == "Attachment":
             size = int(value.get("size") or 0)
             if size > item.max_size:

@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 MR_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
-USER_LABELS = {"clinician": "a clinician", "patient": "the patient", "caregiver": "a caregiver or family member",
-               "person": "a signed-in person"}
+
+
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown."""
+    return text
+
+
+USER_LABELS = {"clinician": N_("a clinician"), "patient": N_("the patient"), "caregiver": N_("a caregiver or family member"),
+               "person": N_("a signed-in person")}
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,14 @@ def human_name(names: Any) -> str | None:
     """The best display name: official or usual first, else the first name given."""
     if not isinstance(names, list):
         return None
-    candidates = [n for n in names if isinstance(n, Mapping)]
-    candidates.sort(key=lambda n: {"official": 0, "usual": 1}.get(n.get("use"), 2))
+    candidates: list[Mapping[str, Any]] = [n for n in names if isinstance(n, Mapping)]
+    candidates.sort(key=lambda n: {"official": 0, "usual": 1}.get(str(n.get("use")), 2))
     for name in candidates:
-        if isinstance(name.get("text"), str) and name["text"].strip():
-            return name["text"].strip()
+        if isinstance(text := name.get("text"), str) and text.strip():
+            return text.strip()
         given = [g for g in name.get("given") or () if isinstance(g, str)]
-        family = name.get("family") if isinstance(name.get("family"), str) else ""
+        family = name.get("family")
+        family = family if isinstance(family, str) else ""
         text = " ".join([*given, family]).strip()
         if text:
             return text
@@ -69,8 +77,8 @@ def encounter_summary(encounter: Mapping[str, Any]) -> EncounterSummary:
             break
     if kind is None and isinstance(encounter.get("class"), Mapping):
         kind = _str(encounter["class"].get("display"))
-    period = encounter.get("period") if isinstance(encounter.get("period"), Mapping) else {}
-    start = _str(period.get("start"))
+    period = encounter.get("period")
+    start = _str(period.get("start")) if isinstance(period, Mapping) else None
     return EncounterSummary(type=kind, date=start[:10] if start else None)
 
 
@@ -85,8 +93,8 @@ def _mrn(identifiers: Any) -> str | None:
         if not isinstance(ident, Mapping):
             continue
         codings = (ident.get("type") or {}).get("coding") or () if isinstance(ident.get("type"), Mapping) else ()
-        if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings) and _str(ident.get("value")):
-            return ident["value"]
+        if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings) and (value := _str(ident.get("value"))):
+            return value
     return None
 
 

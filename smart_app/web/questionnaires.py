@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
@@ -24,7 +25,7 @@ from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
-                                            key_for, response_score, shared_find_by_id, sources_plan)
+                                    key_for, response_score, shared_find_by_id, source_for, sources_plan)
 from smart_app.forms.queries import query_runner
 from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
@@ -36,13 +37,21 @@ from smart_app.forms.paging import Section, first_step_with_errors, sections, st
 from smart_app.forms.state import parse_field_name
 from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
+from flask_babel import gettext as _
+
+from smart_app import i18n
+from smart_app.i18n import current_language
 from smart_app.wording import form_title, reader_of
 from smart_app.web.home import PreVisitTask, TaskStatus
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; it is translated where it is shown."""
+    return text
+
+
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
-NO_QR_WRITE = ("This app can read your health record but was not allowed to save questionnaire answers to it, "
-               "so you can look at questionnaires here but not send them.")
+NO_QR_WRITE = N_("This app can read your health record but was not allowed to save questionnaire answers to it, so you can look at questionnaires here but not send them.")
 
 
 def init_app(app: Flask) -> None:
@@ -56,7 +65,8 @@ def init_app(app: Flask) -> None:
 def read_only_reason(launch: Launch) -> str | None:
     """Why answers cannot be sent from this launch, said up front; None when they can."""
     perms = launch.context.permissions
-    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    reason = perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    return _(reason) if reason else None
 
 
 def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
@@ -74,15 +84,20 @@ def _rescue(launch: Launch, key: str) -> None:
     delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
 
 
+def _handle() -> str:
+    """The launch handle of the page being served (every route here is under /l/<handle>/)."""
+    return str((request.view_args or {})["handle"])
+
+
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
         form = entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
-        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
+        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(_handle()),
                                             entry=entry, message=str(error)), 400))
-    return _with_terminology(current_launch(request.view_args["handle"]), form)
+    return _with_terminology(current_launch(_handle()), form)
 
 
 def _with_terminology(launch: Launch, form: Form) -> Form:
@@ -147,7 +162,8 @@ def _fill_context(launch: Launch, form: Form, resources: dict[str, dict] | None 
     x-fhir-query bound to the launch's own server."""
     if resources is None:
         resources = _context_resources(launch, form) if form.launch_context else {}
-    return FillContext(resources=resources, fhir_query=query_runner(launch))
+    # Date-times a person types are read on their own clock (the zone the page shows beside the field).
+    return FillContext(resources=resources, fhir_query=query_runner(launch), tz=ZoneInfo(i18n.current_zone()))
 
 
 def _evaluated(launch: Launch, entry: CatalogEntry, view: FormView) -> FormView:
@@ -244,7 +260,8 @@ def _response(launch: Launch, form: Form, state: FormState, view: FormView, stat
     subject, encounter, author, source = _references(launch)
     meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
                         identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status,
-                        questionnaire_reference=None if form.canonical else entry.canonical)
+                        questionnaire_reference=None if form.canonical else entry.canonical,
+                        language=current_language())
     return to_questionnaire_response(form, state, meta, view=view)
 
 
@@ -458,11 +475,11 @@ def review(handle: str, key: str) -> Response | str:
     state = delivery.draft_to_review(launch, entry.canonical, key)  # answers already sent go again only under a new id
     draft = state.draft if state else None
     prepared = _prepare(launch, entry, draft) if draft else None
-    if draft is None or prepared is None:
+    if state is None or draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
     reason = read_only_reason(launch)
     audit.event("questionnaire.reviewed", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id)
-    planned, skipped = ([], [])
+    planned, skipped = list[str](), list[str]()
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations, extracted=prepared.extracted,
@@ -529,8 +546,9 @@ def receipt(handle: str, submission_id: str) -> str:
         abort(404)
     # The link back to the form needs only its key: the catalog's sources, not the response history.
     launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
+    form_resource = source_for(launch, outcome.questionnaire)
     return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
-                           entry_key=key_for(launch, outcome.questionnaire),
+                           entry_key=key_for(launch, outcome.questionnaire), form_resource=form_resource,
                            whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
 
 
@@ -572,7 +590,7 @@ def _answer_lines(form: Form, resource: dict) -> list[tuple[str, list[str]]]:
     def walk(items: list[dict]) -> None:
         """Depth-first over response items (depth bounded by the form's limits)."""
         for node in items:
-            item = form.by_link_id.get(node.get("linkId"))
+            item = form.by_link_id.get(str(node.get("linkId")))
             label = (item.text if item else None) or node.get("text") or node.get("linkId")
             answers = [_answer_text(a) for a in node.get("answer") or []]
             if answers:
@@ -593,13 +611,19 @@ def _answer_text(answer: dict) -> str:
         if isinstance(value, dict) and key == "valueCoding":
             return str(value.get("display") or value.get("code") or "")
         if isinstance(value, dict) and key == "valueQuantity":
-            return f"{value.get('value')} {value.get('unit') or value.get('code') or ''}".strip()
+            return i18n.quantity(value.get("value"), value.get("unit") or value.get("code"))
         if isinstance(value, dict) and key == "valueAttachment":
-            return str(value.get("title") or "attached file")
+            return str(value.get("title") or _("attached file"))
         if isinstance(value, dict) and key == "valueReference":
             return str(value.get("display") or value.get("reference") or "")
         if isinstance(value, bool):
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
+        if key == "valueDate":
+            return i18n.fhir_date(value)
+        if key == "valueDateTime":
+            return i18n.date_time(value) if isinstance(value, str) and "T" in value else i18n.fhir_date(value)
+        if key in ("valueDecimal", "valueInteger"):
+            return i18n.number(value)
         return str(value)
     return ""
 
@@ -616,8 +640,8 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
-    return PreVisitTask(title="Questionnaires to fill in",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
+    return PreVisitTask(title=_("Questionnaires to fill in"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in due), url=url,
                         unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
 
 
@@ -629,8 +653,8 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
-    return PreVisitTask(title="Questionnaires in progress",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
+    return PreVisitTask(title=_("Questionnaires in progress"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in started), url=url,
                         status=TaskStatus.IN_PROGRESS)
 
 
@@ -640,7 +664,7 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     if not done:
         return None
     clinical = launch.context.user_kind == "clinician" or safety.settings().patient_bands
-    return PreVisitTask(title="Completed questionnaires",
+    return PreVisitTask(title=_("Completed questionnaires"),
                         description="; ".join(_latest_summary(e, launch.context.user_kind, clinical) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
@@ -648,11 +672,14 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
 def _latest_summary(entry: CatalogEntry, kind: str | None = "clinician", bands: bool = True) -> str:
     """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response (bands only when `bands`)."""
     latest = entry.latest
-    parts = [form_title(entry.title, entry.resource.get("code"), kind)]
+    parts = [form_title(entry.title, entry.resource.get("code"), kind, entry.resource)]
     if latest and latest.score and latest.score.total is not None:
-        maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
-        band = f" ({latest.score.band})" if latest.score.band and bands else ""
-        parts.append(f": score {latest.score.total}{maximum}{band}")
+        if latest.score.instrument:
+            parts.append(_(": score %(total)s of %(maximum)s", total=latest.score.total, maximum=latest.score.instrument.maximum))
+        else:
+            parts.append(_(": score %(total)s", total=latest.score.total))
+        if latest.score.band and bands:
+            parts.append(f" ({_(latest.score.band)})")
     if latest and latest.authored:
-        parts.append(f", {latest.authored[:10]}")
+        parts.append(f", {i18n.date(latest.authored)}")
     return "".join(parts)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from flask import url_for
 
+from smart_app.text import Text
 from smart_app import safety
 from smart_app.launch.session import Launch
 from smart_app.forms.catalog import CatalogEntry, CompletedResponse, catalog
@@ -55,8 +56,8 @@ class ScoreLine:
         if self.change is None:
             return ""
         if self.change == 0:
-            return "no change"
-        return f"{'up' if self.change > 0 else 'down'} {abs(self.change)}"
+            return Text("no change")
+        return Text("up %(n)s", n=abs(self.change)) if self.change > 0 else Text("down %(n)s", n=abs(self.change))
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _answered(form: Form, items: Any) -> Iterator[tuple[dict, Any]]:
         node = stack.pop()
         if not isinstance(node, dict):
             continue
-        item = form.by_link_id.get(node.get("linkId"))
+        item = form.by_link_id.get(str(node.get("linkId")))
         if item is not None and node.get("answer"):
             yield node, item
         stack.extend(reversed([c for c in node.get("item") or []]))
