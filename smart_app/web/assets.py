@@ -72,11 +72,9 @@ def init_app(app: Flask) -> None:
             if version is not None:
                 values["v"] = version
 
-    serve_file = app.view_functions["static"]
-
     def static(filename: str) -> Response:
-        """Flask's static view; CSS and JS go out gzipped (from memory) when the browser accepts it."""
-        response = serve_file(filename=filename)
+        """Flask's own static file response (what its static view serves), marked as varying by encoding for CSS and JS."""
+        response = app.send_static_file(filename)
         if response.mimetype in COMPRESSIBLE:
             response.vary.add("Accept-Encoding")  # the same URL has a gzipped twin
         return response
@@ -94,7 +92,8 @@ def init_app(app: Flask) -> None:
         response.vary.add("Accept-Encoding")
         response.set_etag(f"{versions.version(filename)}-gzip")
         response.cache_control.no_cache = True  # revalidate unless the URL's version says otherwise (below)
-        return response.make_conditional(request)
+        response.make_conditional(request)  # 304 when the browser's copy has this tag
+        return response
 
     def static_view(filename: str) -> Response:
         """Static files: gzipped CSS and JS when accepted, else Flask's own."""
