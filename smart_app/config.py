@@ -87,6 +87,8 @@ class Settings:
     launch_uri: str | None
     jwks_uri: str | None
     fhir_servers: tuple[FhirServer, ...] = field(default_factory=tuple)
+    # When the bundled library forms are offered: always, only when the EHR assigned nothing, or never.
+    library_forms: str = "when-nothing-assigned"
     # iss -> the entry it matched through an iss_template (bounded; a cache, never compared)
     _matched: dict[str, FhirServer] = field(default_factory=dict, compare=False, repr=False)
     _matched_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -192,7 +194,19 @@ def parse_settings(raw: Any, path: str = "launch.json") -> Settings:
         launch_uri=launch_uri,
         jwks_uri=jwks_uri,
         fhir_servers=servers,
+        library_forms=_library_forms(raw, path),
     )
+
+
+LIBRARY_FORMS_CHOICES = ("always", "when-nothing-assigned", "never")
+
+
+def _library_forms(raw: Mapping[str, Any], path: str) -> str:
+    """The `library_forms` choice (default: offer the bundled forms only when nothing is assigned)."""
+    value = raw.get("library_forms", "when-nothing-assigned")
+    if value not in LIBRARY_FORMS_CHOICES:
+        raise ConfigError(path, "library_forms", f"must be one of {', '.join(LIBRARY_FORMS_CHOICES)} (got {value!r})")
+    return value
 
 
 def _server(entry: Any, key: str, path: str) -> FhirServer:

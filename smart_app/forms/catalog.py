@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
+from smart_app.assignments import reads as assignment_reads
+from smart_app.assignments.model import AssignedTask
+from smart_app.audit import events as audit
 from smart_app.ehr import canonicals
 from smart_app.delivery import drafts, submission
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
@@ -27,6 +30,7 @@ from smart_app.forms.model import Form
 from smart_app.forms.scoring import Score, has_score, score
 from smart_app.forms.translation import has_translation, localize
 from smart_app.i18n import current_language
+from smart_app.launch.runtime import runtime
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -68,6 +72,15 @@ class CatalogEntry:
     history_truncated: bool = False  # older completed responses exist than `completed` holds
 
     iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
+    assignment: AssignedTask | None = None  # the open SDC Task that asks for this form (earliest due)
+    closed_assignment: AssignedTask | None = None  # a Task for this form cancelled or finished elsewhere
+    offered: bool = True  # listed on the home and list pages (library forms depend on launch.json `library_forms`)
+
+    @property
+    def request_closed(self) -> bool:
+        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
+        return self.source == "task-closed" and self.assignment is None
+
 
     @property
     def form(self) -> Form | None:
@@ -228,7 +241,7 @@ def catalog_plan(launch: "Launch") -> ReadPlan:
         elif item.canonical and item.type in (None, "Questionnaire") and can_read_questionnaires:
             url, _, version = item.canonical.partition("|")
             reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
-    return ReadPlan.of(*reads)
+    return ReadPlan.of(*reads) + assignment_reads.plan(launch)
 
 
 def sources_plan(launch: "Launch") -> ReadPlan:
@@ -341,16 +354,43 @@ def response_score(form: Form, response: dict[str, Any]) -> Score | None:
     return score(form, pairs)
 
 
+@dataclass(frozen=True)
+class Assignments:
+    """What the care team asked for and the visit, read in the catalog's wave.
+
+    `unopenable`: Tasks whose Questionnaire the EHR does not have (shown, never dropped);
+    `task_read`: the Task search's outcome (`skipped` says "no-scope" or "failed").
+    """
+
+    tasks: tuple[AssignedTask, ...] = ()
+    unopenable: tuple[AssignedTask, ...] = ()
+    appointment: dict[str, Any] | None = None
+    task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """One request's catalog and assignments."""
+
+    entries: list[CatalogEntry]
+    assignments: Assignments
+
+
 def catalog(launch: "Launch") -> list[CatalogEntry]:
     """Every questionnaire for this launch with its status, built once per request (`Launch.reads`)."""
-    return launch.reads.built("catalog", lambda: _build_catalog(launch))
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).entries
 
 
-def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
+def assignments(launch: "Launch") -> Assignments:
+    """The assigned forms and the next visit, from the same once-per-request build as `catalog`."""
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).assignments
+
+
+def _build_catalog(launch: "Launch") -> _Built:
     """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
-    def add(resource: dict[str, Any], source: str, requested: bool = False) -> None:
+    def add(resource: dict[str, Any], source: str, requested: bool = False, assignment: AssignedTask | None = None) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
         canonical = canonical_of(resource, launch.context.iss)
@@ -360,11 +400,29 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
             for entry in entries.values():
                 if entry.canonical == canonical:
                     entry.requested = entry.requested or requested
+                    entry.assignment = entry.assignment or assignment
             return
         entries[key] = CatalogEntry(key=key, canonical=canonical, title=str(resource.get("title") or resource.get("name") or key),
-                                    source=source, resource=resource, requested=requested, iss=launch.context.iss)
+                                    source=source, resource=resource, requested=requested, iss=launch.context.iss,
+                                    assignment=assignment)
 
     found = launch.reads.fetch(catalog_plan(launch))
+    task_read = assignment_reads.open_tasks(launch, found)
+    closed = assignment_reads.recently_closed_tasks(launch, found)
+    tasks = task_read.tasks
+    every = [*tasks, *closed]
+    # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
+    resolved = (assignment_reads.resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
+                if every else assignment_reads.ResolvedQuestionnaires())
+    unopenable: list[AssignedTask] = []
+    for task in tasks:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is None:
+            unopenable.append(task)
+            audit.event("assignment.questionnaire_missing", handle=launch.handle, task=task.id,
+                        reason="search failed" if resolved.failed else "not on the server")
+            continue
+        add(resource, "task", assignment=task)
     known = submission.submissions(launch)
     library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
     history = completed_responses(launch, found)
@@ -375,6 +433,14 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         add(resource, "ehr")
     for resource in _library():
         add(resource, "library")
+    # Forms of requests closed elsewhere come last: a library form stays a library form.
+    for task in closed:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "task-closed")
+            for entry in entries.values():
+                if entry.canonical == canonical_of(resource, launch.context.iss) and entry.assignment is None:
+                    entry.closed_assignment = entry.closed_assignment or task
 
     for entry in entries.values():
         entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
@@ -392,7 +458,34 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
             result = beyond.value(f"catalog.beyond.{entry.key}")
             matches = _only_patients(result.matches, launch.context.patient_id or "")[:1] if isinstance(result, SearchResult) else []
             _add_completed(entry, [r for r in matches if entry.cited_by(r)])
-    return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
+    _mark_offered(entries.values(), assigned=bool(tasks), choice=runtime().settings.library_forms)
+    ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
+    return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
+                                       appointment=assignment_reads.next_appointment(launch, found),
+                                       task_read=task_read))
+
+
+def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict[str, Any] | None:
+    """The Questionnaire a Task names: the EHR's copy, else our bundled copy of that canonical; None when missing."""
+    if task.questionnaire is None:
+        return None
+    found = resolved.found.get(task.questionnaire.text)
+    if found is not None:
+        return found
+    bundled = shared_find(task.questionnaire.text)
+    if bundled is not None and (task.questionnaire.version is None or bundled.get("version") == task.questionnaire.version):
+        return bundled
+    return None
+
+
+def _mark_offered(entries: Iterable[CatalogEntry], *, assigned: bool, choice: str) -> None:
+    """Library forms (bundled, or the EHR's copies of them) are offered per launch.json `library_forms`;
+    one the person already started, sent or completed stays listed, so nothing they did disappears."""
+    library_on = choice == "always" or (choice == "when-nothing-assigned" and not assigned)
+    for entry in entries:
+        if entry.source == "task-closed" or (entry.source in ("library", "ehr") and entry.assignment is None
+                                             and not library_on):
+            entry.offered = bool(entry.completed or entry.pending or (entry.draft is not None and entry.draft.saved_at))
 
 
 def _add_completed(entry: CatalogEntry, responses: list[dict[str, Any]]) -> None:

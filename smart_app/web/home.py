@@ -74,6 +74,14 @@ def register_summary_provider(app: Flask, provider: Callable[[Launch], Any]) -> 
     app.extensions[SUMMARY] = provider
 
 
+VISIT = "previsit_visit_provider"
+
+
+def register_visit_provider(app: Flask, provider: Callable[[Launch], Any]) -> None:
+    """Set the one provider of the visit panel (the next visit and the forms the care team asked for)."""
+    app.extensions[VISIT] = provider
+
+
 def register_home_reads(app: Flask, plan: HomeReads) -> None:
     """Add the EHR reads a provider needs to the home page's one read plan."""
     app.extensions.setdefault(HOME_READS, []).append(plan)
@@ -103,8 +111,10 @@ def launch_home(handle: str) -> str:
     found = launch.reads.fetch(plan)  # every read of the page in one wave; the providers then find theirs done
     tasks = [task for task in (provider(launch) for provider in current_app.extensions.get(TASKS, [])) if task is not None]
     summary_provider = current_app.extensions.get(SUMMARY)
+    visit_provider = current_app.extensions.get(VISIT)
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
-                           summary=summary_provider(launch) if summary_provider else None, **home_model(launch, found))
+                           summary=summary_provider(launch) if summary_provider else None,
+                           visit_panel=visit_provider(launch) if visit_provider else None, **home_model(launch, found))
 
 
 def banner_plan(launch: Launch) -> ReadPlan:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from flask import Flask
 
 from smart_app.forms.catalog import catalog_plan
-from smart_app.web import medications, questionnaires, summary
-from smart_app.web.home import HomeReads, TaskProvider, register_home_reads, register_summary_provider, register_task_provider
+from smart_app.web import medications, questionnaires, summary, visit
+from smart_app.web.home import (HomeReads, TaskProvider, register_home_reads, register_summary_provider,
+                                register_task_provider, register_visit_provider)
 
 TASK_PROVIDERS: tuple[TaskProvider, ...] = (
     questionnaires.due_task,
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     for provider in TASK_PROVIDERS:
         register_task_provider(app, provider)
     register_summary_provider(app, summary.summary_for)
+    register_visit_provider(app, visit.visit_panel)  # the next visit and the assigned forms, above the tasks

@@ -61,6 +61,8 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
     expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
                 # The questionnaire tasks share one response search (the medication review keeps its own).
                 "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse",
+                # Assigned forms and the visit (issue 10): open and recently closed Tasks, the next Appointment.
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment",
                 CAPABILITY]  # the first page learns, in the same wave, whether the sandbox takes batches
     wave = _record(e2e, expected)
     assert e2e.page(handle).status_code == 200
@@ -71,7 +73,8 @@ def test_the_next_home_page_sends_the_same_reads_as_one_batch(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     assert e2e.page(handle).status_code == 200  # learns that the sandbox declares batch
     expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
-                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse"]
+                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task",
+                "/fhir/Appointment"]
     wave = _record(e2e, expected, requests=1)
     assert e2e.page(handle).status_code == 200
     assert wave.was_one_wave_of(expected) and wave.requests == 1, (wave.paths, wave.requests)
@@ -79,7 +82,8 @@ def test_the_next_home_page_sends_the_same_reads_as_one_batch(e2e):
 
 def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
-    expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse", CAPABILITY]
+    expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse",
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment", CAPABILITY]
     wave = _record(e2e, expected)
     page = e2e.page(handle, "questionnaires/phq-9")
     assert page.status_code == 200
@@ -125,7 +129,7 @@ def test_the_ehr_form_cache_is_bounded():
 def test_a_first_visit_to_a_prefilled_form_searches_observations_in_the_same_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     expected = [ENCOUNTER, "/fhir/Observation", f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire",
-                "/fhir/QuestionnaireResponse", CAPABILITY]
+                "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment", CAPABILITY]
     wave = _record(e2e, expected)
     assert e2e.page(handle, "questionnaires/previsit-intake").status_code == 200
     assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
