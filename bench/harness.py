@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -260,7 +261,14 @@ class World:
     config_path: Path
     app_port: int
     second_port: int = 0  # a second instance for the shared-Redis mix, registered too
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))  # every app of the run shares it (serve refuses weak ones)
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        """The durable store every app of the bench shares: a SQLite file in the bench's temp folder
+        (never the checkout's instance/ folder)."""
+        return f"sqlite:///{self.workdir / 'smart-app.db'}"
 
     @property
     def fhir_base(self) -> str:
@@ -331,7 +339,8 @@ def create_bench_app(world: World, instance: Path) -> Any:
     from smart_app.web import health
 
     app = create_app({"INSTANCE_PATH": str(instance), "REGISTRATION": world.registration,
-                      "SECRET_KEY": "bench-secret", "SESSION_REDIS_URL": world.redis.url})
+                      "SECRET_KEY": world.secret, "SESSION_REDIS_URL": world.redis.url,
+                      "DATABASE_URL": world.database_url})
     health.init_app(app)
     audit.init_app(app)
     handler = audit.configure_log_file(world.workdir / "audit.log")

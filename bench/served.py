@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -15,12 +14,10 @@ import requests
 from bench.harness import World, browser_session, cpu_seconds, free_port, process_tree
 from bench.roundtrips import CLINICIAN, PATIENT
 
-# serve refuses a weak secret; one per bench process, shared by both instances of the mix in (c).
-APP_SECRET = secrets.token_urlsafe(48)
-
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS = 2, 8  # `smart-app serve` defaults (SMART_APP_WORKERS, SMART_APP_THREADS)
 COOKIE = "smart_previsit"
+SIGNIN_COOKIE = "smart_previsit_signin"  # the sign-in cookie /launch sets; the session exists only after /callback
 
 
 class Server:
@@ -60,9 +57,14 @@ class Server:
 
 
 def app_env(world: World, name: str) -> dict[str, str]:
-    """The environment `smart-app serve` reads: registration, shared Redis, secrets, audit log."""
+    """The environment `smart-app serve` reads: registration, shared Redis, the bench's own database and
+    instance folder (never the checkout's), secrets, audit log."""
     return {**os.environ, "SMART_APP_CONFIG": str(world.config_path), "SESSION_REDIS_URL": world.redis.url,
-            "SMART_APP_SECRET_KEY": APP_SECRET, "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
+            "SMART_APP_DATABASE_URL": world.database_url, "SMART_APP_INSTANCE": str(world.workdir / f"instance-{name}"),
+            # Behind one proxy, as production runs: the mix in (c) stands for many people, each launch from its
+            # own address (X-Forwarded-For), not one address over /launch's per-address budget.
+            "SMART_APP_PROXY_HOPS": "1",
+            "SMART_APP_SECRET_KEY": world.secret, "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
 
 
 def start_app(world: World, port: int, name: str = "app") -> Server:

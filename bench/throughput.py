@@ -12,7 +12,7 @@ import requests
 
 from bench.harness import World, browser_session, cpu_seconds
 from bench.roundtrips import CLINICIAN, PATIENT
-from bench.served import COOKIE, THREADS, WORKERS, Server
+from bench.served import COOKIE, SIGNIN_COOKIE, THREADS, WORKERS, Server
 
 CONNECTIONS = 16
 
@@ -88,17 +88,17 @@ def _one_launch(world: World, instances: list[str], i: int, http: requests.Sessi
 
     The session cookie is Secure (production settings), so it is carried by hand over loopback http.
     """
+    http.headers["X-Forwarded-For"] = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"  # one person, one address
     start = http.get(f"{instances[i % 2]}/launch", params={"iss": world.fhir_base, "launch": world.new_launch(patient=PATIENT, practitioner=CLINICIAN)},
                      allow_redirects=False, timeout=60)
     if start.status_code != 302:
         raise RuntimeError(f"/launch answered {start.status_code}")
-    http.headers["Cookie"] = f"{COOKIE}={start.cookies[COOKIE]}"
+    http.headers["Cookie"] = f"{SIGNIN_COOKIE}={start.cookies[SIGNIN_COOKIE]}"
     at_ehr = browser_session().get(start.headers["Location"], allow_redirects=False, timeout=60)
     done = http.get(at_ehr.headers["Location"], allow_redirects=False, timeout=60)
     if done.status_code != 303:
         raise RuntimeError(f"/callback answered {done.status_code}")
-    if COOKIE in done.cookies:
-        http.headers["Cookie"] = f"{COOKIE}={done.cookies[COOKIE]}"
+    http.headers["Cookie"] = f"{COOKIE}={done.cookies[COOKIE]}"  # the session begins at the callback
     return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1]
 
 

@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
     from smart_app.delivery.rows import EXTENSION as ROWS, SubmissionRows
+    from smart_app.web import assets
 
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
@@ -87,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     audit.init_app(app)  # first: every later hook's events carry this request's correlation id
     add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it
     init_security(app, settings.frame_ancestors())
+    assets.init_app(app)
     health.init_app(app)
     wording.init_app(app)
     courier.init_app(app)

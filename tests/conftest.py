@@ -10,6 +10,7 @@ pytest_plugins = [
         "tests.fixtures.e2e",
         "tests.fixtures.redis",
         "tests.fixtures.postgres",
+        "tests.fixtures.database",
         "tests.fixtures.store",
         "tests.fixtures.browser",
         "tests.fixtures.smart_launcher",

@@ -118,6 +118,9 @@ class Launch:
         record = self._record()
         if record["expires_at"] - time.time() > REFRESH_SKEW:
             return self._remember(record)
+        if cached is not None and record["access_token"] != cached[0] and record["expires_at"] > time.time():
+            # Another of this page's reads refreshed between our look at the cache and the read: use its token.
+            return self._remember(record, refreshed=True)
         return self._refresh(stale=record["access_token"])
 
     def refresh_after_401(self) -> str:

@@ -83,11 +83,12 @@ def test_plain_post_is_not_retried_on_503(fhir_server, make_client, sleeps):
 
 
 def test_plain_post_is_not_retried_when_the_response_is_lost(fhir_server, make_client, sleeps):
-    gave_up, logged = threading.Event(), threading.Event()
+    gave_up, logged, arrived = threading.Event(), threading.Event(), threading.Event()
     arrivals: list[str] = []
 
     def slow(request):
         arrivals.append(request.method)
+        arrived.set()
         gave_up.wait(PATIENCE)  # held until the client has given up on it: the response is lost
         return signalled_on_write(fhir_response(QR, 201), logged)
 
@@ -95,9 +96,12 @@ def test_plain_post_is_not_retried_when_the_response_is_lost(fhir_server, make_c
     with pytest.raises(FhirError) as caught:
         make_client(timeout=(1.0, 0.1)).create(QR)
     assert caught.value.code is FhirErrorCode.NETWORK
+    # On a loaded machine the client's 0.1 s can run out before the server's handler has even started:
+    # wait for the POST to arrive rather than assume it already has.
+    assert arrived.wait(PATIENCE)
     gave_up.set()
     assert sleeps.delays == []
-    assert arrivals == ["POST"]  # a retry would have arrived before create() gave up
+    assert arrivals == ["POST"]  # a retry would have been sent before create() gave up
     assert logged.wait(PATIENCE) and len(fhir_server.log) == 1
 
 

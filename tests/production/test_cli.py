@@ -44,14 +44,14 @@ def _stop(process: subprocess.Popen) -> int:
     return process.returncode
 
 
-def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr):
+def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr, database_env):
     port = _free_port()
     config = tmp_path / "launch.json"
     config.write_text(json.dumps(e2e_registration(fake_ehr.base, app_origin=f"http://127.0.0.1:{port}")))
     output = tmp_path / "out.txt"
     process = _run_until_ready(["serve", "--dev", "--host", "127.0.0.1", "--port", str(port)],
                                {"SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48),
-                                "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")},
+                                "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log"), **database_env},
                                f"http://127.0.0.1:{port}/healthz", output)
     try:
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}
@@ -61,7 +61,7 @@ def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr):
     assert "development server" in output.read_text()
 
 
-def test_sandbox_command_serves_both_and_writes_the_audit_log(tmp_path):
+def test_sandbox_command_serves_both_and_writes_the_audit_log(tmp_path, database_env):
     app_port, sandbox_port = _free_port(), _free_port()
     config = tmp_path / "launch.json"
     config.write_text(json.dumps(e2e_registration(f"http://127.0.0.1:{sandbox_port}/fhir")))
@@ -69,7 +69,8 @@ def test_sandbox_command_serves_both_and_writes_the_audit_log(tmp_path):
     output = tmp_path / "out.txt"
     process = _run_until_ready(["sandbox", "--host", "127.0.0.1", "--port", str(app_port), "--sandbox-port", str(sandbox_port),
                                 "--config", str(config), "--audit-log", str(audit_log), "--sandbox-db", str(tmp_path / "ehr.sqlite3")],
-                               {"SMART_APP_SECRET_KEY": "sandbox-test", "SMART_APP_INSTANCE": str(tmp_path / "instance")},
+                               {"SMART_APP_SECRET_KEY": "sandbox-test", "SMART_APP_INSTANCE": str(tmp_path / "instance"),
+                                **database_env},
                                f"http://127.0.0.1:{app_port}/healthz", output)
     try:
         assert requests.get(f"http://127.0.0.1:{app_port}/readyz", timeout=5).json()["status"] == "ready"

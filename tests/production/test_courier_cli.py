@@ -24,10 +24,11 @@ SECRET = "courier-cli-secret"
 
 
 @pytest.fixture
-def e2e_app(e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str], redis_url: str) -> Flask:
+def e2e_app(e2e_sandbox: Any, tmp_path: Path, client_key_paths: dict[str, str], redis_url: str,
+            app_database_url: str) -> Flask:
     """The e2e app on a real Redis store, keyed by a secret the command line process shares."""
     return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "app-instance"), "SESSION_REDIS_URL": redis_url,
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": SECRET,
+                       "DATABASE_URL": app_database_url, "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": SECRET,
                        **client_key_paths})
 
 

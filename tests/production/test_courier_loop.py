@@ -13,12 +13,12 @@ from tests.fixtures.e2e import e2e_registration
 from tests.production.test_serving import ROOT
 
 
-def test_courier_loop_runs_rounds_until_sigterm_and_purges_once_at_start(tmp_path: Path) -> None:
+def test_courier_loop_runs_rounds_until_sigterm_and_purges_once_at_start(tmp_path: Path, app_database_url: str) -> None:
     config = tmp_path / "launch.json"
     config.write_text(json.dumps(e2e_registration("http://127.0.0.1:9/fhir")))
     audit_log = tmp_path / "audit.log"
     env = {**os.environ, "SMART_APP_CONFIG": str(config), "SMART_APP_SECRET_KEY": "loop-secret",
-           "SMART_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "SMART_APP_AUDIT_LOG": str(audit_log)}
+           "SMART_APP_DATABASE_URL": app_database_url, "SMART_APP_AUDIT_LOG": str(audit_log)}
     process = subprocess.Popen([sys.executable, "-m", "smart_app.cli", "courier", "--loop", "--interval", "0.05"],
                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

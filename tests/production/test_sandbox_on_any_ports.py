@@ -28,10 +28,11 @@ HANDLE_PATH = re.compile(r"^/l/[A-Za-z0-9_-]+/$")
 
 
 @pytest.fixture
-def running_pair(tmp_path: Path) -> Iterator[tuple[int, int, str]]:
+def running_pair(tmp_path: Path, database_env: dict[str, str]) -> Iterator[tuple[int, int, str]]:
     """The sandbox command on two free ports; yields (app port, sandbox port, its printed output so far)."""
     app_port, sandbox_port = _free_port(), _free_port()
-    env = {**os.environ, "SMART_APP_INSTANCE": str(tmp_path / "instance"), "SMART_APP_SECRET_KEY": "ports-test"}
+    env = {**os.environ, "SMART_APP_INSTANCE": str(tmp_path / "instance"), "SMART_APP_SECRET_KEY": "ports-test",
+           **database_env}
     env.pop("SMART_APP_CONFIG", None)  # the shipped launch.json, as in a fresh clone
     process = subprocess.Popen(
         [sys.executable, "-m", "smart_app.cli", "sandbox", "--port", str(app_port), "--sandbox-port", str(sandbox_port),

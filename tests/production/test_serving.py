@@ -44,13 +44,13 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def served(tmp_path, e2e_sandbox, redis_url):
+def served(tmp_path, e2e_sandbox, redis_url, app_database_url):
     """`smart-app serve` (gunicorn, 2 workers) against the sandbox and Redis, stopped after the test."""
     port = _free_port()
     config = tmp_path / "launch.json"
     config.write_text(json.dumps(e2e_registration(e2e_sandbox.fhir_base, app_origin=f"http://127.0.0.1:{port}")))
     env = {**os.environ, "SMART_APP_CONFIG": str(config), "SESSION_REDIS_URL": redis_url,
-           "SMART_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48),
+           "SMART_APP_DATABASE_URL": app_database_url, "SMART_APP_SECRET_KEY": secrets.token_urlsafe(48),
            "SMART_APP_AUDIT_LOG": str(tmp_path / "audit.log")}
     output = (tmp_path / "serve.out").open("w")
     process = subprocess.Popen([sys.executable, "-m", "smart_app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -11,6 +11,18 @@ import pytest
 from smart_app.audit import events as audit
 from smart_app.cli import main
 from smart_app.web.security import RedactQuerySecrets, weak_key_problem
+from smart_app import create_app
+from smart_app.database import default_url
+from tests.fixtures.e2e import e2e_registration
+
+
+@pytest.fixture
+def e2e_app(e2e_sandbox, tmp_path, client_key_paths):
+    """The e2e app on the embedded SQLite store whatever database the run uses: its files are among those checked."""
+    instance = tmp_path / "app-instance"
+    return create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": default_url(str(instance)),
+                       "REGISTRATION": e2e_registration(e2e_sandbox.fhir_base), "SECRET_KEY": "e2e-secret",
+                       **client_key_paths})
 
 
 def test_every_file_under_instance_and_the_audit_log_are_private(e2e, tmp_path):
