@@ -115,12 +115,12 @@ def convert(value: Decimal, from_code: str, to_code: str) -> Decimal | None:
     return value * source[1] / target[1]
 
 
-def _bound_unit(item: FormItem) -> dict | None:
+def _bound_unit(item: FormItem) -> dict[str, Any] | None:
     """The unit the form's min/max are in: the fixed questionnaire-unit, else the first unitOption."""
     return item.unit or (item.unit_options[0] if item.unit_options else None)
 
 
-def _unit_words(unit: dict | None) -> str:
+def _unit_words(unit: dict[str, Any] | None) -> str:
     """A unit as people read it ("kg", "mmHg")."""
     return str(unit.get("display") or unit.get("code") or "") if unit else ""
 
@@ -131,7 +131,7 @@ def _rounded(value: Decimal) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _range_message(item: FormItem, low: Any, high: Any, chosen: dict | None) -> str:
+def _range_message(item: FormItem, low: Any, high: Any, chosen: dict[str, Any] | None) -> str:
     """ "Enter a value between 20 and 300 kg" (and in the person's unit too when they chose another)."""
     unit = _bound_unit(item)
     words = _unit_words(unit)
