@@ -99,6 +99,14 @@ class Permissions:
         """Create or update (v2 `c`/`u`, v1 `write`/`*`) is granted for this type."""
         return self._allows(resource_type, "cu", "write")
 
+    def can_create(self, resource_type: str) -> bool:
+        """Create (v2 `c`, v1 `write`/`*`) is granted for this type."""
+        return self._allows(resource_type, "c", "write")
+
+    def can_update(self, resource_type: str) -> bool:
+        """Update (v2 `u`, v1 `write`/`*`) is granted for this type."""
+        return self._allows(resource_type, "u", "write")
+
     @property
     def read_only_reason(self) -> str | None:
         """Plain explanation when nothing may be written back; None when some write is allowed."""
