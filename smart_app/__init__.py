@@ -85,7 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import errors, home, medications, questionnaires, summary
+    from smart_app.views import assignments, errors, home, medications, questionnaires, summary
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
@@ -93,6 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     questionnaires.init_app(app)
     medications.init_app(app)
     summary.init_app(app)
+    assignments.init_app(app)
     return app
 
 

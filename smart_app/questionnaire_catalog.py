@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 from flask import has_request_context, request
 
 from smart_app import canonicals, drafts, submission
+from smart_app.assignments.model import parse_task
 from smart_app.fhir import FhirError
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
@@ -209,7 +210,20 @@ def _named_reads(launch: "Launch") -> list[Callable[[], list[dict]]]:
             reads.append(lambda rid=item.reference.id: _read_questionnaire(launch, rid))
         elif item.canonical and (item.type in (None, "Questionnaire")):
             reads.append(lambda canonical=item.canonical: _by_canonical(launch, canonical))
+        elif item.reference and item.reference.resource_type == "Task":
+            reads.append(lambda rid=item.reference.id: _task_questionnaire(launch, rid))
     return reads
+
+
+def _task_questionnaire(launch: "Launch", rid: str) -> list[dict]:
+    """The Questionnaire an SDC Task named in fhirContext asks for (its `questionnaire` input), by canonical."""
+    try:
+        task = parse_task(launch.fhir.read("Task", rid))
+    except (FhirError, ValueError):
+        return []
+    if task is None or task.questionnaire is None:
+        return []
+    return _by_canonical(launch, task.questionnaire.text)
 
 
 def _read_questionnaire(launch: "Launch", rid: str) -> list[dict]:

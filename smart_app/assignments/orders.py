@@ -16,11 +16,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Iterable, Mapping
 
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE, INPUT_QUESTIONNAIRE, SDC_TASK_CODE_SYSTEM,
-                                         SDC_TASK_PROFILE, AssignedTask, QuestionnaireCanonical, parse_task)
+                                         SDC_TASK_PROFILE, AssignedTask, QuestionnaireCanonical, parse_due,
+                                         parse_task)
 from smart_app.context import FhirReference
 from smart_app.writeback import token_query
 
@@ -128,6 +130,16 @@ def visit_start(resource: Mapping[str, Any] | None) -> str | None:
     period = resource.get("period") if isinstance(resource.get("period"), Mapping) else {}
     start = period.get("start") or resource.get("start")
     return start if isinstance(start, str) and start else None
+
+
+def due_before_visit(resource: Mapping[str, Any] | None, now: datetime) -> str | None:
+    """The due date a form asked for this visit gets: the visit's start while it is ahead; once the visit
+    has begun (an in-progress encounter), the end of today (`now`'s date); None without a visit start."""
+    start = visit_start(resource)
+    begins = parse_due(start, timezone.utc) if start else None
+    if begins is None:
+        return None
+    return start if begins > now else now.date().isoformat()
 
 
 class CancelDecision(Enum):

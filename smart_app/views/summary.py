@@ -8,13 +8,17 @@ completed response, whatever wrote it; scores and bands are computed by the app'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from flask import Flask, url_for
 
 from smart_app import safety
+from smart_app.assignments.ordering import FormRequests, may_ask, may_cancel, read_form_requests
+from smart_app.assignments.progress import RequestLine, request_lines
 from smart_app.launch.session import Launch
+from smart_app.pools import submit_read
 from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse, catalog
 from smart_app.views.home import register_summary_provider
 from smart_app.questionnaires.extraction import VITAL_SIGN_CODES
@@ -70,6 +74,17 @@ class ReportedLine:
     url: str
 
 
+@dataclass(frozen=True)
+class AskedForms:
+    """The forms asked of the patient (SDC Tasks), and whether this clinician may ask for another."""
+
+    lines: tuple[RequestLine, ...] = ()
+    unreadable: str | None = None  # "no-scope" | "failed": the requests could not be read
+    may_ask: bool = False
+    may_cancel: bool = False
+    truncated: bool = False
+
+
 @dataclass
 class PreVisitSummary:
     """Everything above the task list for a clinician, in the order it matters."""
@@ -77,6 +92,7 @@ class PreVisitSummary:
     flags: list[FlagLine] = field(default_factory=list)
     scores: list[ScoreLine] = field(default_factory=list)
     reported: list[ReportedLine] = field(default_factory=list)
+    asked: AskedForms = field(default_factory=AskedForms)
 
     @property
     def empty(self) -> bool:
@@ -170,8 +186,31 @@ def init_app(app: Flask) -> None:
 
 
 def summary_for(launch: Launch) -> PreVisitSummary | None:
-    """The summary for a clinician's launch (None for patients and caregivers, who see their tasks)."""
+    """The summary for a clinician's launch (None for patients and caregivers, who see their tasks).
+
+    The patient's form requests (Tasks) are read on the read pool while the catalog's wave runs,
+    so they cost no extra round trip.
+    """
     if launch.context.user_kind != "clinician" or not launch.context.patient_id:
         return None
-    return build_summary(catalog(launch), safety.settings().rules, lambda entry, response: url_for(
-        "questionnaires.response", handle=launch.handle, key=entry.key, response_id=response.id))
+    _ = launch.fhir  # built once, here, before the threads share it
+    requests = submit_read(lambda: read_form_requests(launch))
+    entries = catalog(launch)
+
+    def response_url(entry: CatalogEntry, response: CompletedResponse) -> str:
+        """Where the clinician reads a completed response in full."""
+        return url_for("questionnaires.response", handle=launch.handle, key=entry.key, response_id=response.id)
+
+    summary = build_summary(entries, safety.settings().rules, response_url)
+    summary.asked = asked_forms(launch, requests.result(), entries, response_url)
+    return summary
+
+
+def asked_forms(launch: Launch, requests: FormRequests, entries: list[CatalogEntry], response_url: ResponseUrl) -> AskedForms:
+    """The sidebar's "Forms asked for this visit" from the Tasks read and the catalog."""
+    ctx = launch.context
+    cancel = may_cancel(launch)
+    # Dates are shown as the EHR wrote them; "overdue" is judged against the end of the due day in UTC.
+    lines = request_lines(requests.tasks, entries, now=datetime.now(timezone.utc), tz=timezone.utc, me=ctx.fhir_user,
+                          iss=ctx.iss, encounter_id=ctx.encounter_id, response_url=response_url, can_cancel=cancel)
+    return AskedForms(tuple(lines), requests.skipped, may_ask(launch), cancel, requests.truncated)

@@ -1,12 +1,14 @@
 """The clinician's order: an SDC Task built to the profile, keyed so a double click makes one, and a cancel that changes only the status."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from smart_app.assignments.model import parse_task, visible_to
 from smart_app.assignments.orders import (CANCEL_REASON, ORDER_IDENTIFIER_SYSTEM, CancelDecision, Order, cancelled,
-                                          decide_cancel, identifier_value, if_none_exist, new_task, open_order,
-                                          visit_start)
+                                          decide_cancel, due_before_visit, identifier_value, if_none_exist, new_task,
+                                          open_order, visit_start)
 from smart_app.assignments.model import QuestionnaireCanonical
 from smart_app.context import FhirReference
 from tests.assignments.tasks import ISS, sdc_task
@@ -148,3 +150,15 @@ def test_a_cancel_changes_only_the_status_its_reason_and_last_modified():
 ])
 def test_the_due_date_comes_from_the_visit_start_as_written(resource, expected):
     assert visit_start(resource) == expected
+
+
+@pytest.mark.parametrize("start,expected", [
+    ("2026-01-15T09:00:00+01:00", "2026-01-15T09:00:00+01:00"),  # ahead: due when the visit begins
+    ("2026-01-12T10:29:00Z", "2026-01-12"),                      # begun a minute ago: due by the end of today
+    ("2026-01-10", "2026-01-12"),
+    (None, None),
+])
+def test_a_form_asked_for_a_visit_is_due_at_its_start_or_today_once_it_has_begun(start, expected):
+    now = datetime(2026, 1, 12, 10, 30, tzinfo=timezone.utc)
+    visit = {"resourceType": "Encounter", "period": {"start": start} if start else {}}
+    assert due_before_visit(visit, now) == expected

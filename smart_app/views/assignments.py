@@ -1,0 +1,173 @@
+"""The clinician closes the loop: ask the patient to fill a form (picker, then one SDC Task), cancel a
+request, and open the form an EHR launch names in its fhirContext (a Questionnaire or a Task).
+
+Each view parses the request, calls one function of `smart_app.assignments.ordering` (or the catalog)
+and redirects or renders; the words are for a clinician.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask import Blueprint, Flask, abort, flash, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from smart_app.assignments.model import parse_task
+from smart_app.assignments.ordering import (AskOutcome, CancelOutcome, ask_patient, cancel_request, find_questionnaires,
+                                            may_ask, task_id_of)
+from smart_app.fhir import FhirError
+from smart_app.launch.session import Launch, current_launch
+from smart_app.pools import submit_read
+from smart_app.questionnaire_catalog import CatalogEntry, catalog
+from smart_app.wording import clinician_date
+
+bp = Blueprint("assignments", __name__, url_prefix="/l/<handle>")
+
+ASKED = {
+    AskOutcome.CREATED: ("The patient has been asked to fill in {title}.", "saved"),
+    AskOutcome.ALREADY_ASKED: ("The patient has already been asked to fill in {title}; nothing new was sent.", "saved"),
+    AskOutcome.NOT_ALLOWED: ("This app may not ask patients to fill in forms in this EHR.", "error"),
+    AskOutcome.UNKNOWN_FORM: ("That form is not available any more. Choose another one.", "error"),
+    AskOutcome.FAILED: ("The EHR did not accept the request. Nothing was sent; try again in a moment.", "error"),
+}
+CANCELLED = {
+    CancelOutcome.CANCELLED: ("The request for {title} was cancelled.", "saved"),
+    CancelOutcome.ALREADY_COMPLETED: ("The patient has already filled in {title}, so the request was not cancelled.", "error"),
+    CancelOutcome.ALREADY_CLOSED: ("The request for {title} was already closed. Nothing was changed.", "saved"),
+    CancelOutcome.NOT_YOURS: ("Only the clinician who asked for {title} can cancel the request. Nothing was changed.", "error"),
+    CancelOutcome.NOT_FOUND: ("That request is not in this patient's record any more. Nothing was changed.", "error"),
+    CancelOutcome.NOT_ALLOWED: ("This app may not change form requests in this EHR. Nothing was changed.", "error"),
+    CancelOutcome.NO_VERSION: ("The EHR cannot tell this app whether the request changed meanwhile, so it was not "
+                               "cancelled here. Cancel it in the EHR.", "error"),
+    CancelOutcome.KEPT_CHANGING: ("The request kept changing in the EHR while this app tried to cancel it. Nothing was "
+                                  "overwritten; reload the page and decide again.", "error"),
+    CancelOutcome.FAILED: ("The EHR did not accept the cancellation. Nothing was changed; try again in a moment.", "error"),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)
+
+
+def _clinician_launch(handle: str) -> Launch:
+    """The launch, for a clinician with a patient only (403 otherwise)."""
+    launch = current_launch(handle)
+    if launch.context.user_kind != "clinician" or not launch.context.patient_id:
+        abort(403)
+    return launch
+
+
+def _due(raw: str | None, today: date) -> tuple[str | None, str | None]:
+    """(the due date as a FHIR date, or None for "the visit"; an error message for a bad one)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, None
+    try:
+        chosen = date.fromisoformat(raw)
+    except ValueError:
+        return None, "Enter the due date as a date, for example 2026-01-20."
+    if chosen < today:
+        return None, "The due date is in the past. Choose today or a later day."
+    return chosen.isoformat(), None
+
+
+def _render_picker(launch: Launch, *, error: str | None = None, chosen: str = "", due: str = "", status: int = 200):
+    """The form picker: a search box (GET, no JavaScript needed), matching forms as radio buttons, a due date."""
+    text = request.values.get("q", "")
+    found = find_questionnaires(launch, text)
+    return make_response(render_template("assignments/ask.html", launch=launch, found=found, q=text, error=error,
+                                         chosen=chosen, due=due), status)
+
+
+@bp.get("/ask")
+def ask(handle: str) -> Response:
+    """Choose a form to ask the patient to fill in: the EHR's active Questionnaires and the app's library."""
+    launch = _clinician_launch(handle)
+    if not may_ask(launch):
+        abort(403)
+    return _render_picker(launch)
+
+
+@bp.post("/ask")
+def create(handle: str) -> Response:
+    """Ask the patient to fill in the chosen form before the visit: one SDC Task, however often this is posted."""
+    launch = _clinician_launch(handle)
+    if not may_ask(launch):
+        abort(403)
+    canonical = request.form.get("questionnaire", "")
+    due, problem = _due(request.form.get("due"), datetime.now(timezone.utc).date())
+    if not canonical:
+        problem = "Choose the form the patient should fill in."
+    if problem:
+        return _render_picker(launch, error=problem, chosen=canonical, due=request.form.get("due", ""), status=400)
+    result = ask_patient(launch, canonical, due)
+    message, category = ASKED[result.outcome]
+    title = (result.task.description if result.task and result.task.description else None) or "the form"
+    if result.outcome is AskOutcome.UNKNOWN_FORM:
+        return _render_picker(launch, error=message, due=request.form.get("due", ""), status=400)
+    flash(message.format(title=title), category)
+    return redirect(url_for("home.launch_home", handle=handle), code=303)
+
+
+@bp.post("/requests/<task_id>/cancel")
+def cancel(handle: str, task_id: str) -> Response:
+    """Cancel a form request this clinician made (If-Match; a 412 is re-read and decided again)."""
+    launch = _clinician_launch(handle)
+    if task_id_of(task_id) is None:
+        abort(404)
+    result = cancel_request(launch, task_id)
+    message, category = CANCELLED[result.outcome]
+    title = (result.task.description if result.task and result.task.description else None) or "this form"
+    flash(message.format(title=title), category)
+    return redirect(url_for("home.launch_home", handle=handle, _anchor="asked-heading"), code=303)
+
+
+# ------------------------------------------------------------------------------ fhirContext landing
+
+
+def _context_task(launch: Launch) -> dict | None:
+    """The Task the launch's fhirContext names, read from the EHR (None when none is named or it cannot be read)."""
+    for item in launch.context.fhir_context:
+        if item.effective_role == "launch" and item.reference and item.reference.resource_type == "Task":
+            try:
+                return launch.fhir.read("Task", item.reference.id)
+            except (FhirError, ValueError):
+                return None
+    return None
+
+
+def _named_entry(entries: list[CatalogEntry], task: dict | None) -> CatalogEntry | None:
+    """The catalog's form the launch named: the Task's Questionnaire, else the first one fhirContext asked for."""
+    parsed = parse_task(task) if task else None
+    if parsed is not None and parsed.questionnaire is not None:
+        wanted = parsed.questionnaire
+        found = next((e for e in entries if e.canonical == wanted.text), None) or \
+            next((e for e in entries if e.url == wanted.url and wanted.version is None), None)
+        if found is not None:
+            return found
+    return next((e for e in entries if e.requested), None)
+
+
+@bp.get("/open")
+def open_context(handle: str) -> Response:
+    """Where an EHR launch naming a form lands: straight into that form, or "already completed, fill in again"."""
+    launch = current_launch(handle)
+    _ = launch.fhir  # built once, here, before the threads share it
+    task_read = submit_read(lambda: _context_task(launch))
+    entries = catalog(launch)
+    task = task_read.result()
+    entry = _named_entry(entries, task)
+    home = url_for("home.launch_home", handle=handle)
+    if entry is None:
+        return make_response(render_template("assignments/opened.html", launch=launch, entry=None, home=home,
+                                             task=None, completed_on=None), 200)
+    parsed = parse_task(task) if task else None
+    done = parsed.status == "completed" if parsed else (entry.status == "completed")
+    closed = parsed is not None and parsed.is_finished and not done
+    if not done and not closed:
+        return redirect(url_for("questionnaires.fill", handle=handle, key=entry.key), code=303)
+    latest = entry.latest
+    completed_on = clinician_date(latest.authored if latest else (parsed.last_modified if parsed else None))
+    return make_response(render_template("assignments/opened.html", launch=launch, entry=entry, home=home, task=parsed,
+                                         done=done, completed_on=completed_on,
+                                         fill_url=url_for("questionnaires.fill", handle=handle, key=entry.key)), 200)
