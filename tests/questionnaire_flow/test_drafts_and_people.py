@@ -109,7 +109,7 @@ def test_caregiver_is_author_and_source_and_the_page_says_whose_form_it_is(e2e):
 
 def test_read_only_launch_says_so_up_front_and_writes_nothing(e2e):
     writes = {"patient/Observation.c", "patient/QuestionnaireResponse.crus", "patient/Provenance.c",
-              "patient/Flag.c"}
+              "patient/Flag.c", "patient/Task.rus"}
     browser = Browser(e2e.client, e2e.launcher.standalone(login=f"Patient/{PATIENT}", exclude_scopes=writes))
     before = len(e2e.sandbox.resources("QuestionnaireResponse"))
     listing = browser.get("questionnaires/").get_data(as_text=True)
