@@ -13,7 +13,7 @@ _V2 = re.compile(r"^(patient|user|system)/(\*|[A-Za-z]+)\.([cruds]+)(\?.*)?$")
 def requested_scope(base_scope: str, *, ehr_launch: bool, v2: bool) -> str:
     """The scope for the authorize request: `launch` for EHR launch, `launch/patient` standalone.
 
-    `user/` scopes are the clinician's (asking a patient to fill a form, `user/Task.cu`): only an
+    `user/` scopes are the clinician's (asking a patient to fill a form, `user/Task.c`): only an
     EHR launch, opened from the chart, asks for them; a standalone launch is the patient's portal.
     """
     scopes = [s for s in base_scope.split() if s not in ("launch", "launch/patient")

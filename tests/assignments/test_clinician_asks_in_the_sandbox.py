@@ -106,7 +106,7 @@ def test_a_cancel_without_the_csrf_token_changes_nothing(e2e, clinic_form):
 
 
 def test_without_the_task_create_scope_the_ask_button_is_hidden_and_the_page_refused(e2e, clinic_form):
-    handle = e2e.launcher.ehr(patient=PATIENT, practitioner=CLINICIAN, exclude_scopes=["user/Task.cu"])
+    handle = e2e.launcher.ehr(patient=PATIENT, practitioner=CLINICIAN, exclude_scopes=["user/Task.c"])
     home = _home(e2e, handle)
     assert "Forms asked for this visit" in home and "Ask the patient to fill in a form" not in home
     assert e2e.page(handle, "ask").status_code == 403

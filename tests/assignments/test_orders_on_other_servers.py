@@ -17,7 +17,7 @@ from tests.questionnaire_flow.flow import csrf
 
 FORM_URL = "https://clinic.example/Questionnaire/sleep"
 BASE_SCOPE = "launch openid fhirUser patient/Patient.r patient/Questionnaire.rs patient/QuestionnaireResponse.crus"
-TASK_SCOPE = " patient/Task.rus user/Task.cu"
+TASK_SCOPE = " patient/Task.rus user/Task.c"
 FHIR_JSON = "application/fhir+json"
 
 

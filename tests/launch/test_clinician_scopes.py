@@ -6,7 +6,7 @@ import pytest
 from smart_app.context import Permissions
 from tests.fixtures.app import registration
 
-SCOPE = "openid fhirUser patient/Patient.r patient/Task.rus user/Task.cu"
+SCOPE = "openid fhirUser patient/Patient.r patient/Task.rus user/Task.c"
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def task_launcher(make_app, fake_ehr):
 
 def test_an_ehr_launch_asks_for_the_clinicians_task_scope(task_launcher):
     scopes = task_launcher.authorize(launch="launch-1").params["scope"].split()
-    assert "user/Task.cu" in scopes and "patient/Task.rus" in scopes
+    assert "user/Task.c" in scopes and "patient/Task.rus" in scopes
 
 
 def test_a_standalone_launch_from_the_patient_portal_asks_for_no_user_scope(task_launcher):
