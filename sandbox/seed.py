@@ -372,7 +372,8 @@ def _visits(person: _Person, clock: _Clock) -> Iterator[dict[str, Any]]:
            "description": "Pre-visit questionnaires and medication review requested",
            "start": start, "end": end, "minutesDuration": 30, "created": clock.at(-14, "08:00"),
            "participant": [{"actor": _ref(f"Patient/{pid}"), "status": "accepted", "required": "required"},
-                           {"actor": _ref(prac), "status": "accepted", "required": "required"}]}
+                           {"actor": _ref(prac, CLINICIAN_NAMES.get(person.clinician)), "status": "accepted",
+                            "required": "required"}]}
     encounter = {"resourceType": "Encounter", "id": f"enc-{slug}-visit", "status": person.visit, "class": amb,
                  "type": [_cc(SNOMED, *person.reason)],
                  "subject": _ref(f"Patient/{pid}"), "participant": [{"individual": _ref(prac)}],
@@ -380,6 +381,81 @@ def _visits(person: _Person, clock: _Clock) -> Iterator[dict[str, Any]]:
                  "period": {"start": start} if person.visit == "in-progress" else {"start": start, "end": end},
                  "serviceProvider": _ref("Organization/org-riverside")}
     yield encounter
+
+
+CLINICIAN_NAMES = {"prac-lee": "Dr Morgan Lee", "prac-ortiz": "Dr Samir Ortiz"}
+SDC_TEMP = "http://hl7.org/fhir/uv/sdc/CodeSystem/temp"
+CLINIC_FORMS = "http://riverside.example.org/fhir/Questionnaire"
+LIBRARY = "http://smart-previsit.example.org/fhir/Questionnaire"
+
+
+def clinic_questionnaires() -> Iterator[dict[str, Any]]:
+    """The clinic's own forms: not in the app's library, so only a Task (or the EHR) offers them."""
+    yield {"resourceType": "Questionnaire", "id": "q-sore-throat", "url": f"{CLINIC_FORMS}/sore-throat-follow-up",
+           "version": "2", "name": "SoreThroatFollowUp", "title": "Sore throat follow-up", "status": "active",
+           "subjectType": ["Patient"], "publisher": "Riverside Family Clinic",
+           "item": [{"linkId": "better", "text": "Is your throat better since you started the antibiotic?",
+                     "type": "choice", "required": True,
+                     "answerOption": [{"valueCoding": {"code": "better", "display": "Better"}},
+                                      {"valueCoding": {"code": "same", "display": "About the same"}},
+                                      {"valueCoding": {"code": "worse", "display": "Worse"}}]},
+                    {"linkId": "doses-missed", "text": "How many doses have you missed?", "type": "integer"},
+                    {"linkId": "notes", "text": "Anything else you want us to know?", "type": "text"}]}
+    # Version 1 is retired: a Task naming version 2 must find version 2, not this one.
+    yield {"resourceType": "Questionnaire", "id": "q-sore-throat-v1", "url": f"{CLINIC_FORMS}/sore-throat-follow-up",
+           "version": "1", "name": "SoreThroatFollowUp", "title": "Sore throat follow-up (old)", "status": "retired",
+           "item": [{"linkId": "old", "text": "Old question", "type": "string"}]}
+    yield {"resourceType": "Questionnaire", "id": "q-child-asthma", "url": f"{CLINIC_FORMS}/child-asthma-check",
+           "version": "1", "name": "ChildAsthmaCheck", "title": "Child asthma check", "status": "active",
+           "subjectType": ["Patient"], "publisher": "Riverside Family Clinic",
+           "item": [{"linkId": "night-cough", "text": "In the last 4 weeks, how many nights did the child cough or wheeze?",
+                     "type": "integer", "required": True},
+                    {"linkId": "reliever", "text": "Does the child use the reliever inhaler more than twice a week?",
+                     "type": "boolean", "required": True}]}
+
+
+def _task(tid: str, patient: str, canonical: str, *, status: str = "requested", requester: str = "prac-ortiz",
+          owner: str | None = None, due: str | None = None, appointment: str | None = None,
+          encounter: str | None = None, authored: str, description: str | None = None) -> dict[str, Any]:
+    """An SDC Task asking the patient (or their proxy) to complete a Questionnaire."""
+    task: dict[str, Any] = {
+        "resourceType": "Task", "id": tid,
+        "meta": {"profile": ["http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-task"]},
+        "status": status, "intent": "order",
+        "code": {"coding": [{"system": SDC_TEMP, "code": "complete-questionnaire"}]},
+        "for": _ref(f"Patient/{patient}"), "authoredOn": authored,
+        "requester": _ref(f"Practitioner/{requester}", CLINICIAN_NAMES[requester]),
+        "owner": _ref(owner or f"Patient/{patient}"),
+        "input": [{"type": {"coding": [{"system": SDC_TEMP, "code": "questionnaire"}]}, "valueCanonical": canonical}],
+    }
+    if description:
+        task["description"] = description
+    if due:
+        task["restriction"] = {"period": {"end": due}}
+    if appointment:
+        task["basedOn"] = [_ref(f"Appointment/{appointment}")]
+    if encounter:
+        task["encounter"] = _ref(f"Encounter/{encounter}")
+    return task
+
+
+def _assigned_forms(clock: _Clock) -> Iterator[dict[str, Any]]:
+    """SDC Tasks: Sam has a clinic form for his visit, an overdue PHQ-9, a cancelled GAD-7 and one whose
+    form the EHR no longer has; Eli's mother (his proxy) owns a clinic form for his visit."""
+    sam = next(p for p in PERSONS if p.id == "pat-sam")
+    eli = next(p for p in PERSONS if p.id == CHILD_ID)
+    yield _task("task-sam-throat", "pat-sam", f"{CLINIC_FORMS}/sore-throat-follow-up|2",
+                due=clock.day(sam.visit_offset - 1), appointment="appt-sam", encounter="enc-sam-visit",
+                authored=clock.at(-2, "10:00"), description="Sore throat follow-up")
+    yield _task("task-sam-phq9", "pat-sam", f"{LIBRARY}/phq-9|1.0.0", due=clock.day(-2),
+                authored=clock.at(-20, "10:00"), description="Mood questionnaire")
+    yield _task("task-sam-gad7", "pat-sam", f"{LIBRARY}/gad-7|1.0.0", status="cancelled",
+                authored=clock.at(-20, "10:05"))
+    yield _task("task-sam-retired", "pat-sam", f"{CLINIC_FORMS}/diet-diary|1", due=clock.day(sam.visit_offset),
+                authored=clock.at(-3, "10:00"), description="Diet diary")
+    yield _task("task-eli-asthma", CHILD_ID, f"{CLINIC_FORMS}/child-asthma-check|1", owner=f"RelatedPerson/{PARENT_ID}",
+                due=clock.day(eli.visit_offset), appointment="appt-eli", authored=clock.at(-1, "16:00"),
+                description="Child asthma check")
 
 
 def _medication(key: str, rid: str) -> dict[str, Any]:
@@ -555,10 +631,11 @@ def build_resources(today: date, questionnaire_dir: Path | None = None,
         out += [*_visits(person, clock), *_problems(person, clock), *_med_requests(person, clock),
                 *_vitals(person, clock)]
     out += list(_med_statements(clock))
+    out += [*clinic_questionnaires(), *_assigned_forms(clock)]
     out += list(_questionnaires(questionnaire_dir, summary))
     stamp = f"{clock.day(-1)}T08:00:00.000Z"
     for resource in out:
-        resource["meta"] = {"lastUpdated": stamp}
+        resource["meta"] = {**resource.get("meta", {}), "lastUpdated": stamp}
     return out
 
 

@@ -14,17 +14,22 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
 
-from smart_app import canonicals, drafts, submission
-from smart_app.assignments.model import parse_task
+from smart_app import audit, canonicals, drafts, submission
+from smart_app.assignments.model import AssignedTask, parse_task
+from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, read_next_appointment, read_open_tasks,
+                                         read_recently_closed_tasks, resolve_questionnaires)
 from smart_app.fhir import FhirError
 from smart_app.outbox import OutboxState
 from smart_app.pools import submit_read
 from smart_app.questionnaires import QuestionnaireError, build_form
+from smart_app.launch.runtime import runtime
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.scoring import Score, has_score, score
@@ -70,6 +75,9 @@ class CatalogEntry:
     history_truncated: bool = False  # older completed responses exist than `completed` holds
 
     iss: str | None = field(default=None, repr=False)  # the server an EHR copy came from (form cache key)
+    assignment: AssignedTask | None = None  # the open SDC Task that asks for this form (earliest due)
+    closed_assignment: AssignedTask | None = None  # a Task for this form cancelled or finished elsewhere
+    offered: bool = True  # listed on the home and list pages (library forms depend on launch.json `library_forms`)
 
     @property
     def form(self) -> Form | None:
@@ -95,6 +103,11 @@ class CatalogEntry:
         if cited in (self.canonical, self.url):
             return True
         return not self.resource.get("url") and cited == f"Questionnaire/{self.key}"
+
+    @property
+    def request_closed(self) -> bool:
+        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
+        return self.source == "task-closed" and self.assignment is None
 
     @property
     def status(self) -> str:
@@ -347,8 +360,41 @@ _per_request: "weakref.WeakKeyDictionary[Any, dict[str, tuple[threading.Lock, li
 _per_request_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Assignments:
+    """What the care team asked for and the visit, read in the catalog's wave.
+
+    `unopenable`: Tasks whose Questionnaire the EHR does not have (shown, never dropped);
+    `task_read`: the Task search's outcome (`skipped` says "no-scope" or "failed").
+    """
+
+    tasks: tuple[AssignedTask, ...] = ()
+    unopenable: tuple[AssignedTask, ...] = ()
+    appointment: dict | None = None
+    task_read: TaskRead = field(default_factory=TaskRead)
+    closed: tuple[AssignedTask, ...] = ()  # the newest finished ones (the clinician's sidebar shows what is done)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """One request's catalog and assignments."""
+
+    entries: list[CatalogEntry]
+    assignments: Assignments
+
+
 def catalog(launch: "Launch") -> list[CatalogEntry]:
     """Every questionnaire for this launch with its status, built once per request (single-flight)."""
+    return _built(launch).entries
+
+
+def assignments(launch: "Launch") -> Assignments:
+    """The assigned forms and the next visit, from the same single-flight build as `catalog`."""
+    return _built(launch).assignments
+
+
+def _built(launch: "Launch") -> _Built:
+    """The request's build (single-flight per request and launch)."""
     if not has_request_context():
         return _build_catalog(launch)
     req = request._get_current_object()  # type: ignore[attr-defined]
@@ -361,8 +407,21 @@ def catalog(launch: "Launch") -> list[CatalogEntry]:
         return holder[0]
 
 
-def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict], list[dict], ResponseHistory, T]:
-    """(named by the launch, EHR copies of the library, completed responses, meanwhile()), in one wave.
+@dataclass(frozen=True)
+class _Wave:
+    """What the catalog's one read wave brought back."""
+
+    named: list[dict]
+    ehr_copies: list[dict]
+    history: ResponseHistory
+    task_read: TaskRead
+    closed: tuple[AssignedTask, ...]
+    appointment: dict | None
+
+
+def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[_Wave, T]:
+    """(named by the launch, EHR copies of the library, completed responses, open Tasks, next
+    Appointment) in one wave, and meanwhile().
 
     The EHR reads run on the read pool while this thread runs `meanwhile` (the store reads,
     which need this request's context), so the store's round trips hide inside the EHR's.
@@ -370,18 +429,28 @@ def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[list[dict]
     library_urls = [q["url"] for q in _library()]
     reads: list[Callable[[], list[dict]]] = [lambda: _ehr_copies(launch, library_urls), *_named_reads(launch)]
     launch.fhir  # build the client once, before the threads share it
+    today = _today(launch)
     history = submit_read(lambda: completed_responses(launch))
+    tasks = submit_read(lambda: read_open_tasks(launch))
+    closed = submit_read(lambda: read_recently_closed_tasks(launch))
+    appointment = submit_read(lambda: read_next_appointment(launch, today))
     pending = [submit_read(read) for read in reads]
     local = meanwhile()
     results = [future.result() for future in pending]
-    return [r for found in results[1:] for r in found], results[0], history.result(), local
+    return _Wave([r for found in results[1:] for r in found], results[0], history.result(), tasks.result(),
+                 closed.result(), appointment.result()), local
 
 
-def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
+def _today(launch: "Launch") -> date:
+    """Today in the patients' configured zone (the appointment search's lower bound)."""
+    return datetime.now(ZoneInfo(runtime().settings.time_zone)).date()
+
+
+def _build_catalog(launch: "Launch") -> _Built:
     """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
-    def add(resource: dict, source: str, requested: bool = False) -> None:
+    def add(resource: dict, source: str, requested: bool = False, assignment: AssignedTask | None = None) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
         canonical = canonical_of(resource, launch.context.iss)
@@ -391,21 +460,46 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
             for entry in entries.values():
                 if entry.canonical == canonical:
                     entry.requested = entry.requested or requested
+                    entry.assignment = entry.assignment or assignment
             return
         entries[key] = CatalogEntry(key=key, canonical=canonical, title=str(resource.get("title") or resource.get("name") or key),
-                                    source=source, resource=resource, requested=requested, iss=launch.context.iss)
+                                    source=source, resource=resource, requested=requested, iss=launch.context.iss,
+                                    assignment=assignment)
 
     def store_reads() -> tuple[list[submission.SubmissionOutcome], dict[str, drafts.Draft | None]]:
         """This person's submissions (newest first) and the drafts of the bundled forms."""
         return submission.submissions(launch), drafts.load_many(launch, map(canonical_of, _library()))
 
-    named, ehr_copies, history, (known, library_drafts) = _read_wave(launch, store_reads)
-    for resource in named:
+    wave, (known, library_drafts) = _read_wave(launch, store_reads)
+    history = wave.history
+    tasks = wave.task_read.tasks
+    # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
+    every = [*tasks, *wave.closed]
+    resolved = (resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
+                if every else ResolvedQuestionnaires())
+    unopenable: list[AssignedTask] = []
+    for task in tasks:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is None:
+            unopenable.append(task)
+            audit.event("assignment.questionnaire_missing", handle=launch.handle, task=task.id,
+                        reason="search failed" if resolved.failed else "not on the server")
+            continue
+        add(resource, "task", assignment=task)
+    for resource in wave.named:
         add(resource, "launch", requested=True)
-    for resource in ehr_copies:
+    for resource in wave.ehr_copies:
         add(resource, "ehr")
     for resource in _library():
         add(resource, "library")
+    # Forms of requests closed elsewhere come last: a library form stays a library form.
+    for task in wave.closed:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "task-closed")
+            for entry in entries.values():
+                if entry.canonical == canonical_of(resource, launch.context.iss) and entry.assignment is None:
+                    entry.closed_assignment = entry.closed_assignment or task
 
     for entry in entries.values():
         entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
@@ -421,7 +515,33 @@ def _build_catalog(launch: "Launch") -> list[CatalogEntry]:
         found = [submit_read(lambda entry=entry: _latest_beyond(launch, entry)) for entry in unseen]
         for entry, future in zip(unseen, found):
             _add_completed(entry, [r for r in future.result() if entry.cited_by(r)])
-    return sorted(entries.values(), key=lambda e: (not e.requested, e.title.lower()))
+    _mark_offered(entries.values(), assigned=bool(tasks), choice=runtime().settings.library_forms)
+    ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
+    return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable), appointment=wave.appointment,
+                                       task_read=wave.task_read, closed=wave.closed))
+
+
+def _assigned_questionnaire(task: AssignedTask, resolved: ResolvedQuestionnaires) -> dict | None:
+    """The Questionnaire a Task names: the EHR's copy, else our bundled copy of that canonical; None when missing."""
+    if task.questionnaire is None:
+        return None
+    found = resolved.found.get(task.questionnaire.text)
+    if found is not None:
+        return found
+    bundled = shared_find(task.questionnaire.text)
+    if bundled is not None and (task.questionnaire.version is None or bundled.get("version") == task.questionnaire.version):
+        return bundled
+    return None
+
+
+def _mark_offered(entries: Iterable[CatalogEntry], *, assigned: bool, choice: str) -> None:
+    """Library forms (bundled, or the EHR's copies of them) are offered per launch.json `library_forms`;
+    one the person already started, sent or completed stays listed, so nothing they did disappears."""
+    library_on = choice == "always" or (choice == "when-nothing-assigned" and not assigned)
+    for entry in entries:
+        if entry.source == "task-closed" or (entry.source in ("library", "ehr") and entry.assignment is None
+                                             and not library_on):
+            entry.offered = bool(entry.completed or entry.pending or (entry.draft is not None and entry.draft.saved_at))
 
 
 def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:

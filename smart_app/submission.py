@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from flask import current_app, has_request_context
 
 from smart_app import audit
+from smart_app.assignments import updates as task_updates
 from smart_app.errors import LaunchError
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, record_sent, retry_now
@@ -54,6 +55,17 @@ REASONS: dict[FhirErrorCode, str] = {
     FhirErrorCode.NOT_SUPPORTED: "Your health record system does not support saving these answers.",
 }
 NOT_PERMITTED = "This app was not given permission to save answers to your health record."
+TASK_CLOSED = "Your care team closed this request while you were answering, so your answers were not sent."
+TASK_CLOSED_NEXT = "You do not need to send them. If you still want your care team to see them, contact them."
+
+
+class TaskClosed(Exception):
+    """The assigned Task was cancelled or finished elsewhere: nothing may be written against it."""
+
+    def __init__(self, task_id: str, status: str) -> None:
+        """Name the Task and the status found (ids and codes only)."""
+        super().__init__(f"Task/{task_id} is {status}")
+        self.task_id, self.status = task_id, status
 
 
 class SubmissionRefused(Exception):
@@ -95,12 +107,15 @@ class SubmissionOutcome:
     messages: tuple[str, ...] = ()
     questionnaire: str | None = None
     safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
+    task_closed: bool = False  # the assigned Task was cancelled or finished elsewhere: nothing was sent
 
     @property
     def reason(self) -> str | None:
         """The last failure in plain words (None when sent or never tried)."""
         if self.state is OutboxState.SENT or self.error is None:
             return None
+        if self.task_closed:
+            return TASK_CLOSED
         return REASONS.get(self.error, "The answers could not be sent.")
 
     @property
@@ -191,6 +206,7 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
+        task_closed=bool(record.get("task_closed")),
     )
 
 
@@ -243,7 +259,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
            observations: list[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
-           flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = ()) -> SubmissionOutcome:
+           flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = (),
+           task_id: str | None = None) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -254,6 +271,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     mirror, same identifier) that the transaction updates to the completed answers.
     `flags` (safety Flags) go in the same transaction; `safety` ({"rule", "message"} per fired
     rule) is kept with the submission for the receipt and the audit trail.
+    `task_id` names the SDC Task that asked for this form: each attempt re-reads it and completes
+    it in the same transaction (see _with_task).
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -265,7 +284,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         record = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                   "handle": launch.handle, "complete_in_place": complete_in_place,
-                  "safety": [dict(s) for s in safety]}
+                  "safety": [dict(s) for s in safety], "task_id": task_id}
         # Kept before the first byte goes out: nothing is lost on a crash.
         if rows().insert(_key(launch, submission_id), _person(launch), launch.handle, record, _retention()):
             audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
@@ -386,6 +405,14 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Cla
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "kind": record.get("kind")}
     try:
         result = _transmit(launch, record, item)
+    except TaskClosed as closed:
+        # Nothing was written (the check comes before any write of this attempt); the person is told.
+        error = FhirError(FhirErrorCode.CONFLICT, status=409, method="PUT", resource_type="Task")
+        item = record_failure(item, error, now=time.time())
+        record.update(item=item.to_dict(), field_errors={}, messages=[TASK_CLOSED_NEXT], task_closed=True)
+        _save_outcome(launch, record, claim)
+        audit.event("assignment.task_closed", task=closed.task_id, task_status=closed.status, **ids)
+        return _outcome(record)
     except FhirError as error:
         item = record_failure(item, error, now=time.time())
         record.update(item=item.to_dict(), field_errors=field_errors(error, item.bundle),
@@ -430,7 +457,7 @@ def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Rec
     the version our own commit created. Re-reading the draft tells the two apart: completed
     with our identifier means it committed, so the stored conditional bundle fetches the receipt.
     """
-    bundle = _with_completion(launch, record, item)
+    bundle = _with_task(launch, record, item, _with_completion(launch, record, item))
     try:
         return send_submission(launch.fhir, bundle)
     except FhirError as error:
@@ -438,7 +465,74 @@ def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Rec
             raise
         if _with_completion(launch, record, item) is not item.bundle:
             raise  # the draft really changed elsewhere and is still in progress: nothing was written
-        return send_submission(launch.fhir, item.bundle)
+        # The Task changed since it was read (or our commit completed it): read it again and decide
+        # again, once; a Task still open gets the new version's If-Match, never a blind overwrite.
+        return send_submission(launch.fhir, _with_task(launch, record, item, item.bundle))
+
+
+def task_closed_elsewhere(launch: "Launch", task_id: str) -> str | None:
+    """Before a send: the status of the assigned Task when it was cancelled or finished elsewhere, else None.
+
+    A Task that cannot be read (or may not be) is not a reason to hold the answers back: the send
+    goes ahead and leaves the Task alone (see _with_task).
+    """
+    if not launch.context.permissions.can_read("Task"):
+        return None
+    try:
+        current = launch.fhir.read("Task", task_id)
+    except FhirError:
+        return None
+    status = str(current.get("status"))
+    if status not in task_updates.FINISHED_STATUSES or (status == "completed" and _completed_by_us(launch, current)):
+        return None
+    return status
+
+
+def _completed_by_us(launch: "Launch", task: Mapping[str, Any]) -> bool:
+    """A completed Task whose output is one of this person's submissions (a re-POST after our own send)."""
+    for outcome in submissions(launch):
+        if task_updates.completed_by(task, IDENTIFIER_SYSTEM, outcome.submission_id):
+            return True
+    return False
+
+
+def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundle: dict[str, Any]) -> dict[str, Any]:
+    """The attempt's bundle with the assigned Task completed in it (a versioned PUT, last), when there is one.
+
+    Re-reads the Task each attempt: completed with our submission's identifier means an earlier
+    attempt committed (the bundle is sent without the update; its conditional creates match);
+    finished any other way raises TaskClosed; unreadable or not writable leaves the Task alone
+    (today's behaviour, audited). The output references the response by its fullUrl, which the
+    transaction (or the sequential fallback) resolves to the server's id.
+    """
+    task_id = record.get("task_id")
+    if not task_id:
+        return bundle
+    ids = {"submission_id": item.submission_id, "handle": launch.handle, "task": task_id}
+    if not launch.context.permissions.can_write("Task"):
+        audit.event("assignment.task_not_updated", reason="no Task write scope", **ids)
+        return bundle
+    try:
+        current = launch.fhir.read("Task", task_id)
+    except FhirError as error:
+        if error.code in (FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE, FhirErrorCode.FORBIDDEN):
+            audit.event("assignment.task_not_updated", reason=error.code.value, **ids)
+            return bundle
+        raise
+    if task_updates.completed_by(current, IDENTIFIER_SYSTEM, item.submission_id):
+        return bundle
+    if task_updates.closed_elsewhere(current, IDENTIFIER_SYSTEM, item.submission_id):
+        raise TaskClosed(task_id, str(current.get("status")))
+    entries = bundle.get("entry") or []
+    qr = next((e for e in entries if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
+    if qr is None:
+        return bundle
+    response_reference = qr["fullUrl"] if qr["request"]["method"] == "POST" else f"QuestionnaireResponse/{qr['resource']['id']}"
+    body = task_updates.completed(current, response_reference=response_reference, identifier_system=IDENTIFIER_SYSTEM,
+                                  submission_id=item.submission_id, when=_now_iso(time.time()))
+    version = (current.get("meta") or {}).get("versionId")
+    entry = task_updates.put_entry(body, version, f"{launch.context.iss.rstrip('/')}/Task/{task_id}")
+    return {**bundle, "entry": [*entries, entry]}
 
 
 def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
@@ -502,7 +596,7 @@ def general_messages(error: FhirError) -> list[str]:
 
 
 __all__ = [
-    "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "author_reference",
+    "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "TaskClosed", "author_reference",
     "deliver_claimed", "deliver_if_due", "field_errors", "identifier_system", "person_key", "planned_types", "prepare_bundle",
-    "receipt", "retry", "same_answers", "submissions", "submit", "unsent_other_answers",
+    "receipt", "retry", "same_answers", "submissions", "submit", "task_closed_elsewhere", "unsent_other_answers",
 ]

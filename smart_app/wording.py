@@ -83,8 +83,10 @@ def form_title(title: str, form_codes: Any, kind: str | None) -> str:
     return title
 
 
-def plain_record(resource_type: str) -> str:
-    """A saved record in a patient's words."""
+def plain_record(resource_type: str, status: int | None = None) -> str:
+    """A saved record in a patient's words (an updated Task is the care team's request, now done)."""
+    if resource_type == "Task":
+        return "Your care team's request, marked as done" if status == 200 else "A note for your care team"
     return PLAIN_RECORDS.get(resource_type, "A record")
 
 

@@ -345,11 +345,14 @@ def filter_by_permissions(bundle: Mapping[str, Any], can_write: Callable[[str], 
 
 @dataclass(frozen=True)
 class SequentialStep:
-    """One conditional create of the fallback path; its urn references are resolved just before sending."""
+    """One conditional create (or, last, a versioned update) of the fallback path; its urn references
+    are resolved just before sending."""
 
     full_url: str
     resource: dict
     if_none_exist: str | None
+    method: str = "POST"
+    if_match: str | None = None  # the version a PUT is guarded by (bare, not the W/"..." form)
 
 
 def _urn_references(value: Any) -> set[str]:
@@ -367,13 +370,25 @@ def _urn_references(value: Any) -> set[str]:
     return found
 
 
+def _bare_version(if_match: str | None) -> str | None:
+    """`W/"3"` -> `3` (the form FhirClient.update takes)."""
+    if not if_match:
+        return None
+    return if_match.removeprefix("W/").strip('"') or None
+
+
 def sequential_requests(bundle: Mapping[str, Any]) -> list[SequentialStep]:
-    """Order a transaction's creates so each comes after the resources it references (stable)."""
-    entries = list(bundle.get("entry") or [])
+    """Order a transaction's creates so each comes after the resources it references (stable); updates
+    (PUT, e.g. an assigned Task completed) go last, after everything they may point at exists."""
+    all_entries = list(bundle.get("entry") or [])
+    for entry in all_entries:
+        if (entry.get("request") or {}).get("method") not in ("POST", "PUT"):
+            raise ValueError("the sequential fallback only handles creates and updates")
+    entries = [e for e in all_entries if e["request"]["method"] == "POST"]
+    updates = [SequentialStep(e["fullUrl"], copy.deepcopy(e["resource"]), None, "PUT",
+                              _bare_version(e["request"].get("ifMatch")))
+               for e in all_entries if e["request"]["method"] == "PUT"]
     urls = {e["fullUrl"] for e in entries}
-    for entry in entries:
-        if (entry.get("request") or {}).get("method") != "POST":
-            raise ValueError("the sequential fallback only handles creates")
     done: set[str] = set()
     ordered: list[SequentialStep] = []
     pending = entries
@@ -386,7 +401,7 @@ def sequential_requests(bundle: Mapping[str, Any]) -> list[SequentialStep]:
                                           entry["request"].get("ifNoneExist")))
             done.add(entry["fullUrl"])
         pending = [e for e in pending if e["fullUrl"] not in done]
-    return ordered
+    return ordered + updates
 
 
 def resolve_references(resource: Mapping[str, Any], created: Mapping[str, str]) -> dict:
@@ -511,12 +526,14 @@ class SubmissionClient(Protocol):
     def supports_transaction(self) -> bool: ...
     def transaction(self, bundle: Mapping[str, Any]) -> dict: ...
     def create(self, resource: Mapping[str, Any], *, if_none_exist: str | None = None) -> WriteResult: ...
+    def update(self, resource: Mapping[str, Any], *, if_match: str | None = None) -> WriteResult: ...
 
 
 def send_submission(client: SubmissionClient, bundle: Mapping[str, Any]) -> Receipt:
     """Write a submission: one transaction if the server declares it, else ordered conditional creates.
 
     Raises FhirError; because every entry is conditional, the caller may simply send again later.
+    Without transactions, updates (PUT) run last: a refused one leaves every create in place.
     """
     if client.supports_transaction():
         return receipt_from_response(bundle, client.transaction(bundle))
@@ -524,9 +541,13 @@ def send_submission(client: SubmissionClient, bundle: Mapping[str, Any]) -> Rece
     created: dict[str, str] = {}
     results: list[WriteResult] = []
     for step in steps:
-        result = client.create(resolve_references(step.resource, created), if_none_exist=step.if_none_exist)
+        resource = resolve_references(step.resource, created)
+        if step.method == "PUT":
+            result = client.update(resource, if_match=step.if_match)
+        else:
+            result = client.create(resource, if_none_exist=step.if_none_exist)
         if result.reference is None:
-            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=result.status, method="POST",
+            raise FhirError(FhirErrorCode.BAD_RESPONSE, status=result.status, method=step.method,
                             resource_type=step.resource["resourceType"])
         created[step.full_url] = result.reference
         results.append(result)

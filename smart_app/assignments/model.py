@@ -180,7 +180,12 @@ def visible_to(task: AssignedTask, *, patient_id: str, user: FhirReference | Non
     (a RelatedPerson proxy, whose link to the patient the launch already checked, sees Tasks owned
     by them or by the patient they act for).
     """
-    if not task.is_open or not _points_at(task.for_patient, "Patient", patient_id, iss):
+    return task.is_open and addressed_to(task, patient_id=patient_id, user=user, iss=iss)
+
+
+def addressed_to(task: AssignedTask, *, patient_id: str, user: FhirReference | None, iss: str) -> bool:
+    """The Task is for this patient and owned by nobody, the patient or the signed-in person (any status)."""
+    if not _points_at(task.for_patient, "Patient", patient_id, iss):
         return False
     owner = task.owner
     if owner is None or _points_at(owner, "Patient", patient_id, iss):
@@ -203,6 +208,19 @@ def assigned_tasks(resources: Iterable[Any], *, patient_id: str, user: FhirRefer
         return (t.due_instant(tz) or far, t.authored_on or "", t.id)
 
     return sorted(seen.values(), key=key)
+
+
+def closed_tasks(resources: Iterable[Any], *, patient_id: str, user: FhirReference | None,
+                 iss: str) -> list[AssignedTask]:
+    """Finished Tasks addressed to this person (cancelled, completed...), each once: so a form whose
+    request closed while it was being filled stays reachable, and its answers are never lost."""
+    seen: dict[str, AssignedTask] = {}
+    for resource in resources:
+        task = parse_task(resource)
+        if task is not None and task.is_finished and task.id not in seen \
+                and addressed_to(task, patient_id=patient_id, user=user, iss=iss):
+            seen[task.id] = task
+    return list(seen.values())
 
 
 def due_state(task: AssignedTask, now: datetime, tz: tzinfo, soon: timedelta = DUE_SOON) -> DueState:

@@ -1,116 +1,51 @@
-"""Pure: the clinician's view of the forms asked for this patient and visit: what was asked, what is done
-(with its score and date), what is overdue. Built from the Tasks and the catalog this request already read.
+"""Set an assigned Task `in-progress` on the first save of its form (SDC workflow), guarded by If-Match.
+
+Spec: https://hl7.org/fhir/uv/sdc/workflow.html#task and https://hl7.org/fhir/R4/http.html#concurrency.
+A convenience for the care team's work list: it never blocks or fails the save itself.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Callable, Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from smart_app.assignments.model import AssignedTask, DueState, due_state
-from smart_app.assignments.orders import relative_to
-from smart_app.context import FhirReference
-from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse
-from smart_app.wording import clinician_date
+from smart_app import audit
+from smart_app.assignments.updates import in_progress
+from smart_app.fhir import FhirError, FhirErrorCode
 
-ResponseUrl = Callable[[CatalogEntry, CompletedResponse], str]
+if TYPE_CHECKING:
+    from smart_app.launch.session import Launch
 
-# The order lines are shown in: what needs attention first.
-_ORDER = ("overdue", "asked", "started", "done", "cancelled", "closed")
-_WORDS = {"overdue": "Overdue", "asked": "Asked", "started": "Started", "done": "Done", "cancelled": "Cancelled",
-          "closed": "Closed"}
+ATTEMPTS = 2  # a 412 re-reads the Task and decides again, once
 
 
-@dataclass(frozen=True)
-class RequestLine:
-    """One form asked of the patient, as the sidebar shows it."""
+def mark_in_progress(launch: "Launch", task_id: str) -> bool:
+    """Update the Task to in-progress when it is still requested/received/accepted; True when this call did.
 
-    task_id: str
-    title: str
-    state: str            # overdue | asked | started | done | cancelled | closed
-    asked_on: str | None  # clinician dates ("Thu 15 Jan 2026"), never raw ISO
-    due: str | None
-    done_on: str | None
-    score: str | None     # "14 of 27, moderate"
-    response_url: str | None
-    this_visit: bool
-    cancellable: bool
-    requester_is_me: bool
-
-    @property
-    def state_words(self) -> str:
-        """The state as a tag reads: Overdue, Asked, Started, Done, Cancelled, Closed."""
-        return _WORDS[self.state]
-
-
-def _state(task: AssignedTask, now: datetime, tz: tzinfo) -> str:
-    """Where the request stands: an open one past its due moment is overdue."""
-    if task.status == "completed":
-        return "done"
-    if task.status == "cancelled":
-        return "cancelled"
-    if not task.is_open:
-        return "closed"
-    if due_state(task, now, tz) is DueState.OVERDUE:
-        return "overdue"
-    return "started" if task.status == "in-progress" else "asked"
-
-
-def _entry_for(task: AssignedTask, entries: Iterable[CatalogEntry]) -> CatalogEntry | None:
-    """The catalog's form this Task names (same url|version, else same url)."""
-    if task.questionnaire is None:
-        return None
-    entries = list(entries)
-    exact = next((e for e in entries if e.canonical == task.questionnaire.text), None)
-    return exact or next((e for e in entries if e.url == task.questionnaire.url), None)
-
-
-def _title(task: AssignedTask, entry: CatalogEntry | None) -> str:
-    """The Task's description, else the form's title, else the last part of its canonical url."""
-    if task.description:
-        return task.description
-    if entry is not None:
-        return entry.title
-    if task.questionnaire is not None:
-        return task.questionnaire.url.rstrip("/").rsplit("/", 1)[-1] or task.questionnaire.url
-    return "A form"
-
-
-def _answers(task: AssignedTask, entry: CatalogEntry | None) -> CompletedResponse | None:
-    """The completed response the Task's output names, when the catalog read it."""
-    if entry is None or task.output_response is None:
-        return None
-    return next((c for c in entry.completed if c.id == task.output_response.id), None)
-
-
-def score_text(response: CompletedResponse | None) -> str | None:
-    """'14 of 27, moderate' for a scored response (computed by the app's scoring), else None."""
-    score = response.score if response else None
-    if score is None or score.total is None:
-        return None
-    maximum = f" of {score.instrument.maximum}" if score.instrument and score.instrument.maximum else ""
-    band = f", {score.band}" if score.band else ""
-    return f"{score.total}{maximum}{band}"
-
-
-def request_lines(tasks: Iterable[AssignedTask], entries: list[CatalogEntry], *, now: datetime, tz: tzinfo,
-                  me: FhirReference | None, iss: str, encounter_id: str | None, response_url: ResponseUrl,
-                  can_cancel: bool) -> list[RequestLine]:
-    """This visit's requests (any status) and every open one, overdue first, then asked, then done."""
-    lines: list[RequestLine] = []
-    for task in tasks:
-        this_visit = bool(encounter_id) and task.belongs_to(encounter_id=encounter_id)
-        if not (this_visit or task.is_open):
-            continue
-        entry = _entry_for(task, entries)
-        answers = _answers(task, entry)
-        mine = me is not None and task.requester is not None and relative_to(task.requester, iss) == relative_to(me, iss)
-        state = _state(task, now, tz)
-        lines.append(RequestLine(
-            task_id=task.id, title=_title(task, entry), state=state, asked_on=clinician_date(task.authored_on),
-            due=clinician_date(task.due_text), done_on=clinician_date(answers.authored if answers else task.last_modified)
-            if state == "done" else None,
-            score=score_text(answers), response_url=response_url(entry, answers) if entry and answers else None,
-            this_visit=this_visit, cancellable=can_cancel and mine and not task.is_finished, requester_is_me=mine))
-    lines.sort(key=lambda line: (_ORDER.index(line.state), not line.this_visit))
-    return lines
+    Without a Task write scope nothing is written (audited). A Task changed meanwhile (412) is read
+    again: still open, it is updated against the new version; anything else is left alone.
+    """
+    ids = {"handle": launch.handle, "task": task_id}
+    if not launch.context.permissions.can_write("Task"):
+        audit.event("assignment.task_not_updated", reason="no Task write scope", step="in-progress", **ids)
+        return False
+    for _ in range(ATTEMPTS):
+        try:
+            current = launch.fhir.read("Task", task_id)
+        except FhirError as error:
+            audit.event("assignment.task_not_updated", reason=error.code.value, step="in-progress", **ids)
+            return False
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = in_progress(current, when)
+        if body is None:
+            return False  # already in progress, or no longer open: nothing to say
+        try:
+            launch.fhir.update(body, if_match=(current.get("meta") or {}).get("versionId"))
+        except FhirError as error:
+            if error.code in (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT):
+                continue
+            audit.event("assignment.task_not_updated", reason=error.code.value, step="in-progress", **ids)
+            return False
+        audit.event("assignment.task_in_progress", **ids)
+        return True
+    audit.event("assignment.task_not_updated", reason="changed meanwhile", step="in-progress", **ids)
+    return False

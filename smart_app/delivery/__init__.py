@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from smart_app import audit, drafts, submission
+from smart_app.assignments.progress import mark_in_progress
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
 
@@ -58,6 +59,7 @@ class SendStep(enum.Enum):
     FORM = "form"  # nothing to send from here: back to the form
     REVIEW = "review"  # an earlier send with other answers is unconfirmed: show it, send nothing
     FORBIDDEN = "forbidden"  # this launch may not write
+    TASK_CLOSED = "task-closed"  # the care team closed the request: nothing sent, the draft kept
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,15 @@ def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> 
 
 
 def save_answers(launch: "Launch", form_key: str, canonical: str,
-                 build: Callable[[drafts.Draft], Answers]) -> Saved:
+                 build: Callable[[drafts.Draft], Answers], task_id: str | None = None) -> Saved:
     """Save the posted answers as the person's draft (after `hold`), unless an earlier send is unconfirmed.
 
     An unconfirmed send (the EHR may hold it) fixes its answers: changed ones wait in the rescue
-    slot, and `deferred` tells the view to show that send instead.
+    slot, and `deferred` tells the view to show that send instead. The first save of a form an
+    open Task asked for (`task_id`) sets that Task in progress.
     """
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, canonical))
+    first = draft.saved_at is None
     answers = build(draft)
     if drafts.unresolved_submission(launch, draft):
         if answers.comparable is not None and \
@@ -116,6 +120,8 @@ def save_answers(launch: "Launch", form_key: str, canonical: str,
         return Saved(draft=draft, deferred=True)
     result = drafts.save(launch, draft, answers.state, answers.in_progress)
     drafts.forget_rescued(launch, form_key)
+    if first and task_id:
+        mark_in_progress(launch, task_id)
     return Saved(draft=result.draft, deferred=False, result=result)
 
 
@@ -133,8 +139,13 @@ def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
 
 
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
-                 prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str) -> Sent:
-    """Send the person's checked draft once (idempotent per submission id) and say where to go next."""
+                 prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
+                 task_id: str | None = None) -> Sent:
+    """Send the person's checked draft once (idempotent per submission id) and say where to go next.
+
+    `task_id`: the SDC Task that asked for the form. Cancelled or finished elsewhere, nothing is
+    sent and the draft stays; otherwise the same transaction completes it.
+    """
     draft = drafts.load(launch, canonical)
     if draft is None or draft.submission_id != posted_id:
         # A browser re-POST after the draft was sent: show what happened to that submission.
@@ -146,12 +157,19 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
     ready = prepare(draft)
     if ready is None:
         return Sent(SendStep.FORM)
+    if task_id and submission.receipt(launch, draft.submission_id) is None:
+        closed = submission.task_closed_elsewhere(launch, task_id)
+        if closed is not None:
+            audit.event("assignment.task_closed", handle=launch.handle, task=task_id, task_status=closed,
+                        submission_id=draft.submission_id)
+            return Sent(SendStep.TASK_CLOSED)
     try:
         outcome = submission.submit(launch, submission_id=draft.submission_id,
                                     questionnaire_response=ready.questionnaire_response,
                                     observations=list(ready.observations), kind=kind, label=label,
                                     questionnaire=canonical, complete_in_place=draft.ehr_id,
-                                    extracted=ready.extracted, flags=ready.flags, safety=ready.safety)
+                                    extracted=ready.extracted, flags=ready.flags, safety=ready.safety,
+                                    task_id=task_id)
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)
     except submission.SubmissionChanged:

@@ -69,6 +69,14 @@ def register_summary_provider(app: Flask, provider: Callable[[Launch], Any]) -> 
     app.extensions[SUMMARY] = provider
 
 
+VISIT = "previsit_visit_provider"
+
+
+def register_visit_provider(app: Flask, provider: Callable[[Launch], Any]) -> None:
+    """Set the one provider of the visit panel (the next visit and the forms the care team asked for)."""
+    app.extensions[VISIT] = provider
+
+
 def register_task_provider(app: Flask, provider: TaskProvider) -> None:
     """Add a pre-visit task provider (called in registration order when the home page renders)."""
     app.extensions.setdefault(TASKS, []).append(provider)
@@ -96,10 +104,13 @@ def launch_home(handle: str) -> str:
     pending = [pool.submit(copy_current_request_context(provider), launch) for provider in providers]
     summary_provider = current_app.extensions.get(SUMMARY)
     summary = pool.submit(copy_current_request_context(summary_provider), launch) if summary_provider else None
+    visit_provider = current_app.extensions.get(VISIT)
+    visit = pool.submit(copy_current_request_context(visit_provider), launch) if visit_provider else None
     tasks = [task for task in (f.result() for f in pending) if task is not None]
     model = page.result()
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
-                           summary=summary.result() if summary else None, **model)
+                           summary=summary.result() if summary else None,
+                           visit_panel=visit.result() if visit else None, **model)
 
 
 def home_model(launch: Launch) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
 from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider, register_visit_provider
+from smart_app.views.visit import visit_panel
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
@@ -45,6 +46,7 @@ NO_QR_WRITE = ("This app can read your health record but was not allowed to save
 def init_app(app: Flask) -> None:
     """Register the blueprint and the home page's questionnaire tasks."""
     app.register_blueprint(bp)
+    register_visit_provider(app, visit_panel)
     register_task_provider(app, due_task)
     register_task_provider(app, in_progress_task)
     register_task_provider(app, completed_task)
@@ -364,7 +366,7 @@ def index(handle: str) -> str:
     """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
     launch = current_launch(handle)
     start_launch_reads(launch)
-    return render_template("questionnaires/list.html", launch=launch, entries=catalog(launch),
+    return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
                            read_only_reason=read_only_reason(launch), whose=_whose(launch))
 
 
@@ -433,7 +435,8 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
         in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
         return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
 
-    saved = delivery.save_answers(launch, key, entry.canonical, answers)
+    saved = delivery.save_answers(launch, key, entry.canonical, answers,
+                                  task_id=entry.assignment.id if entry.assignment else None)
     if saved.deferred:
         # The EHR may already hold the answers sent earlier: they cannot change until that send is
         # settled. The review page says so and offers the retry.
@@ -550,14 +553,24 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
                                flags=prepared.flags, safety=stored(prepared.findings)) if prepared else None)
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
-                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title)
+                                 may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
+                                 task_id=_task_of(entry))
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
+    if sent.step is delivery.SendStep.TASK_CLOSED:
+        return redirect(url_for(".fill", handle=handle, key=key, closed=1), code=303)
     if sent.step is delivery.SendStep.RECEIPT:
         return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
+
+
+def _task_of(entry: CatalogEntry) -> str | None:
+    """The Task a send completes (open), or the closed one that stops it; None for a form nobody assigned."""
+    if entry.assignment is not None:
+        return entry.assignment.id
+    return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
 
 
 @bp.get("/submissions/<submission_id>")
@@ -647,7 +660,8 @@ def _answer_text(answer: dict) -> str:
 
 def due_task(launch: Launch) -> PreVisitTask | None:
     """Home entry: questionnaires still to do (straight to the one the EHR asked for)."""
-    due = [e for e in catalog(launch) if e.status == "due"]
+    # Assigned forms lead the page in the visit panel; library forms only as launch.json offers them.
+    due = [e for e in catalog(launch) if e.status == "due" and e.offered and e.assignment is None]
     if not due:
         return None
     first = next((e for e in due if e.requested), due[0] if len(due) == 1 else None)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from flask import Flask, url_for
 
 from smart_app import safety
-from smart_app.assignments.ordering import FormRequests, may_ask, may_cancel, read_form_requests
-from smart_app.assignments.progress import RequestLine, request_lines
+from smart_app.assignments.asked import RequestLine, request_lines
+from smart_app.assignments.ordering import may_ask, may_cancel
+from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch
-from smart_app.pools import submit_read
-from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse, catalog
+from smart_app.questionnaire_catalog import Assignments, CatalogEntry, CompletedResponse, assignments, catalog
 from smart_app.views.home import register_summary_provider
 from smart_app.questionnaires.extraction import VITAL_SIGN_CODES
 from smart_app.questionnaires.model import Form
@@ -82,7 +83,6 @@ class AskedForms:
     unreadable: str | None = None  # "no-scope" | "failed": the requests could not be read
     may_ask: bool = False
     may_cancel: bool = False
-    truncated: bool = False
 
 
 @dataclass
@@ -188,13 +188,11 @@ def init_app(app: Flask) -> None:
 def summary_for(launch: Launch) -> PreVisitSummary | None:
     """The summary for a clinician's launch (None for patients and caregivers, who see their tasks).
 
-    The patient's form requests (Tasks) are read on the read pool while the catalog's wave runs,
-    so they cost no extra round trip.
+    The patient's form requests (SDC Tasks, open and recently finished) come from the catalog's own
+    read wave, so they cost no extra round trip.
     """
     if launch.context.user_kind != "clinician" or not launch.context.patient_id:
         return None
-    _ = launch.fhir  # built once, here, before the threads share it
-    requests = submit_read(lambda: read_form_requests(launch))
     entries = catalog(launch)
 
     def response_url(entry: CatalogEntry, response: CompletedResponse) -> str:
@@ -202,15 +200,17 @@ def summary_for(launch: Launch) -> PreVisitSummary | None:
         return url_for("questionnaires.response", handle=launch.handle, key=entry.key, response_id=response.id)
 
     summary = build_summary(entries, safety.settings().rules, response_url)
-    summary.asked = asked_forms(launch, requests.result(), entries, response_url)
+    summary.asked = asked_forms(launch, assignments(launch), entries, response_url)
     return summary
 
 
-def asked_forms(launch: Launch, requests: FormRequests, entries: list[CatalogEntry], response_url: ResponseUrl) -> AskedForms:
-    """The sidebar's "Forms asked for this visit" from the Tasks read and the catalog."""
+def asked_forms(launch: Launch, found: Assignments, entries: list[CatalogEntry], response_url: ResponseUrl) -> AskedForms:
+    """The sidebar's "Forms asked for this visit" from the catalog's Tasks (open and recently finished)."""
     ctx = launch.context
     cancel = may_cancel(launch)
-    # Dates are shown as the EHR wrote them; "overdue" is judged against the end of the due day in UTC.
-    lines = request_lines(requests.tasks, entries, now=datetime.now(timezone.utc), tz=timezone.utc, me=ctx.fhir_user,
-                          iss=ctx.iss, encounter_id=ctx.encounter_id, response_url=response_url, can_cancel=cancel)
-    return AskedForms(tuple(lines), requests.skipped, may_ask(launch), cancel, requests.truncated)
+    # Dates are shown as the EHR wrote them; a date-only due date ends at midnight in the clinic's zone.
+    lines = request_lines((*found.tasks, *found.closed), entries, now=datetime.now(timezone.utc),
+                          tz=ZoneInfo(runtime().settings.time_zone),
+                          me=ctx.fhir_user, iss=ctx.iss, encounter_id=ctx.encounter_id, response_url=response_url,
+                          can_cancel=cancel)
+    return AskedForms(tuple(lines), found.task_read.skipped, may_ask(launch), cancel)

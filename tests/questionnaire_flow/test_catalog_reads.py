@@ -57,7 +57,8 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
     expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
                 # The questionnaire tasks share one response search (the medication review keeps its own).
                 "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse",
-                "/fhir/Task"]  # the clinician's sidebar: the forms asked of the patient, in the same wave
+                # The assigned forms, open and recently finished (the clinician's sidebar reads these too), and the visit.
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
     wave = _record(e2e, expected)
     assert e2e.page(handle).status_code == 200
     assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
@@ -65,7 +66,8 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
 
 def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
-    expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse"]
+    expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse",
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]  # the catalog's assigned forms and visit
     wave = _record(e2e, expected)
     page = e2e.page(handle, "questionnaires/phq-9")
     assert page.status_code == 200
@@ -111,7 +113,7 @@ def test_the_ehr_form_cache_is_bounded():
 def test_a_first_visit_to_a_prefilled_form_searches_observations_in_the_same_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     expected = [ENCOUNTER, "/fhir/Observation", f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire",
-                "/fhir/QuestionnaireResponse"]
+                "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
     wave = _record(e2e, expected)
     assert e2e.page(handle, "questionnaires/previsit-intake").status_code == 200
     assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)

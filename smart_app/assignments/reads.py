@@ -1,0 +1,129 @@
+"""The EHR reads behind assigned forms and the visit: open SDC Tasks, the next Appointment, the Tasks' Questionnaires.
+
+Each function is one leaf read (run on the read pool by the catalog's wave); failures and
+missing scopes give an empty answer that says why, never an exception, so the home page still
+renders. Spec: SDC 4.0 Task Questionnaire (https://hl7.org/fhir/uv/sdc/workflow.html#task),
+FHIR R4 search (https://hl7.org/fhir/R4/search.html: a comma is OR within one parameter).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Iterable
+
+from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
+                                         QuestionnaireCanonical, assigned_tasks, closed_tasks)
+from smart_app.fhir import FhirError
+
+if TYPE_CHECKING:
+    from smart_app.launch.session import Launch
+
+TASK_PAGES = 3  # open Tasks for one patient: a few pages at most (the server's page size)
+APPOINTMENT_STATUSES = "booked,arrived"
+RECENT_CLOSED = "20"  # the newest finished Tasks read (one page): a form closed mid-fill stays reachable
+
+
+@dataclass(frozen=True)
+class TaskRead:
+    """The Tasks this person may see, or why none were read (`skipped`: "no-scope" | "failed")."""
+
+    tasks: tuple[AssignedTask, ...] = ()
+    skipped: str | None = None
+
+
+def task_scopes_granted(launch: "Launch") -> bool:
+    """The launch may read Tasks (patient/Task.rs or v1 patient/Task.read)."""
+    return launch.context.permissions.can_read("Task")
+
+
+def read_open_tasks(launch: "Launch") -> TaskRead:
+    """The patient's open SDC questionnaire Tasks that this person may see (one search, filtered again here)."""
+    ctx = launch.context
+    if not ctx.patient_id:
+        return TaskRead()
+    if not task_scopes_granted(launch):
+        return TaskRead(skipped="no-scope")
+    try:
+        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"),
+                                            ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                            ("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES)
+    except FhirError:
+        return TaskRead(skipped="failed")
+    return TaskRead(tuple(assigned_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user,
+                                         iss=ctx.iss)))
+
+
+def read_recently_closed_tasks(launch: "Launch") -> tuple[AssignedTask, ...]:
+    """The newest finished Tasks addressed to this person (one page), read beside the open ones.
+
+    A form whose request was cancelled or completed elsewhere while it was being filled keeps
+    its page (the answers stay a draft and the person is told); nothing is ever written against it.
+    """
+    ctx = launch.context
+    if not ctx.patient_id or not task_scopes_granted(launch):
+        return ()
+    try:
+        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"),
+                                            ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                            ("status", ",".join(FINISHED_STATUSES)),
+                                            ("_sort", "-_lastUpdated"), ("_count", RECENT_CLOSED)], max_pages=1)
+    except FhirError:
+        return ()
+    return tuple(closed_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss))
+
+
+def read_next_appointment(launch: "Launch", today: date) -> dict | None:
+    """The patient's next booked (or arrived) Appointment from `today` on, or None (no scope, none, or failed)."""
+    ctx = launch.context
+    if not ctx.patient_id or not ctx.permissions.can_read("Appointment"):
+        return None
+    try:
+        found = launch.fhir.search("Appointment", [("patient", f"Patient/{ctx.patient_id}"),
+                                                   ("date", f"ge{today.isoformat()}"),
+                                                   ("status", APPOINTMENT_STATUSES), ("_sort", "date"),
+                                                   ("_count", "10")], max_pages=1)
+    except FhirError:
+        return None
+    mine = [a for a in found.matches if a.get("status") in APPOINTMENT_STATUSES.split(",")
+            and isinstance(a.get("start"), str) and a["start"][:10] >= today.isoformat()
+            and any((p.get("actor") or {}).get("reference") == f"Patient/{ctx.patient_id}"
+                    for p in a.get("participant") or [] if isinstance(p, dict))]
+    return min(mine, key=lambda a: a["start"]) if mine else None
+
+
+@dataclass(frozen=True)
+class ResolvedQuestionnaires:
+    """Questionnaires found for the Tasks' canonicals: `found[canonical text]`, and whether the search failed."""
+
+    found: dict[str, dict] = field(default_factory=dict)
+    failed: bool = False
+
+
+def matches(canonical: QuestionnaireCanonical, questionnaire: dict) -> bool:
+    """The Questionnaire is the one a Task names: same url, and same version when the Task gives one."""
+    if questionnaire.get("url") != canonical.url:
+        return False
+    return canonical.version is None or questionnaire.get("version") == canonical.version
+
+
+def pick(canonical: QuestionnaireCanonical, candidates: Iterable[dict]) -> dict | None:
+    """The best match for a canonical: an active one first, then the latest version string."""
+    found = [q for q in candidates if matches(canonical, q)]
+    found.sort(key=lambda q: (q.get("status") == "active", str(q.get("version") or "")), reverse=True)
+    return found[0] if found else None
+
+
+def resolve_questionnaires(launch: "Launch", canonicals: Iterable[QuestionnaireCanonical]) -> ResolvedQuestionnaires:
+    """Every Task's Questionnaire from the EHR in ONE search (`url=a,b,c`), matched by url and version."""
+    wanted = list(dict.fromkeys(canonicals))
+    if not wanted:
+        return ResolvedQuestionnaires()
+    if not launch.context.permissions.can_read("Questionnaire"):
+        return ResolvedQuestionnaires(failed=True)
+    urls = ",".join(dict.fromkeys(c.url for c in wanted))
+    try:
+        candidates = launch.fhir.search("Questionnaire", [("url", urls)], max_pages=2).matches
+    except FhirError:
+        return ResolvedQuestionnaires(failed=True)
+    found = {c.text: q for c in wanted if (q := pick(c, candidates)) is not None}
+    return ResolvedQuestionnaires(found)
