@@ -38,7 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, courier, health, safety, wording
+    from smart_app import audit, courier, health, i18n, safety, wording
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
     from smart_app.security import init_security, init_sessions, trusted_hosts
@@ -59,11 +59,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if "REGISTRATION" in app.config:
         settings = parse_settings(app.config["REGISTRATION"], "REGISTRATION")
-        safety.init_app(app, app.config["REGISTRATION"], "REGISTRATION")
+        registration, source = app.config["REGISTRATION"], "REGISTRATION"
     else:
         settings = load_settings(app.config["CONFIG_PATH"])
-        safety.init_app(app, json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")),
-                        app.config["CONFIG_PATH"])  # after load_settings: the file is known to be valid JSON
+        # after load_settings: the file is known to be valid JSON
+        registration, source = json.loads(Path(app.config["CONFIG_PATH"]).read_text(encoding="utf-8")), app.config["CONFIG_PATH"]
+    safety.init_app(app, registration, source)
+    i18n.init_app(app, registration, source)  # language and time zone of each page (Flask-Babel)
 
     if app.config.get("APP_HOSTS") is None:
         app.config["APP_HOSTS"] = trusted_hosts((settings.redirect_uri, settings.launch_uri, settings.jwks_uri),

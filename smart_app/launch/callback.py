@@ -15,6 +15,7 @@ from smart_app.context import LaunchContext, parse_token_response
 from smart_app.ehr_http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.fhir import FhirClient, FhirError
+from smart_app.i18n import patient_language
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
 from smart_app.launch.authorize import PENDING
@@ -107,8 +108,10 @@ def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], brow
                                        fhir_user=fhir_user, now=time.time())
         context = _with_patient(context)
         check_user_for_patient(context, lambda type_, id_: _read_with(context.iss, token["access_token"], type_, id_))
+        language = _patient_language(context, token["access_token"])
         browser, anchor = rebind()
-        save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout)
+        save_launch(rt.store, context, browser=browser, anchor=anchor, token=token, idle_ttl=rt.idle_timeout,
+                    patient_language=language)
     except LaunchError:
         # A refused sign-in must not leave a live grant behind at the EHR (RFC 7009, best effort).
         revoke_tokens(server, config, rt.keys, token, redirect_uri=rt.settings.redirect_uri,
@@ -144,6 +147,17 @@ def _read_with(iss: str, access_token: str, resource_type: str, resource_id: str
         return None
     finally:
         client.close()
+
+
+def _patient_language(context: LaunchContext, access_token: str) -> str | None:
+    """A patient's own launch speaks their language: `Patient.communication` read once, at sign-in.
+
+    Only for a patient signed in as themselves (a caregiver or clinician keeps their browser's
+    language); None when the Patient cannot be read or prefers no language the app speaks.
+    """
+    if context.user_kind != "patient" or not context.patient_id or not context.permissions.can_read("Patient"):
+        return None
+    return patient_language(_read_with(context.iss, access_token, "Patient", context.patient_id))
 
 
 def _with_patient(context: LaunchContext) -> LaunchContext:

@@ -28,11 +28,12 @@ def new_handle() -> str:
 
 
 def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, token: Mapping[str, Any], idle_ttl: int,
-                anchor: str | None = None) -> None:
+                anchor: str | None = None, patient_language: str | None = None) -> None:
     """Store a new launch; only the fields we need from the token response are kept, all of its context.
 
     `browser` binds the launch to the browser session; `anchor` is that browser's rotation-proof
-    secret, keying the drafts of a person without a fhirUser. Raises LaunchError(CONTEXT_TOO_LARGE)
+    secret, keying the drafts of a person without a fhirUser. `patient_language` is the language a
+    patient's own launch speaks (smart_app/i18n.py), from Patient.communication. Raises LaunchError(CONTEXT_TOO_LARGE)
     when the record would pass MAX_RECORD_BYTES.
     """
     record = {
@@ -44,6 +45,7 @@ def save_launch(store: LaunchStore, context: LaunchContext, *, browser: str, tok
         "expires_at": context.expires_at,
         "created": time.time(),
         "touched": time.time(),
+        "patient_language": patient_language,
     }
     size = store.encrypted_size(record)
     if size > MAX_RECORD_BYTES:

@@ -69,6 +69,8 @@ class Launch:
         self._refreshed: str | None = None
         # The owning browser's rotation-proof anchor: keys a person without a fhirUser, in requests and in the courier.
         self.browser: str | None = (record.get("anchor") or record.get("browser")) if record is not None else None
+        # The language a patient's own launch speaks (Patient.communication at sign-in; smart_app/i18n.py).
+        self.patient_language: str | None = record.get("patient_language") if record is not None else None
         if record is not None:
             self._remember(record)
 
