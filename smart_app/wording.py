@@ -8,7 +8,6 @@ Pure: templates call `words(whose)` and `form_title(entry, kind)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Mapping
 
 # Plain titles for patients and caregivers, by the form's code (so EHR copies get them too).
@@ -93,20 +92,3 @@ def plain_record(resource_type: str, status: int | None = None) -> str:
 def init_app(app: Any) -> None:
     """Make the helpers available to every template."""
     app.jinja_env.globals.update(words=words, form_title=form_title, plain_record=plain_record)
-    app.jinja_env.filters["clinician_date"] = clinician_date
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def clinician_date(value: Any) -> str | None:
-    """A FHIR date or dateTime as a clinician reads it, "Thu 15 Jan 2026": the calendar day as the EHR wrote it
-    (its own offset), never a raw ISO string or a UTC conversion; None when it is not a date."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        day = date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"

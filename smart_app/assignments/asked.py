@@ -11,14 +11,11 @@ from smart_app.assignments.model import AssignedTask, DueState, due_state
 from smart_app.assignments.orders import relative_to
 from smart_app.context import FhirReference
 from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse
-from smart_app.wording import clinician_date
 
 ResponseUrl = Callable[[CatalogEntry, CompletedResponse], str]
 
 # The order lines are shown in: what needs attention first.
 _ORDER = ("overdue", "asked", "started", "done", "cancelled", "closed")
-_WORDS = {"overdue": "Overdue", "asked": "Asked", "started": "Started", "done": "Done", "cancelled": "Cancelled",
-          "closed": "Closed"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +25,7 @@ class RequestLine:
     task_id: str
     title: str
     state: str            # overdue | asked | started | done | cancelled | closed
-    asked_on: str | None  # clinician dates ("Thu 15 Jan 2026"), never raw ISO
+    asked_on: str | None  # FHIR dates as the EHR wrote them: the page formats them (smart_app/i18n.py)
     due: str | None
     done_on: str | None
     score: str | None     # "14 of 27, moderate"
@@ -36,11 +33,6 @@ class RequestLine:
     this_visit: bool
     cancellable: bool
     requester_is_me: bool
-
-    @property
-    def state_words(self) -> str:
-        """The state as a tag reads: Overdue, Asked, Started, Done, Cancelled, Closed."""
-        return _WORDS[self.state]
 
 
 def _state(task: AssignedTask, now: datetime, tz: tzinfo) -> str:
@@ -107,9 +99,8 @@ def request_lines(tasks: Iterable[AssignedTask], entries: list[CatalogEntry], *,
         mine = me is not None and task.requester is not None and relative_to(task.requester, iss) == relative_to(me, iss)
         state = _state(task, now, tz)
         lines.append(RequestLine(
-            task_id=task.id, title=_title(task, entry), state=state, asked_on=clinician_date(task.authored_on),
-            due=clinician_date(task.due_text), done_on=clinician_date(answers.authored if answers else task.last_modified)
-            if state == "done" else None,
+            task_id=task.id, title=_title(task, entry), state=state, asked_on=task.authored_on, due=task.due_text,
+            done_on=(answers.authored if answers else task.last_modified) if state == "done" else None,
             score=score_text(answers), response_url=response_url(entry, answers) if entry and answers else None,
             this_visit=this_visit, cancellable=can_cancel and mine and not task.is_finished, requester_is_me=mine))
     lines.sort(key=lambda line: (_ORDER.index(line.state), not line.this_visit))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from flask import Blueprint, Flask, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from smart_app.assignments.model import parse_task
@@ -18,29 +20,31 @@ from smart_app.fhir import FhirError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.pools import submit_read
 from smart_app.questionnaire_catalog import CatalogEntry, catalog
-from smart_app.wording import clinician_date
 
 bp = Blueprint("assignments", __name__, url_prefix="/l/<handle>")
 
+# What each outcome tells the clinician ({title} is the form's title); marked for translation (.ci/translations).
 ASKED = {
-    AskOutcome.CREATED: ("The patient has been asked to fill in {title}.", "saved"),
-    AskOutcome.ALREADY_ASKED: ("The patient has already been asked to fill in {title}; nothing new was sent.", "saved"),
-    AskOutcome.NOT_ALLOWED: ("This app may not ask patients to fill in forms in this EHR.", "error"),
-    AskOutcome.UNKNOWN_FORM: ("That form is not available any more. Choose another one.", "error"),
-    AskOutcome.FAILED: ("The EHR did not accept the request. Nothing was sent; try again in a moment.", "error"),
+    AskOutcome.CREATED: (_l("The patient has been asked to fill in %(title)s."), "saved"),
+    AskOutcome.ALREADY_ASKED: (_l("The patient has already been asked to fill in %(title)s; nothing new was sent."), "saved"),
+    AskOutcome.NOT_ALLOWED: (_l("This app may not ask patients to fill in forms in this EHR."), "error"),
+    AskOutcome.UNKNOWN_FORM: (_l("That form is not available any more. Choose another one."), "error"),
+    AskOutcome.FAILED: (_l("The EHR did not accept the request. Nothing was sent; try again in a moment."), "error"),
 }
 CANCELLED = {
-    CancelOutcome.CANCELLED: ("The request for {title} was cancelled.", "saved"),
-    CancelOutcome.ALREADY_COMPLETED: ("The patient has already filled in {title}, so the request was not cancelled.", "error"),
-    CancelOutcome.ALREADY_CLOSED: ("The request for {title} was already closed. Nothing was changed.", "saved"),
-    CancelOutcome.NOT_YOURS: ("Only the clinician who asked for {title} can cancel the request. Nothing was changed.", "error"),
-    CancelOutcome.NOT_FOUND: ("That request is not in this patient's record any more. Nothing was changed.", "error"),
-    CancelOutcome.NOT_ALLOWED: ("This app may not change form requests in this EHR. Nothing was changed.", "error"),
-    CancelOutcome.NO_VERSION: ("The EHR cannot tell this app whether the request changed meanwhile, so it was not "
-                               "cancelled here. Cancel it in the EHR.", "error"),
-    CancelOutcome.KEPT_CHANGING: ("The request kept changing in the EHR while this app tried to cancel it. Nothing was "
-                                  "overwritten; reload the page and decide again.", "error"),
-    CancelOutcome.FAILED: ("The EHR did not accept the cancellation. Nothing was changed; try again in a moment.", "error"),
+    CancelOutcome.CANCELLED: (_l("The request for %(title)s was cancelled."), "saved"),
+    CancelOutcome.ALREADY_COMPLETED: (_l("The patient has already filled in %(title)s, so the request was not cancelled."),
+                                      "error"),
+    CancelOutcome.ALREADY_CLOSED: (_l("The request for %(title)s was already closed. Nothing was changed."), "saved"),
+    CancelOutcome.NOT_YOURS: (_l("Only the clinician who asked for %(title)s can cancel the request. Nothing was changed."),
+                              "error"),
+    CancelOutcome.NOT_FOUND: (_l("That request is not in this patient's record any more. Nothing was changed."), "error"),
+    CancelOutcome.NOT_ALLOWED: (_l("This app may not change form requests in this EHR. Nothing was changed."), "error"),
+    CancelOutcome.NO_VERSION: (_l("The EHR cannot tell this app whether the request changed meanwhile, so it was not "
+                                  "cancelled here. Cancel it in the EHR."), "error"),
+    CancelOutcome.KEPT_CHANGING: (_l("The request kept changing in the EHR while this app tried to cancel it. Nothing was "
+                                     "overwritten; reload the page and decide again."), "error"),
+    CancelOutcome.FAILED: (_l("The EHR did not accept the cancellation. Nothing was changed; try again in a moment."), "error"),
 }
 
 
@@ -65,9 +69,9 @@ def _due(raw: str | None, today: date) -> tuple[str | None, str | None]:
     try:
         chosen = date.fromisoformat(raw)
     except ValueError:
-        return None, "Enter the due date as a date, for example 2026-01-20."
+        return None, _("Enter the due date as a date, for example 2026-01-20.")
     if chosen < today:
-        return None, "The due date is in the past. Choose today or a later day."
+        return None, _("The due date is in the past. Choose today or a later day.")
     return chosen.isoformat(), None
 
 
@@ -97,15 +101,15 @@ def create(handle: str) -> Response:
     canonical = request.form.get("questionnaire", "")
     due, problem = _due(request.form.get("due"), datetime.now(timezone.utc).date())
     if not canonical:
-        problem = "Choose the form the patient should fill in."
+        problem = _("Choose the form the patient should fill in.")
     if problem:
         return _render_picker(launch, error=problem, chosen=canonical, due=request.form.get("due", ""), status=400)
     result = ask_patient(launch, canonical, due)
     message, category = ASKED[result.outcome]
-    title = (result.task.description if result.task and result.task.description else None) or "the form"
+    title = (result.task.description if result.task and result.task.description else None) or _("the form")
     if result.outcome is AskOutcome.UNKNOWN_FORM:
-        return _render_picker(launch, error=message, due=request.form.get("due", ""), status=400)
-    flash(message.format(title=title), category)
+        return _render_picker(launch, error=str(message), due=request.form.get("due", ""), status=400)
+    flash(str(message) % {"title": title}, category)
     return redirect(url_for("home.launch_home", handle=handle), code=303)
 
 
@@ -117,8 +121,8 @@ def cancel(handle: str, task_id: str) -> Response:
         abort(404)
     result = cancel_request(launch, task_id)
     message, category = CANCELLED[result.outcome]
-    title = (result.task.description if result.task and result.task.description else None) or "this form"
-    flash(message.format(title=title), category)
+    title = (result.task.description if result.task and result.task.description else None) or _("this form")
+    flash(str(message) % {"title": title}, category)
     return redirect(url_for("home.launch_home", handle=handle, _anchor="asked-heading"), code=303)
 
 
@@ -167,7 +171,7 @@ def open_context(handle: str) -> Response:
     if not done and not closed:
         return redirect(url_for("questionnaires.fill", handle=handle, key=entry.key), code=303)
     latest = entry.latest
-    completed_on = clinician_date(latest.authored if latest else (parsed.last_modified if parsed else None))
+    completed_on = latest.authored if latest else (parsed.last_modified if parsed else None)
     return make_response(render_template("assignments/opened.html", launch=launch, entry=entry, home=home, task=parsed,
                                          done=done, completed_on=completed_on,
                                          fill_url=url_for("questionnaires.fill", handle=handle, key=entry.key)), 200)
