@@ -123,7 +123,7 @@ def cancel(handle: str, task_id: str) -> Response:
     message, category = CANCELLED[result.outcome]
     title = (result.task.description if result.task and result.task.description else None) or _("this form")
     flash(str(message) % {"title": title}, category)
-    return redirect(url_for("home.launch_home", handle=handle, _anchor="asked-heading"), code=303)
+    return redirect(url_for("home.launch_home", handle=handle), code=303)  # the message shows at the top
 
 
 # ------------------------------------------------------------------------------ fhirContext landing
