@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from smart_app import audit
 from smart_app.assignments.model import COMPLETE_QUESTIONNAIRE_TOKEN, AssignedTask, QuestionnaireCanonical, parse_task
 from smart_app.assignments.orders import (CancelDecision, Order, cancelled, decide_cancel, identifier_value,
-                                          due_before_visit, if_none_exist, new_task, open_order)
+                                          due_before_visit, identifier_search, if_none_exist, new_task,
+                                          open_order)
 from smart_app.context import FhirReference
 from smart_app.fhir import FhirError, FhirErrorCode
 from smart_app.launch.runtime import runtime
@@ -275,7 +276,7 @@ def _create_once(launch: "Launch", task: dict, value: str) -> _Written:
     if owner is None:  # another post of the same order is creating it right now
         return _Written(None, False, None)
     try:
-        found = launch.fhir.search("Task", [query.split("=", 1)], max_pages=1).matches
+        found = launch.fhir.search("Task", [identifier_search(value)], max_pages=1).matches
         if found:
             return _Written(found[0].get("id"), False, found[0])
         result = launch.fhir.create(task)

@@ -88,6 +88,11 @@ def identifier_value(order: Order, resources: Iterable[Any]) -> str:
     return f"{order.digest}/{generation}"
 
 
+def identifier_search(value: str) -> tuple[str, str]:
+    """The search parameter that finds the Task with this order identifier (the client encodes it)."""
+    return ("identifier", f"{ORDER_IDENTIFIER_SYSTEM}|{value}")
+
+
 def if_none_exist(value: str) -> str:
     """The If-None-Exist query that makes creating the Task with this identifier idempotent."""
     return token_query("identifier", ORDER_IDENTIFIER_SYSTEM, value)

@@ -119,3 +119,10 @@ def test_a_patient_never_sees_the_ask_page(e2e, clinic_form):
     handle = e2e.launcher.standalone(login=f"Patient/{PATIENT}")
     assert e2e.page(handle, "ask").status_code == 403
     assert "Forms asked for this visit" not in _home(e2e, handle)
+
+
+def test_the_search_text_is_shown_escaped(e2e, clinic_form):
+    handle = e2e.launcher.ehr(patient=PATIENT, practitioner=CLINICIAN)
+    page = e2e.page(handle, "ask?q=<script>alert(1)</script>").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
