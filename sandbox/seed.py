@@ -213,6 +213,8 @@ class _Person:
     meds: tuple[_Rx, ...]
     vitals: tuple[tuple[float, float, int, int], ...]  # (weight kg, height cm, systolic, diastolic), oldest first
     clinician: str = "prac-lee"
+    # BCP-47 tag and name of each language spoken, the preferred one first (Patient.communication).
+    languages: tuple[tuple[str, str], ...] = (("en-US", "English (United States)"),)
 
 
 PERSONS: tuple[_Person, ...] = (
@@ -248,7 +250,8 @@ PERSONS: tuple[_Person, ...] = (
             (_Rx("warfarin", "ref", "warfarin_text", started=-400), _Rx("furosemide", "cc", "daily_tab"),
              _Rx("carvedilol", "contained", "bid_tab"), _Rx("atorvastatin", "ref", "bedtime_text"),
              _Rx("aspirin", "cc", "daily_text", status="on-hold")),
-            ((78.0, 172.0, 128, 78), (80.5, 172.0, 132, 80), (82.1, 171.5, 136, 82))),
+            ((78.0, 172.0, 128, 78), (80.5, 172.0, 132, 80), (82.1, 171.5, 136, 82)),
+            languages=(("es-US", "Spanish (United States)"), ("en-US", "English (United States)"))),
     _Person("pat-eli", "Novak", ("Eli",), "male", "age:8", "MRN-100005", "555-0105", "Riverside",
             "planned", 2, ("410620009", "Well child visit"),
             (("195967001", "Asthma"), ("61582004", "Allergic rhinitis")),
@@ -336,8 +339,8 @@ def _patient(person: _Person, clock: _Clock) -> dict[str, Any]:
         "telecom": [{"system": "phone", "value": person.phone, "use": "home"}],
         "address": [{"use": "home", "line": [f"{10 + PATIENT_IDS.index(person.id) * 7} Elm Street"],
                      "city": person.city, "postalCode": "00002", "country": "US"}],
-        "communication": [{"language": _cc("urn:ietf:bcp:47", "en-US", "English (United States)"),
-                           "preferred": True}],
+        "communication": [{"language": _cc("urn:ietf:bcp:47", tag, name), **({"preferred": True} if index == 0 else {})}
+                          for index, (tag, name) in enumerate(person.languages)],
         "generalPractitioner": [_ref(f"Practitioner/{person.clinician}")],
         "managingOrganization": _ref("Organization/org-riverside", "Riverside Family Clinic"),
     }

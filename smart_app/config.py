@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
 JWKS_REGISTRATIONS = ("uri", "inline")
@@ -90,8 +89,6 @@ class Settings:
     fhir_servers: tuple[FhirServer, ...] = field(default_factory=tuple)
     # When the bundled library forms are offered: always, only when the EHR assigned nothing, or never.
     library_forms: str = "when-nothing-assigned"
-    # The patients' time zone (IANA name) when their browser does not report one.
-    time_zone: str = "UTC"
     # iss -> the entry it matched through an iss_template (bounded; a cache, never compared)
     _matched: dict[str, FhirServer] = field(default_factory=dict, compare=False, repr=False)
     _matched_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -198,7 +195,6 @@ def parse_settings(raw: Any, path: str = "launch.json") -> Settings:
         jwks_uri=jwks_uri,
         fhir_servers=servers,
         library_forms=_library_forms(raw, path),
-        time_zone=_time_zone(raw, path),
     )
 
 
@@ -211,25 +207,6 @@ def _library_forms(raw: Mapping[str, Any], path: str) -> str:
     if value not in LIBRARY_FORMS_CHOICES:
         raise ConfigError(path, "library_forms", f"must be one of {', '.join(LIBRARY_FORMS_CHOICES)} (got {value!r})")
     return value
-
-
-def _time_zone(raw: Mapping[str, Any], path: str) -> str:
-    """The configured IANA time zone for dates shown to patients (default UTC)."""
-    value = raw.get("time_zone", "UTC")
-    if not isinstance(value, str) or not is_time_zone(value):
-        raise ConfigError(path, "time_zone", f"must be an IANA time zone name such as Europe/London (got {value!r})")
-    return value
-
-
-def is_time_zone(name: str) -> bool:
-    """True when `name` is a time zone this machine knows (IANA, e.g. America/Chicago)."""
-    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _server(entry: Any, key: str, path: str) -> FhirServer:

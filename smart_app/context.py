@@ -19,6 +19,11 @@ USER_KINDS = {"Practitioner": "clinician", "PractitionerRole": "clinician", "Pat
               "RelatedPerson": "caregiver", "Person": "person"}
 
 
+
+def N_(text: str) -> str:
+    """Mark text for the catalog; pages translate it where it is shown."""
+    return text
+
 @dataclass(frozen=True)
 class FhirReference:
     """A resource reference as type + id, with the server base when it was absolute."""
@@ -100,7 +105,7 @@ class Permissions:
         return self._allows(resource_type, "cu", "write")
 
     def can_create(self, resource_type: str) -> bool:
-        """Create (v2 `c`, v1 `write`/`*`) is granted for this type."""
+        """Create (v2 `c`, v1 `write`/`*`) is granted for this type: an update-only grant cannot create."""
         return self._allows(resource_type, "c", "write")
 
     def can_update(self, resource_type: str) -> bool:
@@ -112,8 +117,7 @@ class Permissions:
         """Plain explanation when nothing may be written back; None when some write is allowed."""
         if any(self._writes_anything(s) for s in self.granted_scopes):
             return None
-        return ("Your health record system gave this app read-only access, so your answers "
-                "cannot be saved to your record from here.")
+        return N_("Your health record system gave this app read-only access, so your answers cannot be saved to your record from here.")
 
     @staticmethod
     def _writes_anything(scope: str) -> bool:

@@ -4,54 +4,59 @@ from __future__ import annotations
 from enum import Enum
 
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; the error page translates it (`_(code.title)`)."""
+    return text
+
+
 class LaunchErrorCode(str, Enum):
     """Why a launch (or a page that needs one) could not go on."""
 
     # value, HTTP status, title, plain explanation, whether relaunching may help
-    UNKNOWN_ISSUER = ("UNKNOWN_ISSUER", 400, "This EHR is not registered with the app",
-                      "The app was opened from a health record system it does not know. Ask your administrator to register it.", False)
-    MISSING_ISSUER = ("MISSING_ISSUER", 400, "The launch link is incomplete",
-                      "The link that opened the app did not say which health record system to use.", False)
-    INVALID_STATE = ("INVALID_STATE", 400, "This sign-in could not be matched",
-                     "The reply from the health record system did not match a sign-in started here. Start again from your health record system.", True)
-    STATE_REUSED = ("STATE_REUSED", 400, "This sign-in link was already used",
-                    "Each sign-in can only be completed once. Start again from your health record system.", True)
-    COOKIES_BLOCKED = ("COOKIES_BLOCKED", 400, "Your browser blocked the app's cookie",
-                       "The app could not keep your sign-in because the browser blocks its cookie inside the health record window. Open the app in a new window to continue.", True)
-    DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, "The app could not connect to the health record system",
-                        "The app could not read the health record system's sign-in settings.", True)
-    STANDALONE_UNSUPPORTED = ("STANDALONE_UNSUPPORTED", 400, "Open the app from your health record system",
-                              "This health record system opens the app only from inside it, not from a separate link.", False)
-    DISCOVERY_REFUSED = ("DISCOVERY_REFUSED", 502, "The health record system's settings were refused",
-                         "The health record system's sign-in settings point somewhere the app is not registered to trust. Ask your administrator to check the app's registration.", False)
-    PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, "The health record system is not secure enough",
-                        "The health record system does not support the secure sign-in method (PKCE S256) this app requires.", False)
-    AUTH_METHOD_UNSUPPORTED = ("AUTH_METHOD_UNSUPPORTED", 502, "The app is not set up for this health record system",
-                               "The health record system does not accept the way this app is registered to sign in. Ask your administrator to check the app's registration.", False)
-    INSECURE_ENDPOINT = ("INSECURE_ENDPOINT", 502, "The health record system is not secure enough",
-                         "The health record system asked the app to send sign-in data over an unencrypted connection.", False)
-    EHR_ERROR = ("EHR_ERROR", 400, "The health record system stopped the sign-in",
-                 "The health record system did not give the app access.", True)
-    ISS_MISMATCH = ("ISS_MISMATCH", 400, "The reply came from the wrong system",
-                    "The sign-in reply did not come from the health record system the app asked.", True)
-    TOKEN_EXCHANGE_FAILED = ("TOKEN_EXCHANGE_FAILED", 502, "Sign-in could not be completed",
-                             "The health record system did not accept the app's sign-in request.", True)
-    ID_TOKEN_INVALID = ("ID_TOKEN_INVALID", 502, "The sign-in could not be verified",
-                        "The identity information from the health record system failed a security check.", True)
-    NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, "No patient was selected",
-                          "The app needs a patient, but the health record system did not say which one.", True)
-    USER_NOT_FOR_PATIENT = ("USER_NOT_FOR_PATIENT", 403, "This sign-in is not for this person's record",
-                            "The person who signed in is not linked to the record that was opened. Sign in again as the patient, or as someone the patient has linked to their record.", True)
-    CONTEXT_TOO_LARGE = ("CONTEXT_TOO_LARGE", 502, "The health record system sent too much launch information",
-                         "The health record system sent more details about this launch than the app can keep, so the app did not open. Ask your administrator to check what the health record system sends when it opens the app.", False)
-    LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, "Your session has ended",
-                      "This session has ended or was opened in another browser. Start the app again from your health record system.", True)
-    REFRESH_FAILED = ("REFRESH_FAILED", 401, "Your access has expired",
-                      "The app's access to the health record ended and could not be renewed. Start the app again.", True)
-    CSRF_FAILED = ("CSRF_FAILED", 400, "The form was out of date",
-                   "The form could not be accepted because it was out of date or sent from another page. Go back, reload and try again.", False)
-    TOO_MANY_LAUNCHES = ("TOO_MANY_LAUNCHES", 429, "Too many sign-ins at once",
-                         "Too many sign-ins were started from this network in a short time. Wait a few minutes, then start the app again.", True)
+    UNKNOWN_ISSUER = ("UNKNOWN_ISSUER", 400, N_("This EHR is not registered with the app"),
+                      N_("The app was opened from a health record system it does not know. Ask your administrator to register it."), False)
+    MISSING_ISSUER = ("MISSING_ISSUER", 400, N_("The launch link is incomplete"),
+                      N_("The link that opened the app did not say which health record system to use."), False)
+    INVALID_STATE = ("INVALID_STATE", 400, N_("This sign-in could not be matched"),
+                     N_("The reply from the health record system did not match a sign-in started here. Start again from your health record system."), True)
+    STATE_REUSED = ("STATE_REUSED", 400, N_("This sign-in link was already used"),
+                    N_("Each sign-in can only be completed once. Start again from your health record system."), True)
+    COOKIES_BLOCKED = ("COOKIES_BLOCKED", 400, N_("Your browser blocked the app's cookie"),
+                       N_("The app could not keep your sign-in because the browser blocks its cookie inside the health record window. Open the app in a new window to continue."), True)
+    DISCOVERY_FAILED = ("DISCOVERY_FAILED", 502, N_("The app could not connect to the health record system"),
+                        N_("The app could not read the health record system's sign-in settings."), True)
+    STANDALONE_UNSUPPORTED = ("STANDALONE_UNSUPPORTED", 400, N_("Open the app from your health record system"),
+                              N_("This health record system opens the app only from inside it, not from a separate link."), False)
+    DISCOVERY_REFUSED = ("DISCOVERY_REFUSED", 502, N_("The health record system's settings were refused"),
+                         N_("The health record system's sign-in settings point somewhere the app is not registered to trust. Ask your administrator to check the app's registration."), False)
+    PKCE_UNSUPPORTED = ("PKCE_UNSUPPORTED", 502, N_("The health record system is not secure enough"),
+                        N_("The health record system does not support the secure sign-in method (PKCE S256) this app requires."), False)
+    AUTH_METHOD_UNSUPPORTED = ("AUTH_METHOD_UNSUPPORTED", 502, N_("The app is not set up for this health record system"),
+                               N_("The health record system does not accept the way this app is registered to sign in. Ask your administrator to check the app's registration."), False)
+    INSECURE_ENDPOINT = ("INSECURE_ENDPOINT", 502, N_("The health record system is not secure enough"),
+                         N_("The health record system asked the app to send sign-in data over an unencrypted connection."), False)
+    EHR_ERROR = ("EHR_ERROR", 400, N_("The health record system stopped the sign-in"),
+                 N_("The health record system did not give the app access."), True)
+    ISS_MISMATCH = ("ISS_MISMATCH", 400, N_("The reply came from the wrong system"),
+                    N_("The sign-in reply did not come from the health record system the app asked."), True)
+    TOKEN_EXCHANGE_FAILED = ("TOKEN_EXCHANGE_FAILED", 502, N_("Sign-in could not be completed"),
+                             N_("The health record system did not accept the app's sign-in request."), True)
+    ID_TOKEN_INVALID = ("ID_TOKEN_INVALID", 502, N_("The sign-in could not be verified"),
+                        N_("The identity information from the health record system failed a security check."), True)
+    NO_PATIENT_CONTEXT = ("NO_PATIENT_CONTEXT", 400, N_("No patient was selected"),
+                          N_("The app needs a patient, but the health record system did not say which one."), True)
+    USER_NOT_FOR_PATIENT = ("USER_NOT_FOR_PATIENT", 403, N_("This sign-in is not for this person's record"),
+                            N_("The person who signed in is not linked to the record that was opened. Sign in again as the patient, or as someone the patient has linked to their record."), True)
+    CONTEXT_TOO_LARGE = ("CONTEXT_TOO_LARGE", 502, N_("The health record system sent too much launch information"),
+                         N_("The health record system sent more details about this launch than the app can keep, so the app did not open. Ask your administrator to check what the health record system sends when it opens the app."), False)
+    LAUNCH_EXPIRED = ("LAUNCH_EXPIRED", 401, N_("Your session has ended"),
+                      N_("This session has ended or was opened in another browser. Start the app again from your health record system."), True)
+    REFRESH_FAILED = ("REFRESH_FAILED", 401, N_("Your access has expired"),
+                      N_("The app's access to the health record ended and could not be renewed. Start the app again."), True)
+    CSRF_FAILED = ("CSRF_FAILED", 400, N_("The form was out of date"),
+                   N_("The form could not be accepted because it was out of date or sent from another page. Go back, reload and try again."), False)
+    TOO_MANY_LAUNCHES = ("TOO_MANY_LAUNCHES", 429, N_("Too many sign-ins at once"),
+                         N_("Too many sign-ins were started from this network in a short time. Wait a few minutes, then start the app again."), True)
 
     def __new__(cls, value: str, status: int, title: str, message: str, relaunch: bool) -> "LaunchErrorCode":
         """Build a member carrying its status, title, message and relaunch hint."""

@@ -140,6 +140,11 @@ def select_zone() -> str:
     return current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
 
 
+def current_zone() -> str:
+    """The IANA name of the page's time zone (the browser's, else the deployment's)."""
+    return select_zone() if has_request_context() else (current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
+
+
 def current_language() -> str:
     """The language of the page being built ("en", "es"); English outside a request."""
     locale = get_locale() if has_request_context() else None
@@ -188,12 +193,14 @@ def _pattern(kind: str, loc: Locale) -> str:
 
 
 def parse_fhir(value: Any) -> datetime | Date | None:
-    """A FHIR date, dateTime or instant (or a datetime/date) as a datetime (aware when it had a zone) or a date.
+    """A FHIR date, dateTime or instant (or a datetime/date, or epoch seconds) as a datetime (aware when it had a zone) or a date.
 
     Partial dates ("2026", "2026-01") and unparseable text give None; see `fhir_date` for those.
     """
     if isinstance(value, datetime) or isinstance(value, Date):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # seconds since the epoch (time.time())
+        return datetime.fromtimestamp(value, timezone.utc)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -358,6 +365,26 @@ def choose(language: str) -> Response:
     return response
 
 
+# The Jinja filters of the formats above (`{{ when|date_time }}`); templates rendered outside the
+# app (template tests) add them with `env.filters.update(i18n.FILTERS)`.
+FILTERS = {"day": day, "date": date, "time": time, "date_time": date_time, "fhir_date": fhir_date,
+           "number": number, "quantity": quantity}
+
+
+def say(message: Any) -> str:
+    """A message from a pure core in the reader's language: a `text.Text` by its catalog id and
+    values, any other string looked up as it is (untranslated text comes back unchanged)."""
+    from flask_babel import gettext
+
+    if message is None:
+        return ""
+    msgid = getattr(message, "msgid", None)
+    if isinstance(msgid, str):
+        values = getattr(message, "values", None) or {}
+        return gettext(msgid, **values) if values else gettext(msgid)
+    return gettext(str(message)) if str(message) else ""
+
+
 def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:
     """The deployment's time zone: env SMART_APP_TIME_ZONE, else launch.json `time_zone`, else UTC."""
     from smart_app.config import ConfigError
@@ -377,10 +404,9 @@ def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: 
         app.config["BABEL_DEFAULT_TIMEZONE"] = deployment_zone(registration, source)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
     Babel(app, locale_selector=select_language, timezone_selector=select_zone)
-    app.jinja_env.filters.update(day=day, date=date, time=time, date_time=date_time, fhir_date=fhir_date,
-                                 number=number, quantity=quantity)
+    app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links,
-                                 LANGUAGES=LANGUAGES)
+                                 LANGUAGES=LANGUAGES, say=say, current_zone=current_zone)
     app.register_blueprint(bp)
 
 

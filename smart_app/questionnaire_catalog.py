@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
 
-from smart_app import audit, canonicals, drafts, submission
+from smart_app import audit, canonicals, drafts, i18n, submission
 from smart_app.assignments.model import AssignedTask, parse_task
 from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, read_next_appointment, read_open_tasks,
                                          read_recently_closed_tasks, resolve_questionnaires)
@@ -33,6 +33,8 @@ from smart_app.launch.runtime import runtime
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.scoring import Score, has_score, score
+from smart_app.questionnaires.translation import has_translation, localize
+from smart_app.i18n import current_language
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -89,7 +91,7 @@ class CatalogEntry:
 
     def form_or_raise(self) -> Form:
         """The built form, or the QuestionnaireError saying why this questionnaire cannot be shown."""
-        return form_for(self.resource, self.iss)
+        return form_for(self.resource, self.iss, current_language())
 
     @property
     def url(self) -> str:
@@ -158,7 +160,7 @@ def _library() -> list[dict]:
 # ------------------------------------------------------------------------------- built forms
 
 _form_lock = threading.Lock()
-_library_forms: dict[int, Form] = {}  # id(shared library resource) -> Form; the library never changes
+_library_forms: dict[tuple[int, str | None], Form] = {}  # (id(shared library resource), language) -> Form; the library never changes
 _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
 
 
@@ -175,29 +177,32 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
-def form_for(resource: dict, iss: str | None = None) -> Form:
+def form_for(resource: dict, iss: str | None = None, language: str | None = None) -> Form:
     """The built Form for a Questionnaire, built once per process and shared: never modify it.
 
     Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
-    in a bounded LRU. Raises QuestionnaireError like `build_form` (refusals are not cached).
+    in a bounded LRU. `language` builds the form from its translations (questionnaires/translation.py)
+    when it has any in that language; each language is cached apart. Raises QuestionnaireError like
+    `build_form` (refusals are not cached).
     """
+    shown = language if isinstance(resource, dict) and has_translation(resource, language) else None
     if is_shared(resource):
         with _form_lock:
-            cached = _library_forms.get(id(resource))
+            cached = _library_forms.get((id(resource), shown))
         if cached is None:
-            cached = build_form(resource)
+            cached = build_form(localize(resource, shown))
             with _form_lock:
-                cached = _library_forms.setdefault(id(resource), cached)
+                cached = _library_forms.setdefault((id(resource), shown), cached)
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = _ehr_form_key(iss or "", resource)
+    key = (*_ehr_form_key(iss or "", resource), shown)
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
             _ehr_forms.move_to_end(key)
             return cached
-    form = build_form(resource)
+    form = build_form(localize(resource, shown))
     with _form_lock:
         _ehr_forms[key] = form
         while len(_ehr_forms) > EHR_FORM_CACHE_SIZE:
@@ -442,8 +447,12 @@ def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[_Wave, T]:
 
 
 def _today(launch: "Launch") -> date:
-    """Today in the patients' configured zone (the appointment search's lower bound)."""
-    return datetime.now(ZoneInfo(runtime().settings.time_zone)).date()
+    """Today in the reader's zone (the appointment search's lower bound)."""
+    try:
+        zone = i18n.select_zone()
+    except RuntimeError:  # no app context: a build outside any request
+        zone = "UTC"
+    return datetime.now(ZoneInfo(zone)).date()
 
 
 def _build_catalog(launch: "Launch") -> _Built:

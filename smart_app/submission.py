@@ -28,6 +28,7 @@ from smart_app.outbox import OutboxItem, OutboxState, new_item, record_failure, 
 from smart_app.safety import trail
 from smart_app.security import browser_anchor
 from smart_app.submission_rows import Claim, rows
+from smart_app.receipt_summary import SavedThing, saved_things
 from smart_app.writeback import Receipt, build_submission_bundle, filter_by_permissions, resource_types, send_submission
 
 if TYPE_CHECKING:
@@ -38,25 +39,30 @@ APP_DEVICE = {"resourceType": "Device", "deviceName": [{"name": "SMART Pre-Visit
               "type": {"text": "SMART on FHIR application"}}
 MAX_LISTED = 200  # the home page lists at most this many of a person's submissions
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown (`_(outcome.reason)`)."""
+    return text
+
+
 # Plain words for the receipt page, one per FhirErrorCode the outbox can end on.
 REASONS: dict[FhirErrorCode, str] = {
-    FhirErrorCode.UNAUTHORIZED: "Your health record system no longer accepts this session. Start the app again, then send.",
-    FhirErrorCode.FORBIDDEN: "Your health record system did not allow the app to save these answers.",
-    FhirErrorCode.NOT_FOUND: "Your health record system could not find something the answers refer to.",
-    FhirErrorCode.GONE: "Something the answers refer to was removed from your health record.",
-    FhirErrorCode.CONFLICT: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.PRECONDITION_FAILED: "Your health record changed while you were answering. Check your answers and send again.",
-    FhirErrorCode.INVALID: "Your health record system did not accept some answers. Check the marked answers and send again.",
-    FhirErrorCode.RATE_LIMITED: "Your health record system is busy. The app will try again shortly.",
-    FhirErrorCode.UNAVAILABLE: "Your health record system is not available right now. The app will try again shortly.",
-    FhirErrorCode.SERVER_ERROR: "Your health record system had a problem. The app will try again shortly.",
-    FhirErrorCode.NETWORK: "The app could not reach your health record system. It will try again shortly.",
-    FhirErrorCode.BAD_RESPONSE: "Your health record system gave an answer the app could not understand.",
-    FhirErrorCode.NOT_SUPPORTED: "Your health record system does not support saving these answers.",
+    FhirErrorCode.UNAUTHORIZED: N_("Your health record system no longer accepts this session. Start the app again, then send."),
+    FhirErrorCode.FORBIDDEN: N_("Your health record system did not allow the app to save these answers."),
+    FhirErrorCode.NOT_FOUND: N_("Your health record system could not find something the answers refer to."),
+    FhirErrorCode.GONE: N_("Something the answers refer to was removed from your health record."),
+    FhirErrorCode.CONFLICT: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.PRECONDITION_FAILED: N_("Your health record changed while you were answering. Check your answers and send again."),
+    FhirErrorCode.INVALID: N_("Your health record system did not accept some answers. Check the marked answers and send again."),
+    FhirErrorCode.RATE_LIMITED: N_("Your health record system is busy. The app will try again shortly."),
+    FhirErrorCode.UNAVAILABLE: N_("Your health record system is not available right now. The app will try again shortly."),
+    FhirErrorCode.SERVER_ERROR: N_("Your health record system had a problem. The app will try again shortly."),
+    FhirErrorCode.NETWORK: N_("The app could not reach your health record system. It will try again shortly."),
+    FhirErrorCode.BAD_RESPONSE: N_("Your health record system gave an answer the app could not understand."),
+    FhirErrorCode.NOT_SUPPORTED: N_("Your health record system does not support saving these answers."),
 }
-NOT_PERMITTED = "This app was not given permission to save answers to your health record."
-TASK_CLOSED = "Your care team closed this request while you were answering, so your answers were not sent."
-TASK_CLOSED_NEXT = "You do not need to send them. If you still want your care team to see them, contact them."
+NOT_PERMITTED = N_("This app was not given permission to save answers to your health record.")
+TASK_CLOSED = N_("Your care team closed this request while you were answering, so your answers were not sent.")
+TASK_CLOSED_NEXT = N_("You do not need to send them. If you still want your care team to see them, contact them.")
 
 
 class TaskClosed(Exception):
@@ -108,6 +114,13 @@ class SubmissionOutcome:
     questionnaire: str | None = None
     safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
     task_closed: bool = False  # the assigned Task was cancelled or finished elsewhere: nothing was sent
+    saved: tuple[SavedThing, ...] = ()  # what the submission writes, by meaning (receipt_summary.py)
+
+    @property
+    def found_existing(self) -> bool:
+        """True only when a retry found records an earlier try had already saved (nothing was saved twice)."""
+        return (self.state is OutboxState.SENT and self.attempts > 1 and self.receipt is not None
+                and any(not e.created for e in self.receipt.entries))
 
     @property
     def reason(self) -> str | None:
@@ -116,7 +129,7 @@ class SubmissionOutcome:
             return None
         if self.task_closed:
             return TASK_CLOSED
-        return REASONS.get(self.error, "The answers could not be sent.")
+        return REASONS.get(self.error, N_("The answers could not be sent."))
 
     @property
     def rejected(self) -> bool:
@@ -207,6 +220,7 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
         task_closed=bool(record.get("task_closed")),
+        saved=tuple(saved_things(item.bundle)),
     )
 
 
@@ -238,7 +252,8 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
         extracted=extracted,
         flags=[dict(f) for f in flags],
     )
-    return filter_by_permissions(bundle, ctx.permissions.can_write)
+    # Every entry is a create: an update-only grant (patient/Task.rus for assigned forms) cannot create.
+    return filter_by_permissions(bundle, ctx.permissions.can_create)
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
@@ -509,7 +524,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
     if not task_id:
         return bundle
     ids = {"submission_id": item.submission_id, "handle": launch.handle, "task": task_id}
-    if not launch.context.permissions.can_write("Task"):
+    if not launch.context.permissions.can_update("Task"):
         audit.event("assignment.task_not_updated", reason="no Task write scope", **ids)
         return bundle
     try:

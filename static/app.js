@@ -4,18 +4,6 @@ document.addEventListener("DOMContentLoaded", function () {
   if (form) { form.submit(); }
 });
 
-// Tells the app the browser's time zone, so visit and due dates are shown in local time.
-(function () {
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=None; Secure";
-      if (location.protocol !== "https:") { document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax"; }
-    }
-  } catch (e) { /* the configured zone serves */ }
-})();
-
-// Both cookies are kept until the two branches settle on one: the assigned-forms page reads `tz`, smart_app/i18n.py `previsit_tz`.
 // Tells the server this browser's time zone, so times read as the clock on the wall (smart_app/i18n.py).
 // Without JS the deployment's zone is used.
 (function () {

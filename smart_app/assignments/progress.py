@@ -25,7 +25,7 @@ def mark_in_progress(launch: "Launch", task_id: str) -> bool:
     again: still open, it is updated against the new version; anything else is left alone.
     """
     ids = {"handle": launch.handle, "task": task_id}
-    if not launch.context.permissions.can_write("Task"):
+    if not launch.context.permissions.can_update("Task"):
         audit.event("assignment.task_not_updated", reason="no Task write scope", step="in-progress", **ids)
         return False
     for _ in range(ATTEMPTS):

@@ -1,42 +1,49 @@
-"""Plain words for assigned forms and the visit, in the patient's own time zone (pure).
+"""Plain words for assigned forms and the visit, in the reader's language and time zone.
 
-A patient never reads an id, a code, UTC or an ISO date here. All English text of this area
-is in this one module so a translation layer can replace it in one place.
+A patient never reads an id, a code, UTC or an ISO date here: dates go through smart_app.i18n
+(one format per kind of value) and text through `_()` (flask_babel.gettext: the page's language
+in a request, English outside one).
 """
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 from typing import Any, Mapping
 
+from flask_babel import gettext as _
+
+from smart_app import i18n
 from smart_app.assignments.model import AssignedTask, DueState, due_state, parse_due
 
-CANNOT_OPEN = "This form could not be opened; your care team has been told."
-DUE_WORDS = {DueState.OVERDUE: "Overdue", DueState.DUE_SOON: "Due soon"}
+
+def N_(text: str) -> str:
+    """Mark text for the catalog; it is translated where it is shown."""
+    return text
 
 
-def day_text(day: date, today: date) -> str:
-    """'Tuesday 14 January' (with the year when it is not this year's)."""
-    text = f"{day:%A} {day.day} {day:%B}"
-    return text if day.year == today.year else f"{text} {day.year}"
+DUE_WORDS = {DueState.OVERDUE: N_("Overdue"), DueState.DUE_SOON: N_("Due soon")}
 
 
-def time_text(moment: datetime) -> str:
-    """'9:00' or '14:30' (24-hour clock, no leading zero on the hour)."""
-    return f"{moment.hour}:{moment.minute:02d}"
+def day_text(day: date, today: date, tz: tzinfo) -> str:
+    """'Tuesday 14 January' this year; '14 January 2027' in another year."""
+    return i18n.day(day, zone=tz) if day.year == today.year else i18n.date(day, zone=tz)
 
 
 def asked_line(task: AssignedTask, tz: tzinfo, now: datetime) -> str:
-    """'Dr Adeyemi asked you to fill this in by Tuesday 14 January' (who and when, as far as known)."""
-    who = task.requester_display or "Your care team"
+    """'Dr Adeyemi asked you to fill this in by Tuesday 14 January.' (who and when, as far as known)."""
     due = task.due_local_date(tz)
+    who = task.requester_display
     if due is None:
-        return f"{who} asked you to fill this in."
-    return f"{who} asked you to fill this in by {day_text(due, now.astimezone(tz).date())}."
+        return _("%(who)s asked you to fill this in.", who=who) if who else _("Your care team asked you to fill this in.")
+    when = day_text(due, now.astimezone(tz).date(), tz)
+    if who:
+        return _("%(who)s asked you to fill this in by %(day)s.", who=who, day=when)
+    return _("Your care team asked you to fill this in by %(day)s.", day=when)
 
 
 def due_label(task: AssignedTask, tz: tzinfo, now: datetime) -> str | None:
-    """'Overdue' or 'Due soon', else None."""
-    return DUE_WORDS.get(due_state(task, now, tz))
+    """'Overdue' or 'Due soon' in the reader's language, else None."""
+    words = DUE_WORDS.get(due_state(task, now, tz))
+    return _(words) if words else None
 
 
 def clinician_of(appointment: Mapping[str, Any]) -> str | None:
@@ -52,13 +59,16 @@ def clinician_of(appointment: Mapping[str, Any]) -> str | None:
 
 
 def visit_line(appointment: Mapping[str, Any] | None, tz: tzinfo, now: datetime) -> str | None:
-    """'Your visit: Tuesday 15 January, 9:00, with Dr Folake Adeyemi'; None when there is no readable start."""
-    if not appointment:
-        return None
-    start = parse_due(appointment.get("start"), tz) if isinstance(appointment.get("start"), str) else None
-    if start is None or len(str(appointment.get("start"))) <= 10:
+    """'Your visit: Tuesday 15 January, 09:00, with Dr Folake Adeyemi'; None without a start instant."""
+    if not appointment or not isinstance(appointment.get("start"), str) or len(appointment["start"]) <= 10:
         return None  # an Appointment's start is an instant; anything else is not shown as a time
+    start = parse_due(appointment["start"], tz)
+    if start is None:
+        return None
     local = start.astimezone(tz)
-    text = f"Your visit: {day_text(local.date(), now.astimezone(tz).date())}, {time_text(local)}"
+    when = day_text(local.date(), now.astimezone(tz).date(), tz)
     clinician = clinician_of(appointment)
-    return f"{text}, with {clinician}" if clinician else text
+    if clinician:
+        return _("Your visit: %(day)s, %(time)s, with %(clinician)s", day=when, time=i18n.time(local, zone=tz),
+                 clinician=clinician)
+    return _("Your visit: %(day)s, %(time)s", day=when, time=i18n.time(local, zone=tz))

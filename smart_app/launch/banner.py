@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 MR_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
-USER_LABELS = {"clinician": "a clinician", "patient": "the patient", "caregiver": "a caregiver or family member",
-               "person": "a signed-in person"}
+
+
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown."""
+    return text
+
+
+USER_LABELS = {"clinician": N_("a clinician"), "patient": N_("the patient"), "caregiver": N_("a caregiver or family member"),
+               "person": N_("a signed-in person")}
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,23 @@ StopReason = Literal["side-effects", "cost", "felt-better", "told-to-stop", "oth
 DifferenceKind = Literal["not-taking", "taking-differently", "not-sure", "new-medicine"]
 
 # Plain-language labels; the same wording is used on the form, in the QR and for clinicians.
+def N_(text: str) -> str:
+    """Mark text for the catalog; pages translate it where it is shown (records keep the English)."""
+    return text
+
+
 STATUS_LABELS: dict[str, str] = {
-    "taking": "Taking it as prescribed",
-    "different": "Taking it differently",
-    "not-taking": "Not taking it",
-    "unsure": "Not sure",
+    "taking": N_("Taking it as prescribed"),
+    "different": N_("Taking it differently"),
+    "not-taking": N_("Not taking it"),
+    "unsure": N_("Not sure"),
 }
 STOP_REASON_LABELS: dict[str, str] = {
-    "side-effects": "Side effects",
-    "cost": "Cost",
-    "felt-better": "I felt better",
-    "told-to-stop": "I was told to stop",
-    "other": "Other reason",
+    "side-effects": N_("Side effects"),
+    "cost": N_("Cost"),
+    "felt-better": N_("I felt better"),
+    "told-to-stop": N_("I was told to stop"),
+    "other": N_("Other reason"),
 }
 
 
@@ -80,10 +85,10 @@ class SourceRef:
     def label(self) -> str:
         """Plain-language name for where this entry came from."""
         if self.resource_type == "MedicationStatement":
-            return "Your medication list"
+            return N_("Your medication list")
         if self.reported:
-            return "Reported medicine"
-        return "Prescription"
+            return N_("Reported medicine")
+        return N_("Prescription")
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,7 @@ class ReviewMeta:
     performer: str | None = None
     # The QR's fullUrl in the transaction; Observations point at it through derivedFrom.
     response_ref: str | None = None
+    language: str | None = None  # the language the person reviewed in (QuestionnaireResponse.language)
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,8 @@ class Difference:
     def label(self) -> str:
         """Short plain-language tag for the sidebar."""
         return {
-            "not-taking": "Not taking",
-            "taking-differently": "Taking differently",
-            "not-sure": "Not sure",
-            "new-medicine": "New medicine",
+            "not-taking": N_("Not taking"),
+            "taking-differently": N_("Taking differently"),
+            "not-sure": N_("Not sure"),
+            "new-medicine": N_("New medicine"),
         }[self.kind]

@@ -9,6 +9,8 @@ import re
 from datetime import date
 from typing import Any, Mapping, cast
 
+from smart_app.text import Text
+
 from .model import (
     STATUS_LABELS,
     STOP_REASON_LABELS,
@@ -81,7 +83,7 @@ def _limited(form_data: Mapping[str, Any], name: str, errors: dict[str, str], to
     """Free text within the length limit, or None when empty; `too_long` names the field in the message."""
     value = _text(form_data, name)
     if len(value) > MAX_TEXT:
-        errors[name] = too_long or f"Keep this under {MAX_TEXT} characters."
+        errors[name] = too_long or Text("Keep this under %(max)s characters.", max=MAX_TEXT)
     return value or None
 
 
@@ -93,30 +95,30 @@ def _parse_row(
     status = _text(form_data, status_field)
     side_effects = _limited(form_data, field_name(row.key, "side_effects"), errors)
     if not status:
-        errors[status_field] = f"Tell us whether you are taking {row.friendly.text}."
+        errors[status_field] = Text("Tell us whether you are taking %(name)s.", name=row.friendly.text)
         return None
     if status not in STATUS_LABELS:
-        errors[status_field] = f"Choose one of the answers for {row.friendly.text}."
+        errors[status_field] = Text("Choose one of the answers for %(name)s.", name=row.friendly.text)
         return None
     how = since = why = why_other = None
     if status == "different":
         how_field = field_name(row.key, "how")
         how = _limited(form_data, how_field, errors)
         if how is None:
-            errors[how_field] = "Tell us how you take it differently."
+            errors[how_field] = Text("Tell us how you take it differently.")
     if status == "not-taking":
         since = _since(form_data, field_name(row.key, "since"), today, errors)
         why_field = field_name(row.key, "why")
         why = _text(form_data, why_field) or None
         if why is None:
-            errors[why_field] = "Tell us why you are not taking it."
+            errors[why_field] = Text("Tell us why you are not taking it.")
         elif why not in STOP_REASON_LABELS:
-            errors[why_field] = "Choose one of the reasons."
+            errors[why_field] = Text("Choose one of the reasons.")
             why = None
         elif why == "other":
             # Optional: "Other reason" alone is a complete answer; the words only help the clinician.
             why_other = _limited(form_data, field_name(row.key, "why_other"), errors,
-                                 f"Keep your other reason to {MAX_TEXT} characters or fewer.")
+                                 Text("Keep your other reason to %(max)s characters or fewer.", max=MAX_TEXT))
     return MedicineReport(row, cast(ReportStatus, status), how, since, cast(StopReason | None, why), side_effects,
                           why_other=why_other)
 
@@ -128,16 +130,16 @@ def _since(form_data: Mapping[str, Any], name: str, today: date, errors: dict[st
         return None
     match = _PARTIAL_DATE.match(value)
     if not match:
-        errors[name] = "Enter the date you stopped as a date, for example 2024-03-01."
+        errors[name] = Text("Enter the date you stopped as a date, for example 2024-03-01.")
         return None
     year, month, day = match.groups()
     try:
         earliest = date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        errors[name] = "Enter a real date, for example 2024-03-01."
+        errors[name] = Text("Enter a real date, for example 2024-03-01.")
         return None
     if earliest > today:
-        errors[name] = "The date you stopped must be today or earlier."
+        errors[name] = Text("The date you stopped must be today or earlier.")
         return None
     return value
 
@@ -156,7 +158,7 @@ def _parse_added(form_data: Mapping[str, Any], errors: dict[str, str]) -> list[A
         if name is None and dose is None and often is None:
             continue
         if name is None:
-            errors[name_field] = "Tell us the name of the medicine you added."
+            errors[name_field] = Text("Tell us the name of the medicine you added.")
             continue
         added.append(AddedMedicine(name=name, dose=dose, how_often=often))
     return added

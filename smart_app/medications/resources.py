@@ -46,6 +46,7 @@ def to_questionnaire_response(review: Review, meta: ReviewMeta) -> dict[str, Any
         items.append(_item(q.ADDED_GROUP, item=children))
     response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
+        **({"language": meta.language} if meta.language else {}),
         "questionnaire": q.canonical(),
         "status": "completed",
         "subject": {"reference": meta.subject},

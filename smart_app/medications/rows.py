@@ -26,11 +26,16 @@ _REQUEST_INTENTS = {"order", "plan"}
 _STATEMENT_PAST = {"not-taken", "stopped", "completed"}
 _STATEMENT_CURRENT = {"active", "intended", "on-hold", "unknown"}
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; pages translate it where it is shown."""
+    return text
+
+
 _STATUS_NOTES = {
-    "on-hold": "On hold",
-    "not-taken": "Not taken",
-    "stopped": "Stopped",
-    "completed": "Finished",
+    "on-hold": N_("On hold"),
+    "not-taken": N_("Not taken"),
+    "stopped": N_("Stopped"),
+    "completed": N_("Finished"),
 }
 
 

@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 from markupsafe import Markup
 
+from smart_app.text import N_
+
 from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .sanitize import sanitize_markdown, sanitize_xhtml
 from .valuesets import bundled_value_set
@@ -81,7 +83,7 @@ SOURCE_FORM = "form"  # answerOption or a contained ValueSet
 SOURCE_EHR = "ehr"  # the EHR's ValueSet/$expand
 SOURCE_BUNDLED = "bundled"  # an expansion shipped with the app (valuesets.py)
 SOURCE_NONE = "none"  # no list found: answered as free text
-FREE_TEXT_NOTE = "The list of answers for this question is not available; please type your answer."
+FREE_TEXT_NOTE = N_("The list of answers for this question is not available; please type your answer.")
 
 # Default attachment limit when the Questionnaire sets no maxSize: keeps a draft small.
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from smart_app.text import N_, Text
+
 from .engine import FormView, ItemView
 from .model import Form, FormItem
 
@@ -33,7 +35,7 @@ class Section:
     def title(self) -> str:
         """The section's heading: its first group's (or first item's) text, else a numbered fallback."""
         first = next((i for i in self.items if i.type == "group" or i.item_control in PAGE_CONTROLS), self.items[0])
-        return (first.prefix + " " if first.prefix else "") + (first.text or f"Part {self.index + 1}")
+        return (first.prefix + " " if first.prefix else "") + (first.text or Text("Part %(n)s", n=self.index + 1))
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class SectionState:
     def status(self) -> str:
         """Plain words: "Needs attention", "Done", "Started", "Not started" (or "No questions")."""
         if self.errors:
-            return "Needs attention"
+            return N_("Needs attention")
         if not self.questions:
             return "No questions"
         if self.answered == self.questions:
-            return "Done"
-        return "Started" if self.answered else "Not started"
+            return N_("Done")
+        return N_("Started") if self.answered else N_("Not started")
 
 
 @dataclass(frozen=True)

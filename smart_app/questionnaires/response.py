@@ -29,6 +29,8 @@ class ResponseMeta:
     id: str | None = None
     # The Questionnaire's literal reference (its full URL on the EHR), cited when the form has no canonical url.
     questionnaire_reference: str | None = None
+    # The language the person read and answered the form in (BCP-47, e.g. "es"): Resource.language.
+    language: str | None = None
 
 
 def to_questionnaire_response(
@@ -45,6 +47,8 @@ def to_questionnaire_response(
     resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse"}
     if meta.id:
         resource["id"] = meta.id
+    if meta.language:
+        resource["language"] = meta.language
     if meta.identifier:
         resource["identifier"] = dict(meta.identifier)
     if form.canonical or meta.questionnaire_reference:

@@ -32,15 +32,20 @@ class Instrument:
     bands: tuple[tuple[int, int, str], ...]
 
 
+def N_(text: str) -> str:
+    """Mark a band for the catalog; pages translate it where it is shown (records keep the English)."""
+    return text
+
+
 # Bands: Kroenke 2001 (PHQ-9) and Spitzer 2006 (GAD-7).
 PHQ9 = Instrument(
     "PHQ-9", "44249-1", "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]", 27,
-    ((0, 4, "None to minimal depression"), (5, 9, "Mild depression"), (10, 14, "Moderate depression"),
-     (15, 19, "Moderately severe depression"), (20, 27, "Severe depression")),
+    ((0, 4, N_("None to minimal depression")), (5, 9, N_("Mild depression")), (10, 14, N_("Moderate depression")),
+     (15, 19, N_("Moderately severe depression")), (20, 27, N_("Severe depression"))),
 )
 GAD7 = Instrument(
     "GAD-7", "69737-5", "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]", 21,
-    ((0, 4, "Minimal anxiety"), (5, 9, "Mild anxiety"), (10, 14, "Moderate anxiety"), (15, 21, "Severe anxiety")),
+    ((0, 4, N_("Minimal anxiety")), (5, 9, N_("Mild anxiety")), (10, 14, N_("Moderate anxiety")), (15, 21, N_("Severe anxiety"))),
 )
 # AUDIT-C (Bush 1998): 0-12; its positive cut-off differs by sex, so no band is printed.
 AUDITC = Instrument("AUDIT-C", "72109-2", "75626-2", "Total score [AUDIT-C]", 12, ())

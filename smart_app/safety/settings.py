@@ -26,7 +26,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from smart_app.text import N_
+
 from .rules import PatientMessage, RuleError, RuleSet, parse_rule_file, parse_rules
+
 
 SHIPPED_RULES = "rules.json"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{0,19}$")
@@ -49,8 +52,8 @@ class CrisisContact:
 
 # Sandbox and unconfigured default: United States numbers, always shown with a "configure me" note.
 DEFAULT_CONTACTS = (
-    CrisisContact("Call or text 988, the Suicide and Crisis Lifeline", "988", frozenset({PatientMessage.MENTAL_HEALTH})),
-    CrisisContact("Call 911 for an emergency", "911",
+    CrisisContact(N_("Call or text 988, the Suicide and Crisis Lifeline"), "988", frozenset({PatientMessage.MENTAL_HEALTH})),
+    CrisisContact(N_("Call 911 for an emergency"), "911",
                   frozenset({PatientMessage.MENTAL_HEALTH, PatientMessage.PHYSICAL_URGENT})),
 )
 

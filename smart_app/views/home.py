@@ -27,12 +27,17 @@ TASKS = "previsit_task_providers"
 PAGE_THREADS = 32
 
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; the page translates it where it is shown."""
+    return text
+
+
 class TaskStatus(Enum):
     """Where a task stands for this person, shown as a tag; the value is (css class, words)."""
 
-    TO_DO = ("todo", "To do")
-    IN_PROGRESS = ("progress", "In progress")
-    DONE = ("done", "Completed")
+    TO_DO = ("todo", N_("To do"))
+    IN_PROGRESS = ("progress", N_("In progress"))
+    DONE = ("done", N_("Completed"))
 
     @property
     def css_class(self) -> str:

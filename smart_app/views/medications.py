@@ -15,11 +15,15 @@ from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, submission
 from smart_app.fhir import FhirError
+from flask_babel import gettext as _, ngettext
+
+from smart_app.i18n import current_language
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
+    STOP_REASON_LABELS,
     NotAMedicationReview,
     Review,
     ReviewMeta,
@@ -35,13 +39,17 @@ from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; it is translated where it is shown."""
+    return text
+
+
 bp = Blueprint("medications", __name__, url_prefix="/l/<handle>/medications")
 KIND = "medication-review"
 LABEL = "Medication review"
-NO_QR_WRITE = ("This app can read your medicine list but was not allowed to save your answers to your health "
-               "record, so you can look at the list here but not send a review.")
-NO_READ = "This app was not given access to the medicine list."
-CLINICIAN_TASK = "What the patient reported about their medicines, beside the current list."
+NO_QR_WRITE = N_("This app can read your medicine list but was not allowed to save your answers to your health record, so you can look at the list here but not send a review.")
+NO_READ = N_("This app was not given access to the medicine list.")
+CLINICIAN_TASK = N_("What the patient reported about their medicines, beside the current list.")
 ADD_COUNT = "add.count"
 RESCUE_KEY = "medications"  # the rescue slot of the review form (drafts.rescue)
 NOT_FIELDS = ("csrf_token", "action")
@@ -58,12 +66,12 @@ def medication_task(launch: Launch) -> PreVisitTask | None:
     ctx = launch.context
     if not ctx.patient_id:
         return None
-    unavailable = None if ctx.permissions.can_read("MedicationRequest") else NO_READ
+    unavailable = None if ctx.permissions.can_read("MedicationRequest") else _(NO_READ)
     if ctx.user_kind == "clinician":
-        return PreVisitTask("Medication review", _clinician_summary(launch) if unavailable is None else CLINICIAN_TASK,
+        return PreVisitTask(_("Medication review"), _clinician_summary(launch) if unavailable is None else _(CLINICIAN_TASK),
                             url_for("medications.clinician", handle=launch.handle), unavailable)
-    return PreVisitTask("Review your medicines",
-                        "Check the medicines on your list, say how you really take them, and add any that are missing.",
+    return PreVisitTask(_("Review your medicines"),
+                        _("Check the medicines on your list, say how you really take them, and add any that are missing."),
                         url_for("medications.review", handle=launch.handle), unavailable,
                         status=None if unavailable else _review_status(launch))
 
@@ -102,15 +110,16 @@ def _clinician_summary(launch: Launch) -> str:
         read = _read(launch, with_latest_review=True)
         differences = clinician_diff(read.medications.current, read.latest_review)
     except (FhirError, MedicationsUnavailable, NotAMedicationReview):
-        return CLINICIAN_TASK  # the home page must never fail because of this summary
+        return _(CLINICIAN_TASK)  # the home page must never fail because of this summary
     if _review_unknown(launch, read):
-        return CLINICIAN_TASK
+        return _(CLINICIAN_TASK)
     if read.latest_review is None:
-        return "The patient has not sent a medication review yet."
+        return _("The patient has not sent a medication review yet.")
     if not differences:
-        return "The patient's latest review matches the current list."
-    parts = [f"{d.label}: {d.medicine}" for d in differences]
-    return f"The patient reported {len(parts)} difference{'s' if len(parts) != 1 else ''}: " + "; ".join(parts) + "."
+        return _("The patient's latest review matches the current list.")
+    parts = [f"{_(d.label)}: {d.medicine}" for d in differences]
+    return ngettext("The patient reported %(num)d difference: %(list)s.", "The patient reported %(num)d differences: %(list)s.",
+                    len(parts), list="; ".join(parts))
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -119,16 +128,17 @@ def _clinician_summary(launch: Launch) -> str:
 def _review_unknown(launch: Launch, read: MedicationRead) -> str | None:
     """Why we cannot tell whether the patient sent a review (so never claim they did not); else None."""
     if not launch.context.permissions.can_read("QuestionnaireResponse"):
-        return "This app may not read patient-reported reviews, so none can be shown here."
+        return N_("This app may not read patient-reported reviews, so none can be shown here.")
     if read.latest_review_failed:
-        return "The latest patient-reported review could not be loaded right now."
+        return N_("The latest patient-reported review could not be loaded right now.")
     return None
 
 
 def read_only_reason(launch: Launch) -> str | None:
     """Why a review cannot be sent from this launch, said up front; None when it can."""
     perms = launch.context.permissions
-    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    reason = perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    return _(reason) if reason else None
 
 
 def _read(launch: Launch, *, with_latest_review: bool = False) -> MedicationRead:
@@ -162,7 +172,8 @@ def _meta(launch: Launch, authored: str) -> ReviewMeta:
     # A clinician records what the patient says: the patient is the source of the answers.
     source = subject if ctx.user_kind == "clinician" or author is None else author
     return ReviewMeta(subject=subject, authored=authored, author=author, source=source,
-                      encounter=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None, performer=author)
+                      encounter=f"Encounter/{ctx.encounter_id}" if ctx.encounter_id else None, performer=author,
+                      language=current_language())
 
 
 def _resources(launch: Launch, review: Review) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -186,7 +197,7 @@ def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str]
 
 def _unavailable(launch: Launch) -> tuple[str, int]:
     """The page for a launch that may not read the medication list."""
-    return render_template("medications/unavailable.html", launch=launch, message=NO_READ), 403
+    return render_template("medications/unavailable.html", launch=launch, message=_(NO_READ)), 403
 
 
 # --------------------------------------------------------------------------------------------- views
@@ -258,7 +269,7 @@ def confirm(handle: str) -> Response | str:
     if state is None:  # (a review already sent goes again only under a new id)
         return redirect(url_for(".review", handle=handle), code=303)
     draft = state.draft
-    parsed = _checked_review(launch, draft, "Some answers need checking before you send them.")
+    parsed = _checked_review(launch, draft, _("Some answers need checking before you send them."))
     if parsed is None:
         return redirect(url_for(".review", handle=handle), code=303)
     reason = read_only_reason(launch)
@@ -269,6 +280,7 @@ def confirm(handle: str) -> Response | str:
         types, skipped = submission.planned_types(launch, questionnaire_response=qr, observations=observations)
         written = _written_lines(types)
     return render_template("medications/confirm.html", launch=launch, review=parsed, status_labels=STATUS_LABELS,
+                           stop_reason_labels=STOP_REASON_LABELS,
                            read_only_reason=reason, written=written,
                            skipped=skipped, submission_id=draft.submission_id,
                            pending=state.pending, changes_waiting=state.changes_waiting)
@@ -291,12 +303,13 @@ def _written_lines(types: list[str]) -> list[str]:
     """Plain-language lines for the resource types a submission will write."""
     lines = []
     if "QuestionnaireResponse" in types:
-        lines.append("Your medication review, with your answer for each medicine")
+        lines.append(_("Your medication review, with your answer for each medicine"))
     count = types.count("Observation")
     if count:
-        lines.append(f"{count} record{'s' if count != 1 else ''} of whether you take each medicine as prescribed")
+        lines.append(ngettext("%(num)d record of whether you take each medicine as prescribed",
+                              "%(num)d records of whether you take each medicine as prescribed", count))
     if "Provenance" in types:
-        lines.append("A note of who sent it, and when, using this app")
+        lines.append(_("A note of who sent it, and when, using this app"))
     return lines
 
 
@@ -307,7 +320,7 @@ def send(handle: str) -> Response:
 
     def ready(draft: drafts.Draft) -> delivery.Ready | None:
         """The checked review's resources; None sends the person back to the form."""
-        parsed = _checked_review(launch, draft, "Your medicine list changed, or some answers need checking. Please look again.")
+        parsed = _checked_review(launch, draft, _("Your medicine list changed, or some answers need checking. Please look again."))
         return delivery.Ready(*_resources(launch, parsed)) if parsed is not None else None
 
     sent = delivery.send_answers(launch, questionnaire_canonical(), request.form.get("submission_id", ""),

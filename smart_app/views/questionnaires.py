@@ -8,6 +8,7 @@ from __future__ import annotations
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import Blueprint, Flask, abort, after_this_request, g, make_response, redirect, render_template, request, url_for
@@ -33,14 +34,22 @@ from smart_app.questionnaires.paging import Section, first_step_with_errors, sec
 from smart_app.questionnaires.state import parse_field_name
 from smart_app.questionnaires.resource_extraction import ExtractionResult, extract_resources
 from smart_app.safety.notice import notice, stored
+from flask_babel import gettext as _
+
+from smart_app import i18n
+from smart_app.i18n import current_language
 from smart_app.wording import form_title
 from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider, register_visit_provider
 from smart_app.views.visit import visit_panel
 
+def N_(text: str) -> str:
+    """Mark text for the catalog; it is translated where it is shown."""
+    return text
+
+
 bp = Blueprint("questionnaires", __name__, url_prefix="/l/<handle>")
 KIND = "questionnaire"
-NO_QR_WRITE = ("This app can read your health record but was not allowed to save questionnaire answers to it, "
-               "so you can look at questionnaires here but not send them.")
+NO_QR_WRITE = N_("This app can read your health record but was not allowed to save questionnaire answers to it, so you can look at questionnaires here but not send them.")
 
 
 def init_app(app: Flask) -> None:
@@ -58,7 +67,8 @@ def init_app(app: Flask) -> None:
 def read_only_reason(launch: Launch) -> str | None:
     """Why answers cannot be sent from this launch, said up front; None when they can."""
     perms = launch.context.permissions
-    return perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    reason = perms.read_only_reason or (None if perms.can_write("QuestionnaireResponse") else NO_QR_WRITE)
+    return _(reason) if reason else None
 
 
 def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
@@ -162,7 +172,8 @@ def _fill_context(launch: Launch, form: Form, resources: dict[str, dict] | None 
     x-fhir-query bound to the launch's own server."""
     if resources is None:
         resources = _context_resources(launch, form) if form.launch_context else {}
-    return FillContext(resources=resources, fhir_query=query_runner(launch))
+    # Date-times a person types are read on their own clock (the zone the page shows beside the field).
+    return FillContext(resources=resources, fhir_query=query_runner(launch), tz=ZoneInfo(i18n.current_zone()))
 
 
 def _evaluated(launch: Launch, entry: CatalogEntry, view: FormView) -> FormView:
@@ -267,7 +278,8 @@ def _response(launch: Launch, form: Form, state: FormState, view: FormView, stat
     subject, encounter, author, source = _references(launch)
     meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
                         identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status,
-                        questionnaire_reference=None if form.canonical else entry.canonical)
+                        questionnaire_reference=None if form.canonical else entry.canonical,
+                        language=current_language())
     return to_questionnaire_response(form, state, meta, view=view)
 
 
@@ -644,13 +656,19 @@ def _answer_text(answer: dict) -> str:
         if isinstance(value, dict) and key == "valueCoding":
             return str(value.get("display") or value.get("code") or "")
         if isinstance(value, dict) and key == "valueQuantity":
-            return f"{value.get('value')} {value.get('unit') or value.get('code') or ''}".strip()
+            return i18n.quantity(value.get("value"), value.get("unit") or value.get("code"))
         if isinstance(value, dict) and key == "valueAttachment":
-            return str(value.get("title") or "attached file")
+            return str(value.get("title") or _("attached file"))
         if isinstance(value, dict) and key == "valueReference":
             return str(value.get("display") or value.get("reference") or "")
         if isinstance(value, bool):
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
+        if key == "valueDate":
+            return i18n.fhir_date(value)
+        if key == "valueDateTime":
+            return i18n.date_time(value) if isinstance(value, str) and "T" in value else i18n.fhir_date(value)
+        if key in ("valueDecimal", "valueInteger"):
+            return i18n.number(value)
         return str(value)
     return ""
 
@@ -668,8 +686,8 @@ def due_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=first.key) if first
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
-    return PreVisitTask(title="Questionnaires to fill in",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in due), url=url,
+    return PreVisitTask(title=_("Questionnaires to fill in"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in due), url=url,
                         unavailable_reason=read_only_reason(launch), status=TaskStatus.TO_DO)
 
 
@@ -681,8 +699,8 @@ def in_progress_task(launch: Launch) -> PreVisitTask | None:
     url = (url_for("questionnaires.fill", handle=launch.handle, key=started[0].key) if len(started) == 1
            else url_for("questionnaires.index", handle=launch.handle))
     kind = launch.context.user_kind
-    return PreVisitTask(title="Questionnaires in progress",
-                        description=", ".join(form_title(e.title, e.resource.get("code"), kind) for e in started), url=url,
+    return PreVisitTask(title=_("Questionnaires in progress"),
+                        description=", ".join(form_title(e.title, e.resource.get("code"), kind, e.resource) for e in started), url=url,
                         status=TaskStatus.IN_PROGRESS)
 
 
@@ -692,7 +710,7 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
     if not done:
         return None
     clinical = launch.context.user_kind == "clinician" or safety.settings().patient_bands
-    return PreVisitTask(title="Completed questionnaires",
+    return PreVisitTask(title=_("Completed questionnaires"),
                         description="; ".join(_latest_summary(e, launch.context.user_kind, clinical) for e in done),
                         url=url_for("questionnaires.index", handle=launch.handle), status=TaskStatus.DONE)
 
@@ -700,11 +718,14 @@ def completed_task(launch: Launch) -> PreVisitTask | None:
 def _latest_summary(entry: CatalogEntry, kind: str | None = "clinician", bands: bool = True) -> str:
     """'Title: score 18 of 27 (band), 2026-03-15' for the latest completed response (bands only when `bands`)."""
     latest = entry.latest
-    parts = [form_title(entry.title, entry.resource.get("code"), kind)]
+    parts = [form_title(entry.title, entry.resource.get("code"), kind, entry.resource)]
     if latest and latest.score and latest.score.total is not None:
-        maximum = f" of {latest.score.instrument.maximum}" if latest.score.instrument else ""
-        band = f" ({latest.score.band})" if latest.score.band and bands else ""
-        parts.append(f": score {latest.score.total}{maximum}{band}")
+        if latest.score.instrument:
+            parts.append(_(": score %(total)s of %(maximum)s", total=latest.score.total, maximum=latest.score.instrument.maximum))
+        else:
+            parts.append(_(": score %(total)s", total=latest.score.total))
+        if latest.score.band and bands:
+            parts.append(f" ({_(latest.score.band)})")
     if latest and latest.authored:
-        parts.append(f", {latest.authored[:10]}")
+        parts.append(f", {i18n.date(latest.authored)}")
     return "".join(parts)

@@ -15,10 +15,10 @@ from typing import Any, Callable, Iterator
 
 from flask import Flask, url_for
 
-from smart_app import safety
+from smart_app.text import Text
+from smart_app import i18n, safety
 from smart_app.assignments.asked import RequestLine, request_lines
 from smart_app.assignments.ordering import may_ask, may_cancel
-from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch
 from smart_app.questionnaire_catalog import Assignments, CatalogEntry, CompletedResponse, assignments, catalog
 from smart_app.views.home import register_summary_provider
@@ -61,8 +61,8 @@ class ScoreLine:
         if self.change is None:
             return ""
         if self.change == 0:
-            return "no change"
-        return f"{'up' if self.change > 0 else 'down'} {abs(self.change)}"
+            return Text("no change")
+        return Text("up %(n)s", n=abs(self.change)) if self.change > 0 else Text("down %(n)s", n=abs(self.change))
 
 
 @dataclass(frozen=True)
@@ -208,9 +208,9 @@ def asked_forms(launch: Launch, found: Assignments, entries: list[CatalogEntry],
     """The sidebar's "Forms asked for this visit" from the catalog's Tasks (open and recently finished)."""
     ctx = launch.context
     cancel = may_cancel(launch)
-    # Dates are shown as the EHR wrote them; a date-only due date ends at midnight in the clinic's zone.
+    # A date-only due date ends at midnight in the reader's zone (browser, else the deployment's).
     lines = request_lines((*found.tasks, *found.closed), entries, now=datetime.now(timezone.utc),
-                          tz=ZoneInfo(runtime().settings.time_zone),
+                          tz=ZoneInfo(i18n.select_zone()),
                           me=ctx.fhir_user, iss=ctx.iss, encounter_id=ctx.encounter_id, response_url=response_url,
                           can_cancel=cancel)
     return AskedForms(tuple(lines), found.task_read.skipped, may_ask(launch), cancel)

@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from flask import has_request_context, request, url_for
+from flask import url_for
+from flask_babel import gettext as _
 
-from smart_app import audit
+from smart_app import audit, i18n
 from smart_app.assignments import wording
-from smart_app.assignments.model import AssignedTask
-from smart_app.config import is_time_zone
-from smart_app.launch.runtime import runtime
+from smart_app.assignments.model import AssignedTask, DueState, due_state
 from smart_app.launch.session import Launch
 from smart_app.questionnaire_catalog import CatalogEntry, assignments, catalog
 from smart_app.wording import form_title
@@ -44,19 +43,16 @@ class VisitPanel:
 
 
 def patient_zone() -> tzinfo:
-    """The zone the browser reported (cookie `tz`), else launch.json `time_zone`."""
-    name = request.cookies.get("tz", "") if has_request_context() else ""
-    if not is_time_zone(name):
-        name = runtime().settings.time_zone
-    return ZoneInfo(name)
+    """The reader's zone: the one the browser reported, else the deployment's (smart_app.i18n)."""
+    return ZoneInfo(i18n.select_zone())
 
 
 def _item(launch: Launch, task: AssignedTask, entry: CatalogEntry | None, tz: tzinfo, now: datetime) -> AssignedItem:
     """The words and link for one Task."""
     label = wording.due_label(task, tz, now)
-    css = {"Overdue": "overdue", "Due soon": "soon"}.get(label or "")
+    css = {DueState.OVERDUE: "overdue", DueState.DUE_SOON: "soon"}.get(due_state(task, now, tz))
     if entry is None:
-        return AssignedItem(title=task.description or "A form from your care team", url=None,
+        return AssignedItem(title=task.description or _("A form from your care team"), url=None,
                             asked=wording.asked_line(task, tz, now), due_label=label, due_class=css,
                             status="unopenable")
     return AssignedItem(title=form_title(entry.title, entry.resource.get("code"), launch.context.user_kind),

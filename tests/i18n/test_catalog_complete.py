@@ -20,7 +20,7 @@ def catalog(language: str):
 def marked_texts() -> set[str]:
     """Every msgid marked in the code and templates, extracted now (the same rules as .ci/translations)."""
     method_map = [("**.py", "python"), ("**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None,
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None, "Text": None,
                 "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
     found: set[str] = set()
     for folder in ("smart_app", "templates"):
@@ -57,6 +57,11 @@ def test_the_compiled_catalog_matches_its_source() -> None:
         if not mo.exists():  # .ci/setup compiles it; compile here for a bare checkout
             CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(TRANSLATIONS)])
         with mo.open("rb") as fh:
-            compiled = {m.id: m.string for m in read_mo(fh) if m.id}
-        source = {m.id: m.string for m in catalog(language) if m.id and m.string}
+            compiled = {_key(m.id): _key(m.string) for m in read_mo(fh) if m.id}
+        source = {_key(m.id): _key(m.string) for m in catalog(language) if m.id and m.string}
         assert compiled == source, "the .mo is stale: run `.ci/translations compile` (or .ci/setup)"
+
+
+def _key(value):
+    """A message id or string as a comparable value (plural forms come as lists or tuples)."""
+    return value if isinstance(value, str) else tuple(value)

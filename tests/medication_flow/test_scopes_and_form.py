@@ -44,7 +44,8 @@ def test_without_observation_write_only_the_response_and_provenance_are_sent(e2e
     _, rows = reviewer.open()
     assert reviewer.post(reviewer.answers(rows, {"lisinopril": {"status": "unsure"}})).status_code == 303
     check, submission_id = reviewer.check()
-    assert "may not save Observation records" in check
+    # A patient is told some parts are left out, never which resource type (issue 14).
+    assert "may not save some parts to your health record" in check and "Observation" not in check
     assert "records of whether you take each medicine" not in check
     reviewer.send(submission_id)
     reviews = stored_reviews(e2e, PATIENT)

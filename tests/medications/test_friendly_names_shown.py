@@ -17,7 +17,7 @@ PACK = "{21 (drospirenone 3 MG / Ethinyl Estradiol 0.03 MG Oral Tablet) / 7 (Ine
 
 def render(resources: list[dict]) -> str:
     """The review form partial for these records, in a bare autoescaping environment."""
-    env = jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined)
+    env = english_env(jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"]))
     return env.get_template("medications/_review_form.html").render(
         rows=review_rows(resources), past_rows=past_rows(resources), action_url="/l/abc/medications",
         csrf_field=Markup('<input type="hidden" name="csrf_token" value="tok">'))
@@ -54,3 +54,13 @@ def test_past_medicines_use_the_friendly_name_too() -> None:
     assert past is not None
     assert '<span class="med-name">Metformin 500 mg tablet</span>: Stopped' in past.group(0)
     assert "<p>metformin hydrochloride 500 MG Oral Tablet</p></details>" in past.group(0)
+
+
+def english_env(env: jinja2.Environment) -> jinja2.Environment:
+    """English gettext as Flask-Babel installs it (newstyle), and the app's date and number filters."""
+    from smart_app import i18n
+
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(i18n.FILTERS)
+    env.globals["say"] = i18n.say
+    return env

@@ -29,7 +29,7 @@ TEXTAREA_BREAKOUT = "</textarea><script>alert(2)</script>"
 @pytest.fixture
 def env():
     """A bare autoescaping environment, as the brief prescribes (no Flask, no filters)."""
-    return jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined)
+    return english_env(jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"]))
 
 
 class Tags(HTMLParser):
@@ -320,3 +320,13 @@ def test_hostile_other_reason_words_are_inert_in_the_form_and_for_the_clinician(
     page = env.get_template("medications/_clinician_diff.html").render(differences=diffs)
     assert_inert(page)
     assert "(other reason: &#34;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in page
+
+
+def english_env(env: jinja2.Environment) -> jinja2.Environment:
+    """English gettext as Flask-Babel installs it (newstyle), and the app's date and number filters."""
+    from smart_app import i18n
+
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(i18n.FILTERS)
+    env.globals["say"] = i18n.say
+    return env

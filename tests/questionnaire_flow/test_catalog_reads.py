@@ -57,7 +57,7 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
     expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
                 # The questionnaire tasks share one response search (the medication review keeps its own).
                 "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse",
-                # The assigned forms, open and recently finished (the clinician's sidebar reads these too), and the visit.
+                # Assigned forms and the visit (issue 10): open and recently closed Tasks, the next Appointment.
                 "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
     wave = _record(e2e, expected)
     assert e2e.page(handle).status_code == 200
@@ -67,7 +67,7 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
 def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse",
-                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]  # the catalog's assigned forms and visit
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
     wave = _record(e2e, expected)
     page = e2e.page(handle, "questionnaires/phq-9")
     assert page.status_code == 200

@@ -70,7 +70,8 @@ def test_the_health_check_is_filled_one_section_at_a_time_and_sent_whole(e2e):
     reviewed = _post(browser, key, 1, _answers(questionnaire, {CONSENT_DATE: "2026-01-15"}), "submit")
     assert reviewed.status_code == 303 and reviewed.headers["Location"].endswith("/review")
     html, _ = browser.review(key)
-    for text in ("2025-01-10", "Ana Lopez", "Arrernte", "Aunt", "2026-01-15"):
+    # Dates read as words on the review page (issue 14: never ISO to the reader); the record keeps ISO.
+    for text in ("10 January 2025", "Ana Lopez", "Arrernte", "Aunt", "15 January 2026"):
         assert text in html
 
     sent = browser.send(key)

@@ -57,9 +57,16 @@ def run(q: dict, data: dict[str, Any], **kwargs: Any):
 
 @pytest.fixture
 def jinja_env() -> jinja2.Environment:
-    """A bare autoescaping Environment over the app's templates (as the brief requires)."""
-    return jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              undefined=jinja2.StrictUndefined)
+    """A bare autoescaping Environment over the app's templates (as the brief requires), with English
+    gettext as Flask-Babel installs it (newstyle: `_("%(n)s", n=1)`)."""
+    env = jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    from smart_app import i18n  # the app's date and number filters and say(), as create_app installs them
+
+    env.filters.update(i18n.FILTERS)
+    env.globals["say"] = i18n.say
+    return env
 
 
 @pytest.fixture

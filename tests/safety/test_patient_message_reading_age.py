@@ -34,7 +34,8 @@ def grade(text: str) -> float:
 
 def rendered(kind: str, topic: str, after_send: bool) -> str:
     """The partial's words (contacts and the configure-me note left out: those are the deployment's)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # English, as Flask-Babel installs it
     settings = SafetySettings(shipped_rules(), (), contacts_configured=True)
     html = env.get_template("_partials/safety_message.html").render(
         notice=notice([{"rule": "r", "message": topic}], settings), after_send=after_send,

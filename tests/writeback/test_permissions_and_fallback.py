@@ -57,7 +57,7 @@ def test_sequential_refuses_cycles_and_non_creates():
     with pytest.raises(ValueError, match="circular"):
         sequential_requests({"entry": [a, b]})
     with pytest.raises(ValueError, match="creates"):
-        sequential_requests({"entry": [{**a, "request": {"method": "PUT", "url": "Observation/1"}}]})
+        sequential_requests({"entry": [{**a, "request": {"method": "DELETE", "url": "Observation/1"}}]})
 
 
 def test_resolve_references_rewrites_only_known_urns(build_args):

@@ -1,0 +1,39 @@
+"""Words a pure core hands to a page, kept translatable (no Flask here).
+
+`Text("Tell us whether you are taking %(name)s.", name="Metformin")` is the English sentence
+(a `str`, so logs, tests and stored records read as before) that also remembers its catalog
+message and values; a page says it in the reader's language with `say(text)`
+(smart_app/i18n.py; `{{ say(message) }}` in templates). Plain strings marked with `N_` are
+looked up as they are. `.ci/translations` extracts both (`-k Text -k N_`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Text(str):
+    """English text with its catalog message id and named values."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> "Text":
+        """The English sentence, remembering how to translate it."""
+        text = super().__new__(cls, msgid % values if values else msgid)
+        text.msgid = msgid
+        text.values = values
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (e.g. a flashed message in the session) as message id and values."""
+        return (_rebuild, (self.msgid, self.values))
+
+
+def _rebuild(msgid: str, values: dict[str, Any]) -> Text:
+    """Inverse of Text.__reduce__."""
+    return Text(msgid, **values)
+
+
+def N_(text: str) -> str:
+    """Mark a fixed text for the catalog; it is translated where it is shown."""
+    return text
