@@ -65,6 +65,10 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
         return session.get("csrf", "")
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    # The app's own template helpers (pure wording; score bands by the shipped safety settings).
+    from smart_app import safety, wording
+    wording.init_app(app)
+    safety.init_app(app, {}, "")
     app.jinja_env.globals["csrf_field"] = lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">')
 
     @app.get(LOGIN)
@@ -81,7 +85,7 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
             abort(403)
         captured = data["pages"].get(name) or abort(404)
         for method, target, body in captured["reads"]:
-            response = http.request(method, origin + target, data=body or None, timeout=30)
+            response = http.request(method, origin + target, data=body.encode("utf-8") if body else None, timeout=30)
             response.raise_for_status()
             response.json()
         return render_template(captured["template"], **captured["context"])

@@ -4,6 +4,7 @@ Everything binds to 127.0.0.1 on free ports and stops when the harness closes.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -152,6 +153,22 @@ class Exchange:
     end: float
     browser: bool
     target: str = ""  # path and query as sent
+    body: str = ""  # the request body of a batch of reads (what the EHR front keys its answer by)
+
+
+def _batch_of_reads(environ: dict) -> str:
+    """The body of a FHIR batch Bundle of GETs (a page's reads in one request), put back for the sandbox; else ""."""
+    if environ["REQUEST_METHOD"] != "POST" or environ.get("PATH_INFO", "").rstrip("/") != "/fhir":
+        return ""
+    raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        bundle = json.loads(raw)
+    except ValueError:
+        return ""
+    entries = bundle.get("entry") or [] if isinstance(bundle, dict) else []
+    reads_only = bundle.get("type") == "batch" and all((e.get("request") or {}).get("method") == "GET" for e in entries)
+    return raw.decode("utf-8") if reads_only else ""
 
 
 class CountingMiddleware:
@@ -172,7 +189,8 @@ class CountingMiddleware:
         browser = BROWSER_HEADER.upper().replace("-", "_") in {k.removeprefix("HTTP_") for k in environ}
         if self.delay and not browser:
             time.sleep(self.delay)
-        if not (self.recording and not browser and environ["REQUEST_METHOD"] == "GET" and environ.get("PATH_INFO", "").startswith("/fhir/")):
+        sent = _batch_of_reads(environ)
+        if not (self.recording and not browser and (sent or environ["REQUEST_METHOD"] == "GET" and environ.get("PATH_INFO", "").startswith("/fhir/"))):
             body = b"".join(self.target(environ, start_response))
         else:
             answer: dict[str, Any] = {}
@@ -186,13 +204,15 @@ class CountingMiddleware:
             target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "")
             if answer.get("status") == 200:
                 keep = {k: v for k, v in answer["headers"] if k.lower() in ("content-type", "etag", "last-modified")}
+                method = environ["REQUEST_METHOD"]
                 with self._lock:
-                    self.recorded[("GET", target, "")] = {"method": "GET", "target": target, "body": "", "status": 200,
-                                                          "headers": keep, "response_body": body.decode("utf-8")}
+                    self.recorded[(method, target, sent)] = {"method": method, "target": target, "body": sent, "status": 200,
+                                                             "headers": keep, "response_body": body.decode("utf-8")}
         with self._lock:
             self.exchanges.append(Exchange(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), started,
                                            time.perf_counter(), browser,
-                                           environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "")))
+                                           environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", ""),
+                                           sent))
         return [body]
 
     def upstream(self) -> list[Exchange]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -13,6 +14,9 @@ import requests
 
 from bench.harness import World, browser_session, cpu_seconds, free_port, process_tree
 from bench.roundtrips import CLINICIAN, PATIENT
+
+# serve refuses a weak secret; one per bench process, shared by both instances of the mix in (c).
+APP_SECRET = secrets.token_urlsafe(48)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS = 2, 8  # `smart-app serve` defaults (SMART_APP_WORKERS, SMART_APP_THREADS)
@@ -58,7 +62,7 @@ class Server:
 def app_env(world: World, name: str) -> dict[str, str]:
     """The environment `smart-app serve` reads: registration, shared Redis, secrets, audit log."""
     return {**os.environ, "SMART_APP_CONFIG": str(world.config_path), "SESSION_REDIS_URL": world.redis.url,
-            "SMART_APP_SECRET_KEY": "bench-secret", "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
+            "SMART_APP_SECRET_KEY": APP_SECRET, "SMART_APP_AUDIT_LOG": str(world.workdir / f"audit-{name}.log")}
 
 
 def start_app(world: World, port: int, name: str = "app") -> Server:
@@ -97,11 +101,13 @@ def warm_launch(world: World, app_url: str, **context: Any) -> tuple[str, str]:
     http.trust_env = False
     launch_id = world.new_launch(**({"patient": PATIENT, "practitioner": CLINICIAN} | context))
     start = http.get(f"{app_url}/launch", params={"iss": world.fhir_base, "launch": launch_id}, allow_redirects=False, timeout=30)
-    cookie = start.cookies.get(COOKIE)
+    # /launch sets the sign-in cookie (Secure, so sent by hand over http); the callback rotates the session.
+    sign_in = "; ".join(f"{c.name}={c.value}" for c in start.cookies)
     at_ehr = browser_session().get(start.headers["Location"], allow_redirects=False, timeout=30)
     back = urlsplit(at_ehr.headers["Location"])
     done = http.get(f"{app_url}{back.path}", params={k: v[0] for k, v in parse_qs(back.query).items()},
-                    headers={"Cookie": f"{COOKIE}={cookie}"}, allow_redirects=False, timeout=30)
+                    headers={"Cookie": sign_in}, allow_redirects=False, timeout=30)
     if done.status_code != 303:
         raise RuntimeError(f"/callback answered {done.status_code}")
+    cookie = done.cookies.get(COOKIE) or start.cookies.get(COOKIE)
     return urlsplit(done.headers["Location"]).path.strip("/").split("/")[1], cookie

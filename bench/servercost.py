@@ -53,7 +53,7 @@ def prepare(world: World, app: Any, floor_file: Path) -> dict[str, Any]:
                 page = client.get(path)
             if page.status_code != 200 or not rendered:
                 raise RuntimeError(f"{path} answered {page.status_code}")
-            reads = [(e.method, e.target, "") for e in sorted(world.counter.upstream(), key=lambda e: e.start)]
+            reads = [(e.method, e.target, e.body) for e in sorted(world.counter.upstream(), key=lambda e: e.start)]
             pages[name] = page_capture(rendered[0][0], rendered[0][1], reads) | {"app_html_bytes": len(page.data)}
     finally:
         world.counter.recording = False

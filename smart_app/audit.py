@@ -140,7 +140,12 @@ def _count_exchange(exchange: Exchange) -> None:
         tally = _reads_by_cid.get(exchange.correlation_id)
         if tally is None:
             return  # not a request we are summarising
-        tally[(exchange.method, exchange.resource_type, "ok" if exchange.ok else "failed")] += 1
+        outcome = "ok" if exchange.ok else "failed"
+        if exchange.read_types:  # a batch of reads: one request, counted once, naming every type it read
+            for n, kind in enumerate(exchange.read_types):
+                tally[("GET", kind, outcome)] += 0 if n else 1
+            return
+        tally[(exchange.method, exchange.resource_type, outcome)] += 1
 
 
 def _begin_request() -> None:

@@ -11,6 +11,7 @@ https://hl7.org/fhir/R4/operationoutcome.html).
 """
 from __future__ import annotations
 
+import copy
 import email.utils
 import enum
 import logging
@@ -20,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
@@ -38,7 +38,6 @@ FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT = (3.05, 20)
 DEFAULT_MAX_PAGES = 20
 CAPABILITIES_TTL = 300.0
-READ_MANY_WORKERS = 4
 
 _TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -388,6 +387,7 @@ class Exchange:
     attempt: int
     correlation_id: str
     error: str | None = None
+    read_types: tuple[str, ...] = ()  # a batch of reads only: the types its entries read (one request reads them all)
 
     @property
     def ok(self) -> bool:
@@ -470,6 +470,25 @@ class FhirClient:
         """Close on leaving the block."""
         self.close()
 
+    # -- tokens for a fan-out (smart_app/ehr/reads.py) ------------------------------------------
+
+    def current_token(self) -> str:
+        """A valid access token now, refreshed first when it is about to expire: called before a fan-out."""
+        return self._token()
+
+    def with_token(self, token: str) -> "FhirClient":
+        """This client fixed to `token` and never refreshing, for pool threads: a 401 comes back as an
+        error, and the caller refreshes in its own thread (`token_after_401`) and asks again."""
+        pinned = copy.copy(self)
+        pinned._token = lambda: token
+        pinned._on_unauthorized = None
+        pinned._owns_session = False
+        return pinned
+
+    def token_after_401(self) -> str | None:
+        """A refreshed token after the server rejected ours; None when this client cannot refresh."""
+        return self._on_unauthorized() if self._on_unauthorized is not None else None
+
     # -- URL building -------------------------------------------------------------------------
 
     def _type_url(self, resource_type: str, *parts: str) -> str:
@@ -519,8 +538,12 @@ class FhirClient:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        read_types: tuple[str, ...] = (),
     ) -> requests.Response:
-        """Send one logical request with auth, retries and error mapping; return a 2xx response."""
+        """Send one logical request with auth, retries and error mapping; return a 2xx response.
+
+        `read_types`: for a batch of reads, the types its entries read (told to exchange listeners).
+        """
         refreshed = False
         attempt = 0
         # fhirjson keeps Decimal answers exact (70.50 stays 70.50); plain json cannot write them.
@@ -546,10 +569,10 @@ class FhirClient:
                 )
                 self._receive(response, deadline, method, resource_type)
             except FhirError as exc:
-                self._log(method, resource_type, None, started, attempt, error=str(exc.code))
+                self._log(method, resource_type, None, started, attempt, error=str(exc.code), read_types=read_types)
                 raise
             except (requests.ConnectionError, requests.Timeout) as exc:
-                self._log(method, resource_type, None, started, attempt, error=type(exc).__name__)
+                self._log(method, resource_type, None, started, attempt, error=type(exc).__name__, read_types=read_types)
                 if isinstance(exc, requests.Timeout) and self._clock() >= deadline:
                     raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type) from None
                 if idempotent and attempt < self._max_retries:
@@ -558,10 +581,10 @@ class FhirClient:
                     continue
                 raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
             except requests.RequestException:
-                self._log(method, resource_type, None, started, attempt, error="RequestException")
+                self._log(method, resource_type, None, started, attempt, error="RequestException", read_types=read_types)
                 raise FhirError(FhirErrorCode.NETWORK, method=method, resource_type=resource_type) from None
             status = response.status_code
-            self._log(method, resource_type, status, started, attempt)
+            self._log(method, resource_type, status, started, attempt, read_types=read_types)
             if 200 <= status < 300:
                 return response
             if status == 401 and self._on_unauthorized is not None and not refreshed:
@@ -620,11 +643,11 @@ class FhirClient:
                          method=method, resource_type=resource_type, retry_after=retry_after)
 
     def _log(self, method: str, resource_type: str | None, status: int | None, started: float,
-             attempt: int, *, error: str | None = None) -> None:
+             attempt: int, *, error: str | None = None, read_types: tuple[str, ...] = ()) -> None:
         """Log one HTTP exchange and tell the exchange listeners; never tokens, URLs or bodies."""
         exchange = Exchange(method=method, resource_type=resource_type or "-", status=status,
                             ms=int((time.monotonic() - started) * 1000), attempt=attempt,
-                            correlation_id=self.correlation_id, error=error)
+                            correlation_id=self.correlation_id, error=error, read_types=read_types)
         log.info(
             "fhir %s %s status=%s ms=%d attempt=%d cid=%s%s",
             exchange.method, exchange.resource_type, status if status is not None else "-",
@@ -679,14 +702,26 @@ class FhirClient:
         more data than the limit is never turned into an error or into no data.
         """
         url = self._type_url(resource_type)
-        limit = max_pages or self._max_pages
+        query: Any = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+        return self._pages(resource_type, url, query, max_pages or self._max_pages)
+
+    def continue_search(self, resource_type: str, first_page: Mapping[str, Any], *, max_pages: int | None = None) -> SearchResult:
+        """A search whose first page (a searchset Bundle) came some other way, e.g. as a batch entry:
+        follow its same-origin `next` links like `search`, at most `max_pages` pages in all."""
+        return self._pages(resource_type, None, None, max_pages or self._max_pages, first_page=first_page)
+
+    def _pages(self, resource_type: str, url: str | None, query: Any, limit: int,
+               first_page: Mapping[str, Any] | None = None) -> SearchResult:
+        """Read up to `limit` pages from `url` (or after `first_page`): matches then includes, `truncated` when cut short."""
         matches: list[dict] = []
         included: list[dict] = []
         total: int | None = None
-        query: Any = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         for page in range(limit):
-            response = self._request("GET", url, resource_type=resource_type, idempotent=True, params=query)
-            bundle = self._resource(response, "GET", resource_type, expect="Bundle")
+            if page == 0 and first_page is not None:
+                bundle: Mapping[str, Any] = first_page
+            else:
+                response = self._request("GET", str(url), resource_type=resource_type, idempotent=True, params=query)
+                bundle = self._resource(response, "GET", resource_type, expect="Bundle")
             if page == 0 and isinstance(bundle.get("total"), int):
                 total = bundle["total"]
             for entry in bundle.get("entry") or []:
@@ -712,24 +747,12 @@ class FhirClient:
                  resource_type, limit, len(matches), self.correlation_id)
         return SearchResult(matches, included, total, truncated=True, pages=limit)
 
-    def read_many(self, paths: Sequence[str]) -> list[dict | FhirError]:
-        """GET several relative paths in parallel; each slot holds the body or its FhirError."""
-        urls = [self._relative_url(p) for p in paths]
-
-        def fetch(url_and_path: tuple[str, str]) -> dict | FhirError:
-            """Fetch one path, returning instead of raising its FhirError."""
-            url, path = url_and_path
-            resource_type = path.split("/", 1)[0].split("?", 1)[0]
-            try:
-                response = self._request("GET", url, resource_type=resource_type, idempotent=True)
-                return self._resource(response, "GET", resource_type)
-            except FhirError as exc:
-                return exc
-
-        if len(urls) < 2:  # nothing to overlap: no thread for a single read
-            return [fetch(pair) for pair in zip(urls, paths)]
-        with ThreadPoolExecutor(max_workers=min(READ_MANY_WORKERS, len(urls))) as pool:
-            return list(pool.map(fetch, zip(urls, paths)))
+    def get(self, path: str) -> dict:
+        """GET one path relative to this server (`Type/id` or `Type?query`): the body, or FhirError."""
+        url = self._relative_url(path)
+        resource_type = path.split("/", 1)[0].split("?", 1)[0]
+        response = self._request("GET", url, resource_type=resource_type, idempotent=True)
+        return self._resource(response, "GET", resource_type)
 
     def batch(self, requests_: Sequence[tuple[str, str]]) -> list[dict | FhirError]:
         """Send (method, relative url) pairs as one batch Bundle; one slot per entry, in order."""
@@ -739,8 +762,10 @@ class FhirClient:
             entries.append({"request": {"method": method.upper(), "url": path}})
         bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
         idempotent = all(_entry_is_idempotent(e) for e in entries)
+        reads_only = all(method.upper() == "GET" for method, _ in requests_)
+        read_types = tuple(sorted({path.split("/", 1)[0].split("?", 1)[0] for _, path in requests_})) if reads_only else ()
         response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
-                                 json_body=bundle)
+                                 json_body=bundle, read_types=read_types)
         reply = self._resource(response, "POST", "Bundle", expect="Bundle")
         reply_entries = reply.get("entry") or []
         if len(reply_entries) != len(entries):
@@ -833,8 +858,9 @@ class FhirClient:
 
     # -- capabilities ---------------------------------------------------------------------------
 
-    def capabilities(self) -> dict:
-        """GET /metadata once per client, shared across clients of the same base URL for a TTL."""
+    def capabilities(self, *, retries: bool = True) -> dict:
+        """GET /metadata once per client, shared across clients of the same base URL for a TTL
+        (`retries=False`: one attempt, for a caller that can do without it)."""
         if self._capabilities is not None:
             return self._capabilities
         now = self._clock()
@@ -844,12 +870,20 @@ class FhirClient:
             self._capabilities = cached[1]
             return cached[1]
         response = self._request("GET", f"{self.base_url}/metadata", resource_type="CapabilityStatement",
-                                 idempotent=True)
+                                 idempotent=retries)
         statement = self._resource(response, "GET", "CapabilityStatement", expect="CapabilityStatement")
         with _CAPABILITIES_LOCK:
             _CAPABILITIES_CACHE[self.base_url] = (now + self._capabilities_ttl, statement)
         self._capabilities = statement
         return statement
+
+    def known_capabilities(self) -> dict | None:
+        """The CapabilityStatement when this process already holds a fresh copy; never any I/O."""
+        if self._capabilities is not None:
+            return self._capabilities
+        with _CAPABILITIES_LOCK:
+            cached = _CAPABILITIES_CACHE.get(self.base_url)
+        return cached[1] if cached and cached[0] > self._clock() else None
 
     def _server_rest(self) -> list[Mapping[str, Any]]:
         """The CapabilityStatement.rest entries in server mode."""

@@ -1,18 +1,19 @@
 """Liveness (`/healthz`) and readiness (`/readyz`) probes for load balancers and orchestrators.
 
 Readiness means: the launch store answers, and every registered server's SMART discovery is
-cached or reachable. Discovery runs on a small pool with a short deadline, so a slow EHR makes
+cached or reachable. Discovery runs on the process's read pool (smart_app/ehr/reads.py) with a short deadline, so a slow EHR makes
 the probe say "not ready" quickly instead of holding a worker; the check keeps running and
 warms the cache for the next probe.
 """
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
+from smart_app.ehr.reads import submit_probe
 from smart_app.errors import DiscoveryError, LaunchError
 from smart_app.launch.runtime import Runtime, runtime
 
@@ -24,9 +25,8 @@ EXTENSION = "smart_health"
 class DiscoveryProbe:
     """Checks discovery for many servers at once, with at most one check in flight per server."""
 
-    def __init__(self, workers: int = 4) -> None:
-        """A pool for discovery checks."""
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="readyz")
+    def __init__(self) -> None:
+        """No check in flight yet."""
         self._inflight: dict[str, Future] = {}
         self._lock = threading.Lock()
 
@@ -38,7 +38,7 @@ class DiscoveryProbe:
             for server in rt.settings.concrete_servers:
                 future = self._inflight.get(server.iss)
                 if future is None or future.done():
-                    future = self._pool.submit(_discover, rt, server.iss)
+                    future = submit_probe(lambda iss=server.iss: _discover(rt, iss))
                     self._inflight[server.iss] = future
                 futures[server.iss] = future
         wait(futures.values(), timeout=deadline)

@@ -1,25 +1,23 @@
-"""The medication review's reads: one parallel wave of searches, parsed into review rows.
+"""The medication review's reads: one read plan of searches (one wave), parsed into review rows.
 
 MedicationRequests come with their referenced Medications in the same request
-(`_include=MedicationRequest:medication`), MedicationStatements in a parallel search, and,
-for the clinician, the latest completed review in a third. FhirClient.search follows `next`
-links only on the same server (https://hl7.org/fhir/R4/search.html#paging), up to MAX_PAGES
+(`_include=MedicationRequest:medication`), MedicationStatements in a second search, and,
+for the clinician, the latest completed review in a third; smart_app/ehr/reads.py runs them as
+one batch or in parallel. Further pages follow `next` links only on the same server (https://hl7.org/fhir/R4/search.html#paging), up to MAX_PAGES
 pages per search; a list cut short there is flagged (`list_incomplete`), never passed off as whole.
 The latest review is searched by every known `url|version` of the review plus the bare url, so
 servers that compare canonicals exactly find it too (see canonicals.py).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from smart_app import canonicals
 from smart_app.context import Permissions
-from smart_app.fhir import FhirError, SearchResult
+from smart_app.ehr.reads import Read, ReadPlan, ReadResults, RequestReads
+from smart_app.fhir import FhirClient, FhirError
 from smart_app.medications import MedicationList, build_medication_list, questionnaire_canonical, questionnaire_versions
-from smart_app.pools import submit_read
 
 # https://hl7.org/fhir/R4/valueset-medicationrequest-status.html: the ones a patient still takes.
 REQUEST_STATUSES = "active,on-hold"
@@ -32,11 +30,13 @@ PAGE_SIZE = "100"  # large pages keep a typical list to one request per search
 MAX_PAGES = 20
 
 
-class SearchClient(Protocol):
-    """The part of FhirClient the reads need."""
+class Reader(Protocol):
+    """What runs a read plan: a request's `Launch.reads` (each read once per request)."""
 
-    def search(self, resource_type: str, params: Any = None, *, max_pages: int | None = None) -> SearchResult: ...
-    def read_many(self, paths: list[str]) -> list[dict | FhirError]: ...
+    def fetch(self, plan: ReadPlan) -> ReadResults: ...
+
+
+REQUESTS, STATEMENTS, REVIEW = "medications.requests", "medications.statements", "medications.latest-review"
 
 
 class MedicationsUnavailable(Exception):
@@ -70,79 +70,68 @@ def statement_params(patient_id: str) -> list[tuple[str, str]]:
     return [("patient", f"Patient/{patient_id}"), ("status", STATEMENT_STATUSES), ("_count", PAGE_SIZE)]
 
 
-def latest_review_path(patient_id: str) -> str:
-    """A relative search for the newest completed answer to the bundled Medication Review Questionnaire.
-
-    authored has whole seconds only, so the last update breaks ties between reviews sent close together.
-    """
+def latest_review_read(patient_id: str) -> Read:
+    """The newest completed answer to the bundled Medication Review Questionnaire (any version): one page
+    of one (a `next` link only means older reviews exist). authored has whole seconds only, so the last
+    update breaks ties between reviews sent close together."""
     url = _review_url()
-    query = urlencode([("patient", f"Patient/{patient_id}"),
-                       ("questionnaire", canonicals.search_value(url, questionnaire_versions())),
-                       ("status", "completed"), ("_sort", "-authored,-_lastUpdated"), ("_count", "1")])
-    return f"QuestionnaireResponse?{query}"
+    return Read.search(REVIEW, "QuestionnaireResponse", [
+        ("patient", f"Patient/{patient_id}"), ("questionnaire", canonicals.search_value(url, questionnaire_versions())),
+        ("status", "completed"), ("_sort", "-authored,-_lastUpdated"), ("_count", "1")])
 
 
-def latest_review(fhir: SearchClient, patient_id: str) -> dict[str, Any] | None:
+def medication_plan(patient_id: str, permissions: Permissions, *, with_latest_review: bool = False) -> ReadPlan:
+    """The searches the review needs, each paged within MAX_PAGES: requests (with their Medications),
+    statements when readable, and the latest review when asked for and readable."""
+    if not permissions.can_read("MedicationRequest"):
+        return ReadPlan()
+    return ReadPlan.of(
+        Read.search(REQUESTS, "MedicationRequest", request_params(patient_id, permissions), max_pages=MAX_PAGES),
+        Read.search(STATEMENTS, "MedicationStatement", statement_params(patient_id), max_pages=MAX_PAGES)
+        if permissions.can_read("MedicationStatement") else None,
+        latest_review_read(patient_id) if with_latest_review and permissions.can_read("QuestionnaireResponse") else None)
+
+
+def latest_review(reader: "Reader | FhirClient", patient_id: str) -> dict[str, Any] | None:
     """The patient's newest completed medication review on the EHR (any version), or None; raises FhirError."""
-    found = fhir.read_many([latest_review_path(patient_id)])[0]
-    if isinstance(found, FhirError):
-        raise found
-    return _first_match(found)
+    found = _reader(reader).fetch(ReadPlan.of(latest_review_read(patient_id)))
+    if found.error(REVIEW) is not None:
+        raise found.error(REVIEW)
+    return _first_match(found[REVIEW].matches)
 
 
-def read_medications(fhir: SearchClient, patient_id: str, permissions: Permissions, *,
+def read_medications(reader: "Reader | FhirClient", patient_id: str, permissions: Permissions, *,
                      with_latest_review: bool = False) -> MedicationRead:
-    """Run every read the page needs at once (no serial chain) and build the review rows.
+    """Run every read the page needs at once (one plan, no serial chain) and build the review rows.
 
     Raises MedicationsUnavailable when requests may not be read, FhirError when a needed search fails.
     """
     if not permissions.can_read("MedicationRequest"):
         raise MedicationsUnavailable("MedicationRequest read not granted")
-    tasks: dict[str, Callable[[], Any]] = {
-        "requests": lambda: fhir.search("MedicationRequest", request_params(patient_id, permissions),
-                                        max_pages=MAX_PAGES),
-    }
-    if permissions.can_read("MedicationStatement"):
-        tasks["statements"] = lambda: fhir.search("MedicationStatement", statement_params(patient_id),
-                                                  max_pages=MAX_PAGES)
-    if with_latest_review and permissions.can_read("QuestionnaireResponse"):
-        # Only the first page: a `next` link here just means older reviews exist.
-        tasks["review"] = lambda: fhir.read_many([latest_review_path(patient_id)])[0]
-    results = _run_together(tasks)
-    for key in ("requests", "statements"):
-        if isinstance(results.get(key), FhirError):
-            raise results[key]
-    resources = [*results["requests"], *results.get("statements", [])]
-    review = results.get("review")
+    results = _reader(reader).fetch(medication_plan(patient_id, permissions, with_latest_review=with_latest_review))
+    for key in (REQUESTS, STATEMENTS):
+        if results.error(key) is not None:
+            raise results.error(key)
+    statements = results.value(STATEMENTS)
+    review = results.get(REVIEW)
     return MedicationRead(
-        medications=build_medication_list(resources),
-        statements_read="statements" in results,
-        latest_review=_first_match(review) if isinstance(review, dict) else None,
+        medications=build_medication_list([*results[REQUESTS], *(statements or [])]),
+        statements_read=STATEMENTS in results,
+        latest_review=_first_match(review.matches) if review is not None and not isinstance(review, FhirError) else None,
         latest_review_failed=isinstance(review, FhirError),
-        list_incomplete=any(getattr(results.get(key), "truncated", False) for key in ("requests", "statements")),
+        list_incomplete=any(getattr(results.value(key), "truncated", False) for key in (REQUESTS, STATEMENTS)),
     )
 
 
-def _run_together(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run the reads in parallel; each slot holds its result or the FhirError it raised."""
-    def run(task: Callable[[], Any]) -> Any:
-        """One read, returning rather than raising its FhirError."""
-        try:
-            return task()
-        except FhirError as exc:
-            return exc
-
-    futures = {key: submit_read(lambda task=task: run(task)) for key, task in tasks.items()}
-    return {key: future.result() for key, future in futures.items()}
+def _reader(reader: "Reader | FhirClient") -> Reader:
+    """A plan runner: the request's reads as given; a bare client (tools, tests) reads with parallel GETs."""
+    return RequestReads(lambda: reader, batch=False) if isinstance(reader, FhirClient) else reader
 
 
-def _first_match(bundle: dict[str, Any]) -> dict[str, Any] | None:
-    """The first matched QuestionnaireResponse of a searchset page, if any."""
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        mode = (entry.get("search") or {}).get("mode", "match") if isinstance(entry, dict) else None
-        if (isinstance(resource, dict) and resource.get("resourceType") == "QuestionnaireResponse" and mode == "match"
-                and canonicals.names_form(resource.get("questionnaire"), _review_url())):
+def _first_match(matches: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first matched QuestionnaireResponse that answers the medication review, if any."""
+    for resource in matches:
+        if resource.get("resourceType") == "QuestionnaireResponse" and canonicals.names_form(resource.get("questionnaire"), _review_url()):
             return resource
     return None
 

@@ -11,23 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
-
-from flask import has_request_context, request
 
 from smart_app import audit, canonicals, drafts, i18n, submission
 from smart_app.assignments.model import AssignedTask, parse_task
-from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, read_next_appointment, read_open_tasks,
-                                         read_recently_closed_tasks, resolve_questionnaires)
-from smart_app.fhir import FhirError
+from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, assignments_plan, next_appointment, open_tasks,
+                                         recently_closed_tasks, resolve_questionnaires)
+from smart_app.ehr.reads import Read, ReadPlan, ReadResults
+from smart_app.fhir import DEFAULT_MAX_PAGES, FhirError, SearchResult
 from smart_app.outbox import OutboxState
-from smart_app.pools import submit_read
 from smart_app.questionnaires import QuestionnaireError, build_form
 from smart_app.launch.runtime import runtime
 from smart_app.questionnaires.library import is_shared, shared, shared_find
@@ -44,9 +41,8 @@ EXCLUDED_URLS = frozenset({"http://smart-previsit.example.org/fhir/Questionnaire
 RESPONSE_SEARCH_COUNT = "100"
 # The documented bound on the history read: at most this many pages of completed responses, newest
 # first (so up to 500 at the requested page size; fewer when the server pages smaller). Forms whose
-# latest response lies beyond it are looked up one by one (see _latest_beyond), never shown as due.
+# latest response lies beyond it are looked up in one more wave (see _latest_beyond_plan), never shown as due.
 RESPONSE_MAX_PAGES = 5
-T = TypeVar("T")
 EHR_FORM_CACHE_SIZE = 128  # built forms of EHR Questionnaires kept per process (library forms are all kept)
 
 
@@ -220,62 +216,76 @@ def clear_form_cache() -> None:
 # ------------------------------------------------------------------------------------ reads
 
 
-def _named_reads(launch: "Launch") -> list[Callable[[], list[dict]]]:
-    """One read per Questionnaire the launch's fhirContext names (by reference or by canonical)."""
-    reads: list[Callable[[], list[dict]]] = []
-    for item in launch.context.fhir_context:
+EHR_COPIES, HISTORY, NAMED = "catalog.ehr-copies", "catalog.history", "catalog.named"
+
+
+def catalog_plan(launch: "Launch") -> ReadPlan:
+    """The EHR reads the catalog needs, as data: the EHR's copies of the library (one search, comma = OR),
+    the completed-response history (newest first, within RESPONSE_MAX_PAGES), and each Questionnaire
+    the launch's fhirContext names (by reference, or by canonical when Questionnaires may be read)."""
+    ctx = launch.context
+    can_read_questionnaires = ctx.permissions.can_read("Questionnaire")
+    urls = [q["url"] for q in _library()]
+    reads: list[Read | None] = [
+        Read.search(EHR_COPIES, "Questionnaire", [("url", ",".join(urls)), ("status", "active")], max_pages=DEFAULT_MAX_PAGES)
+        if urls and can_read_questionnaires else None,
+        Read.search(HISTORY, "QuestionnaireResponse", [
+            ("subject", f"Patient/{ctx.patient_id}"), ("status", "completed"), ("_sort", "-authored"),
+            ("_count", RESPONSE_SEARCH_COUNT)], max_pages=RESPONSE_MAX_PAGES)
+        if ctx.patient_id and ctx.permissions.can_read("QuestionnaireResponse") else None,
+    ]
+    for n, item in enumerate(ctx.fhir_context):
         if item.reference and item.reference.resource_type == "Questionnaire":
-            reads.append(lambda rid=item.reference.id: _read_questionnaire(launch, rid))
-        elif item.canonical and (item.type in (None, "Questionnaire")):
-            reads.append(lambda canonical=item.canonical: _by_canonical(launch, canonical))
+            reads.append(Read.resource(f"{NAMED}.{n}", "Questionnaire", item.reference.id))
+        elif item.canonical and item.type in (None, "Questionnaire") and can_read_questionnaires:
+            url, _, version = item.canonical.partition("|")
+            reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
         elif item.reference and item.reference.resource_type == "Task":
-            reads.append(lambda rid=item.reference.id: _task_questionnaire(launch, rid))
-    return reads
+            reads.append(Read.resource(f"{NAMED}.{n}", "Task", item.reference.id))
+    return ReadPlan.of(*reads) + assignments_plan(launch, _today(launch))
 
 
-def _task_questionnaire(launch: "Launch", rid: str) -> list[dict]:
-    """The Questionnaire an SDC Task named in fhirContext asks for (its `questionnaire` input), by canonical."""
-    try:
-        task = parse_task(launch.fhir.read("Task", rid))
-    except (FhirError, ValueError):
-        return []
-    if task is None or task.questionnaire is None:
-        return []
-    return _by_canonical(launch, task.questionnaire.text)
+def _named_tasks(launch: "Launch", found: ReadResults) -> list[AssignedTask]:
+    """The SDC Tasks the launch's fhirContext names (their Questionnaires are resolved with the assigned ones)."""
+    named = []
+    for n, item in enumerate(launch.context.fhir_context):
+        if item.reference and item.reference.resource_type == "Task":
+            task = parse_task(found.value(f"{NAMED}.{n}"))
+            if task is not None and task.questionnaire is not None:
+                named.append(task)
+    return named
 
 
-def _read_questionnaire(launch: "Launch", rid: str) -> list[dict]:
-    """The Questionnaire with this id on the EHR ([] when it cannot be read)."""
-    try:
-        return [launch.fhir.read("Questionnaire", rid)]
-    except FhirError:
-        return []
+def sources_plan(launch: "Launch") -> ReadPlan:
+    """The catalog's reads without the response history: enough to name the forms (a receipt's link)."""
+    return ReadPlan(tuple(read for read in catalog_plan(launch)
+                          if read.name != HISTORY and not read.name.startswith("assignments.")))
 
 
-def _by_canonical(launch: "Launch", canonical: str) -> list[dict]:
-    """One Questionnaire for a canonical: the EHR's copy when readable, else the bundled one."""
-    url, _, version = canonical.partition("|")
-    if launch.context.permissions.can_read("Questionnaire"):
-        params = [("url", url)] + ([("version", version)] if version else [])
-        try:
-            matches = launch.fhir.search("Questionnaire", params).matches
-        except FhirError:
-            matches = []
-        if matches:
-            return matches[:1]
-    bundled = shared_find(canonical)
-    return [bundled] if bundled else []
+def key_for(launch: "Launch", canonical: str | None) -> str | None:
+    """The page key the catalog gives the form with this canonical (same sources, same precedence), or None."""
+    found = launch.reads.fetch(sources_plan(launch))
+    copies = found.value(EHR_COPIES)
+    for resource in [*_named(launch, found), *(copies.matches if isinstance(copies, SearchResult) else []), *_library()]:
+        key = _key_of(resource)
+        if key is not None and resource.get("url") not in EXCLUDED_URLS and canonical_of(resource, launch.context.iss) == canonical:
+            return key
+    return None
 
 
-def _ehr_copies(launch: "Launch", urls: Iterable[str]) -> list[dict]:
-    """The EHR's active Questionnaires with these canonical URLs (one search, comma = OR)."""
-    urls = list(urls)
-    if not urls or not launch.context.permissions.can_read("Questionnaire"):
-        return []
-    try:
-        return launch.fhir.search("Questionnaire", [("url", ",".join(urls)), ("status", "active")]).matches
-    except FhirError:
-        return []
+def _named(launch: "Launch", found: ReadResults) -> list[dict]:
+    """The Questionnaires the launch's fhirContext names: the EHR's (first match of a canonical), else the
+    bundled one for a canonical; an unreadable reference is left out."""
+    named: list[dict] = []
+    for n, item in enumerate(launch.context.fhir_context):
+        result = found.value(f"{NAMED}.{n}")
+        if item.reference and item.reference.resource_type == "Questionnaire":
+            named.extend([result] if isinstance(result, dict) else [])
+        elif item.canonical and item.type in (None, "Questionnaire"):
+            matches = result.matches if isinstance(result, SearchResult) else []
+            bundled = shared_find(item.canonical)
+            named.extend(matches[:1] if matches else [bundled] if bundled else [])
+    return named
 
 
 @dataclass(frozen=True)
@@ -294,39 +304,30 @@ def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
                   reverse=True)
 
 
-def completed_responses(launch: "Launch") -> ResponseHistory:
-    """The patient's completed QuestionnaireResponses on the EHR, newest first (server sort and count).
+def completed_responses(launch: "Launch", found: ReadResults) -> ResponseHistory:
+    """The patient's completed QuestionnaireResponses from the history read, newest first.
 
-    Reads at most RESPONSE_MAX_PAGES pages; `truncated` says older responses were left unread.
-    Empty when the launch may not read responses or the search fails.
+    `truncated` says older responses were left unread (RESPONSE_MAX_PAGES). Empty when the launch may
+    not read responses or the search failed.
     """
-    ctx = launch.context
-    if not ctx.patient_id or not ctx.permissions.can_read("QuestionnaireResponse"):
+    result = found.value(HISTORY)
+    if not isinstance(result, SearchResult):
         return ResponseHistory()
-    try:
-        found = launch.fhir.search("QuestionnaireResponse", [
-            ("subject", f"Patient/{ctx.patient_id}"), ("status", "completed"), ("_sort", "-authored"),
-            ("_count", RESPONSE_SEARCH_COUNT)], max_pages=RESPONSE_MAX_PAGES)
-    except FhirError:
-        return ResponseHistory()
-    return ResponseHistory(_only_patients(found.matches, ctx.patient_id), truncated=found.truncated)
+    return ResponseHistory(_only_patients(result.matches, launch.context.patient_id or ""), truncated=result.truncated)
 
 
-def _latest_beyond(launch: "Launch", entry: "CatalogEntry") -> list[dict]:
-    """The newest completed response to this one form, searched by its canonical (for histories cut short).
-
-    Searches by `url|version` and the bare url, so exact-matching servers find it too.
-    """
-    ctx = launch.context
-    url, version = canonicals.split(entry.canonical)
-    try:
-        found = launch.fhir.search("QuestionnaireResponse", [
-            ("subject", f"Patient/{ctx.patient_id}"), ("status", "completed"),
+def _latest_beyond_plan(launch: "Launch", entries: list["CatalogEntry"]) -> ReadPlan:
+    """For a history cut short: the newest completed response to each of these forms, searched by its
+    canonical (`url|version` and the bare url, so exact-matching servers find it too), all in one wave."""
+    patient = launch.context.patient_id
+    reads = []
+    for entry in entries:
+        url, version = canonicals.split(entry.canonical)
+        reads.append(Read.search(f"catalog.beyond.{entry.key}", "QuestionnaireResponse", [
+            ("subject", f"Patient/{patient}"), ("status", "completed"),
             ("questionnaire", canonicals.search_value(url, [version] if version else [])),
-            ("_sort", "-authored"), ("_count", "1")], max_pages=1)
-    except FhirError:
-        return []
-    return _only_patients(found.matches, ctx.patient_id or "")[:1]
+            ("_sort", "-authored"), ("_count", "1")]))
+    return ReadPlan(tuple(reads))
 
 
 def response_score(form: Form, response: dict) -> Score | None:
@@ -359,12 +360,6 @@ def response_score(form: Form, response: dict) -> Score | None:
     return score(form, pairs)
 
 
-# One catalog per HTTP request and launch, shared by the threads that copy the request context
-# (the home page's task providers run in parallel): keyed weakly by the request object itself.
-_per_request: "weakref.WeakKeyDictionary[Any, dict[str, tuple[threading.Lock, list]]]" = weakref.WeakKeyDictionary()
-_per_request_lock = threading.Lock()
-
-
 @dataclass(frozen=True)
 class Assignments:
     """What the care team asked for and the visit, read in the catalog's wave.
@@ -389,61 +384,18 @@ class _Built:
 
 
 def catalog(launch: "Launch") -> list[CatalogEntry]:
-    """Every questionnaire for this launch with its status, built once per request (single-flight)."""
+    """Every questionnaire for this launch with its status, built once per request (`Launch.reads`)."""
     return _built(launch).entries
 
 
 def assignments(launch: "Launch") -> Assignments:
-    """The assigned forms and the next visit, from the same single-flight build as `catalog`."""
+    """The assigned forms and the next visit, from the same once-per-request build as `catalog`."""
     return _built(launch).assignments
 
 
 def _built(launch: "Launch") -> _Built:
-    """The request's build (single-flight per request and launch)."""
-    if not has_request_context():
-        return _build_catalog(launch)
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    with _per_request_lock:
-        slots = _per_request.setdefault(req, {})
-        lock, holder = slots.setdefault(launch.handle, (threading.Lock(), []))
-    with lock:  # a second thread of the same request waits for the first one's result
-        if not holder:
-            holder.append(_build_catalog(launch))
-        return holder[0]
-
-
-@dataclass(frozen=True)
-class _Wave:
-    """What the catalog's one read wave brought back."""
-
-    named: list[dict]
-    ehr_copies: list[dict]
-    history: ResponseHistory
-    task_read: TaskRead
-    closed: tuple[AssignedTask, ...]
-    appointment: dict | None
-
-
-def _read_wave(launch: "Launch", meanwhile: Callable[[], T]) -> tuple[_Wave, T]:
-    """(named by the launch, EHR copies of the library, completed responses, open Tasks, next
-    Appointment) in one wave, and meanwhile().
-
-    The EHR reads run on the read pool while this thread runs `meanwhile` (the store reads,
-    which need this request's context), so the store's round trips hide inside the EHR's.
-    """
-    library_urls = [q["url"] for q in _library()]
-    reads: list[Callable[[], list[dict]]] = [lambda: _ehr_copies(launch, library_urls), *_named_reads(launch)]
-    launch.fhir  # build the client once, before the threads share it
-    today = _today(launch)
-    history = submit_read(lambda: completed_responses(launch))
-    tasks = submit_read(lambda: read_open_tasks(launch))
-    closed = submit_read(lambda: read_recently_closed_tasks(launch))
-    appointment = submit_read(lambda: read_next_appointment(launch, today))
-    pending = [submit_read(read) for read in reads]
-    local = meanwhile()
-    results = [future.result() for future in pending]
-    return _Wave([r for found in results[1:] for r in found], results[0], history.result(), tasks.result(),
-                 closed.result(), appointment.result()), local
+    """The request's build (`Launch.reads.built`: once per request)."""
+    return launch.reads.built("catalog", lambda: _build_catalog(launch))
 
 
 def _today(launch: "Launch") -> date:
@@ -475,15 +427,16 @@ def _build_catalog(launch: "Launch") -> _Built:
                                     source=source, resource=resource, requested=requested, iss=launch.context.iss,
                                     assignment=assignment)
 
-    def store_reads() -> tuple[list[submission.SubmissionOutcome], dict[str, drafts.Draft | None]]:
-        """This person's submissions (newest first) and the drafts of the bundled forms."""
-        return submission.submissions(launch), drafts.load_many(launch, map(canonical_of, _library()))
-
-    wave, (known, library_drafts) = _read_wave(launch, store_reads)
-    history = wave.history
-    tasks = wave.task_read.tasks
+    found = launch.reads.fetch(catalog_plan(launch))
+    known = submission.submissions(launch)
+    library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
+    history = completed_responses(launch, found)
+    task_read = open_tasks(launch, found)
+    closed = recently_closed_tasks(launch, found)
+    tasks = task_read.tasks
+    named_tasks = _named_tasks(launch, found)
     # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
-    every = [*tasks, *wave.closed]
+    every = [*tasks, *closed, *named_tasks]
     resolved = (resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
                 if every else ResolvedQuestionnaires())
     unopenable: list[AssignedTask] = []
@@ -495,14 +448,19 @@ def _build_catalog(launch: "Launch") -> _Built:
                         reason="search failed" if resolved.failed else "not on the server")
             continue
         add(resource, "task", assignment=task)
-    for resource in wave.named:
+    for resource in _named(launch, found):
         add(resource, "launch", requested=True)
-    for resource in wave.ehr_copies:
+    for task in named_tasks:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "launch", requested=True)
+    copies = found.value(EHR_COPIES)
+    for resource in copies.matches if isinstance(copies, SearchResult) else []:
         add(resource, "ehr")
     for resource in _library():
         add(resource, "library")
     # Forms of requests closed elsewhere come last: a library form stays a library form.
-    for task in wave.closed:
+    for task in closed:
         resource = _assigned_questionnaire(task, resolved)
         if resource is not None:
             add(resource, "task-closed")
@@ -521,13 +479,16 @@ def _build_catalog(launch: "Launch") -> _Built:
         # The history was cut short: a form with no response among the newest may still have an
         # older one. Ask for each such form's newest response at once rather than call it due.
         unseen = [e for e in entries.values() if not e.completed]
-        found = [submit_read(lambda entry=entry: _latest_beyond(launch, entry)) for entry in unseen]
-        for entry, future in zip(unseen, found):
-            _add_completed(entry, [r for r in future.result() if entry.cited_by(r)])
+        beyond = launch.reads.fetch(_latest_beyond_plan(launch, unseen))
+        for entry in unseen:
+            result = beyond.value(f"catalog.beyond.{entry.key}")
+            matches = _only_patients(result.matches, launch.context.patient_id or "")[:1] if isinstance(result, SearchResult) else []
+            _add_completed(entry, [r for r in matches if entry.cited_by(r)])
     _mark_offered(entries.values(), assigned=bool(tasks), choice=runtime().settings.library_forms)
     ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
-    return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable), appointment=wave.appointment,
-                                       task_read=wave.task_read, closed=wave.closed))
+    return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
+                                       appointment=next_appointment(launch, found, _today(launch)),
+                                       task_read=task_read, closed=closed))
 
 
 def _assigned_questionnaire(task: AssignedTask, resolved: ResolvedQuestionnaires) -> dict | None:

@@ -3,8 +3,8 @@
 Issue 13, scope 4. Only the launch's FHIR server is asked, through its FhirClient (same origin,
 the launch's token), and only when its CapabilityStatement declares the ValueSet `expand`
 operation (https://hl7.org/fhir/R4/valueset-operation-expand.html). All of a form's value
-sets go out in one wave: one batch Bundle when the server declares `batch`, else parallel
-GETs. Expansions are cached per process, keyed by server and value-set canonical (with its
+sets go out in one read plan (smart_app/ehr/reads.py): one batch Bundle when the server declares
+`batch`, else parallel GETs on the read pool. Expansions are cached per process, keyed by server and value-set canonical (with its
 version when the form pins one), together with the version the server expanded; failures are
 remembered briefly so a page never asks again and again. Nothing here is durable data: a
 cold cache just asks the EHR once more.
@@ -17,10 +17,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
-from smart_app.fhir import FhirError
+from smart_app.ehr.reads import Read, ReadPlan, run
+from smart_app.fhir import FhirClient, FhirError
 from smart_app.questionnaires.model import Form, with_expansions
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,7 @@ MAX_PER_FORM = 50  # one wave stays bounded even for a hostile form
 EXPAND_OPERATION = "expand"
 
 
-class TerminologyClient(Protocol):
-    """The part of FhirClient that expanding needs."""
-
-    base_url: str
-
-    def capabilities(self) -> dict: ...
-    def batch(self, requests_: Sequence[tuple[str, str]]) -> list[dict | FhirError]: ...
-    def read_many(self, paths: Sequence[str]) -> list[dict | FhirError]: ...
+TerminologyClient = FhirClient  # the launch's own client: same origin, the launch's token
 
 
 @dataclass(frozen=True)
@@ -143,14 +137,16 @@ def expand_all(client: TerminologyClient, canonicals: Sequence[str], *,
     if not supports_expand(statement):
         _remember(server, {c: None for c in missing}, now)
         return found
-    paths = [expand_path(c) for c in missing]
-    try:
-        replies = client.batch([("GET", p) for p in paths]) if supports_batch(statement) else client.read_many(paths)
-    except FhirError as error:
-        log.info("terminology: expand wave failed (%s); using bundled lists", error.code)
+    plan = ReadPlan(tuple(Read(canonical, expand_path(canonical)) for canonical in missing))
+    replies = run(client, plan, batch=supports_batch(statement))
+    if all(isinstance(reply, FhirError) and reply.transient for reply in replies.values()):
+        # Nothing came back for a reason a later try may cure (the server, the network): not remembered as misses.
+        log.info("terminology: expand wave failed (%s); using bundled lists",
+                 ",".join(sorted({str(reply.code) for reply in replies.values()})))
         return found
     results: dict[str, dict | None] = {}
-    for canonical, reply in zip(missing, replies):
+    for canonical in missing:
+        reply = replies[canonical]
         results[canonical] = None if isinstance(reply, FhirError) else _usable(reply)
     _remember(server, results, now)
     log.info("terminology: expanded %d of %d value sets", sum(v is not None for v in results.values()), len(missing))

@@ -1,8 +1,8 @@
 """The clinician's EHR reads and writes for form requests: the patient's SDC Tasks (every status), the
 form picker's Questionnaire search, asking the patient (one conditional create) and cancelling (If-Match).
 
-Each read is a leaf read (safe on the read pool); failures come back as a flag, never an exception,
-so the sidebar still renders. Writes return a result from a closed set the view turns into words.
+Reads are declared as plans (smart_app/ehr/reads.py: one wave, a batch where the EHR has one);
+failures come back as a flag, never an exception, so the pages still render. Writes return a result from a closed set the view turns into words.
 Spec: SDC 4.0 Task Questionnaire (https://hl7.org/fhir/uv/sdc/workflow.html#task); FHIR R4
 conditional create and versioned update (https://hl7.org/fhir/R4/http.html#ccreate,
 https://hl7.org/fhir/R4/http.html#concurrency); search `:contains` (https://hl7.org/fhir/R4/search.html#string).
@@ -20,9 +20,9 @@ from smart_app.assignments.orders import (CancelDecision, Order, cancelled, deci
                                           due_before_visit, identifier_search, if_none_exist, new_task,
                                           open_order)
 from smart_app.context import FhirReference
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.reads import Read, ReadPlan, ReadResults
+from smart_app.fhir import FhirError, FhirErrorCode, SearchResult
 from smart_app.launch.runtime import runtime
-from smart_app.pools import submit_read
 from smart_app.questionnaire_catalog import EXCLUDED_URLS
 from smart_app.questionnaires.library import shared
 
@@ -56,22 +56,35 @@ class FormRequests:
     truncated: bool = False
 
 
-def read_form_requests(launch: "Launch") -> FormRequests:
-    """Every SDC questionnaire Task for the launch's patient, newest first (one search; filtered again here)."""
+REQUESTS, VISIT, FORM = "orders.requests", "orders.visit", "orders.form"
+
+
+def form_requests_plan(launch: "Launch") -> ReadPlan:
+    """Every SDC questionnaire Task for the launch's patient, newest first, and the launch's Encounter
+    (for the due date), as one wave of reads (smart_app/ehr/reads.py)."""
+    ctx = launch.context
+    return ReadPlan.of(
+        Read.search(REQUESTS, "Task", [("patient", f"Patient/{ctx.patient_id}"), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                       ("_sort", "-authored-on"), ("_count", TASK_PAGE_SIZE)], max_pages=TASK_PAGES)
+        if ctx.patient_id and ctx.permissions.can_read("Task") else None,
+        Read.resource(VISIT, "Encounter", ctx.encounter_id)
+        if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
+
+
+def form_requests(launch: "Launch", found: ReadResults) -> FormRequests:
+    """The patient's form requests from the plan's search (filtered again here to this patient)."""
     ctx = launch.context
     if not ctx.patient_id:
         return FormRequests()
     if not ctx.permissions.can_read("Task"):
         return FormRequests(skipped="no-scope")
-    try:
-        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
-                                            ("_sort", "-authored-on"), ("_count", TASK_PAGE_SIZE)], max_pages=TASK_PAGES)
-    except FhirError:
+    result = found.value(REQUESTS)
+    if not isinstance(result, SearchResult):
         return FormRequests(skipped="failed")
-    mine = [r for r in found.matches if (r.get("for") or {}).get("reference") in
+    mine = [r for r in result.matches if (r.get("for") or {}).get("reference") in
             (f"Patient/{ctx.patient_id}", f"{ctx.iss.rstrip('/')}/Patient/{ctx.patient_id}")]
     tasks = tuple(t for t in (parse_task(r) for r in mine) if t is not None)
-    return FormRequests(tuple(mine), tasks, truncated=found.truncated)
+    return FormRequests(tuple(mine), tasks, truncated=result.truncated)
 
 
 @dataclass(frozen=True)
@@ -132,13 +145,12 @@ def find_questionnaires(launch: "Launch", text: str) -> PickerResult:
         return result
     base = [("status", "active"), ("_count", PICKER_PAGE_SIZE)]
     queries = [base + [("title:contains", text)], base + [("name:contains", text)]] if text else [base + [("_sort", "title")]]
-    fhir = launch.fhir  # built once, here, before the threads share it
-    pending = [submit_read(lambda q=q: fhir.search("Questionnaire", q, max_pages=1)) for q in queries]
+    plan = ReadPlan.of(*(Read.search(f"picker.{n}", "Questionnaire", q) for n, q in enumerate(queries)))
+    outcomes = launch.reads.fetch(plan)  # one wave: a batch, or GETs at once
     seen: dict[str, FormChoice] = {}
-    for future in pending:
-        try:
-            found = future.result()
-        except FhirError:
+    for read in plan:
+        found = outcomes.value(read.name)
+        if not isinstance(found, SearchResult):
             result.ehr_failed = True
             continue
         result.more = result.more or found.truncated
@@ -152,20 +164,25 @@ def find_questionnaires(launch: "Launch", text: str) -> PickerResult:
     return result
 
 
-def choice_for(launch: "Launch", canonical: str) -> FormChoice | None:
+def choice_plan(launch: "Launch", canonical: str) -> ReadPlan:
+    """The read that checks a posted form: the EHR's active Questionnaire with this canonical."""
+    wanted = QuestionnaireCanonical.parse(canonical)
+    if wanted is None or not launch.context.permissions.can_read("Questionnaire"):
+        return ReadPlan()
+    params = [("url", wanted.url), ("status", "active")] + ([("version", wanted.version)] if wanted.version else [])
+    return ReadPlan.of(Read.search(FORM, "Questionnaire", params))
+
+
+def choice_for(launch: "Launch", canonical: str, found: ReadResults) -> FormChoice | None:
     """The posted form, checked: an active Questionnaire on the EHR with this canonical, else the library's; else None."""
     wanted = QuestionnaireCanonical.parse(canonical)
     if wanted is None:
         return None
-    if launch.context.permissions.can_read("Questionnaire"):
-        params = [("url", wanted.url), ("status", "active")] + ([("version", wanted.version)] if wanted.version else [])
-        try:
-            for questionnaire in launch.fhir.search("Questionnaire", params, max_pages=1).matches:
-                choice = _choice(questionnaire, "ehr")
-                if choice is not None and choice.canonical == wanted.text:
-                    return choice
-        except FhirError:
-            pass
+    result = found.value(FORM) if FORM in found else None
+    for questionnaire in result.matches if isinstance(result, SearchResult) else []:
+        choice = _choice(questionnaire, "ehr")
+        if choice is not None and choice.canonical == wanted.text:
+            return choice
     return next((c for c in _library_choices("") if c.canonical == wanted.text), None)
 
 
@@ -203,32 +220,20 @@ def may_cancel(launch: "Launch") -> bool:
     return ctx.user_kind == "clinician" and ctx.fhir_user is not None and ctx.permissions.can_update("Task")
 
 
-def _read_visit(launch: "Launch") -> dict | None:
-    """The launch's Encounter (for the due date), or None."""
-    ctx = launch.context
-    if not ctx.encounter_id or not ctx.permissions.can_read("Encounter"):
-        return None
-    try:
-        return launch.fhir.read("Encounter", ctx.encounter_id)
-    except FhirError:
-        return None
-
-
 def ask_patient(launch: "Launch", canonical: str, due: str | None = None) -> AskResult:
     """Create the SDC Task asking this patient to fill the form before this visit: exactly one, however often posted.
 
-    The patient's requests and the visit are read at once; an open request for the same order is
+    The patient's requests, the visit and the chosen form are read in one wave; an open request for the same order is
     returned as it is. Otherwise the Task is created conditionally on its identifier (If-None-Exist),
     or, where the EHR does not declare conditional create, under an app-wide lock after a search.
     """
     ctx = launch.context
     if not may_ask(launch):
         return AskResult(AskOutcome.NOT_ALLOWED)
-    _ = launch.fhir  # built once, here, before the threads share it
-    requests_read = submit_read(lambda: read_form_requests(launch))
-    visit_read = submit_read(lambda: _read_visit(launch))
-    choice = choice_for(launch, canonical)
-    requests, visit = requests_read.result(), visit_read.result()
+    found = launch.reads.fetch(form_requests_plan(launch) + choice_plan(launch, canonical))  # one wave
+    requests, choice = form_requests(launch, found), choice_for(launch, canonical, found)
+    visit = found.value(VISIT) if VISIT in found else None
+    visit = visit if isinstance(visit, dict) else None
     form = QuestionnaireCanonical.parse(choice.canonical) if choice else None
     if form is None or ctx.fhir_user is None or ctx.patient_id is None:
         return AskResult(AskOutcome.UNKNOWN_FORM)

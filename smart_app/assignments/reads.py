@@ -1,8 +1,8 @@
 """The EHR reads behind assigned forms and the visit: open SDC Tasks, the next Appointment, the Tasks' Questionnaires.
 
-Each function is one leaf read (run on the read pool by the catalog's wave); failures and
-missing scopes give an empty answer that says why, never an exception, so the home page still
-renders. Spec: SDC 4.0 Task Questionnaire (https://hl7.org/fhir/uv/sdc/workflow.html#task),
+The reads are declared as data (`assignments_plan`, part of the catalog's one wave); each function
+then reads its answer from the results. Failures and missing scopes give an empty answer that says
+why, never an exception, so the home page still renders. Spec: SDC 4.0 Task Questionnaire (https://hl7.org/fhir/uv/sdc/workflow.html#task),
 FHIR R4 search (https://hl7.org/fhir/R4/search.html: a comma is OR within one parameter).
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
                                          QuestionnaireCanonical, assigned_tasks, closed_tasks)
-from smart_app.fhir import FhirError
+from smart_app.ehr.reads import Read, ReadPlan, ReadResults
+from smart_app.fhir import SearchResult
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -36,55 +37,61 @@ def task_scopes_granted(launch: "Launch") -> bool:
     return launch.context.permissions.can_read("Task")
 
 
-def read_open_tasks(launch: "Launch") -> TaskRead:
-    """The patient's open SDC questionnaire Tasks that this person may see (one search, filtered again here)."""
+OPEN, CLOSED, APPOINTMENT, QUESTIONNAIRES = ("assignments.open", "assignments.closed", "assignments.appointment",
+                                             "assignments.questionnaires")
+
+
+def assignments_plan(launch: "Launch", today: date) -> ReadPlan:
+    """The reads, as data (smart_app/ehr/reads.py), that the catalog's one wave adds: the patient's open
+    SDC Tasks, the newest finished ones (one page), and the next booked Appointment from `today` on."""
+    ctx = launch.context
+    if not ctx.patient_id:
+        return ReadPlan()
+    tasks = task_scopes_granted(launch)
+    base = [("patient", f"Patient/{ctx.patient_id}"), ("code", COMPLETE_QUESTIONNAIRE_TOKEN)]
+    return ReadPlan.of(
+        Read.search(OPEN, "Task", base + [("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES) if tasks else None,
+        Read.search(CLOSED, "Task", base + [("status", ",".join(FINISHED_STATUSES)), ("_sort", "-_lastUpdated"),
+                                            ("_count", RECENT_CLOSED)]) if tasks else None,
+        Read.search(APPOINTMENT, "Appointment", [("patient", f"Patient/{ctx.patient_id}"), ("date", f"ge{today.isoformat()}"),
+                                                 ("status", APPOINTMENT_STATUSES), ("_sort", "date"), ("_count", "10")])
+        if ctx.permissions.can_read("Appointment") else None)
+
+
+def open_tasks(launch: "Launch", found: ReadResults) -> TaskRead:
+    """The patient's open SDC questionnaire Tasks that this person may see (filtered again here)."""
     ctx = launch.context
     if not ctx.patient_id:
         return TaskRead()
     if not task_scopes_granted(launch):
         return TaskRead(skipped="no-scope")
-    try:
-        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"),
-                                            ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
-                                            ("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES)
-    except FhirError:
+    result = found.value(OPEN)
+    if not isinstance(result, SearchResult):
         return TaskRead(skipped="failed")
-    return TaskRead(tuple(assigned_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user,
+    return TaskRead(tuple(assigned_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user,
                                          iss=ctx.iss)))
 
 
-def read_recently_closed_tasks(launch: "Launch") -> tuple[AssignedTask, ...]:
+def recently_closed_tasks(launch: "Launch", found: ReadResults) -> tuple[AssignedTask, ...]:
     """The newest finished Tasks addressed to this person (one page), read beside the open ones.
 
     A form whose request was cancelled or completed elsewhere while it was being filled keeps
     its page (the answers stay a draft and the person is told); nothing is ever written against it.
     """
     ctx = launch.context
-    if not ctx.patient_id or not task_scopes_granted(launch):
+    result = found.value(CLOSED) if ctx.patient_id and task_scopes_granted(launch) else None
+    if not isinstance(result, SearchResult):
         return ()
-    try:
-        found = launch.fhir.search("Task", [("patient", f"Patient/{ctx.patient_id}"),
-                                            ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
-                                            ("status", ",".join(FINISHED_STATUSES)),
-                                            ("_sort", "-_lastUpdated"), ("_count", RECENT_CLOSED)], max_pages=1)
-    except FhirError:
-        return ()
-    return tuple(closed_tasks(found.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss))
+    return tuple(closed_tasks(result.matches, patient_id=ctx.patient_id or "", user=ctx.fhir_user, iss=ctx.iss))
 
 
-def read_next_appointment(launch: "Launch", today: date) -> dict | None:
+def next_appointment(launch: "Launch", found: ReadResults, today: date) -> dict | None:
     """The patient's next booked (or arrived) Appointment from `today` on, or None (no scope, none, or failed)."""
     ctx = launch.context
-    if not ctx.patient_id or not ctx.permissions.can_read("Appointment"):
+    result = found.value(APPOINTMENT) if ctx.patient_id and ctx.permissions.can_read("Appointment") else None
+    if not isinstance(result, SearchResult):
         return None
-    try:
-        found = launch.fhir.search("Appointment", [("patient", f"Patient/{ctx.patient_id}"),
-                                                   ("date", f"ge{today.isoformat()}"),
-                                                   ("status", APPOINTMENT_STATUSES), ("_sort", "date"),
-                                                   ("_count", "10")], max_pages=1)
-    except FhirError:
-        return None
-    mine = [a for a in found.matches if a.get("status") in APPOINTMENT_STATUSES.split(",")
+    mine = [a for a in result.matches if a.get("status") in APPOINTMENT_STATUSES.split(",")
             and isinstance(a.get("start"), str) and a["start"][:10] >= today.isoformat()
             and any((p.get("actor") or {}).get("reference") == f"Patient/{ctx.patient_id}"
                     for p in a.get("participant") or [] if isinstance(p, dict))]
@@ -114,16 +121,19 @@ def pick(canonical: QuestionnaireCanonical, candidates: Iterable[dict]) -> dict 
 
 
 def resolve_questionnaires(launch: "Launch", canonicals: Iterable[QuestionnaireCanonical]) -> ResolvedQuestionnaires:
-    """Every Task's Questionnaire from the EHR in ONE search (`url=a,b,c`), matched by url and version."""
+    """Every Task's Questionnaire from the EHR in ONE search (`url=a,b,c`), matched by url and version.
+
+    It needs the Tasks, so it is the wave after theirs (`launch.reads`, once per request).
+    """
     wanted = list(dict.fromkeys(canonicals))
     if not wanted:
         return ResolvedQuestionnaires()
     if not launch.context.permissions.can_read("Questionnaire"):
         return ResolvedQuestionnaires(failed=True)
     urls = ",".join(dict.fromkeys(c.url for c in wanted))
-    try:
-        candidates = launch.fhir.search("Questionnaire", [("url", urls)], max_pages=2).matches
-    except FhirError:
+    result = launch.reads.fetch(ReadPlan.of(Read.search(QUESTIONNAIRES, "Questionnaire", [("url", urls)], max_pages=2)))
+    candidates = result.value(QUESTIONNAIRES)
+    if not isinstance(candidates, SearchResult):
         return ResolvedQuestionnaires(failed=True)
-    found = {c.text: q for c in wanted if (q := pick(c, candidates)) is not None}
+    found = {c.text: q for c in wanted if (q := pick(c, candidates.matches)) is not None}
     return ResolvedQuestionnaires(found)

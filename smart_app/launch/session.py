@@ -24,6 +24,7 @@ from smart_app.launch.runtime import Runtime, runtime
 from smart_app.security import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
+    from smart_app.ehr.reads import RequestReads
     from smart_app.fhir import FhirClient
     from smart_app.launch.discovery import SmartConfiguration
 
@@ -60,6 +61,7 @@ class Launch:
         self.context = context
         self._correlation_id = correlation_id
         self._fhir: FhirClient | None = None
+        self._reads: RequestReads | None = None
         self._last_token: str | None = None
         # (access token, expires_at) from the record this request already read: a page's FHIR
         # calls reuse it instead of reading and decrypting the record once per call.
@@ -84,6 +86,15 @@ class Launch:
                                     correlation_id=self._correlation_id, session=shared_session(),
                                     budget=self._rt.fhir_budget)
         return self._fhir
+
+    @property
+    def reads(self) -> "RequestReads":
+        """This request's reads from the launch's server (each at most once, one wave per plan) and what was built from them."""
+        if self._reads is None:
+            from smart_app.ehr.reads import RequestReads
+
+            self._reads = RequestReads(lambda: self.fhir)
+        return self._reads
 
     def close(self) -> None:
         """Drop this request's FHIR client (called when the request ends; the shared connections stay open)."""
@@ -150,7 +161,7 @@ class Launch:
                 time.sleep(0.1)
 
     def _ids(self) -> dict[str, Any]:
-        """Audit ids of this launch; refreshes may run in FhirClient worker threads (no request context)."""
+        """Audit ids of this launch; taken from this object, not the request context (the courier refreshes outside any request)."""
         ctx = self.context
         return {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
                 "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}

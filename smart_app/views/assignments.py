@@ -16,10 +16,8 @@ from werkzeug.wrappers import Response
 from smart_app.assignments.model import parse_task
 from smart_app.assignments.ordering import (AskOutcome, CancelOutcome, ask_patient, cancel_request, find_questionnaires,
                                             may_ask, task_id_of)
-from smart_app.fhir import FhirError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.pools import submit_read
-from smart_app.questionnaire_catalog import CatalogEntry, catalog
+from smart_app.questionnaire_catalog import NAMED, CatalogEntry, catalog, catalog_plan
 
 bp = Blueprint("assignments", __name__, url_prefix="/l/<handle>")
 
@@ -130,13 +128,12 @@ def cancel(handle: str, task_id: str) -> Response:
 
 
 def _context_task(launch: Launch) -> dict | None:
-    """The Task the launch's fhirContext names, read from the EHR (None when none is named or it cannot be read)."""
-    for item in launch.context.fhir_context:
+    """The Task the launch's fhirContext names, from the catalog's own read of it (None when none or unreadable)."""
+    found = launch.reads.fetch(catalog_plan(launch))  # already read by the catalog: no new request
+    for n, item in enumerate(launch.context.fhir_context):
         if item.effective_role == "launch" and item.reference and item.reference.resource_type == "Task":
-            try:
-                return launch.fhir.read("Task", item.reference.id)
-            except (FhirError, ValueError):
-                return None
+            task = found.value(f"{NAMED}.{n}")
+            return task if isinstance(task, dict) else None
     return None
 
 
@@ -156,10 +153,8 @@ def _named_entry(entries: list[CatalogEntry], task: dict | None) -> CatalogEntry
 def open_context(handle: str) -> Response:
     """Where an EHR launch naming a form lands: straight into that form, or "already completed, fill in again"."""
     launch = current_launch(handle)
-    _ = launch.fhir  # built once, here, before the threads share it
-    task_read = submit_read(lambda: _context_task(launch))
     entries = catalog(launch)
-    task = task_read.result()
+    task = _context_task(launch)
     entry = _named_entry(entries, task)
     home = url_for("home.launch_home", handle=handle)
     if entry is None:

@@ -1,30 +1,29 @@
 """The server list (`/`) and the launch home page (`/l/<handle>/`) with its pre-visit task entry points.
 
 Other blueprints add tasks with `register_task_provider(app, provider)`; a provider gets the
-Launch and returns a PreVisitTask (or None to stay hidden for this launch).
+Launch and returns a PreVisitTask (or None to stay hidden for this launch). The EHR reads the
+providers need are declared with `register_home_reads(app, plan)`: the page runs them, with the
+banner's, as one read plan (one batch, or one parallel wave), before any provider runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flask import Blueprint, Flask, copy_current_request_context, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
+from smart_app.ehr.reads import Read, ReadPlan
 from smart_app.launch import banner
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch, current_launch
-from smart_app.pools import process_pool
 
 if TYPE_CHECKING:
     from smart_app.fhir import FhirError
 
 bp = Blueprint("home", __name__)
 TASKS = "previsit_task_providers"
-# Providers and the banner run on a per-process pool (smart_app/pools.py). Providers only submit
-# leaf reads, so this pool cannot deadlock; when it is busy a page waits its turn instead of
-# adding threads without bound.
-PAGE_THREADS = 32
+HOME_READS = "previsit_home_reads"
 
 
 def N_(text: str) -> str:
@@ -66,6 +65,7 @@ class PreVisitTask:
 
 
 TaskProvider = Callable[[Launch], "PreVisitTask | None"]
+HomeReads = Callable[[Launch], ReadPlan]
 SUMMARY = "previsit_summary_provider"
 
 
@@ -80,6 +80,11 @@ VISIT = "previsit_visit_provider"
 def register_visit_provider(app: Flask, provider: Callable[[Launch], Any]) -> None:
     """Set the one provider of the visit panel (the next visit and the forms the care team asked for)."""
     app.extensions[VISIT] = provider
+
+
+def register_home_reads(app: Flask, plan: HomeReads) -> None:
+    """Add the EHR reads a provider needs to the home page's one read plan."""
+    app.extensions.setdefault(HOME_READS, []).append(plan)
 
 
 def register_task_provider(app: Flask, provider: TaskProvider) -> None:
@@ -100,34 +105,32 @@ def index() -> str:
 def launch_home(handle: str) -> str:
     """The launch's home page: banner when asked for, encounter, user, and the pre-visit tasks."""
     launch = current_launch(handle)
-    launch.fhir  # build the client once, before the threads share it
-    providers = current_app.extensions.get(TASKS, [])
-    # The banner reads and every task provider's reads go out at the same time: one round, no
-    # chain. Each provider runs in its own copy of the request context (url_for, config).
-    pool = process_pool("home-page", PAGE_THREADS)
-    page = pool.submit(home_model, launch)
-    pending = [pool.submit(copy_current_request_context(provider), launch) for provider in providers]
+    plan = banner_plan(launch)
+    for more in current_app.extensions.get(HOME_READS, []):
+        plan = plan + more(launch)
+    found = launch.reads.fetch(plan)  # every read of the page in one wave; the providers then find theirs done
+    tasks = [task for task in (provider(launch) for provider in current_app.extensions.get(TASKS, [])) if task is not None]
     summary_provider = current_app.extensions.get(SUMMARY)
-    summary = pool.submit(copy_current_request_context(summary_provider), launch) if summary_provider else None
     visit_provider = current_app.extensions.get(VISIT)
-    visit = pool.submit(copy_current_request_context(visit_provider), launch) if visit_provider else None
-    tasks = [task for task in (f.result() for f in pending) if task is not None]
-    model = page.result()
     return render_template("home/launch.html", launch=launch, ctx=launch.context, tasks=tasks,
-                           summary=summary.result() if summary else None,
-                           visit_panel=visit.result() if visit else None, **model)
+                           summary=summary_provider(launch) if summary_provider else None,
+                           visit_panel=visit_provider(launch) if visit_provider else None, **home_model(launch, found))
 
 
-def home_model(launch: Launch) -> dict[str, Any]:
-    """Read what the page needs in one parallel round and summarise it (no Flask context needed)."""
+def banner_plan(launch: Launch) -> ReadPlan:
+    """The banner's reads: the patient when the EHR asks for a banner, and the encounter."""
     ctx = launch.context
-    wanted: list[tuple[str, str]] = []
-    if ctx.need_patient_banner and ctx.patient_id and ctx.permissions.can_read("Patient"):
-        wanted.append(("patient", f"Patient/{ctx.patient_id}"))
-    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
-        wanted.append(("encounter", f"Encounter/{ctx.encounter_id}"))
-    results = dict(zip((k for k, _ in wanted), launch.fhir.read_many([p for _, p in wanted]))) if wanted else {}
-    patient, encounter = results.get("patient"), results.get("encounter")
+    return ReadPlan.of(
+        Read.resource("patient", "Patient", ctx.patient_id)
+        if ctx.need_patient_banner and ctx.patient_id and ctx.permissions.can_read("Patient") else None,
+        Read.resource("encounter", "Encounter", ctx.encounter_id)
+        if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
+
+
+def home_model(launch: Launch, found: Mapping[str, Any]) -> dict[str, Any]:
+    """Summarise the banner's reads for the page (a failed read says so instead of crashing it)."""
+    ctx = launch.context
+    patient, encounter = found.get("patient"), found.get("encounter")
     return {
         "patient_banner": banner.patient_banner(patient) if isinstance(patient, dict) else None,
         "patient_unavailable": _failed(patient),

@@ -14,12 +14,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, submission
+from smart_app.ehr.reads import ReadPlan
 from smart_app.fhir import FhirError
 from flask_babel import gettext as _, ngettext
 
 from smart_app.i18n import current_language
 from smart_app.launch.session import Launch, current_launch
-from smart_app.medication_reads import MedicationRead, MedicationsUnavailable, latest_review, read_medications
+from smart_app.medication_reads import (MedicationRead, MedicationsUnavailable, latest_review, latest_review_read, medication_plan,
+                                        read_medications)
 from smart_app.medications import (
     ADD_ACTION,
     STATUS_LABELS,
@@ -37,7 +39,7 @@ from smart_app.medications import (
 )
 from smart_app.outbox import OutboxState
 from smart_app.questionnaires import FormState
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_home_reads, register_task_provider
 
 def N_(text: str) -> str:
     """Mark text for the catalog; it is translated where it is shown."""
@@ -58,7 +60,21 @@ NOT_FIELDS = ("csrf_token", "action")
 def init_app(app: Flask) -> None:
     """Register the blueprint and the home page's medication review task."""
     app.register_blueprint(bp)
+    register_home_reads(app, home_reads)
     register_task_provider(app, medication_task)
+
+
+def home_reads(launch: Launch) -> ReadPlan:
+    """The task's EHR reads, run with the home page's others: the clinician's list and latest review; for
+    a patient or carer, the latest review only when the app's own records cannot tell where theirs stands."""
+    ctx = launch.context
+    if not ctx.patient_id or not ctx.permissions.can_read("MedicationRequest"):
+        return ReadPlan()
+    if ctx.user_kind == "clinician":
+        return medication_plan(ctx.patient_id, ctx.permissions, with_latest_review=True)
+    if _status_on_file(launch) is None and ctx.permissions.can_read("QuestionnaireResponse"):
+        return ReadPlan.of(latest_review_read(ctx.patient_id))
+    return ReadPlan()
 
 
 def medication_task(launch: Launch) -> PreVisitTask | None:
@@ -77,7 +93,20 @@ def medication_task(launch: Launch) -> PreVisitTask | None:
 
 
 def _review_status(launch: Launch) -> TaskStatus:
-    """Where this person's own review stands, from the app's store (no EHR read)."""
+    """Where this person's own review stands: from the app's store, else whether the EHR holds one."""
+    on_file = _status_on_file(launch)
+    if on_file is not None:
+        return on_file
+    return TaskStatus.DONE if _review_on_record(launch) else TaskStatus.TO_DO
+
+
+def _status_on_file(launch: Launch) -> TaskStatus | None:
+    """Where this person's review stands by the app's own store (read once per request); None when it cannot tell."""
+    return launch.reads.built("medications.status-on-file", lambda: _store_status(launch))
+
+
+def _store_status(launch: Launch) -> TaskStatus | None:
+    """The review's status from this person's submissions and draft (no EHR read)."""
     canonical = questionnaire_canonical()
     # Any version counts: a review sent before the questionnaire gained an item is still a sent review.
     url = canonical.partition("|")[0]
@@ -89,7 +118,7 @@ def _review_status(launch: Launch) -> TaskStatus:
         return TaskStatus.IN_PROGRESS  # answers saved since the last review was sent
     if newest is not None:
         return TaskStatus.DONE
-    return TaskStatus.DONE if _review_on_record(launch) else TaskStatus.TO_DO
+    return None
 
 
 def _review_on_record(launch: Launch) -> bool:
@@ -99,7 +128,7 @@ def _review_on_record(launch: Launch) -> bool:
     if not ctx.patient_id or not ctx.permissions.can_read("QuestionnaireResponse"):
         return False
     try:
-        return latest_review(launch.fhir, ctx.patient_id) is not None
+        return latest_review(launch.reads, ctx.patient_id) is not None
     except FhirError:
         return False
 
@@ -146,7 +175,7 @@ def _read(launch: Launch, *, with_latest_review: bool = False) -> MedicationRead
     ctx = launch.context
     if not ctx.patient_id:
         abort(404)
-    return read_medications(launch.fhir, ctx.patient_id, ctx.permissions, with_latest_review=with_latest_review)
+    return read_medications(launch.reads, ctx.patient_id, ctx.permissions, with_latest_review=with_latest_review)
 
 
 def _to_state(values: Mapping[str, str]) -> FormState:

@@ -5,25 +5,24 @@ Who the response is about and who wrote it always come from the launch token.
 """
 from __future__ import annotations
 
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 from typing import Any
 
-from flask import Blueprint, Flask, abort, after_this_request, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from smart_app import audit, delivery, drafts, safety, submission, terminology
+from smart_app.ehr.reads import Read, ReadPlan
 from smart_app.fhir import FhirError
 from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.outbox import OutboxState
-from smart_app.pools import submit_read
-from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, completed_response, entry_for, form_for,
-                                            response_score, shared_find_by_id)
+from smart_app.questionnaire_catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
+                                            key_for, response_score, shared_find_by_id, sources_plan)
 from smart_app.questionnaire_queries import query_runner
 from smart_app.questionnaires import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
@@ -39,8 +38,9 @@ from flask_babel import gettext as _
 from smart_app import i18n
 from smart_app.i18n import current_language
 from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_task_provider, register_visit_provider
+from smart_app.views.home import PreVisitTask, TaskStatus, register_home_reads, register_task_provider, register_visit_provider
 from smart_app.views.visit import visit_panel
+
 
 def N_(text: str) -> str:
     """Mark text for the catalog; it is translated where it is shown."""
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     """Register the blueprint and the home page's questionnaire tasks."""
     app.register_blueprint(bp)
     register_visit_provider(app, visit_panel)
+    register_home_reads(app, catalog_plan)
     register_task_provider(app, due_task)
     register_task_provider(app, in_progress_task)
     register_task_provider(app, completed_task)
@@ -117,40 +118,27 @@ def _read_or_none(launch: Launch, resource_type: str, resource_id: str) -> dict 
         return None
 
 
-def start_launch_reads(launch: Launch) -> None:
-    """Start reading the launch's Patient and Encounter (once per request), alongside the catalog's reads.
-
-    The name in the page header, the prefill and the expressions all use these, so they go out in
-    the same wave as the catalog instead of after it; each read is started at most once per request.
-    """
-    started = g.setdefault("_questionnaire_launch_reads", {})
-    if launch.handle in started:
-        return
+def launch_plan(launch: Launch) -> ReadPlan:
+    """The launch's Patient and Encounter (what may be read): the page header, prefill and expressions use them."""
     ctx = launch.context
-    launch.fhir  # build the client once, before the threads share it
-    reads = {}
-    if ctx.patient_id and ctx.permissions.can_read("Patient"):
-        reads["patient"] = submit_read(lambda: _read_or_none(launch, "Patient", ctx.patient_id))
-    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
-        reads["encounter"] = submit_read(lambda: _read_or_none(launch, "Encounter", ctx.encounter_id))
-    started[launch.handle] = reads
-    _settle_after_request(list(reads.values()))
+    return ReadPlan.of(
+        Read.resource("patient", "Patient", ctx.patient_id) if ctx.patient_id and ctx.permissions.can_read("Patient") else None,
+        Read.resource("encounter", "Encounter", ctx.encounter_id)
+        if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
 
 
-def _settle_after_request(futures: list[Future]) -> None:
-    """No read outlives the request (its FHIR client closes at teardown), even when a page did not need it."""
-    @after_this_request
-    def settle(response: Response) -> Response:
-        """Wait for this request's started reads before the response goes out."""
-        wait(futures)
-        return response
+def read_page(launch: Launch, *more: ReadPlan) -> None:
+    """A questionnaire page's reads in one wave: the catalog's, the launch's Patient and Encounter, and `more`."""
+    plan = catalog_plan(launch) + launch_plan(launch)
+    for extra in more:
+        plan = plan + extra
+    launch.reads.fetch(plan)
 
 
 def _launch_resource(launch: Launch, name: str) -> dict | None:
-    """The launch's "patient" or "encounter" from this request's reads (started now if they were not)."""
-    start_launch_reads(launch)
-    future = g._questionnaire_launch_reads[launch.handle].get(name)
-    return future.result() if future is not None else None
+    """The launch's "patient" or "encounter" from this request's reads (read now if the page did not yet)."""
+    found = launch.reads.fetch(launch_plan(launch)).value(name)
+    return found if isinstance(found, dict) else None
 
 
 def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
@@ -192,62 +180,54 @@ def _observation_codes(launch: Launch, form: Form) -> list[str]:
                    if item.observation_link_period is not None for c in item.code if c.get("code")})
 
 
-def start_prefill_read(launch: Launch, key: str) -> None:
-    """On a first visit to a bundled form, start its Observation search alongside the catalog's reads.
+def prefill_plan(launch: Launch, key: str) -> ReadPlan:
+    """On a first visit to a bundled form, its Observation search, declared with the page's other reads.
 
-    Which form `key` is comes from the catalog, so the search would otherwise wait for it; the
-    bundled form's codes are a good guess (an EHR copy with other codes searches again).
+    Which form `key` is comes from the catalog, so the search would otherwise wait for it; the bundled
+    form under `key` names the codes (an EHR copy with other codes searches again: bench (a) shows the
+    intake page at depth 1 with this, 2 without). Nothing when a saved draft is shown instead.
     """
     bundled = shared_find_by_id(key)
     if bundled is None:
-        return
+        return ReadPlan()
     try:
         form = form_for(bundled)
     except QuestionnaireError:
-        return
+        return ReadPlan()
     codes = _observation_codes(launch, form)
     draft = drafts.load(launch, canonical_of(bundled)) if codes else None
     if not codes or (draft is not None and draft.saved_at is not None):
-        return  # nothing to prefill, or the saved draft is shown instead
-    launch.fhir  # build the client once, before the threads share it
-    future = submit_read(lambda: _search_observations(launch, codes))
-    g.setdefault("_questionnaire_prefill_reads", {})[launch.handle] = (codes, future)
-    _settle_after_request([future])
+        return ReadPlan()
+    return ReadPlan.of(_newest_observations(launch, codes, "50"))
+
+
+def _newest_observations(launch: Launch, codes: list[str], count: str) -> Read:
+    """The first page of the patient's newest Observations with any of these codes."""
+    return Read.search(f"observations.{count}.{','.join(codes)}", "Observation", [
+        ("patient", launch.context.patient_id or ""), ("code", ",".join(codes)), ("_sort", "-date"), ("_count", count)])
 
 
 def _recent_observations(launch: Launch, form: Form) -> list[dict]:
-    """One Observation search by the codes of items that prefill from observationLinkPeriod."""
+    """The patient's recent Observations with the codes of items that prefill from observationLinkPeriod,
+    newest first ([] when the search fails: prefill is a convenience, the form works without it).
+
+    One page of one search for every code; when the server has more, each code that page did not
+    cover gets its own newest-first search (all in one more wave), so a frequent measurement cannot
+    hide a rarer one.
+    """
     codes = _observation_codes(launch, form)
     if not codes:
         return []
-    started = g.get("_questionnaire_prefill_reads", {}).get(launch.handle)
-    if started is not None and started[0] == codes:
-        return started[1].result()
-    return _search_observations(launch, codes)
-
-
-def _search_observations(launch: Launch, codes: list[str]) -> list[dict]:
-    """The patient's recent Observations with these codes, newest first ([] when the search fails).
-
-    One page of one search for every code; when the server has more, each code that page did not
-    cover gets its own newest-first search, so a frequent measurement cannot hide a rarer one.
-    """
-    ctx = launch.context
-
-    def newest(wanted: list[str], count: str) -> Any:
-        """The first page of the newest Observations with any of these codes."""
-        return launch.fhir.search("Observation", [("patient", ctx.patient_id), ("code", ",".join(wanted)),
-                                                  ("_sort", "-date"), ("_count", count)], max_pages=1)
-    try:
-        found = newest(codes, "50")
-    except FhirError:
-        return []  # prefill is a convenience; the form still works without it
+    first = _newest_observations(launch, codes, "50")
+    found = launch.reads.fetch(ReadPlan.of(first)).value(first.name)
+    if found is None:
+        return []
     results = list(found.matches)
-    for code in [c for c in codes if not any(_has_code(o, c) for o in results)] if found.truncated else []:
-        try:
-            results.extend(newest([code], "1").matches)
-        except FhirError:
-            continue  # that item is simply not prefilled
+    uncovered = [c for c in codes if not any(_has_code(o, c) for o in results)] if found.truncated else []
+    if uncovered:
+        more = launch.reads.fetch(ReadPlan(tuple(_newest_observations(launch, [code], "1") for code in uncovered)))
+        for outcome in more.values():
+            results.extend(outcome.matches if outcome is not None and not isinstance(outcome, FhirError) else [])
     return results
 
 
@@ -377,7 +357,7 @@ def _whose(launch: Launch) -> dict[str, Any]:
 def index(handle: str) -> str:
     """Questionnaires for this patient: to do, in progress, sending, completed (with scores)."""
     launch = current_launch(handle)
-    start_launch_reads(launch)
+    read_page(launch)
     return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
                            read_only_reason=read_only_reason(launch), whose=_whose(launch))
 
@@ -386,8 +366,7 @@ def index(handle: str) -> str:
 def fill(handle: str, key: str) -> tuple[str, int]:
     """Show the form: the saved draft, or a first render prefilled from the record."""
     launch = current_launch(handle)
-    start_launch_reads(launch)
-    start_prefill_read(launch, key)
+    read_page(launch, prefill_plan(launch, key))
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
     # The catalog read this request's draft already; start one only when there is none.
@@ -401,7 +380,7 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     draft = restored or draft
     known = submission.receipt(launch, draft.submission_id)
     if draft.saved_at is None:
-        recent = _recent_observations(launch, form)  # while the Patient and Encounter reads are in flight
+        recent = _recent_observations(launch, form)  # read with the page's other reads when the bundled form's codes apply
         resources = _context_resources(launch, form)
         context = _fill_context(launch, form, resources)
         prefill = populate(form, context, recent)
@@ -421,8 +400,8 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
     launch = current_launch(handle)
     if read_only_reason(launch):
         abort(403)
-    start_launch_reads(launch)
     try:
+        read_page(launch)
         entry = _entry_or_404(launch, key)
     except LaunchError:
         _rescue(launch, key)  # the launch died while finding the form: the relaunch restores these fields
@@ -533,14 +512,9 @@ def review(handle: str, key: str) -> Response | str:
 
 def _care_team(launch: Launch) -> list[str]:
     """Who will see the answers: the visit's clinicians and the patient's own clinician, by name."""
-    ctx = launch.context
-    paths = []
-    if ctx.encounter_id and ctx.permissions.can_read("Encounter"):
-        paths.append(f"Encounter/{ctx.encounter_id}")
-    if ctx.patient_id and ctx.permissions.can_read("Patient"):
-        paths.append(f"Patient/{ctx.patient_id}")
+    found = launch.reads.fetch(launch_plan(launch))
     names: list[str] = []
-    for resource in launch.fhir.read_many(paths) if paths else []:
+    for resource in (found.get("encounter"), found.get("patient")):
         if not isinstance(resource, dict):
             continue
         refs = [p.get("individual") or {} for p in resource.get("participant") or []]
@@ -592,8 +566,10 @@ def receipt(handle: str, submission_id: str) -> str:
     outcome = submission.receipt(launch, submission_id)
     if outcome is None:
         abort(404)
-    entry = next((e for e in catalog(launch) if e.canonical == outcome.questionnaire), None)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome, entry=entry,
+    # The link back to the form needs only its key: the catalog's sources, not the response history.
+    launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
+                           entry_key=key_for(launch, outcome.questionnaire),
                            whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
 
 

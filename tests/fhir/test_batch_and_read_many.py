@@ -6,7 +6,6 @@ import pytest
 
 from smart_app.fhir import FhirError, FhirErrorCode
 from tests.fhir.conftest import fhir_response, in_sequence, outcome
-from tests.fixtures.overlap import Rendezvous
 
 
 def test_batch_sends_one_bundle_and_aligns_results(fhir_server, make_client, sleeps):
@@ -53,25 +52,7 @@ def test_batch_with_wrong_entry_count_is_a_bad_response(fhir_server, make_client
     "http://evil.example/fhir/Patient/1", "//evil.example/Patient/1", "/Patient/1", "Patient/../../x", "patient/1"])
 def test_paths_must_be_relative_to_this_server(fhir_server, make_client, path):
     with pytest.raises(ValueError):
-        make_client().read_many([path])
+        make_client().get(path)
     with pytest.raises(ValueError):
         make_client().batch([("GET", path)])
     assert fhir_server.log == []
-
-
-def test_read_many_runs_in_parallel_and_keeps_order(fhir_server, make_client):
-    """All four reads are in flight together: each is held until the other three arrive."""
-    together = Rendezvous(4)
-
-    def patient_read(request):
-        rid = request.path.rsplit("/", 1)[1]
-        if rid == "missing":
-            return fhir_response(outcome({"severity": "error", "code": "not-found"}), 404)
-        return fhir_response({"resourceType": "Patient", "id": rid})
-
-    for rid in ("a", "b", "c", "missing"):
-        fhir_server.expect_request(f"/fhir/Patient/{rid}").respond_with_handler(together.handler(patient_read))
-    results = make_client().read_many(["Patient/a", "Patient/b", "Patient/missing", "Patient/c"])
-    assert [r["id"] if isinstance(r, dict) else r.code for r in results] == ["a", "b", FhirErrorCode.NOT_FOUND, "c"]
-    assert (together.met, together.missed) == (4, 0)  # serial reads could never all be in at once
-    assert all(r.headers["Authorization"].startswith("Bearer ") for r, _ in fhir_server.log)

@@ -81,9 +81,11 @@ def test_home_page_reads_go_out_in_one_parallel_round(make_app, threaded_fake_eh
     client = make_app(registration(ehr.base)).test_client()
     launcher = Launcher(client, ehr)
     handle, _ = launcher.ehr_launch(token=token_response(patient="p1", encounter="e1"))
-    expected = ["/fhir/Encounter/e1", "/fhir/Patient/p1", "/fhir/QuestionnaireResponse"]  # banner, visit, tasks
+    # banner, visit, tasks; and the CapabilityStatement, learned in the same round (this server does not batch)
+    expected = ["/fhir/Encounter/e1", "/fhir/Patient/p1", "/fhir/QuestionnaireResponse", "/fhir/metadata"]
     together = Rendezvous(len(expected))
     ehr.server.clear_all_handlers()
+    ehr.respond_with("/fhir/metadata", together.handler(answer({"resourceType": "CapabilityStatement", "rest": [{"mode": "server"}]})))
     ehr.respond_with("/fhir/Patient/p1", together.handler(answer(patient("p1"))))
     ehr.respond_with("/fhir/Encounter/e1", together.handler(answer(encounter("e1"))))
     ehr.server.expect_request(re.compile(r"^/fhir/[A-Z][A-Za-z]+$")).respond_with_handler(

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.fixtures.e2e import E2E, PATIENT
+from tests.fixtures.fhir_reads import CAPABILITY, reads_of
 from tests.fixtures.overlap import Rendezvous
 from tests.medication_flow.helpers import Reviewer
 
@@ -17,21 +18,24 @@ class RequestLog:
     def __init__(self) -> None:
         """Start empty."""
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.requests = 0  # HTTP requests, a batch counting once
 
     def wrap(self, wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
         """A WSGI middleware recording each request before the sandbox answers it."""
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            self.seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], parse_qs(environ.get("QUERY_STRING", ""))))
+            self.requests += 1
+            self.seen.extend((method, path, parse_qs(query)) for method, path, query in reads_of(environ))
             return wsgi_app(environ, start_response)
         return app
 
     def fhir(self) -> list[tuple[str, str, dict[str, list[str]]]]:
-        """Only the FHIR API requests."""
-        return [r for r in self.seen if r[1].startswith("/fhir")]
+        """Only the page's FHIR reads (a batch's entries one by one; not the capability read)."""
+        return [r for r in self.seen if r[1].startswith("/fhir") and r[1] != CAPABILITY]
 
     def clear(self) -> None:
         """Forget what was seen so far."""
         self.seen.clear()
+        self.requests = 0
 
 
 @pytest.fixture
@@ -64,6 +68,17 @@ def test_clinician_view_is_one_wave_of_three_searches(e2e: E2E, requests_seen: R
     assert e2e.client.get(f"/l/{handle}/medications/clinician").status_code == 200
     paths = sorted(p for _, p, _ in requests_seen.fhir())
     assert paths == ["/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/QuestionnaireResponse"]
+
+
+def test_once_the_sandbox_is_known_to_batch_the_three_searches_are_one_request(e2e: E2E, requests_seen: RequestLog) -> None:
+    """The first page learned the sandbox's CapabilityStatement (it declares batch): the next is one POST."""
+    handle = e2e.launcher.ehr(patient=PATIENT)
+    assert e2e.client.get(f"/l/{handle}/medications/clinician").status_code == 200
+    requests_seen.clear()
+    assert e2e.client.get(f"/l/{handle}/medications/clinician").status_code == 200
+    assert requests_seen.requests == 1
+    assert sorted(p for _, p, _ in requests_seen.fhir()) == [
+        "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/QuestionnaireResponse"]
 
 
 def test_the_searches_run_in_parallel_not_one_after_another(e2e: E2E) -> None:

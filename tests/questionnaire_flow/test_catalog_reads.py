@@ -9,6 +9,7 @@ from smart_app.fhirjson import dumps
 from smart_app.questionnaire_catalog import EHR_FORM_CACHE_SIZE, form_for
 from smart_app.questionnaires.library import find, shared, shared_find
 from tests.fixtures.e2e import PATIENT
+from tests.fixtures.fhir_reads import CAPABILITY, reads_of
 from tests.fixtures.overlap import Rendezvous
 from tests.questionnaire_flow.flow import Browser, phq9_answers
 
@@ -16,34 +17,37 @@ PHQ9 = "http://smart-previsit.example.org/fhir/Questionnaire/phq-9"
 
 
 class Wave:
-    """WSGI wrapper around the sandbox: records each FHIR path and proves the reads form one wave.
+    """WSGI wrapper around the sandbox: records each FHIR read and proves the reads form one wave.
 
     Every FHIR request is held until `size` of them are in at once (a `Rendezvous`). Reads sent in
     one wave all meet, however slowly a loaded machine starts them; a read that waits for another
     can only arrive after that one was answered, so the wave never fills and the meeting is missed.
+    A batch is one request whose entries are its reads.
     """
 
     def __init__(self, app: Callable, size: int) -> None:
-        """Wrap the sandbox's WSGI app, expecting a wave of `size` FHIR reads."""
-        self.app, self.paths = app, []
+        """Wrap the sandbox's WSGI app, expecting a wave of `size` FHIR requests."""
+        self.app, self.paths, self.requests = app, [], 0
         self.together = Rendezvous(size)
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        """Record the path, meet the rest of the wave, then serve."""
-        if environ["PATH_INFO"].startswith("/fhir/"):
-            self.paths.append(environ["PATH_INFO"])
+        """Record the reads, meet the rest of the wave, then serve."""
+        if environ["PATH_INFO"].startswith("/fhir/") or environ["PATH_INFO"] == "/fhir":
+            self.paths.extend(path for _, path, _ in reads_of(environ))
+            self.requests += 1
             self.together.arrive()
         return self.app(environ, start_response)
 
     def was_one_wave_of(self, expected: list[str]) -> bool:
         """Exactly the expected reads were sent, all in flight together."""
         return sorted(self.paths) == sorted(expected) and \
-            (self.together.met, self.together.missed) == (len(expected), 0)
+            (self.together.met, self.together.missed) == (self.requests, 0)
 
 
-def _record(e2e, expected: list[str]) -> Wave:
-    """Start holding the sandbox's FHIR requests (after the launch) until `expected` reads meet."""
-    wave = Wave(e2e.sandbox.app.wsgi_app, len(expected))
+def _record(e2e, expected: list[str], requests: int | None = None) -> Wave:
+    """Start holding the sandbox's FHIR requests (after the launch) until `requests` of them meet
+    (default: one GET per expected read, as on the first page, before the app knows the sandbox batches)."""
+    wave = Wave(e2e.sandbox.app.wsgi_app, len(expected) if requests is None else requests)
     e2e.sandbox.app.wsgi_app = wave
     return wave
 
@@ -58,16 +62,27 @@ def test_the_home_page_searches_questionnaires_and_responses_once_each_in_one_wa
                 # The questionnaire tasks share one response search (the medication review keeps its own).
                 "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse",
                 # Assigned forms and the visit (issue 10): open and recently closed Tasks, the next Appointment.
-                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment",
+                CAPABILITY]  # the first page learns, in the same wave, whether the sandbox takes batches
     wave = _record(e2e, expected)
     assert e2e.page(handle).status_code == 200
     assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)
 
 
+def test_the_next_home_page_sends_the_same_reads_as_one_batch(e2e):
+    handle = e2e.launcher.ehr(patient=PATIENT)
+    assert e2e.page(handle).status_code == 200  # learns that the sandbox declares batch
+    expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
+                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
+    wave = _record(e2e, expected, requests=1)
+    assert e2e.page(handle).status_code == 200
+    assert wave.was_one_wave_of(expected) and wave.requests == 1, (wave.paths, wave.requests)
+
+
 def test_a_questionnaire_page_reads_catalog_and_patient_once_in_one_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     expected = [ENCOUNTER, f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire", "/fhir/QuestionnaireResponse",
-                "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
+                "/fhir/Task", "/fhir/Task", "/fhir/Appointment", CAPABILITY]
     wave = _record(e2e, expected)
     page = e2e.page(handle, "questionnaires/phq-9")
     assert page.status_code == 200
@@ -113,7 +128,7 @@ def test_the_ehr_form_cache_is_bounded():
 def test_a_first_visit_to_a_prefilled_form_searches_observations_in_the_same_wave(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     expected = [ENCOUNTER, "/fhir/Observation", f"/fhir/Patient/{PATIENT}", "/fhir/Questionnaire",
-                "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
+                "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment", CAPABILITY]
     wave = _record(e2e, expected)
     assert e2e.page(handle, "questionnaires/previsit-intake").status_code == 200
     assert wave.was_one_wave_of(expected), (wave.paths, wave.together.met, wave.together.missed)

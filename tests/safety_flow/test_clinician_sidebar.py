@@ -5,6 +5,7 @@ import re
 from typing import Any, Callable
 
 from tests.fixtures.e2e import PATIENT
+from tests.fixtures.fhir_reads import reads_of
 from tests.questionnaire_flow.flow import Browser, intake_answers, phq9_answers
 
 EARLIER = [1, 1, 1, 1, 1, 0, 0, 0, 0]      # 5: mild, question 9 "Not at all"
@@ -19,9 +20,10 @@ class Counter:
         self.app, self.paths, self.queries = app, [], []
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        """Record the path, then serve."""
-        self.paths.append(environ["PATH_INFO"])
-        self.queries.append((environ["PATH_INFO"], environ.get("QUERY_STRING", "")))
+        """Record the path of each read (a batch's entries one by one), then serve."""
+        for _, path, query in reads_of(environ):
+            self.paths.append(path)
+            self.queries.append((path, query))
         return self.app(environ, start_response)
 
 
