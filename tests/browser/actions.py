@@ -90,7 +90,10 @@ def _audit(target: "Page | Frame", audit_as: str | None, what: str) -> None:
 def open_questionnaire(target: "Page | Frame", title: str) -> None:
     """From the app's home page: the questionnaire list, then the named form (already there when the
     launch named it)."""
-    if not re.search(r"/questionnaires/[^/?#]+$", target.url):
+    if target.url.endswith("/open"):  # the form the launch named was already completed: fill it in again
+        target.get_by_role("link", name="Fill in again").click()
+        target.wait_for_url(re.compile(r"/questionnaires/[^/?#]+$"))
+    elif not re.search(r"/questionnaires/[^/?#]+$", target.url):
         target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
         # The list's entries are headings too, so tell the pages apart by URL, not by heading.
         target.wait_for_url(re.compile(r"/questionnaires/"))
