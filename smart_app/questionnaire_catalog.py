@@ -13,15 +13,12 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
-from zoneinfo import ZoneInfo
 
-from smart_app import audit, canonicals, drafts, i18n, submission
+from smart_app import audit, canonicals, drafts, submission
+from smart_app.assignments import reads as assignment_reads
 from smart_app.assignments.model import AssignedTask, parse_task
-from smart_app.assignments.reads import (ResolvedQuestionnaires, TaskRead, assignments_plan, next_appointment, open_tasks,
-                                         recently_closed_tasks, resolve_questionnaires)
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
 from smart_app.fhir import DEFAULT_MAX_PAGES, FhirError, SearchResult
 from smart_app.outbox import OutboxState
@@ -30,8 +27,6 @@ from smart_app.launch.runtime import runtime
 from smart_app.questionnaires.library import is_shared, shared, shared_find
 from smart_app.questionnaires.model import Form
 from smart_app.questionnaires.scoring import Score, has_score, score
-from smart_app.questionnaires.translation import has_translation, localize
-from smart_app.i18n import current_language
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -78,6 +73,11 @@ class CatalogEntry:
     offered: bool = True  # listed on the home and list pages (library forms depend on launch.json `library_forms`)
 
     @property
+    def request_closed(self) -> bool:
+        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
+        return self.source == "task-closed" and self.assignment is None
+
+    @property
     def form(self) -> Form | None:
         """The built form (shared, cached per process; never modify it), or None when unusable."""
         try:
@@ -87,7 +87,7 @@ class CatalogEntry:
 
     def form_or_raise(self) -> Form:
         """The built form, or the QuestionnaireError saying why this questionnaire cannot be shown."""
-        return form_for(self.resource, self.iss, current_language())
+        return form_for(self.resource, self.iss)
 
     @property
     def url(self) -> str:
@@ -101,11 +101,6 @@ class CatalogEntry:
         if cited in (self.canonical, self.url):
             return True
         return not self.resource.get("url") and cited == f"Questionnaire/{self.key}"
-
-    @property
-    def request_closed(self) -> bool:
-        """Only a request the care team has since closed brought this form here: nothing is sent for it."""
-        return self.source == "task-closed" and self.assignment is None
 
     @property
     def status(self) -> str:
@@ -156,7 +151,7 @@ def _library() -> list[dict]:
 # ------------------------------------------------------------------------------- built forms
 
 _form_lock = threading.Lock()
-_library_forms: dict[tuple[int, str | None], Form] = {}  # (id(shared library resource), language) -> Form; the library never changes
+_library_forms: dict[int, Form] = {}  # id(shared library resource) -> Form; the library never changes
 _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
 
 
@@ -173,32 +168,29 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
-def form_for(resource: dict, iss: str | None = None, language: str | None = None) -> Form:
+def form_for(resource: dict, iss: str | None = None) -> Form:
     """The built Form for a Questionnaire, built once per process and shared: never modify it.
 
     Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
-    in a bounded LRU. `language` builds the form from its translations (questionnaires/translation.py)
-    when it has any in that language; each language is cached apart. Raises QuestionnaireError like
-    `build_form` (refusals are not cached).
+    in a bounded LRU. Raises QuestionnaireError like `build_form` (refusals are not cached).
     """
-    shown = language if isinstance(resource, dict) and has_translation(resource, language) else None
     if is_shared(resource):
         with _form_lock:
-            cached = _library_forms.get((id(resource), shown))
+            cached = _library_forms.get(id(resource))
         if cached is None:
-            cached = build_form(localize(resource, shown))
+            cached = build_form(resource)
             with _form_lock:
-                cached = _library_forms.setdefault((id(resource), shown), cached)
+                cached = _library_forms.setdefault(id(resource), cached)
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = (*_ehr_form_key(iss or "", resource), shown)
+    key = _ehr_form_key(iss or "", resource)
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
             _ehr_forms.move_to_end(key)
             return cached
-    form = build_form(localize(resource, shown))
+    form = build_form(resource)
     with _form_lock:
         _ehr_forms[key] = form
         while len(_ehr_forms) > EHR_FORM_CACHE_SIZE:
@@ -242,7 +234,7 @@ def catalog_plan(launch: "Launch") -> ReadPlan:
             reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
         elif item.reference and item.reference.resource_type == "Task":
             reads.append(Read.resource(f"{NAMED}.{n}", "Task", item.reference.id))
-    return ReadPlan.of(*reads) + assignments_plan(launch, _today(launch))
+    return ReadPlan.of(*reads) + assignment_reads.plan(launch)
 
 
 def _named_tasks(launch: "Launch", found: ReadResults) -> list[AssignedTask]:
@@ -258,8 +250,7 @@ def _named_tasks(launch: "Launch", found: ReadResults) -> list[AssignedTask]:
 
 def sources_plan(launch: "Launch") -> ReadPlan:
     """The catalog's reads without the response history: enough to name the forms (a receipt's link)."""
-    return ReadPlan(tuple(read for read in catalog_plan(launch)
-                          if read.name != HISTORY and not read.name.startswith("assignments.")))
+    return ReadPlan(tuple(read for read in catalog_plan(launch) if read.name != HISTORY))
 
 
 def key_for(launch: "Launch", canonical: str | None) -> str | None:
@@ -371,7 +362,7 @@ class Assignments:
     tasks: tuple[AssignedTask, ...] = ()
     unopenable: tuple[AssignedTask, ...] = ()
     appointment: dict | None = None
-    task_read: TaskRead = field(default_factory=TaskRead)
+    task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
     closed: tuple[AssignedTask, ...] = ()  # the newest finished ones (the clinician's sidebar shows what is done)
 
 
@@ -385,26 +376,12 @@ class _Built:
 
 def catalog(launch: "Launch") -> list[CatalogEntry]:
     """Every questionnaire for this launch with its status, built once per request (`Launch.reads`)."""
-    return _built(launch).entries
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).entries
 
 
 def assignments(launch: "Launch") -> Assignments:
     """The assigned forms and the next visit, from the same once-per-request build as `catalog`."""
-    return _built(launch).assignments
-
-
-def _built(launch: "Launch") -> _Built:
-    """The request's build (`Launch.reads.built`: once per request)."""
-    return launch.reads.built("catalog", lambda: _build_catalog(launch))
-
-
-def _today(launch: "Launch") -> date:
-    """Today in the reader's zone (the appointment search's lower bound)."""
-    try:
-        zone = i18n.select_zone()
-    except RuntimeError:  # no app context: a build outside any request
-        zone = "UTC"
-    return datetime.now(ZoneInfo(zone)).date()
+    return launch.reads.built("catalog", lambda: _build_catalog(launch)).assignments
 
 
 def _build_catalog(launch: "Launch") -> _Built:
@@ -428,17 +405,14 @@ def _build_catalog(launch: "Launch") -> _Built:
                                     assignment=assignment)
 
     found = launch.reads.fetch(catalog_plan(launch))
-    known = submission.submissions(launch)
-    library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
-    history = completed_responses(launch, found)
-    task_read = open_tasks(launch, found)
-    closed = recently_closed_tasks(launch, found)
+    task_read = assignment_reads.open_tasks(launch, found)
+    closed = assignment_reads.recently_closed_tasks(launch, found)
     tasks = task_read.tasks
     named_tasks = _named_tasks(launch, found)
-    # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
     every = [*tasks, *closed, *named_tasks]
-    resolved = (resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
-                if every else ResolvedQuestionnaires())
+    # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
+    resolved = (assignment_reads.resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
+                if every else assignment_reads.ResolvedQuestionnaires())
     unopenable: list[AssignedTask] = []
     for task in tasks:
         resource = _assigned_questionnaire(task, resolved)
@@ -448,13 +422,16 @@ def _build_catalog(launch: "Launch") -> _Built:
                         reason="search failed" if resolved.failed else "not on the server")
             continue
         add(resource, "task", assignment=task)
+    known = submission.submissions(launch)
+    library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
+    history = completed_responses(launch, found)
+    copies = found.value(EHR_COPIES)
     for resource in _named(launch, found):
         add(resource, "launch", requested=True)
     for task in named_tasks:
         resource = _assigned_questionnaire(task, resolved)
         if resource is not None:
             add(resource, "launch", requested=True)
-    copies = found.value(EHR_COPIES)
     for resource in copies.matches if isinstance(copies, SearchResult) else []:
         add(resource, "ehr")
     for resource in _library():
@@ -487,11 +464,11 @@ def _build_catalog(launch: "Launch") -> _Built:
     _mark_offered(entries.values(), assigned=bool(tasks), choice=runtime().settings.library_forms)
     ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
     return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
-                                       appointment=next_appointment(launch, found, _today(launch)),
+                                       appointment=assignment_reads.next_appointment(launch, found),
                                        task_read=task_read, closed=closed))
 
 
-def _assigned_questionnaire(task: AssignedTask, resolved: ResolvedQuestionnaires) -> dict | None:
+def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict | None:
     """The Questionnaire a Task names: the EHR's copy, else our bundled copy of that canonical; None when missing."""
     if task.questionnaire is None:
         return None

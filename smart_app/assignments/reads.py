@@ -1,16 +1,20 @@
-"""The EHR reads behind assigned forms and the visit: open SDC Tasks, the next Appointment, the Tasks' Questionnaires.
+"""The EHR reads behind assigned forms and the visit, declared as data for the catalog's one read wave.
 
-The reads are declared as data (`assignments_plan`, part of the catalog's one wave); each function
-then reads its answer from the results. Failures and missing scopes give an empty answer that says
-why, never an exception, so the home page still renders. Spec: SDC 4.0 Task Questionnaire (https://hl7.org/fhir/uv/sdc/workflow.html#task),
-FHIR R4 search (https://hl7.org/fhir/R4/search.html: a comma is OR within one parameter).
+`plan(launch)` adds three searches to the catalog's plan: the patient's open SDC Tasks, the
+newest closed ones (one page) and the next booked Appointment. The Tasks' Questionnaires are
+then found in ONE `Questionnaire?url=a,b,c` search (`resolve_questionnaires`), the only read that
+follows another, and only when there are Tasks. Failures and missing scopes give an empty
+answer that says why, never an exception. Spec: SDC 4.0 Task Questionnaire
+(https://hl7.org/fhir/uv/sdc/workflow.html#task), FHIR R4 search (a comma is OR within one parameter).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Iterable
+from zoneinfo import ZoneInfo
 
+from smart_app import i18n
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
                                          QuestionnaireCanonical, assigned_tasks, closed_tasks)
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 TASK_PAGES = 3  # open Tasks for one patient: a few pages at most (the server's page size)
 APPOINTMENT_STATUSES = "booked,arrived"
 RECENT_CLOSED = "20"  # the newest finished Tasks read (one page): a form closed mid-fill stays reachable
+OPEN, CLOSED, APPOINTMENT, FORMS = ("assignments.open", "assignments.closed", "assignments.appointment",
+                                    "assignments.forms")
 
 
 @dataclass(frozen=True)
@@ -37,29 +43,35 @@ def task_scopes_granted(launch: "Launch") -> bool:
     return launch.context.permissions.can_read("Task")
 
 
-OPEN, CLOSED, APPOINTMENT, QUESTIONNAIRES = ("assignments.open", "assignments.closed", "assignments.appointment",
-                                             "assignments.questionnaires")
+def today(launch: "Launch") -> date:
+    """Today in the reader's zone (the appointment search's lower bound)."""
+    try:
+        zone = i18n.select_zone()
+    except RuntimeError:  # no app context: a build outside any request
+        zone = "UTC"
+    return datetime.now(ZoneInfo(zone)).date()
 
 
-def assignments_plan(launch: "Launch", today: date) -> ReadPlan:
-    """The reads, as data (smart_app/ehr/reads.py), that the catalog's one wave adds: the patient's open
-    SDC Tasks, the newest finished ones (one page), and the next booked Appointment from `today` on."""
+def plan(launch: "Launch") -> ReadPlan:
+    """The open Tasks, the newest closed ones and the next Appointment, as reads of the catalog's wave."""
     ctx = launch.context
     if not ctx.patient_id:
         return ReadPlan()
+    patient = f"Patient/{ctx.patient_id}"
     tasks = task_scopes_granted(launch)
-    base = [("patient", f"Patient/{ctx.patient_id}"), ("code", COMPLETE_QUESTIONNAIRE_TOKEN)]
     return ReadPlan.of(
-        Read.search(OPEN, "Task", base + [("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES) if tasks else None,
-        Read.search(CLOSED, "Task", base + [("status", ",".join(FINISHED_STATUSES)), ("_sort", "-_lastUpdated"),
-                                            ("_count", RECENT_CLOSED)]) if tasks else None,
-        Read.search(APPOINTMENT, "Appointment", [("patient", f"Patient/{ctx.patient_id}"), ("date", f"ge{today.isoformat()}"),
+        Read.search(OPEN, "Task", [("patient", patient), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                   ("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES) if tasks else None,
+        Read.search(CLOSED, "Task", [("patient", patient), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
+                                     ("status", ",".join(FINISHED_STATUSES)), ("_sort", "-_lastUpdated"),
+                                     ("_count", RECENT_CLOSED)]) if tasks else None,
+        Read.search(APPOINTMENT, "Appointment", [("patient", patient), ("date", f"ge{today(launch).isoformat()}"),
                                                  ("status", APPOINTMENT_STATUSES), ("_sort", "date"), ("_count", "10")])
         if ctx.permissions.can_read("Appointment") else None)
 
 
 def open_tasks(launch: "Launch", found: ReadResults) -> TaskRead:
-    """The patient's open SDC questionnaire Tasks that this person may see (filtered again here)."""
+    """The patient's open SDC questionnaire Tasks this person may see (filtered again here)."""
     ctx = launch.context
     if not ctx.patient_id:
         return TaskRead()
@@ -68,31 +80,28 @@ def open_tasks(launch: "Launch", found: ReadResults) -> TaskRead:
     result = found.value(OPEN)
     if not isinstance(result, SearchResult):
         return TaskRead(skipped="failed")
-    return TaskRead(tuple(assigned_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user,
-                                         iss=ctx.iss)))
+    return TaskRead(tuple(assigned_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss)))
 
 
 def recently_closed_tasks(launch: "Launch", found: ReadResults) -> tuple[AssignedTask, ...]:
-    """The newest finished Tasks addressed to this person (one page), read beside the open ones.
-
-    A form whose request was cancelled or completed elsewhere while it was being filled keeps
-    its page (the answers stay a draft and the person is told); nothing is ever written against it.
-    """
+    """The newest finished Tasks addressed to this person: a form whose request was cancelled or completed
+    elsewhere while it was being filled keeps its page (the answers stay a draft, the person is told)."""
     ctx = launch.context
-    result = found.value(CLOSED) if ctx.patient_id and task_scopes_granted(launch) else None
-    if not isinstance(result, SearchResult):
+    result = found.value(CLOSED)
+    if not ctx.patient_id or not isinstance(result, SearchResult):
         return ()
-    return tuple(closed_tasks(result.matches, patient_id=ctx.patient_id or "", user=ctx.fhir_user, iss=ctx.iss))
+    return tuple(closed_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss))
 
 
-def next_appointment(launch: "Launch", found: ReadResults, today: date) -> dict | None:
-    """The patient's next booked (or arrived) Appointment from `today` on, or None (no scope, none, or failed)."""
+def next_appointment(launch: "Launch", found: ReadResults) -> dict | None:
+    """The patient's next booked (or arrived) Appointment from today on, or None (no scope, none, or failed)."""
     ctx = launch.context
-    result = found.value(APPOINTMENT) if ctx.patient_id and ctx.permissions.can_read("Appointment") else None
-    if not isinstance(result, SearchResult):
+    result = found.value(APPOINTMENT)
+    if not ctx.patient_id or not isinstance(result, SearchResult):
         return None
+    first_day = today(launch).isoformat()
     mine = [a for a in result.matches if a.get("status") in APPOINTMENT_STATUSES.split(",")
-            and isinstance(a.get("start"), str) and a["start"][:10] >= today.isoformat()
+            and isinstance(a.get("start"), str) and a["start"][:10] >= first_day
             and any((p.get("actor") or {}).get("reference") == f"Patient/{ctx.patient_id}"
                     for p in a.get("participant") or [] if isinstance(p, dict))]
     return min(mine, key=lambda a: a["start"]) if mine else None
@@ -121,19 +130,14 @@ def pick(canonical: QuestionnaireCanonical, candidates: Iterable[dict]) -> dict 
 
 
 def resolve_questionnaires(launch: "Launch", canonicals: Iterable[QuestionnaireCanonical]) -> ResolvedQuestionnaires:
-    """Every Task's Questionnaire from the EHR in ONE search (`url=a,b,c`), matched by url and version.
-
-    It needs the Tasks, so it is the wave after theirs (`launch.reads`, once per request).
-    """
+    """Every Task's Questionnaire from the EHR in ONE search (`url=a,b,c`), matched by url and version."""
     wanted = list(dict.fromkeys(canonicals))
     if not wanted:
         return ResolvedQuestionnaires()
     if not launch.context.permissions.can_read("Questionnaire"):
         return ResolvedQuestionnaires(failed=True)
     urls = ",".join(dict.fromkeys(c.url for c in wanted))
-    result = launch.reads.fetch(ReadPlan.of(Read.search(QUESTIONNAIRES, "Questionnaire", [("url", urls)], max_pages=2)))
-    candidates = result.value(QUESTIONNAIRES)
-    if not isinstance(candidates, SearchResult):
+    result = launch.reads.fetch(ReadPlan.of(Read.search(FORMS, "Questionnaire", [("url", urls)], max_pages=2))).value(FORMS)
+    if not isinstance(result, SearchResult):
         return ResolvedQuestionnaires(failed=True)
-    found = {c.text: q for c in wanted if (q := pick(c, candidates.matches)) is not None}
-    return ResolvedQuestionnaires(found)
+    return ResolvedQuestionnaires({c.text: q for c in wanted if (q := pick(c, result.matches)) is not None})

@@ -38,7 +38,8 @@ from flask_babel import gettext as _
 from smart_app import i18n
 from smart_app.i18n import current_language
 from smart_app.wording import form_title
-from smart_app.views.home import PreVisitTask, TaskStatus, register_home_reads, register_task_provider, register_visit_provider
+from smart_app.views.home import (PreVisitTask, TaskStatus, register_home_reads, register_task_provider,
+                                  register_visit_provider)
 from smart_app.views.visit import visit_panel
 
 
@@ -55,8 +56,8 @@ NO_QR_WRITE = N_("This app can read your health record but was not allowed to sa
 def init_app(app: Flask) -> None:
     """Register the blueprint and the home page's questionnaire tasks."""
     app.register_blueprint(bp)
-    register_visit_provider(app, visit_panel)
     register_home_reads(app, catalog_plan)
+    register_visit_provider(app, visit_panel)
     register_task_provider(app, due_task)
     register_task_provider(app, in_progress_task)
     register_task_provider(app, completed_task)

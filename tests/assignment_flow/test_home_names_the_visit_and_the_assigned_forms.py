@@ -73,3 +73,12 @@ def test_library_forms_are_offered_only_when_nothing_is_assigned_by_default(e2e)
     listing = browser.get("questionnaires/").get_data(as_text=True)
     assert "Sore throat follow-up" in listing and "Pre-visit intake" not in listing
     assert browser.open_form("previsit-intake").status_code == 200  # a direct link still opens it
+
+
+def test_a_spanish_reader_gets_the_visit_and_the_request_in_spanish(e2e):
+    handle = e2e.launcher.standalone(login=f"Patient/{SAM}")
+    e2e.client.set_cookie("previsit_lang", "es")
+    shown = panel(e2e.page(handle).get_data(as_text=True))
+    assert "Su consulta: " in shown and ", con Dr Samir Ortiz" in shown
+    assert "Dr Samir Ortiz le pidió que complete esto a más tardar el " in shown
+    assert "Atrasado" in shown and "Your visit" not in shown

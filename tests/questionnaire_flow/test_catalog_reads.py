@@ -73,7 +73,8 @@ def test_the_next_home_page_sends_the_same_reads_as_one_batch(e2e):
     handle = e2e.launcher.ehr(patient=PATIENT)
     assert e2e.page(handle).status_code == 200  # learns that the sandbox declares batch
     expected = [ENCOUNTER, "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Questionnaire",
-                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task", "/fhir/Appointment"]
+                "/fhir/QuestionnaireResponse", "/fhir/QuestionnaireResponse", "/fhir/Task", "/fhir/Task",
+                "/fhir/Appointment"]
     wave = _record(e2e, expected, requests=1)
     assert e2e.page(handle).status_code == 200
     assert wave.was_one_wave_of(expected) and wave.requests == 1, (wave.paths, wave.requests)
