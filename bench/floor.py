@@ -66,9 +66,10 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     # The app's own template helpers (pure wording; score bands by the shipped safety settings).
-    from smart_app import safety, wording
+    from smart_app import i18n, safety, wording
     wording.init_app(app)
     safety.init_app(app, {}, "")
+    i18n.install(app)  # gettext, date filters, the switch's links (its route is among the app's rules above)
     app.jinja_env.globals["csrf_field"] = lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">')
 
     @app.get(LOGIN)

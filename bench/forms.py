@@ -44,7 +44,7 @@ def synthetic_questionnaire(items: int, *, group_size: int = 10) -> dict[str, An
 
 def answers_for(questionnaire: dict[str, Any]) -> dict[str, str]:
     """Form fields answering every question validly (field names as the form posts them)."""
-    from smart_app.questionnaires import build_form, field_name
+    from smart_app.forms import build_form, field_name
 
     form = build_form(questionnaire)
     values = {"string": "fine", "text": "all good", "integer": "3", "decimal": "2.5", "boolean": "true",

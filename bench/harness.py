@@ -326,7 +326,9 @@ def create_bench_app(world: World, instance: Path) -> Any:
     """The app as production builds it (health, audit summaries), on the bench's Redis, in-process."""
     import logging
 
-    from smart_app import audit, create_app, health
+    from smart_app.audit import events as audit
+    from smart_app import create_app
+    from smart_app.web import health
 
     app = create_app({"INSTANCE_PATH": str(instance), "REGISTRATION": world.registration,
                       "SECRET_KEY": "bench-secret", "SESSION_REDIS_URL": world.redis.url})

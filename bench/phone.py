@@ -29,7 +29,7 @@ from bench.servercost import LARGE
 
 LFORMS_VERSION = "40.1.3"
 CACHE = Path(__file__).resolve().parent / ".cache"
-LIBRARY = Path(__file__).resolve().parent.parent / "smart_app" / "questionnaires" / "library"
+LIBRARY = Path(__file__).resolve().parent.parent / "smart_app" / "forms" / "library"
 SLOW_4G = {"offline": False, "latency": 562.5, "downloadThroughput": 180_000, "uploadThroughput": 84_375}
 # First question visible / first control that takes input, per renderer.
 SELECTORS = {"ours": ("form label, form legend", "form input[type=radio], form input[type=text], form select"),

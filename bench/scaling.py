@@ -17,7 +17,7 @@ def fill_once(app: Any, questionnaire: dict, fields: MultiDict) -> int:
     """One POST's worth of work: parse the form, read the answers, validate, render, build the QR; returns HTML size."""
     from flask import render_template
 
-    from smart_app.questionnaires import FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
+    from smart_app.forms import FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
 
     form = build_form(questionnaire)
     state = FormState.from_post(form, fields)

@@ -209,7 +209,7 @@ def _patched(timers: _Timers) -> Iterator[list[str]]:
             patch(module, "event", "audit")
             found_audit = True
         evaluate = getattr(module, "evaluate", None)
-        if callable(evaluate) and getattr(evaluate, "__module__", "").startswith("smart_app.questionnaires"):
+        if callable(evaluate) and getattr(evaluate, "__module__", "").startswith("smart_app.forms"):
             patch(module, "evaluate", "form evaluation")
             found_eval = True
     if not found_audit:

@@ -23,7 +23,7 @@ REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_LAUNCH_CONFIG = REPO_DIR / "launch.json"
 DEFAULT_CLIENTS_FILE = PACKAGE_DIR / "clients.json"
 # The app's bundled questionnaire library, read as data files (the sandbox imports no app code).
-QUESTIONNAIRE_DIR = REPO_DIR / "smart_app" / "questionnaires" / "library"
+QUESTIONNAIRE_DIR = REPO_DIR / "smart_app" / "forms" / "library"
 
 
 @dataclass

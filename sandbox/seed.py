@@ -593,7 +593,7 @@ def default_questionnaire_dir() -> Path | None:
     spec = importlib.util.find_spec("smart_app")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "questionnaires" / "library"
+    return Path(list(spec.submodule_search_locations)[0]) / "forms" / "library"
 
 
 def _questionnaires(directory: Path | None, summary: SeedSummary) -> Iterator[dict[str, Any]]:

@@ -38,13 +38,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` may carry `INSTANCE_PATH` and either `REGISTRATION` (a launch.json dict) or
     `CONFIG_PATH`; otherwise env SMART_APP_CONFIG or ./launch.json is read.
     """
-    from smart_app import audit, courier, health, i18n, safety, wording
+    from smart_app.audit import events as audit
+    from smart_app.ehr.client import add_exchange_listener
+    from smart_app import i18n, safety, wording
+    from smart_app.web import health
+    from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
-    from smart_app.security import init_security, init_sessions, trusted_hosts
+    from smart_app.web.security import init_security, init_sessions, trusted_hosts
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
-    from smart_app.submission_rows import EXTENSION as ROWS, SubmissionRows
+    from smart_app.delivery.rows import EXTENSION as ROWS, SubmissionRows
 
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
@@ -80,21 +84,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
     init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
+    audit.init_app(app)  # first: every later hook's events carry this request's correlation id
+    add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it
     init_security(app, settings.frame_ancestors())
-    audit.init_app(app)  # after security: its summaries carry the correlation id set there
     health.init_app(app)
     wording.init_app(app)
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.views import assignments, errors, home, medications, questionnaires, summary
+    from smart_app.web import assignments, errors, home, medications, questionnaires, tasks
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
     questionnaires.init_app(app)
     medications.init_app(app)
-    summary.init_app(app)
+    tasks.init_app(app)  # the home page's task list, in one place
     assignments.init_app(app)
     return app
 

@@ -171,7 +171,7 @@ def production_app(proxy_hops: int | None = None) -> "Flask":
     Usable directly as a gunicorn factory: `gunicorn 'smart_app.cli:production_app()'`.
     """
     from smart_app import create_app
-    from smart_app.proxy import init_proxy
+    from smart_app.web.proxy import init_proxy
 
     # The courier thread starts with the app (one per worker process), not on a first request.
     app = create_app({"COURIER_INTERVAL": _env_float("SMART_APP_COURIER_INTERVAL", COURIER_INTERVAL)})
@@ -191,7 +191,7 @@ def _configure_audit_log(instance_path: str) -> None:
     """Send audit events to the audit log file (or stderr)."""
     import logging
 
-    from smart_app import audit
+    from smart_app.audit import events as audit
 
     path = audit_log_path(instance_path)
     if path == "-":
@@ -226,7 +226,7 @@ def _check_shared_secrets() -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     """Serve the app in the foreground until Ctrl-C or SIGTERM: gunicorn, or Flask's server with --dev."""
     from smart_app.config import serving_mismatches
-    from smart_app.security import weak_key_problem
+    from smart_app.web.security import weak_key_problem
 
     problem = _check_shared_secrets() or weak_key_problem(os.environ.get("SMART_APP_SECRET_KEY"),
                                                           os.environ.get("SMART_APP_STORE_KEY"))
@@ -294,21 +294,21 @@ def _run_gunicorn(options: dict[str, Any], proxy_hops: int | None) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     """Print one launch's audit trail from the log file."""
-    from smart_app import audit
+    from smart_app.audit import story
 
     path = Path(args.log or audit_log_path())
     if not path.exists():
         print(f"smart-app: no audit log at {path}", file=sys.stderr)
         return 1
     with path.open(encoding="utf-8") as fh:
-        events = list(audit.read_events(fh))
+        events = list(story.read_events(fh))
     if args.json:
         import json
 
-        for item in audit.launch_trail(events, args.launch):
+        for item in story.launch_trail(events, args.launch):
             print(json.dumps(item, sort_keys=True))
         return 0
-    text = audit.story(events, args.launch)
+    text = story.story(events, args.launch)
     print(text)
     return 0 if not text.startswith("no audit events") else 1
 
@@ -320,7 +320,7 @@ def _courier(args: argparse.Namespace) -> int:
     app = _build_app()
     if app is None:
         return 2
-    from smart_app.courier import deliver_due, run_loop
+    from smart_app.delivery.courier import deliver_due, run_loop
 
     if args.once:
         sent = deliver_due(app)
@@ -346,7 +346,7 @@ def _purge() -> int:
     app = _build_app()
     if app is None:
         return 2
-    from smart_app.retention import purge
+    from smart_app.delivery.retention import purge
 
     report = purge(app)
     print(json.dumps(report.to_dict(), sort_keys=True), flush=True)

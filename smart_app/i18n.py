@@ -55,6 +55,8 @@ PATTERNS: dict[str, dict[str, str]] = {
 _FHIR_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}$")
 
+_CHOSEN = "smart_app.language"  # request.environ key: this request's language, once chosen
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -95,14 +97,15 @@ def select_language() -> str:
     """The language of this request: chosen, else the patient's (patient launches), else Accept-Language, else English."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    chosen = chosen_language()
-    if chosen:
-        return chosen
-    launch_language = _launch_language()
-    if launch_language:
-        return launch_language
-    return request.accept_languages.best_match(list(LANGUAGES)) or current_app.config.get(
-        "BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    # Kept on the request's environ, which copies of the request context share (the home page's
+    # task providers run in such copies): the launch record is read for this at most once.
+    known = request.environ.get(_CHOSEN)
+    if known:
+        return known
+    language = chosen_language() or _launch_language() or request.accept_languages.best_match(list(LANGUAGES)) \
+        or current_app.config.get("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    request.environ[_CHOSEN] = language
+    return language
 
 
 def _launch_language() -> str | None:
@@ -380,7 +383,9 @@ def say(message: Any) -> str:
         return ""
     msgid = getattr(message, "msgid", None)
     if isinstance(msgid, str):
-        values = getattr(message, "values", None) or {}
+        values = {key: ", ".join(say(v) for v in value) if isinstance(value, (list, tuple))
+                  else (say(value) if hasattr(value, "msgid") else value)
+                  for key, value in (getattr(message, "values", None) or {}).items()}
         return gettext(msgid, **values) if values else gettext(msgid)
     return gettext(str(message)) if str(message) else ""
 
@@ -399,6 +404,13 @@ def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:
 
 def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: str = "launch.json") -> None:
     """Install Flask-Babel with our selectors, the formatting filters and the language switch."""
+    install(app, registration, source)
+    app.register_blueprint(bp)
+
+
+def install(app: Flask, registration: Mapping[str, Any] | None = None, source: str = "launch.json") -> None:
+    """Flask-Babel, the filters and the template globals without the switch's route (for an app that
+    serves the templates under the app's own URL rules, e.g. bench/floor.py)."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     if not app.config.get("BABEL_DEFAULT_TIMEZONE"):
         app.config["BABEL_DEFAULT_TIMEZONE"] = deployment_zone(registration, source)
@@ -407,12 +419,11 @@ def init_app(app: Flask, registration: Mapping[str, Any] | None = None, source: 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(current_language=current_language, language_links=language_links,
                                  LANGUAGES=LANGUAGES, say=say, current_zone=current_zone)
-    app.register_blueprint(bp)
 
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_COOKIE", "ZONE_COOKIE", "PATTERNS", "chosen_language",
-    "current_language", "date", "date_time", "day", "fhir_date", "init_app", "language_links", "number",
+    "current_language", "date", "date_time", "day", "fhir_date", "init_app", "install", "say", "language_links", "number",
     "parse_fhir", "patient_language", "quantity", "select_language", "select_zone", "supported", "time",
     "valid_zone",
 ]

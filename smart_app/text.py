@@ -1,6 +1,7 @@
 """Words a pure core hands to a page, kept translatable (no Flask here).
 
 `Text("Tell us whether you are taking %(name)s.", name="Metformin")` is the English sentence
+(values may be Texts themselves, or lists of them, each translated in turn)
 (a `str`, so logs, tests and stored records read as before) that also remembers its catalog
 message and values; a page says it in the reader's language with `say(text)`
 (smart_app/i18n.py; `{{ say(message) }}` in templates). Plain strings marked with `N_` are
@@ -18,8 +19,9 @@ class Text(str):
     values: dict[str, Any]
 
     def __new__(cls, msgid: str, **values: Any) -> "Text":
-        """The English sentence, remembering how to translate it."""
-        text = super().__new__(cls, msgid % values if values else msgid)
+        """The English sentence, remembering how to translate it (a list value reads "a, b, c")."""
+        shown = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in values.items()}
+        text = super().__new__(cls, msgid % shown if values else msgid)
         text.msgid = msgid
         text.values = values
         return text

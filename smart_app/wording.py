@@ -13,8 +13,6 @@ from typing import Any, Mapping
 
 from flask_babel import gettext as _
 
-from smart_app.questionnaires.translation import translated
-
 
 def N_(text: str) -> str:
     """Mark text for the catalog; it is translated where it is shown."""
@@ -122,6 +120,7 @@ def form_title(title: str, form_codes: Any, kind: str | None, resource: Mapping[
             if isinstance(coding, Mapping) and coding.get("code") in PLAIN_TITLES:
                 return _(PLAIN_TITLES[coding["code"]])
     if isinstance(resource, Mapping):
+        from smart_app.forms.translation import translated  # wording is foundation: the form rule is asked here only
         from smart_app.i18n import current_language
 
         return translated(resource, "title", language or current_language()) or title
@@ -136,6 +135,11 @@ def plain_record(resource_type: str) -> str:
 def gender_words(code: str | None) -> str:
     """Patient.gender in the reader's words (an unknown code is shown as written)."""
     return _(GENDERS[code]) if code in GENDERS else (code or "")
+
+
+def reader_of(kind: str | None) -> str:
+    """Whose words a page about the record uses: "clinician", or "patient" (a caregiver reads as the patient's side)."""
+    return "clinician" if kind == "clinician" else "patient"
 
 
 def init_app(app: Any) -> None:

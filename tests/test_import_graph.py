@@ -1,4 +1,8 @@
-"""The package's module-level imports form no cycle (e.g. courier -> drafts -> submission -> courier)."""
+"""The package's module-level imports form no cycle, and dependencies point one way between packages.
+
+The rule (docs/architecture.md, "The one-way dependency rule"): web -> (forms, medications, delivery) ->
+ehr, store; launch sits beside them; audit sits below them all.
+"""
 from __future__ import annotations
 
 import ast
@@ -82,5 +86,89 @@ def test_the_checker_finds_a_cycle():
 
 def test_delivery_modules_import_one_way():
     graph = _graph()
-    assert "smart_app.courier" not in graph["smart_app.submission"]
-    assert "smart_app.courier" not in graph["smart_app.drafts"]
+    assert "smart_app.delivery.courier" not in graph["smart_app.delivery.submission"]
+    assert "smart_app.delivery.courier" not in graph["smart_app.delivery.drafts"]
+
+
+def _area(module: str) -> str:
+    """The layer a module belongs to: its first package under smart_app, or the top-level module's name."""
+    parts = module.split(".")
+    return "app" if len(parts) == 1 else parts[1]
+
+
+# Foundation modules: typed settings, context, error codes, wording, the browser id, the rate limiter,
+# the reader's language and formats (i18n) and translatable words for pure cores (text).
+# Any layer may use them; among themselves they use only settings and error codes.
+FOUNDATION = {"config", "context", "errors", "wording", "browser", "ratelimit", "i18n", "text"}
+# Which areas each area may import besides itself and the foundation. Anything not listed is refused.
+_ABOVE_FOUNDATION: dict[str, set[str]] = {
+    "app": {"web", "launch", "forms", "medications", "delivery", "safety", "ehr", "store", "database", "audit"},
+    "cli": {"app", "web", "launch", "delivery", "ehr", "store", "database", "audit"},
+    "web": {"launch", "forms", "assignments", "medications", "delivery", "safety", "ehr", "store", "database", "audit"},
+    "delivery": {"launch", "forms", "assignments", "safety", "ehr", "store", "database", "audit"},
+    "forms": {"launch", "assignments", "ehr", "audit"},
+    # SDC Tasks (issue 10): a pure model and its reads; used by the catalog, the send path and the home page.
+    # The clinician's asking (ordering) reads the launch's runtime settings, like forms and medications.
+    "assignments": {"launch", "ehr", "audit"},
+    "medications": {"launch", "ehr", "audit"},
+    "safety": {"forms", "audit"},
+    "launch": {"ehr", "store", "database", "audit"},
+    "ehr": set(),
+    "store": {"database"},
+    "database": set(),
+    "audit": set(),
+}
+ALLOWED: dict[str, set[str]] = {
+    **{area: allowed | FOUNDATION for area, allowed in _ABOVE_FOUNDATION.items()},
+    **{name: {"config", "errors"} - {name} for name in FOUNDATION},
+}
+
+# Known edges against the rule, each with why it is still there. The test below fails when one
+# disappears, so this list only shrinks.
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("smart_app.forms.catalog", "smart_app.delivery"): "where each form stands needs the person's drafts and pending sends",
+    ("smart_app.forms.catalog", "smart_app.delivery.drafts"): "same",
+    ("smart_app.forms.catalog", "smart_app.delivery.submission"): "same",
+    ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
+    ("smart_app.launch.authorize", "smart_app.forms.library"): "the scopes to request include what bundled forms extract",
+    ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
+    ("smart_app.assignments.ordering", "smart_app.forms.catalog"): "the form picker leaves out the forms the catalog never offers (EXCLUDED_URLS)",
+    ("smart_app.assignments.ordering", "smart_app.forms.library"): "the form picker lists the bundled library beside the EHR's forms",
+    ("smart_app.assignments.orders", "smart_app.delivery.writeback"): "the order's If-None-Exist uses writeback's token escaping (belongs in ehr/)",
+}
+
+
+def _against_the_rule(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Every module-level import from one area into an area it may not import."""
+    found = set()
+    for module, imports in graph.items():
+        area = _area(module)
+        for imported in imports:
+            target = _area(imported)
+            if target != area and target not in ALLOWED.get(area, set()):
+                found.add((module, imported))
+    return found
+
+
+def test_dependencies_point_one_way_between_packages():
+    against = _against_the_rule(_graph())
+    assert against - set(KNOWN_EXCEPTIONS) == set(), sorted(against - set(KNOWN_EXCEPTIONS))
+
+
+def test_the_known_exceptions_still_exist():
+    """A fixed exception is removed from the list, so the rule only gets stricter."""
+    assert set(KNOWN_EXCEPTIONS) <= _against_the_rule(_graph())
+
+
+def test_every_area_is_governed_by_the_rule():
+    assert {_area(module) for module in _graph()} <= set(ALLOWED)
+
+
+def test_the_rule_refuses_an_upward_import():
+    assert _against_the_rule({"smart_app.ehr.client": {"smart_app.web.home"},
+                              "smart_app.audit.events": {"smart_app.launch.session"},
+                              "smart_app.forms.model": {"smart_app.web.questionnaires"},
+                              "smart_app.web.home": {"smart_app.delivery.drafts"}}) == {
+        ("smart_app.ehr.client", "smart_app.web.home"),
+        ("smart_app.audit.events", "smart_app.launch.session"),
+        ("smart_app.forms.model", "smart_app.web.questionnaires")}

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.assignments.model import COMPLETE_QUESTIONNAIRE_TOKEN, AssignedTask, QuestionnaireCanonical, parse_task
 from smart_app.assignments.orders import (CancelDecision, Order, cancelled, decide_cancel, identifier_value,
                                           due_before_visit, identifier_search, if_none_exist, new_task,
                                           open_order)
 from smart_app.context import FhirReference
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
-from smart_app.fhir import FhirError, FhirErrorCode, SearchResult
+from smart_app.ehr.client import FhirError, FhirErrorCode, SearchResult
 from smart_app.launch.runtime import runtime
-from smart_app.questionnaire_catalog import EXCLUDED_URLS
-from smart_app.questionnaires.library import shared
+from smart_app.forms.catalog import EXCLUDED_URLS
+from smart_app.forms.library import shared
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.assignments.updates import in_progress
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

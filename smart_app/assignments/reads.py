@@ -18,7 +18,7 @@ from smart_app import i18n
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
                                          QuestionnaireCanonical, assigned_tasks, closed_tasks)
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
-from smart_app.fhir import SearchResult
+from smart_app.ehr.client import SearchResult
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

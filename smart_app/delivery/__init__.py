@@ -7,7 +7,9 @@ returns a small result the view turns into a redirect or a page; views hold no s
 What differs between the forms (how posted fields become a FormState and a QuestionnaireResponse)
 comes in as a function. GET handlers use `restore_rescued`, which never writes to the EHR.
 
-Dependencies run one way: views -> delivery -> (drafts, submission) -> store / EHR.
+The package holds the whole path: drafts, submission (outbox row, transaction, receipt), rows (the
+outbox table), outbox (the pure state machine), writeback (pure builders) and the courier (the worker
+that sends due rows). Dependencies run one way: web -> delivery -> (drafts, submission) -> store / ehr.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from smart_app import audit, drafts, submission
 from smart_app.assignments.progress import mark_in_progress
-from smart_app.outbox import OutboxState
-from smart_app.questionnaires import FormState
+from smart_app.audit import events as audit
+from smart_app.delivery import drafts, submission
+from smart_app.delivery.outbox import OutboxState
+from smart_app.forms import FormState
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlencode
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
 
 T = TypeVar("T")
 # The process's one pool for EHR reads: a gunicorn worker's 8 request threads each fan out a page of

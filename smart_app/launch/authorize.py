@@ -17,8 +17,8 @@ from smart_app.launch.client_auth import oauth_session
 from smart_app.launch.discovery import SmartConfiguration
 from smart_app.launch.keys import ClientKeys
 from smart_app.launch.scopes import requested_scope
-from smart_app.questionnaires.library import shared as bundled_questionnaires
-from smart_app.questionnaires.resource_extraction import write_scopes
+from smart_app.forms.library import shared as bundled_questionnaires
+from smart_app.forms.resource_extraction import write_scopes
 from smart_app.store import LaunchStore
 
 PENDING = "pending"

@@ -9,12 +9,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import FhirServer
 from smart_app.context import LaunchContext, parse_token_response
-from smart_app.ehr_http import shared_session
+from smart_app.ehr.http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
-from smart_app.fhir import FhirClient, FhirError
+from smart_app.ehr.client import FhirClient, FhirError
 from smart_app.i18n import patient_language
 from smart_app.launch import id_token as id_tokens
 from smart_app.launch import token as tokens
@@ -24,7 +24,7 @@ from smart_app.launch.records import new_handle, save_launch
 from smart_app.launch.revoke import revoke_tokens
 from smart_app.launch.runtime import Runtime
 from smart_app.launch.user import check_user_for_patient
-from smart_app.security import allow_framing_by
+from smart_app.browser import allow_framing_by
 
 USED = "state-used"
 USED_TTL = 3600
@@ -118,7 +118,8 @@ def _complete(rt: Runtime, pending: PendingLaunch, args: Mapping[str, str], brow
                       jwks_uri=rt.settings.jwks_uri, ids={"iss": server.iss, "client_id": server.client_id})
         raise
     audit.event("callback.ok", handle=handle, iss=server.iss, client_id=server.client_id, mode=pending.mode,
-                patient_id=context.patient_id, granted_scopes=len(context.granted_scopes),
+                patient_id=context.patient_id, fhir_user=context.fhir_user.relative if context.fhir_user else None,
+                granted_scopes=len(context.granted_scopes),
                 access_token_len=len(token["access_token"]), has_refresh_token="refresh_token" in token)
     return context
 

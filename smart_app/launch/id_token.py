@@ -16,7 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from smart_app.config import is_loopback_http_allowed
-from smart_app.ehr_http import BodyRefused, read_body
+from smart_app.ehr.http import BodyRefused, read_body
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.discovery import SmartConfiguration
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import FhirServer, Settings, is_loopback_http_allowed
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.discovery import SmartConfiguration
-from smart_app.origins import Origin, origin_of
+from smart_app.ehr.origins import Origin, origin_of
 
 # The fields of a discovery document that say where requests go, in the order they are checked.
 ENDPOINT_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "revocation_endpoint", "introspection_endpoint")

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import requests
 from authlib.common.errors import AuthlibBaseError
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import FhirServer
 from smart_app.launch.client_auth import oauth_session
 from smart_app.launch.discovery import SmartConfiguration

@@ -12,7 +12,7 @@ import requests
 from flask import Flask, current_app
 
 from smart_app.config import ConfigError, Settings, callback_path, load_settings
-from smart_app.fhir import TransportBudget
+from smart_app.ehr.client import TransportBudget
 from smart_app.launch.discovery import DiscoveryCache
 from smart_app.launch.id_token import JwksCache
 from smart_app.launch.keys import ClientKeys, KeyConfigError, KeySource, key_sources_from_env, load_client_keys

@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from flask import g
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.context import LaunchContext
-from smart_app.ehr_http import shared_session
+from smart_app.ehr.http import shared_session
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch import token as tokens
 from smart_app.launch.revoke import Revocation, revoke_tokens
 from smart_app.launch.records import delete_launch, read_launch, write_launch
 from smart_app.launch.runtime import Runtime, runtime
-from smart_app.security import allow_framing_by, browser_ids
+from smart_app.browser import allow_framing_by, browser_ids
 
 if TYPE_CHECKING:
     from smart_app.ehr.reads import RequestReads
-    from smart_app.fhir import FhirClient
+    from smart_app.ehr.client import FhirClient
     from smart_app.launch.discovery import SmartConfiguration
 
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -80,7 +80,7 @@ class Launch:
     def fhir(self) -> "FhirClient":
         """A FhirClient for this launch's server, token and refresh."""
         if self._fhir is None:
-            from smart_app.fhir import FhirClient
+            from smart_app.ehr.client import FhirClient
 
             self._fhir = FhirClient(self.context.iss, token=self.access_token, on_unauthorized=self.refresh_after_401,
                                     correlation_id=self._correlation_id, session=shared_session(),
@@ -160,15 +160,16 @@ class Launch:
                                       mode=self.context.launch_mode)
                 time.sleep(0.1)
 
-    def _ids(self) -> dict[str, Any]:
-        """Audit ids of this launch; taken from this object, not the request context (the courier refreshes outside any request)."""
+    def audit_ids(self) -> dict[str, Any]:
+        """Audit identity of this launch, passed into every event about it (audit looks nothing up); taken
+        from this object, not the request context (the courier refreshes outside any request)."""
         ctx = self.context
         return {"handle": self.handle, "iss": ctx.iss, "client_id": ctx.client_id, "correlation_id": self._correlation_id,
                 "fhir_user": ctx.fhir_user.relative if ctx.fhir_user else None, "patient_id": ctx.patient_id}
 
     def _refresh_failed(self, exc: LaunchError) -> LaunchError:
         """Log why a refresh failed and end the launch; return the error for the caller to raise."""
-        audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self._ids())
+        audit.event("refresh.failed", reason=exc.detail or exc.code.value, **self.audit_ids())
         end_launch(self._rt, self.handle, reason="refresh_failed", correlation_id=self._correlation_id, detail=exc.detail)
         # The server's reason stays on the page (escaped, length-limited); the launch itself is over.
         return LaunchError(LaunchErrorCode.REFRESH_FAILED, exc.detail, iss=self.context.iss, mode=self.context.launch_mode)
@@ -183,7 +184,7 @@ class Launch:
     def _do_refresh(self, record: dict[str, Any], config: "SmartConfiguration") -> str:
         """Call the token endpoint and store the new tokens; a failure ends the launch."""
         rt, ctx = self._rt, self.context
-        ids = self._ids()
+        ids = self.audit_ids()
         refresh_token = record.get("refresh_token")
         server = rt.settings.server_for(ctx.iss)
         if not refresh_token or server is None:
@@ -228,6 +229,7 @@ def current_launch(handle: str) -> Launch:
         record["touched"] = now
         write_launch(rt.store, handle, record, rt.idle_timeout)
     launch = Launch(rt, handle, context, g.get("correlation_id"), record=record)
+    audit.bind_identity(launch.audit_ids())  # this request's events about the launch carry who and where
     cache[handle] = launch
     return launch
 
@@ -246,7 +248,7 @@ def end_launch(rt: Runtime, handle: str, *, reason: str, correlation_id: str | N
     # Requests of this launch still in flight learn why it ended (see Launch._record).
     rt.store.put(ENDED, handle, {"reason": reason, "detail": detail}, 600)
     ctx = record.get("context", {}) if record else {}
-    ids = {"handle": handle, "iss": ctx.get("iss"), "client_id": ctx.get("client_id"), "correlation_id": correlation_id}
+    ids = {"handle": handle, **audit.identity_of(ctx), "correlation_id": correlation_id}
     audit.event("launch.end", reason=reason, **ids)
     return _revoke(rt, record, ids) if record else Revocation.NOTHING
 
@@ -255,7 +257,7 @@ def revoke_expired_launch(rt: Runtime, record: dict[str, Any]) -> Revocation:
     """Revoke the tokens of a launch whose record the retention job is about to purge (idle past its
     time, so no request will end it); the end is logged like any other, ids only."""
     ctx = record.get("context", {})
-    ids = {"handle": ctx.get("handle"), "iss": ctx.get("iss"), "client_id": ctx.get("client_id")}
+    ids = {"handle": ctx.get("handle"), **audit.identity_of(ctx)}
     audit.event("launch.end", reason="expired", **ids)
     return _revoke(rt, record, ids)
 

@@ -15,8 +15,8 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 import requests
 
 from smart_app.config import is_loopback_http_allowed
-from smart_app.ehr_http import BodyRefused, read_body
-from smart_app.origins import origin_of
+from smart_app.ehr.http import BodyRefused, read_body
+from smart_app.ehr.origins import origin_of
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FONT = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,120}$")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Mapping
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.context import FhirReference, LaunchContext
 from smart_app.errors import LaunchError, LaunchErrorCode
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.config import callback_path
 from smart_app.errors import LaunchError, LaunchErrorCode
 from smart_app.launch.authorize import PENDING_TTL, PendingLimits, begin_authorization
@@ -22,8 +22,8 @@ from smart_app.launch.runtime import EXTENSION, runtime
 from smart_app.launch.session import close_request_launches, current_launch, end_launch
 from smart_app.launch.style import allowed_style_origins, style_sheet
 from smart_app.ratelimit import RateLimiter
-from smart_app.security import (MAX_PRIOR_BROWSER_IDS, allow_form_action, allow_framing_by, browser_id, browser_ids,
-                                rotate_browser_session)
+from smart_app.browser import (MAX_PRIOR_BROWSER_IDS, allow_form_action, allow_framing_by, browser_id, browser_ids,
+                               rotate_browser_session)
 
 bp = Blueprint("launch", __name__)
 

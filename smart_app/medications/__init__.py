@@ -1,6 +1,7 @@
 """Pure medication-review core: FHIR medication records -> plain-language rows -> write-back resources.
 
-No I/O here except reading the bundled questionnaire file on first use. A view uses it as:
+No I/O here except reading the bundled questionnaire file on first use; the package's one I/O half is
+`medications.reads` (the one search wave, through `smart_app.ehr`). A view uses the core as:
 
     found = [*fhir.search("MedicationRequest", [("patient", pid), ("_include", "MedicationRequest:medication"),
                                                 ("_include", "MedicationRequest:requester")]),

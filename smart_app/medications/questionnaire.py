@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-QUESTIONNAIRE_PATH = Path(__file__).resolve().parent.parent / "questionnaires" / "library" / "medication-review.json"
+QUESTIONNAIRE_PATH = Path(__file__).resolve().parent.parent / "forms" / "library" / "medication-review.json"
 
 STATUS_SYSTEM = "http://smart-previsit.example.org/fhir/CodeSystem/medication-review-status"
 STOP_REASON_SYSTEM = "http://smart-previsit.example.org/fhir/CodeSystem/medication-stop-reason"

@@ -1,6 +1,6 @@
 """A validated Review -> the QuestionnaireResponse and adherence Observations to write back.
 
-Pure builders: smart_app/writeback.py wraps what these return into one transaction with
+Pure builders: smart_app/delivery/writeback.py wraps what these return into one transaction with
 Provenance. Code choices are documented in docs/medication-adherence-codes.md.
 """
 from __future__ import annotations

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, Mapping
 
-from smart_app.questionnaires.model import Form, FormItem, coding_token
-from smart_app.questionnaires.scoring import Score
-from smart_app.questionnaires.summary import answer_text
+from smart_app.forms.model import Form, FormItem, coding_token
+from smart_app.forms.scoring import Score
+from smart_app.forms.summary import answer_text
 
 from .rules import ItemSelector, Rule, RuleSet, Test, code_matches, compiled_fhirpath
 

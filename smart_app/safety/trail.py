@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from smart_app import audit
+from smart_app.audit import events as audit
 
 if TYPE_CHECKING:
-    from smart_app.writeback import Receipt
+    from smart_app.delivery.writeback import Receipt
 
 from .flags import rule_id_of
 

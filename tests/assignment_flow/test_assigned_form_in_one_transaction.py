@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 from tests.questionnaire_flow.flow import SYSTEM
 
 from .test_assigned_form_on_a_server_without_transactions import ANSWERS, _launch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 from tests.fixtures.fake_ehr import id_token, token_response
 from tests.questionnaire_flow.flow import SYSTEM, Browser
 

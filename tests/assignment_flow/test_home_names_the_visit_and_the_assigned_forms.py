@@ -47,7 +47,7 @@ def test_cancelled_and_other_patients_tasks_never_show_and_a_missing_form_is_sho
     assert "How anxious you have felt" not in shown  # the GAD-7 Task was cancelled
     assert "Child asthma check" not in shown  # Eli's Task
     assert "Diet diary" in shown and "This form could not be opened; your care team has been told." in shown
-    events = [json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit.events"]
     assert {"event": "assignment.questionnaire_missing", "task": "task-sam-retired"}.items() <= \
         next(e for e in events if e["event"] == "assignment.questionnaire_missing").items()
 

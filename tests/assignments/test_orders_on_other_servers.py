@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 from werkzeug import Request, Response
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 from smart_app.assignments.model import COMPLETE_QUESTIONNAIRE, INPUT_QUESTIONNAIRE, SDC_TASK_CODE_SYSTEM
 from tests.fixtures.fake_ehr import token_response
 from tests.questionnaire_flow.flow import csrf

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from smart_app.assignments.asked import request_lines, score_text
+from smart_app.web.asked import request_lines, score_text
 from smart_app.assignments.model import parse_task
 from smart_app.context import FhirReference
-from smart_app.questionnaire_catalog import CatalogEntry, CompletedResponse
-from smart_app.questionnaires.scoring import Instrument, Score
+from smart_app.forms.catalog import CatalogEntry, CompletedResponse
+from smart_app.forms.scoring import Instrument, Score
 from tests.assignments.tasks import ISS, sdc_task
 
 NOW = datetime(2026, 1, 14, 12, 0, tzinfo=timezone.utc)

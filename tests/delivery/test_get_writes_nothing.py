@@ -17,7 +17,7 @@ def _writes_by_endpoint(app, caplog) -> dict[str, set[str]]:
     """The HTTP methods of every endpoint that wrote to the EHR."""
     methods: dict[str, set[str]] = {}
     for record in caplog.records:
-        if record.name != "smart_app.audit":
+        if record.name != "smart_app.audit.events":
             continue
         event = json.loads(record.getMessage())
         if event["event"] == "fhir.write" and event.get("endpoint"):
@@ -27,7 +27,7 @@ def _writes_by_endpoint(app, caplog) -> dict[str, set[str]]:
 
 
 def test_no_get_writes_to_the_ehr_in_a_full_round_with_a_rescue(e2e, caplog):
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     page = browser.open_form("phq-9").get_data(as_text=True)
     launch_id = e2e.launcher.last_launch_id

@@ -5,11 +5,12 @@ import json
 import logging
 import time
 
-from smart_app import create_app, drafts
-from smart_app.outbox import new_item
-from smart_app.retention import purge
+from smart_app import create_app
+from smart_app.delivery import drafts
+from smart_app.delivery.outbox import new_item
+from smart_app.delivery.retention import purge
 from smart_app.launch.runtime import runtime
-from smart_app.submission_rows import rows
+from smart_app.delivery.rows import rows
 from tests.fixtures.app import registration
 
 DAY = 24 * 3600
@@ -22,7 +23,7 @@ def _record(sid: str) -> dict:
 
 
 def test_purge_removes_expired_rows_keeps_live_ones_and_reports_ids_only(tmp_path, client_key_paths, caplog):
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "s",
                       "REGISTRATION": registration("http://127.0.0.1:9/fhir"), **client_key_paths})
     with app.app_context():
@@ -43,7 +44,7 @@ def test_purge_removes_expired_rows_keeps_live_ones_and_reports_ids_only(tmp_pat
         assert store.get(drafts.NAMESPACE, "new-draft") is not None
         assert rows().load(rows().key("p", "sid-live")) is not None and rows().load(rows().key("p", "sid-old")) is None
     [line] = [json.loads(r.getMessage()) for r in caplog.records
-              if r.name == "smart_app.audit" and "retention.purged" in r.getMessage()]
+              if r.name == "smart_app.audit.events" and "retention.purged" in r.getMessage()]
     assert line["submissions"] == "sid-old" and line["drafts"] == "sid-old-draft"
     assert "secret-token" not in json.dumps(line)
     app.extensions["smart_launch"].store.engine.dispose()

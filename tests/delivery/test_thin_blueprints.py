@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-VIEWS = Path(__file__).resolve().parents[2] / "smart_app" / "views"
+VIEWS = Path(__file__).resolve().parents[2] / "smart_app" / "web"
 # The steps of the sequence; only smart_app.delivery may call them.
 SEQUENCE = {
     ("drafts", "rescue"), ("drafts", "take_rescued"), ("drafts", "forget_rescued"), ("drafts", "continue_after"),

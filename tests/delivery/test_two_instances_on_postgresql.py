@@ -16,12 +16,13 @@ import pytest
 from flask import Flask
 
 from sandbox.contracts import PlannedFault
-from smart_app import courier, create_app, submission
+from smart_app.delivery import courier, submission
+from smart_app import create_app
 from smart_app.context import LaunchContext
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch
-from smart_app.submission_rows import rows
+from smart_app.delivery.rows import rows
 from tests.fixtures.e2e import E2E, PATIENT, e2e_registration
 from tests.questionnaire_flow.flow import PHQ9_URL, Browser, csrf, phq9_answers, stored
 
@@ -55,7 +56,7 @@ def _launch(app: Flask, handle: str) -> Launch:
 
 def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_once(
         e2e: E2E, tmp_path: Path, client_key_paths: dict[str, str], dispose_apps, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     b = create_app(_config(tmp_path, "b", e2e.sandbox, e2e.app.config["DATABASE_URL"],
                            e2e.app.config["SESSION_REDIS_URL"], client_key_paths))
     dispose_apps.append(b)
@@ -123,7 +124,7 @@ def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_onc
         found = stored(e2e.sandbox, sid)
         assert [r["status"] for r in found["QuestionnaireResponse"]] == ["completed"], sid
         assert len(found["Provenance"]) == 1, sid
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     sent = [e["submission_id"] for e in events if e["event"] == "submission.sent"]
     assert sorted(sent) == sorted(sids)  # one sender per submission: exactly one successful send each
     assert len(e2e.sandbox.faults.pending()) < 60  # the couriers did meet the failures

@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 
 TOKEN = "tok-ABC123-secret"
 FHIR_JSON = "application/fhir+json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from tests.fhir.conftest import fhir_response, in_sequence, outcome
 
 

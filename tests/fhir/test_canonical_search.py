@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app import canonicals
+from smart_app.ehr import canonicals
 
 URL = "http://example.org/Questionnaire/review"
 

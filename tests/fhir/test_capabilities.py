@@ -1,7 +1,7 @@
 """The CapabilityStatement is fetched once and drives transaction support decisions."""
 from __future__ import annotations
 
-from smart_app.fhir import FhirClient
+from smart_app.ehr.client import FhirClient
 from tests.fhir.conftest import TOKEN, fhir_response
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 
 from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
 
@@ -11,9 +11,9 @@ from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
 def test_log_lines_carry_ids_and_status_but_no_secrets_or_search_values(fhir_server, make_client, caplog):
     fhir_server.expect_request("/fhir/Patient").respond_with_handler(in_sequence(
         fhir_response(None, 503), fhir_response({"resourceType": "Bundle", "type": "searchset"})))
-    with caplog.at_level(logging.INFO, logger="smart_app.fhir"):
+    with caplog.at_level(logging.INFO, logger="smart_app.ehr.client"):
         make_client().search("Patient", {"name": "Smithson", "birthdate": "1970-01-02"})
-    lines = [r.getMessage() for r in caplog.records if r.name == "smart_app.fhir"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "smart_app.ehr.client"]
     assert len(lines) == 2
     assert "GET Patient status=503" in lines[0] and "attempt=0" in lines[0]
     assert "GET Patient status=200" in lines[1] and "attempt=1" in lines[1]

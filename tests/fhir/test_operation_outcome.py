@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode, OutcomeIssue, link_id_for_expression, parse_operation_outcome
+from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue, parse_operation_outcome
+from smart_app.forms.field_errors import issue_link_ids, link_id_for_expression
 from tests.fhir.conftest import fhir_response, outcome
 
 QR = {
@@ -33,7 +34,7 @@ def test_422_maps_to_invalid_with_parsed_issues(fhir_server, make_client):
     assert error.issues == [OutcomeIssue(
         severity="error", code="invariant", diagnostics="Weight must be > 0", details_text="Out of range",
         expression=("QuestionnaireResponse.item[0].item[2].answer[0].value",))]
-    assert error.issues[0].link_ids(QR) == ["weight"]
+    assert issue_link_ids(error.issues[0], QR) == ["weight"]
     assert "Weight must be" not in str(error)  # diagnostics can echo patient data; keep them out of messages
 
 
@@ -111,4 +112,4 @@ def test_where_paths_map_without_the_response_but_index_paths_need_it():
 def test_issue_link_ids_deduplicates_across_expressions():
     issue = OutcomeIssue("error", "value", expression=(
         "QuestionnaireResponse.item[1]", "item.where(linkId='phq9-1')", "QuestionnaireResponse.item[0].item[0]"))
-    assert issue.link_ids(QR) == ["phq9-1", "dob"]
+    assert issue_link_ids(issue, QR) == ["phq9-1", "dob"]

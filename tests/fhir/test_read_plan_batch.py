@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from smart_app.ehr.reads import Read, ReadPlan, run
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from tests.fhir.conftest import fhir_response, outcome
 from tests.fhir.read_plans import capability, patient, searchset
 

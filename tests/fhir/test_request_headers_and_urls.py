@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
 from tests.fhir.conftest import TOKEN, fhir_response
 
 CANONICAL = "http://example.org/fhir/Questionnaire/phq-9|1.0.0"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode, parse_retry_after
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode, parse_retry_after
 from tests.fixtures.overlap import PATIENCE, signalled_on_write
 from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
 

@@ -57,7 +57,7 @@ def test_a_search_that_reads_the_last_page_is_not_truncated(fhir_server, make_cl
 
 def test_stopping_at_the_limit_is_logged_with_ids_and_counts_only(fhir_server, make_client, caplog):
     serve_endless(fhir_server)
-    caplog.set_level(logging.INFO, logger="smart_app.fhir")
+    caplog.set_level(logging.INFO, logger="smart_app.ehr.client")
     make_client(max_pages=2).search("Observation", {"patient": "secret-patient"})
     stopped = [r.getMessage() for r in caplog.records if "page limit" in r.getMessage()]
     assert len(stopped) == 1

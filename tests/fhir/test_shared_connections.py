@@ -1,8 +1,8 @@
 """The process-wide FHIR session is shared by launches, so it must carry nothing from one to another."""
 from __future__ import annotations
 
-from smart_app import ehr_http
-from smart_app.fhir import FhirClient
+from smart_app.ehr import http as ehr_http
+from smart_app.ehr.client import FhirClient
 from tests.fhir.conftest import fhir_response
 
 PATIENT = {"resourceType": "Patient", "id": "p1"}

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from smart_app import terminology
-from smart_app.questionnaires import build_form
+from smart_app.forms import terminology
+from smart_app.forms import build_form
 from tests.fhir.conftest import fhir_response
 
 GENDER = "http://hl7.org/fhir/ValueSet/administrative-gender"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from tests.fixtures.overlap import PATIENCE, signalled_on_write
 from tests.fhir.conftest import fhir_response, in_sequence
 from tests.fhir.fake_store import ConditionalStore

@@ -1,7 +1,7 @@
 """The FHIR client ignores the process environment (netrc, proxies) and releases its connections."""
 from __future__ import annotations
 
-from smart_app.fhir import FhirError
+from smart_app.ehr.client import FhirError
 from tests.fhir.conftest import TOKEN, fhir_response
 
 PATIENT = {"resourceType": "Patient", "id": "p1"}

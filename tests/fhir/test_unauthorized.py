@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirError, FhirErrorCode
 from tests.fhir.conftest import fhir_response, in_sequence
 
 

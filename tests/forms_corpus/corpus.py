@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from smart_app.questionnaires import Form
-from smart_app.questionnaires.state import field_name
+from smart_app.forms import Form
+from smart_app.forms.state import field_name
 
 HERE = Path(__file__).resolve().parent
 FILES = sorted(p.name for p in HERE.glob("*.json"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.questionnaire_catalog import clear_form_cache
-from smart_app.questionnaires import FormState, build_form, evaluate
+from smart_app.forms.catalog import clear_form_cache
+from smart_app.forms import FormState, build_form, evaluate
 from tests.fixtures.e2e import PATIENT
 from tests.forms_corpus.corpus import FILES, fill_and_send, generic_answers, load
 from tests.questionnaire_flow.flow import Browser, stored

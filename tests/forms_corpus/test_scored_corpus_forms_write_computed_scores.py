@@ -2,7 +2,7 @@
 response and in the Observation, whatever was typed into the total field."""
 from __future__ import annotations
 
-from smart_app.questionnaire_catalog import clear_form_cache
+from smart_app.forms.catalog import clear_form_cache
 from tests.fixtures.e2e import PATIENT
 from tests.forms_corpus.corpus import load
 from tests.questionnaire_flow.flow import Browser, codes, stored
@@ -74,7 +74,7 @@ def test_hunger_vital_sign_risk_comes_from_questionnaire_level_variables(e2e) ->
 
 
 def test_an_uncoded_unscored_gad7_shows_no_score_and_writes_no_result(e2e) -> None:
-    from smart_app.questionnaires import build_form
+    from smart_app.forms import build_form
     from tests.forms_corpus.corpus import generic_answers
     resource = load("researchkitonfhir-gad-7.json")
     e2e.sandbox.store.create(resource)
@@ -88,8 +88,8 @@ def test_an_uncoded_unscored_gad7_shows_no_score_and_writes_no_result(e2e) -> No
 
 
 def test_a_stored_response_to_an_unscored_form_with_ordinals_has_no_score() -> None:
-    from smart_app.questionnaire_catalog import response_score
-    from smart_app.questionnaires import build_form
+    from smart_app.forms.catalog import response_score
+    from smart_app.forms import build_form
     form = build_form(load("researchkitonfhir-gad-7.json"))  # ordinals on its options, but no score item or code
     scored = [i for i in form.walk() if i.ordinals]
     response = {"resourceType": "QuestionnaireResponse", "item": [

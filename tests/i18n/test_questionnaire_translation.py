@@ -3,10 +3,10 @@ import copy
 
 import pytest
 
-from smart_app.questionnaires import FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
-from smart_app.questionnaires.library import shared
-from smart_app.questionnaires.state import field_name
-from smart_app.questionnaires.translation import TRANSLATION, has_translation, localize, translated, translation_in
+from smart_app.forms import FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
+from smart_app.forms.library import shared
+from smart_app.forms.state import field_name
+from smart_app.forms.translation import TRANSLATION, has_translation, localize, translated, translation_in
 
 
 def shared_find_by_id(form_id: str) -> dict:

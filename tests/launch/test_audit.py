@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from tests.fixtures.fake_ehr import token_response
 
 
 def _events(caplog):
     """Parsed audit events."""
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
 
 
 def test_launch_steps_are_audited_with_ids(client, launcher, fake_ehr, audit_log):

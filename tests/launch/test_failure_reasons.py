@@ -18,7 +18,7 @@ from tests.fixtures.e2e import LAUNCH_JSON, PATIENT, Launcher, e2e_registration
 
 def _events(audit_log, name: str) -> list[dict]:
     """The captured audit events of one kind."""
-    return [e for e in (json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit")
+    return [e for e in (json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit.events")
             if e["event"] == name]
 
 

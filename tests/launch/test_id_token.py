@@ -76,7 +76,7 @@ def test_bad_id_tokens_are_rejected(launcher, fake_ehr, case):
 
 def test_id_token_rejection_creates_no_launch(launcher, fake_ehr, audit_log):
     _complete(launcher, fake_ehr, lambda a: id_token(fake_ehr.key, iss=fake_ehr.base, aud="x", nonce=a.params["nonce"]))
-    events = [json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in audit_log.records if r.name == "smart_app.audit.events"]
     names = [e["event"] for e in events]
     assert "callback.ok" not in names
     failed = [e for e in events if e["event"] == "callback.failed"]

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from smart_app import drafts
+from smart_app.delivery import drafts
 from smart_app.database import records
 from smart_app.launch.authorize import PENDING
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import current_launch
-from smart_app.questionnaires import FormState
+from smart_app.forms import FormState
 from smart_app.store import SessionCache
 from tests.fixtures.app import Launcher
 

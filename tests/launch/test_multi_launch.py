@@ -64,8 +64,9 @@ def test_home_page_shows_banner_and_encounter_without_extra_round_trips(client, 
     fake_ehr.serve_resource(encounter("e1"))
     before = len(fake_ehr.requests())
     html = client.get(f"/l/{handle}/").get_data(as_text=True)
-    assert "Family-p1" in html and "MRN-p1" in html and "2 January 1970" in html  # dates as words, not ISO
-    assert "Annual check-up" in html and "1 December 2026" in html  # the clinician reads a date, not ISO
+    # A clinician sees the MRN; dates read as words (issue 14), never ISO.
+    assert "Family-p1" in html and "MRN-p1" in html and "2 January 1970" in html
+    assert "Annual check-up" in html and "1 December 2026" in html
     later = fake_ehr.requests()[before:]
     reads = [r.path for r in later if r.path.count("/") == 3]  # instance reads (searches are the tasks')
     assert sorted(reads) == ["/fhir/Encounter/e1", "/fhir/Patient/p1"]

@@ -1,7 +1,7 @@
 """A request's FHIR clients are closed when it ends: no connection pool outlives the request."""
 from __future__ import annotations
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 
 
 def test_every_fhir_client_a_page_used_is_closed_at_the_end_of_the_request(client, launcher, monkeypatch):

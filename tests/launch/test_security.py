@@ -160,7 +160,7 @@ def test_same_origin_post_with_token_is_accepted(client, launcher, fake_ehr):
 def test_access_log_lines_never_carry_code_or_state():
     import logging
 
-    from smart_app.security import RedactQuerySecrets
+    from smart_app.web.security import RedactQuerySecrets
 
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
                                ("127.0.0.1", "GET /callback?code=SECRET-CODE&state=SECRET-STATE&iss=x HTTP/1.1", "303"), None)
@@ -173,7 +173,7 @@ def test_access_log_lines_never_carry_code_or_state():
 def test_redaction_is_installed_on_the_access_loggers(app):
     import logging
 
-    from smart_app.security import RedactQuerySecrets
+    from smart_app.web.security import RedactQuerySecrets
 
     for name in ("werkzeug", "gunicorn.access"):
         assert any(isinstance(f, RedactQuerySecrets) for f in logging.getLogger(name).filters)

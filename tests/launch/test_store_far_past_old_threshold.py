@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from smart_app.outbox import new_item
-from smart_app.submission_rows import SubmissionRows
+from smart_app.delivery.outbox import new_item
+from smart_app.delivery.rows import SubmissionRows
 from tests.fixtures.store import open_store, sqlite_url
 
 FILL = 25_000  # launches, and as many drafts: 50,000 rows

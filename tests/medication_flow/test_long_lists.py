@@ -5,7 +5,7 @@ import json
 
 from werkzeug import Request, Response
 
-from smart_app import medication_reads
+from smart_app.medications import reads as medication_reads
 from tests.fixtures.fake_ehr import token_response
 
 SCOPE = "launch openid fhirUser patient/Patient.r patient/MedicationRequest.rs patient/QuestionnaireResponse.rs"

@@ -7,8 +7,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from smart_app.context import Permissions
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
-from smart_app.medication_reads import MedicationsUnavailable, read_medications, request_params
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
+from smart_app.medications.reads import MedicationsUnavailable, read_medications, request_params
 
 ALL_READS = Permissions(frozenset({"patient/MedicationRequest.rs", "patient/MedicationStatement.rs",
                                    "patient/Medication.rs", "patient/QuestionnaireResponse.rs"}))

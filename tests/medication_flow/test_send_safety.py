@@ -2,7 +2,7 @@
 completed review, and changes made while a send is pending are never sent as the old ones (review M1, M3, H1)."""
 from __future__ import annotations
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
 from tests.fixtures.e2e import E2E, PATIENT
 from tests.medication_flow.helpers import Reviewer, csrf_of, key_for, path_of, stored_reviews
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from smart_app.views import medications as views
+from smart_app.web import medications as views
 from tests.fixtures.e2e import E2E, PATIENT
 from tests.medication_flow.helpers import QUESTIONNAIRE_URL, Reviewer
 

@@ -223,9 +223,8 @@ def test_every_answered_item_exists_in_the_questionnaire_with_a_matching_type(re
             (kind,) = answer
             assert definition["type"] in expected_type[kind], answered["linkId"]
             if "answerOption" in definition:
-                # A coding's translations (`_display` extensions) are not part of what is written back.
-                assert answer[kind] in [{k: v for k, v in o["valueCoding"].items() if not k.startswith("_")}
-                                        for o in definition["answerOption"]]
+                assert answer[kind] in [{k: v for k, v in o["valueCoding"].items() if not k.startswith("_")}  # not its translations
+                                           for o in definition["answerOption"]]
     # The fixture review answers every kind of item the questionnaire has.
     assert seen == set(items)
 
@@ -278,7 +277,7 @@ def test_other_reason_words_are_not_written_for_another_reason():
 
 def test_resources_go_through_the_shared_write_back_bundle(review):
     """One QR, one Observation per medicine with its own identifier, all derived from the bundle's QR."""
-    from smart_app.writeback import build_submission_bundle
+    from smart_app.delivery.writeback import build_submission_bundle
 
     meta = ReviewMeta(subject="Patient/p1", authored="2026-03-15T09:30:00Z", author="Patient/p1")
     bundle = build_submission_bundle(

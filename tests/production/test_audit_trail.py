@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from smart_app import audit
+from smart_app.audit import events as audit
+from smart_app.audit import story
 from smart_app.cli import main
 from smart_app.launch.records import read_launch, write_launch
 from smart_app.launch.runtime import EXTENSION
@@ -71,15 +72,15 @@ def test_one_sandbox_launch_reads_as_a_story_without_phi(e2e, audit_file, capsys
     assert e2e.client.post(f"/l/{handle}/end", data={"csrf_token": csrf(home)}).status_code == 200
 
     log = audit_file.read_text()
-    events = list(audit.read_events(log.splitlines()))
-    names = [e["event"] for e in audit.launch_trail(events, handle)]
+    events = list(story.read_events(log.splitlines()))
+    names = [e["event"] for e in story.launch_trail(events, handle)]
     for step in ("launch.received", "authorize.redirect", "callback.ok", "fhir.read", "draft.saved",
                  "submission.sent", "fhir.write", "refresh.ok", "launch.end"):
         assert step in names, step
     assert names[:3] == ["launch.received", "authorize.redirect", "callback.ok"]
 
     # Every event after sign-in carries the full identity block and the schema's fixed fields.
-    for item in audit.launch_trail(events, handle):
+    for item in story.launch_trail(events, handle):
         assert item["schema"] == 1 and item["time"].endswith("+00:00") and item["correlation_id"]
         if item["event"] not in ("launch.received", "authorize.redirect"):
             assert item["handle"] == handle
@@ -100,11 +101,11 @@ def test_one_sandbox_launch_reads_as_a_story_without_phi(e2e, audit_file, capsys
     assert leaked == []
 
     assert main(["audit", "--launch", handle, "--log", str(audit_file)]) == 0
-    story = capsys.readouterr().out
-    assert f"Launch {handle}" in story and f"patient:    Patient/{PATIENT}" in story
-    assert "signed in; context resolved" in story and "sent to the EHR; stored QuestionnaireResponse/" in story
-    assert "access token refreshed" in story and "launch ended (user)" in story
-    assert story.index("launch requested") < story.index("signed in") < story.index("launch ended")
+    told = capsys.readouterr().out
+    assert f"Launch {handle}" in told and f"patient:    Patient/{PATIENT}" in told
+    assert "signed in; context resolved" in told and "sent to the EHR; stored QuestionnaireResponse/" in told
+    assert "access token refreshed" in told and "launch ended (user)" in told
+    assert told.index("launch requested") < told.index("signed in") < told.index("launch ended")
 
 
 def test_audit_of_an_unknown_launch_says_so(tmp_path, capsys):
@@ -114,7 +115,7 @@ def test_audit_of_an_unknown_launch_says_so(tmp_path, capsys):
     assert "no audit events for launch not-there" in capsys.readouterr().out
 
 
-def test_outbound_fhir_requests_carry_the_audit_correlation_id(make_app, fake_ehr, audit_log):
+def test_outbound_fhir_requests_carry_our_own_correlation_id_not_the_incoming_one(make_app, fake_ehr, audit_log):
     from tests.fixtures.app import Launcher
 
     app = make_app()
@@ -124,10 +125,11 @@ def test_outbound_fhir_requests_carry_the_audit_correlation_id(make_app, fake_eh
     fake_ehr.serve_resource(fake_patient("p1"))
     assert client.get(f"/l/{handle}/", headers={"X-Request-ID": "req-audit-0001"}).status_code == 200
     [read] = [json.loads(r.getMessage()) for r in audit_log.records
-              if r.name == "smart_app.audit" and json.loads(r.getMessage())["event"] == "fhir.read"]
-    assert read["correlation_id"] == "req-audit-0001" and read["handle"] == handle
+              if r.name == "smart_app.audit.events" and json.loads(r.getMessage())["event"] == "fhir.read"]
+    assert read["request_id"] == "req-audit-0001" and read["handle"] == handle
+    assert re.fullmatch(r"[0-9a-f]{16}", read["correlation_id"])
     fhir = [r for r in fake_ehr.requests() if r.path.startswith("/fhir/") and ".well-known" not in r.path]
-    assert fhir and {r.headers.get("X-Request-ID") for r in fhir} == {"req-audit-0001"}
+    assert fhir and {r.headers.get("X-Request-ID") for r in fhir} == {read["correlation_id"]}
 
 
 def test_event_drops_phi_keys_and_caps_lists():
@@ -148,15 +150,15 @@ def test_the_audit_file_is_reopened_after_rotation(tmp_path):
     finally:
         audit.logger.removeHandler(handler)
         handler.close()
-    assert [e["event"] for e in audit.read_events((tmp_path / "audit.log.1").read_text().splitlines())] == ["x.before"]
-    assert [e["event"] for e in audit.read_events(path.read_text().splitlines())] == ["x.after"]
+    assert [e["event"] for e in story.read_events((tmp_path / "audit.log.1").read_text().splitlines())] == ["x.before"]
+    assert [e["event"] for e in story.read_events(path.read_text().splitlines())] == ["x.after"]
 
 
 def test_the_fhir_read_summary_holds_when_the_fhir_log_is_silenced(make_app, fake_ehr, audit_log):
     """Operators may turn the FHIR client's log down; the audit summary does not depend on it."""
     from tests.fixtures.app import Launcher
 
-    fhir_log = logging.getLogger("smart_app.fhir")
+    fhir_log = logging.getLogger("smart_app.ehr.client")
     level = fhir_log.level
     app = make_app()
     audit.init_app(app)
@@ -169,5 +171,5 @@ def test_the_fhir_read_summary_holds_when_the_fhir_log_is_silenced(make_app, fak
     finally:
         fhir_log.setLevel(level)
     [read] = [json.loads(r.getMessage()) for r in audit_log.records
-              if r.name == "smart_app.audit" and json.loads(r.getMessage())["event"] == "fhir.read"]
+              if r.name == "smart_app.audit.events" and json.loads(r.getMessage())["event"] == "fhir.read"]
     assert read["handle"] == handle and read["count"] >= 1 and "Patient" in read["resource_types"]

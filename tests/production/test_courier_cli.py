@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from smart_app import courier, create_app
+from smart_app.delivery import courier
+from smart_app import create_app
 from smart_app.launch.runtime import runtime
 from smart_app.launch.session import end_launch
 from tests.fixtures.e2e import E2E, PATIENT, e2e_registration
@@ -67,7 +68,7 @@ def _make_due(submission_id: str) -> None:
     from sqlalchemy import update
 
     from smart_app.database import submissions
-    from smart_app.submission_rows import rows
+    from smart_app.delivery.rows import rows
 
     with rows().engine.begin() as conn:
         conn.execute(update(submissions).where(submissions.c.submission_id == submission_id)

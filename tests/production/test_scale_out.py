@@ -96,6 +96,6 @@ def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threa
     assert bearers == {"Bearer at-new-1"}
     # The one refresh is audited once, with the launch's identity, whichever instance did it.
     [refreshed] = [json.loads(r.getMessage()) for r in audit_log.records
-                   if r.name == "smart_app.audit" and json.loads(r.getMessage())["event"] == "refresh.ok"]
+                   if r.name == "smart_app.audit.events" and json.loads(r.getMessage())["event"] == "refresh.ok"]
     assert refreshed["handle"] == handle and refreshed["patient"] == "Patient/p1"
     assert refreshed["fhir_user"] == "Practitioner/dr1" and refreshed["iss"] == ehr.base

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from smart_app import audit, cli
+from smart_app.audit import events as audit
+from smart_app import cli
 from smart_app.config import parse_settings, serving_mismatches
 from tests.fixtures.app import registration
 

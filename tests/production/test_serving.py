@@ -16,9 +16,10 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
-from smart_app import create_app, health
+from smart_app import create_app
+from smart_app.web import health
 from smart_app.cli import main
-from smart_app.proxy import init_proxy
+from smart_app.web.proxy import init_proxy
 from tests.fixtures.app import registration
 from tests.fixtures.e2e import e2e_registration
 from tests.fixtures.overlap import PATIENCE

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from smart_app.questionnaires import build_form, field_name
+from smart_app.forms import build_form, field_name
 
 CORPUS = Path(__file__).resolve().parent.parent / "forms_corpus"
 

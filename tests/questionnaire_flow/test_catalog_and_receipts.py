@@ -6,8 +6,9 @@ import re
 import logging
 import time as real_time
 
-from smart_app import submission
-from smart_app.fhir import FhirError, FhirErrorCode, OutcomeIssue
+from smart_app.delivery import submission
+from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue
+from smart_app.forms.field_errors import field_errors, general_messages
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, csrf, intake_answers, phq9_answers, stored
 
@@ -92,10 +93,10 @@ def test_a_pending_submission_is_sent_automatically_when_its_wait_is_over(e2e, m
 
 
 def test_audit_events_carry_ids_and_no_answers(e2e, caplog):
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     sid = browser.fill_and_send("previsit-intake", intake_answers(weight="81.3"))
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     names = [e["event"] for e in events]
     assert {"draft.saved", "submission.queued", "submission.sent"} <= set(names)
     sent = next(e for e in events if e["event"] == "submission.sent")
@@ -117,6 +118,6 @@ def test_operation_outcome_issues_map_to_question_link_ids():
         OutcomeIssue("error", "required", diagnostics="Observation.code is required", expression=("Bundle.entry[1].resource.code",)),
         OutcomeIssue("error", "processing", diagnostics="Something general"),
     ])
-    assert submission.field_errors(error, bundle) == {"weight": ["Weight is implausible"], "reason": ["Check the reason"]}
-    assert submission.general_messages(error) == ["Something general"]
-    assert submission.field_errors(FhirError(FhirErrorCode.UNAVAILABLE, status=503), bundle) == {}
+    assert field_errors(error, bundle) == {"weight": ["Weight is implausible"], "reason": ["Check the reason"]}
+    assert general_messages(error) == ["Something general"]
+    assert field_errors(FhirError(FhirErrorCode.UNAVAILABLE, status=503), bundle) == {}

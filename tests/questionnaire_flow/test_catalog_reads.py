@@ -4,10 +4,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from smart_app import questionnaire_catalog
-from smart_app.fhirjson import dumps
-from smart_app.questionnaire_catalog import EHR_FORM_CACHE_SIZE, form_for
-from smart_app.questionnaires.library import find, shared, shared_find
+from smart_app.forms import catalog as questionnaire_catalog
+from smart_app.ehr.fhirjson import dumps
+from smart_app.forms.catalog import EHR_FORM_CACHE_SIZE, form_for
+from smart_app.forms.library import find, shared, shared_find
 from tests.fixtures.e2e import PATIENT
 from tests.fixtures.fhir_reads import CAPABILITY, reads_of
 from tests.fixtures.overlap import Rendezvous

@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 
 from sandbox.contracts import PlannedFault
-from smart_app import courier, create_app, drafts
+from smart_app.delivery import courier, drafts
+from smart_app import create_app
 from smart_app.context import LaunchContext
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import runtime
@@ -83,7 +84,7 @@ def _exactly_one_set(e2e: E2E, sid: str) -> None:
 
 def _events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]:
     """Audit events of one name captured so far."""
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     return [line for line in lines if line["event"] == name]
 
 
@@ -108,7 +109,7 @@ def test_a_pending_phq9_is_sent_by_the_courier_once_due_and_its_draft_forgotten(
 
 
 def test_a_browser_retry_racing_the_courier_sends_one_set(e2e: E2E, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     browser, sid = _pending(e2e)
     page = browser.get(f"submissions/{sid}").get_data(as_text=True)
     e2e.sandbox.set_fault("latency", delay_ms=300, count=2, writes_only="true")  # keep the first sender in flight
@@ -133,7 +134,7 @@ def test_a_browser_retry_racing_the_courier_sends_one_set(e2e: E2E, caplog: pyte
 
 def test_an_ended_launch_is_dropped_and_its_answers_wait_for_the_next_launch(
         e2e: E2E, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     browser, sid = _pending(e2e)
     with e2e.app.app_context():
         end_launch(runtime(), browser.handle, reason="logout")
@@ -223,7 +224,7 @@ def test_the_courier_thread_is_off_by_default_and_starts_with_the_app_not_on_a_f
 def test_a_failing_tick_is_logged_and_the_next_tick_runs(
         tmp_path: Path, client_key_paths: dict[str, str], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "courier-app"), "SECRET_KEY": "s",
                       "REGISTRATION": e2e_registration("http://127.0.0.1:9/fhir"), **client_key_paths})
     calls: list[Flask] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
-from smart_app.questionnaire_catalog import clear_form_cache
+from smart_app.forms.catalog import clear_form_cache
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser, stored
 
@@ -24,13 +24,13 @@ BROKEN = {"resourceType": "Questionnaire", "id": "broken-calc", "status": "activ
 
 
 def test_a_failing_expression_is_shown_audited_and_never_blocks_sending(e2e, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")
     e2e.sandbox.store.create(dict(BROKEN))
     clear_form_cache()
     clinician = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT, questionnaire="Questionnaire/broken-calc"))
     page = clinician.open_form("broken-calc").get_data(as_text=True)
     assert "could not be calculated" in page
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit"]
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     assert {e.get("link_id") for e in events if e["event"] == "form.expression_failed"} >= {"score", "pid"}
     assert clinician.post_form("broken-calc", {"q.weight.r": "70"}).status_code == 303
     review, _ = clinician.review("broken-calc")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smart_app import questionnaire_catalog
+from smart_app.forms import catalog as questionnaire_catalog
 from tests.fixtures.e2e import PATIENT
 from tests.fixtures.fake_ehr import token_response
 from tests.fixtures.strict_fhir import StrictResponseSearch, completed_response

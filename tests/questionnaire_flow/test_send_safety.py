@@ -1,7 +1,7 @@
 """Write-path safety: edits during a pending send, sends of unknown fate, and drafts per person (review H1, M2, M4)."""
 from __future__ import annotations
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
 from tests.fixtures.e2e import PATIENT, Launcher
 from tests.questionnaire_flow.flow import Browser, phq9_answers, stored
 

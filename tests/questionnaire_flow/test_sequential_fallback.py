@@ -6,7 +6,7 @@ import json
 import pytest
 from werkzeug import Request, Response
 
-from smart_app import fhir
+from smart_app.ehr import client as fhir
 from tests.fixtures.fake_ehr import token_response
 from tests.questionnaire_flow.flow import SYSTEM, Browser, phq9_answers
 

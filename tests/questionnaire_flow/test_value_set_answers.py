@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app import terminology
+from smart_app.forms import terminology
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.corpus import corpus_form, fields
 from tests.questionnaire_flow.flow import Browser, stored

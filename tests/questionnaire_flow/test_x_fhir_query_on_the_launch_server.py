@@ -2,7 +2,7 @@
 bounded to the launch's patient; its result feeds the form's expressions."""
 from __future__ import annotations
 
-from smart_app.questionnaire_catalog import clear_form_cache
+from smart_app.forms.catalog import clear_form_cache
 from tests.fixtures.e2e import PATIENT
 from tests.questionnaire_flow.flow import Browser
 

@@ -8,8 +8,8 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from smart_app.questionnaires import FormState, build_form, evaluate
-from smart_app.questionnaires.model import EXT, SDC
+from smart_app.forms import FormState, build_form, evaluate
+from smart_app.forms.model import EXT, SDC
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LOINC = "http://loinc.org"

@@ -2,7 +2,7 @@
 from an x-fhir-query run on the launch's server (resources offered as References)."""
 from __future__ import annotations
 
-from smart_app.questionnaires import FillContext, ResponseMeta, build_form, to_questionnaire_response
+from smart_app.forms import FillContext, ResponseMeta, build_form, to_questionnaire_response
 
 from .conftest import item, questionnaire, run
 
@@ -36,7 +36,7 @@ def test_x_fhir_query_answer_expression_offers_the_servers_resources_as_referenc
     q = questionnaire(item("gp", "reference", extension=[expression(
         "sdc-questionnaire-answerExpression", "application/x-fhir-query", "Practitioner?_count=10")]))
     form = build_form(q)
-    from smart_app.questionnaires import FormState, evaluate
+    from smart_app.forms import FormState, evaluate
     state = FormState.from_post(form, {"q.gp.r": "Practitioner/dr2"})
     view = evaluate(form, state, FillContext(fhir_query=runner))
     assert seen == ["Practitioner?_count=10"]

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smart_app.questionnaires import build_form
-from smart_app.questionnaires.answers import (
+from smart_app.forms import build_form
+from smart_app.forms.answers import (
     AnswerError, parse_answer, parse_date, parse_datetime, parse_decimal, parse_integer, parse_time,
 )
 
@@ -151,7 +151,7 @@ def test_datetime_uses_the_callers_zone() -> None:
 
 
 def test_textarea_line_breaks_count_once() -> None:
-    from smart_app.questionnaires.validation import validate_answers
+    from smart_app.forms.validation import validate_answers
     text = _item("text", maxLength=11)
     answer = parse_answer(text, "line one\r\nab\r\n")
     assert answer == ("String", "line one\nab")

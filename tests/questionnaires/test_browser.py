@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from smart_app.questionnaires import FormState, LIBRARY_BASE, build_form, evaluate, find
+from smart_app.forms import FormState, LIBRARY_BASE, build_form, evaluate, find
 from tests.fixtures.browser import axe_audit
 
 from .conftest import item, questionnaire, run

@@ -2,7 +2,7 @@
 display (no code invented), never a valueString; `open-choice` may hold free text."""
 from __future__ import annotations
 
-from smart_app.questionnaires import ExtractMeta, ResponseMeta, extract_observations, to_questionnaire_response
+from smart_app.forms import ExtractMeta, ResponseMeta, extract_observations, to_questionnaire_response
 
 from .conftest import LOINC, item, questionnaire, run
 

@@ -1,8 +1,8 @@
 """Definition-based extraction of a history form: one resource per answered repetition, bound to the launch."""
 from __future__ import annotations
 
-from smart_app.questionnaires import ExtractMeta, FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
-from smart_app.questionnaires.resource_extraction import extract_resources
+from smart_app.forms import ExtractMeta, FormState, ResponseMeta, build_form, evaluate, to_questionnaire_response
+from smart_app.forms.resource_extraction import extract_resources
 from tests.questionnaire_flow.history_form import HISTORY, ROLE, SCT
 
 ME = {"reference": "Patient/pat-ana"}

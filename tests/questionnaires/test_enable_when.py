@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import build_form
-from smart_app.questionnaires.enable_when import condition_holds
-from smart_app.questionnaires.model import EnableWhen
+from smart_app.forms import build_form
+from smart_app.forms.enable_when import condition_holds
+from smart_app.forms.model import EnableWhen
 
 from .conftest import UCUM, coding, item, options, questionnaire, run
 

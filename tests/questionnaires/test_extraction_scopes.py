@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from smart_app.launch.authorize import extraction_scopes
-from smart_app.questionnaires import load_library
-from smart_app.questionnaires.resource_extraction import write_scopes, write_types
+from smart_app.forms import load_library
+from smart_app.forms.resource_extraction import write_scopes, write_types
 
 CORPUS = Path(__file__).resolve().parents[1] / "forms_corpus"
 

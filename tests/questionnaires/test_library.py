@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.questionnaires import LIBRARY_BASE, build_form, find, load_library
+from smart_app.forms import LIBRARY_BASE, build_form, find, load_library
 
 
 def test_library_holds_the_required_questionnaires_with_versions() -> None:

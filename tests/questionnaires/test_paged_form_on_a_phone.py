@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from smart_app.questionnaires import FormState, build_form, evaluate
-from smart_app.questionnaires.paging import sections, step_view
+from smart_app.forms import FormState, build_form, evaluate
+from smart_app.forms.paging import sections, step_view
 from tests.fixtures.browser import PHONE, axe_audit
 
 from .test_browser import _document

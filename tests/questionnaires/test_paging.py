@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from smart_app.questionnaires import LIBRARY_BASE, FormState, build_form, evaluate, find
-from smart_app.questionnaires.paging import PAGED_QUESTIONS, sections, step_view
+from smart_app.forms import LIBRARY_BASE, FormState, build_form, evaluate, find
+from smart_app.forms.paging import PAGED_QUESTIONS, sections, step_view
 
 from .conftest import item, questionnaire, sdc_expression
 

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from smart_app.questionnaires import FillContext, FormState, LIBRARY_BASE, build_form, evaluate, find, load_library, populate
+from smart_app.forms import FillContext, FormState, LIBRARY_BASE, build_form, evaluate, find, load_library, populate
 
 from .conftest import UCUM, item, options, questionnaire, run
 
@@ -219,7 +219,7 @@ def test_rendered_post_restores_the_same_state(render) -> None:
 
 
 def test_reference_items_offer_supplied_candidates(render) -> None:
-    from smart_app.questionnaires import add_reference_candidates
+    from smart_app.forms import add_reference_candidates
     form = build_form(questionnaire(item("doc", "reference", ext=[("questionnaire-referenceResource", "valueCode", "Practitioner")])))
     add_reference_candidates(form, {"doc": [{"reference": "Practitioner/1", "display": "Dr <b>One</b>"},
                                             {"reference": "Practitioner/2", "display": "Dr Two"}]})

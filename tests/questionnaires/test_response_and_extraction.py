@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import (
+from smart_app.forms import (
     DERIVED_FROM_PLACEHOLDER, ExtractMeta, FormState, LIBRARY_BASE, ResponseMeta, build_form, dumps, evaluate,
     extract_observations, find, loads, to_questionnaire_response,
 )
-from smart_app.questionnaires.model import SDC
+from smart_app.forms.model import SDC
 
 from .conftest import LOINC, UCUM, coding, item, options, questionnaire, run
 

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from smart_app.questionnaires import (
+from smart_app.forms import (
     FormState, MAX_DEPTH, MAX_ITEMS, QuestionnaireTooLarge, ResponseMeta, UnsupportedQuestionnaire, build_form,
     evaluate, to_questionnaire_response,
 )
-from smart_app.questionnaires.model import URL_RENDER_MARKDOWN, URL_RENDER_XHTML
+from smart_app.forms.model import URL_RENDER_MARKDOWN, URL_RENDER_XHTML
 
 from .conftest import item, questionnaire, run
 from .test_rendering import Page
@@ -233,7 +233,7 @@ def test_malformed_questionnaires_are_refused_or_handled_never_a_crash(render, s
     import copy
     import random
 
-    from smart_app.questionnaires import (
+    from smart_app.forms import (
         ExtractMeta, FillContext, QuestionnaireError, dumps, extract_observations, field_name, load_library,
         populate, summarize,
     )

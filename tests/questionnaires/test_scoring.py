@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import FormState, LIBRARY_BASE, band, build_form, evaluate, find
-from smart_app.questionnaires.scoring import GAD7, PHQ9
+from smart_app.forms import FormState, LIBRARY_BASE, band, build_form, evaluate, find
+from smart_app.forms.scoring import GAD7, PHQ9
 
 LOINC = "http://loinc.org"
 SCORE_CODES = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]  # 0..3

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.questionnaire_queries import pin_to_patient, _split
-from smart_app.questionnaires import FillContext, FormState, build_form, evaluate, populate
-from smart_app.questionnaires.expressions import QueryRefused
+from smart_app.forms.queries import pin_to_patient, _split
+from smart_app.forms import FillContext, FormState, build_form, evaluate, populate
+from smart_app.forms.expressions import QueryRefused
 from tests.forms_corpus.corpus import load
 
 from .conftest import item, questionnaire, run, sdc_expression
@@ -91,7 +91,7 @@ def test_x_fhir_query_initial_expression_substitutes_embedded_fhirpath_and_reads
 
 
 def test_an_unfillable_required_item_is_recorded_as_absent_in_the_response() -> None:
-    from smart_app.questionnaires import ResponseMeta, to_questionnaire_response
+    from smart_app.forms import ResponseMeta, to_questionnaire_response
     q = questionnaire(item("pid", "string", required=True, ext=[("questionnaire-hidden", "valueBoolean", True)]),
                       item("a", "string"))
     form, state, view = run(q, {"q.a.r": "x"})

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from smart_app.questionnaires import FillContext, FormState, LIBRARY_BASE, build_form, evaluate, find, populate
-from smart_app.questionnaires.state import decode_path, encode_path, field_name, parse_field_name
+from smart_app.forms import FillContext, FormState, LIBRARY_BASE, build_form, evaluate, find, populate
+from smart_app.forms.state import decode_path, encode_path, field_name, parse_field_name
 
 from .conftest import LOINC, UCUM, item, questionnaire, run, sdc_expression
 
@@ -164,7 +164,7 @@ def test_read_only_answers_cannot_be_changed_by_a_post() -> None:
 
 
 def test_hostile_nested_repeat_counts_are_bounded() -> None:
-    from smart_app.questionnaires.engine import MAX_INSTANCES
+    from smart_app.forms.engine import MAX_INSTANCES
     q = questionnaire(item("a", "group", repeats=True, item=[item("b", "group", repeats=True, item=[
         item("c", "group", repeats=True, item=[item("x", "string")])])]))
     form = build_form(q)

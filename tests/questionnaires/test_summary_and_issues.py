@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import FormState, LIBRARY_BASE, build_form, evaluate, find
-from smart_app.questionnaires.summary import SummaryRow, answer_text, summarize
+from smart_app.forms import FormState, LIBRARY_BASE, build_form, evaluate, find
+from smart_app.forms.field_errors import attach_field_errors
+from smart_app.forms.summary import SummaryRow, answer_text, summarize
 
 from .conftest import UCUM, coding, item, options, questionnaire, run
 
@@ -46,27 +47,10 @@ def _issue_form():
     return run(q, {"q.a.r": "hi", "n.g.r": "2", "q.x.0": "1", "q.x.1": "2", "q.c.1": "http://example.org/cs|k", "q.why.1": "because"})
 
 
-@pytest.mark.parametrize("expression, link_id, path", [
-    ("QuestionnaireResponse.item[0].answer[0].value", "a", ()),
-    ("QuestionnaireResponse.item[1]", "g", ()),
-    ("QuestionnaireResponse.item[2].item[0].answer[0]", "x", (1,)),
-    ("Bundle.entry[0].resource.item[2].item[1].answer[0].item[0]", "why", (1,)),
-    ("QuestionnaireResponse.item.where(linkId='a')", "a", ()),
-])
-def test_locate_maps_issue_expressions_to_instances(expression, link_id, path) -> None:
+def test_server_errors_show_next_to_the_field_they_name(render) -> None:
     _, _, view = _issue_form()
-    node = view.locate(expression)
-    assert node is not None and (node.item.link_id, node.path) == (link_id, path)
-
-
-@pytest.mark.parametrize("expression", ["QuestionnaireResponse.item[9]", "Patient.name", "QuestionnaireResponse.item.where(linkId='zz')"])
-def test_locate_returns_none_when_it_cannot_tell(expression) -> None:
-    assert _issue_form()[2].locate(expression) is None
-
-
-def test_server_errors_show_next_to_the_field_and_in_the_summary(render) -> None:
-    _, _, view = _issue_form()
-    node = view.locate("QuestionnaireResponse.item[2].item[0]")
-    view.add_error(node, "The server did not accept this value.")
-    assert not view.valid and view.errors[-1].id == node.id
-    assert "The server did not accept this value." in render(view)
+    attach_field_errors(view, {"a": ["The server did not accept this value."], "nowhere": ["Never shown."]})
+    [node] = [n for n in view.nodes if n.item.link_id == "a"]
+    assert node.errors == ["The server did not accept this value."]
+    html = render(view)
+    assert "The server did not accept this value." in html and "Never shown." not in html

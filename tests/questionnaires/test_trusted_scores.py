@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from smart_app.questionnaires import ExtractMeta, ResponseMeta, build_form, extract_observations, to_questionnaire_response
-from smart_app.questionnaires.model import EXT
+from smart_app.forms import ExtractMeta, ResponseMeta, build_form, extract_observations, to_questionnaire_response
+from smart_app.forms.model import EXT
 
 from .conftest import LOINC, item, questionnaire, run, sdc_expression
 
@@ -123,7 +123,7 @@ def test_ordinals_on_an_unscored_uncoded_form_show_no_score() -> None:
 def test_a_copy_of_a_form_with_other_options_gets_its_own_score_plan() -> None:
     import copy
 
-    from smart_app.questionnaires.scoring import score_plan
+    from smart_app.forms.scoring import score_plan
     form = build_form(phq9())
     assert score_plan(form).weights  # computed and kept on the shared form
     copied = copy.deepcopy(form)

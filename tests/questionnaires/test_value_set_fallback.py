@@ -1,8 +1,8 @@
 """When a list cannot be shown as buttons: typed answers still record the listed coding; a choice is never valueString."""
 from __future__ import annotations
 
-from smart_app.questionnaires.answers import parse_answer
-from smart_app.questionnaires import build_form
+from smart_app.forms.answers import parse_answer
+from smart_app.forms import build_form
 
 from .conftest import item, questionnaire, run
 from .test_rendering import Page

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from smart_app.questionnaire_catalog import response_score
-from smart_app.questionnaires import build_form
-from smart_app.questionnaires.library import find
-from smart_app.questionnaires.model import Form
+from smart_app.forms.catalog import response_score
+from smart_app.forms import build_form
+from smart_app.forms.library import find
+from smart_app.forms.model import Form
 from smart_app.safety import Finding, RuleSet, evaluate, shipped_rules
 
 LOINC = "http://loinc.org"

@@ -103,7 +103,7 @@ def test_ehr_phq9_with_ordinal_values_scores_its_total():
         for points, option in enumerate(item.get("answerOption") or []):
             if item["linkId"] != "57492":
                 option["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": points}]
-    from smart_app.questionnaires import build_form
+    from smart_app.forms import build_form
     form = build_form(form_json)
     links = ["14363", "14364", "14365", "14366", "14367", "14368", "14369", "14370", "14371"]
 
@@ -116,7 +116,7 @@ def test_ehr_phq9_with_ordinal_values_scores_its_total():
 
 def test_an_ehr_gad7_is_read_by_its_loinc_form_code_and_scored_when_it_carries_ordinals():
     # HL7 PCO GAD-7: other canonical, numeric linkIds; scores added as ordinalValue (0..3 in answer-list order).
-    from smart_app.questionnaires import build_form
+    from smart_app.forms import build_form
     from smart_app.safety.evaluate import applies
     from smart_app.safety import shipped_rules
     form_json = public_form("pco-Questionnaire-GAD7.json").questionnaire

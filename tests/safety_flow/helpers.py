@@ -41,10 +41,10 @@ def flag_points_at(flag: dict) -> str | None:
 
 def audit_events(caplog: Any, name: str) -> list[dict]:
     """Logged audit events with this name."""
-    return [e for e in (json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit")
+    return [e for e in (json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events")
             if e.get("event") == name]
 
 
 def quiet_audit(caplog: Any) -> None:
     """Capture audit events."""
-    caplog.set_level(logging.INFO, logger="smart_app.audit")
+    caplog.set_level(logging.INFO, logger="smart_app.audit.events")

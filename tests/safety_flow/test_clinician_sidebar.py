@@ -51,7 +51,7 @@ def test_the_flag_comes_first_then_the_score_with_its_change(e2e):
     assert page.index("Safety flags") < page.index("This visit") if "This visit" in page else True
     assert "Thoughts of self-harm or of being better off dead (PHQ-9 question 9)" in page
     assert "9. Thoughts that you would be better off dead, or of hurting yourself in some way: Several days" in page
-    assert re.search(r"PHQ-9 : 9 of 27 , Mild depression \(up 4 since \d{1,2} \w+ \d{4}\)", page)  # a date, not ISO
+    assert re.search(r"PHQ-9 : 9 of 27 , Mild depression \(up 4 since \d{1,2} \w+ \d{4}\)", page)
     assert "Systolic (top number) : 150" in page and "Weight : 71 kg" in page
 
 

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 from sandbox import create_sandbox_app
-from smart_app.questionnaires.library import find
+from smart_app.forms.library import find
 
-LIBRARY = Path(__file__).resolve().parents[2] / "smart_app" / "questionnaires" / "library"
+LIBRARY = Path(__file__).resolve().parents[2] / "smart_app" / "forms" / "library"
 REVIEW = "http://smart-previsit.example.org/fhir/Questionnaire/medication-review"
 
 

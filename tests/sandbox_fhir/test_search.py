@@ -187,7 +187,7 @@ def test_questionnaire_response_search_by_known_versions_newest_first_as_the_app
     """The app's canonical search (every url|version plus the bare url, escaped) and its sort, paged."""
     from urllib.parse import urlencode
 
-    from smart_app import canonicals
+    from smart_app.ehr import canonicals
 
     for n, version in enumerate(["1.0.0", "2.0.0", "3.0.0"]):
         qr = {"resourceType": "QuestionnaireResponse", "status": "completed",

@@ -118,7 +118,7 @@ def test_questionnaires_are_seeded_from_the_folder_and_broken_files_skipped(tmp_
 
 def test_default_questionnaire_folder_is_the_apps_library():
     folder = seed_module.default_questionnaire_dir()
-    assert folder == ROOT / "smart_app" / "questionnaires" / "library"
+    assert folder == ROOT / "smart_app" / "forms" / "library"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

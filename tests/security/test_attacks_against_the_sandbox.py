@@ -1,7 +1,7 @@
 """The attacks the review could not yet prove, run against the real sandbox: each meets a clear refusal and writes nothing."""
 from __future__ import annotations
 
-from smart_app.fhir import TransportBudget
+from smart_app.ehr.client import TransportBudget
 from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import EXTENSION
 from tests.fixtures.e2e import CAREGIVER, CHILD, OTHER_PATIENT, PATIENT

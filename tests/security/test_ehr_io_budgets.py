@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode, TransportBudget
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode, TransportBudget
 
 
 class SteppingClock:
@@ -173,7 +173,7 @@ def test_key_and_style_documents_are_read_within_a_deadline_too(trickling_ehr):
     # id_token keys, OpenID configuration and SMART style documents use the same budgeted reader.
     import requests
 
-    from smart_app.ehr_http import BodyRefused, read_body
+    from smart_app.ehr.http import BodyRefused, read_body
 
     clock = SteppingClock()
     with requests.get(trickling_ehr.base + "/.well-known/openid-configuration", stream=True, timeout=5) as response:

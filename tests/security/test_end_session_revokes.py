@@ -90,7 +90,7 @@ def test_a_failing_revocation_is_audited_and_the_session_still_ends(launcher, fa
 
 def test_a_launch_purged_after_idling_out_is_revoked_first(e2e, audit_log):
     # Nobody ends an idle launch: the retention job is the last one to hold its tokens.
-    from smart_app.retention import purge
+    from smart_app.delivery.retention import purge
 
     handle = e2e.launcher.standalone()
     access, refresh = _tokens(e2e, handle)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from smart_app import audit
+from smart_app.audit import events as audit
 from smart_app.cli import main
-from smart_app.security import RedactQuerySecrets, weak_key_problem
+from smart_app.web.security import RedactQuerySecrets, weak_key_problem
 
 
 def test_every_file_under_instance_and_the_audit_log_are_private(e2e, tmp_path):

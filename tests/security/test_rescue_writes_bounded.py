@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.drafts import RESCUE_NAMESPACE
+from smart_app.delivery.drafts import RESCUE_NAMESPACE
 from smart_app.launch.runtime import EXTENSION
 from tests.questionnaire_flow.flow import Browser, csrf
 

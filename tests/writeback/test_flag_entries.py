@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from smart_app.safety.flags import FLAG_DETAIL, RESPONSE_PLACEHOLDER, RULE_SYSTEM
-from smart_app.writeback import build_submission_bundle, filter_by_permissions
+from smart_app.delivery.writeback import build_submission_bundle, filter_by_permissions
 from tests.writeback.conftest import SUBMISSION, SYSTEM
 
 FLAG = {"resourceType": "Flag", "status": "active",

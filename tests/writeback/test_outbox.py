@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from smart_app.fhir import FhirError, FhirErrorCode
-from smart_app.outbox import OutboxItem, OutboxState, RetryPolicy, new_item, record_failure, record_sent, retry_now
-from smart_app.writeback import Receipt, ReceiptEntry
+from smart_app.ehr.client import FhirError, FhirErrorCode
+from smart_app.delivery.outbox import OutboxItem, OutboxState, RetryPolicy, new_item, record_failure, record_sent, retry_now
+from smart_app.delivery.writeback import Receipt, ReceiptEntry
 
 BUNDLE = {"resourceType": "Bundle", "type": "transaction", "entry": []}
 POLICY = RetryPolicy(max_attempts=3, base_delay=5.0, max_delay=60.0)

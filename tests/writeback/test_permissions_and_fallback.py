@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import WriteResult
-from smart_app.writeback import (
+from smart_app.ehr.client import WriteResult
+from smart_app.delivery.writeback import (
     Receipt, build_submission_bundle, filter_by_permissions, receipt_from_response, resolve_references,
     response_from_sequential, sequential_requests,
 )

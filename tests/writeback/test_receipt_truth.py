@@ -1,7 +1,7 @@
 """Receipts tell the truth: what this send created or completed is "saved"; only a conditional create that matched is "already there"."""
 from __future__ import annotations
 
-from smart_app.writeback import receipt_from_response
+from smart_app.delivery.writeback import receipt_from_response
 
 
 def _request(resource_type: str, method: str, url: str, **extra: str) -> dict:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from smart_app.fhir import FhirErrorCode
-from smart_app.outbox import OutboxState
-from smart_app.submission import SubmissionOutcome, same_answers
+from smart_app.ehr.client import FhirErrorCode
+from smart_app.delivery.outbox import OutboxState
+from smart_app.delivery.submission import SubmissionOutcome, same_answers
 
 
 def _outcome(state: OutboxState, error: FhirErrorCode | None, status: int | None) -> SubmissionOutcome:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from smart_app import fhir
-from smart_app.fhir import FhirClient, FhirError, FhirErrorCode
-from smart_app.writeback import build_submission_bundle, send_submission
+from smart_app.ehr import client as fhir
+from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode
+from smart_app.delivery.writeback import build_submission_bundle, send_submission
 from tests.fhir.conftest import TOKEN, fhir_response
 from tests.fhir.fake_store import ConditionalStore
 

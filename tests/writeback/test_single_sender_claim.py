@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from smart_app.outbox import new_item
-from smart_app.submission_rows import SubmissionRows
+from smart_app.delivery.outbox import new_item
+from smart_app.delivery.rows import SubmissionRows
 
 TTL = 0.3  # seconds; the keeper renews every 0.1 s
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from smart_app.writeback import build_submission_bundle, full_url_for, token_query
+from smart_app.delivery.writeback import build_submission_bundle, full_url_for, token_query
 from tests.writeback.conftest import DEVICE, RECORDED, SUBMISSION, SYSTEM, obs
 
 

@@ -1,1 +1,0 @@
-"""Thin blueprints: home and errors here; questionnaires and medications add their own."""
