@@ -13,6 +13,7 @@ TARGETS = {
     "e": "<= 8 KB per launch",
     "f": "ours <= 0.2x LHC-Forms in time, <= 0.1x in bytes",
     "g": "each step <= serial depth x 150 ms + 60 ms",
+    "h": "the R4 check of a send <= 5x the CPU of serialising it",
 }
 
 
@@ -116,6 +117,15 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                             _ok(step["met"])))
     elif g:
         out.append(_row("g", "latency", "error", "", g["error"]))
+    h = results.get("h_write_check")
+    if isinstance(h, dict) and "error" not in h:
+        for key, label in (("phq9", "PHQ-9 send"), ("form187", "187-item send")):
+            item = h[key]
+            out.append(_row("h", f"{label}: R4 check CPU", f"{item['check_cpu_ms']} ms",
+                            f"serialising {item['serialise_cpu_ms']} ms ({item['bytes']:,} B)",
+                            f"{item['ratio']}x {_ok(item['ratio'] is not None and item['ratio'] <= 5)}"))
+    elif h:
+        out.append(_row("h", "write check", "error", "", h["error"]))
     return out
 
 

@@ -20,6 +20,7 @@ from bench.served import COOKIE, start_app, start_floor, warm_launch
 from bench.servercost import LAUNCH_CONTEXT, attribute, floor_cookie, measure_server_cost, prepare
 from bench.storage import measure_storage
 from bench.throughput import measure_shared_redis, measure_throughput
+from bench.validation import measure_validation
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, run the sections, print the table and write the JSON file."""
     parser = argparse.ArgumentParser(prog="python -m bench", description="SMART Pre-Visit benchmarks")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"result file (default {RESULTS})")
-    parser.add_argument("--only", default="abcdefg", help="sections to run, e.g. 'ad' (default all)")
+    parser.add_argument("--only", default="abcdefgh", help="sections to run, e.g. 'ad' (default all)")
     parser.add_argument("--quick", action="store_true", help="shorter runs (the shared-Redis mix 10 s instead of 60 s)")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                 _section(results, "e_storage", lambda: measure_storage(world, app))
             if "g" in args.only:
                 _section(results, "g_latency", lambda: measure_latency(world, app))
+            if "h" in args.only:
+                _section(results, "h_write_check", measure_validation)
         finally:
             world.close()
     results["load_average_at_end"] = _loadavg()

@@ -5,9 +5,18 @@ delivery can use it without importing the blueprints.
 from __future__ import annotations
 
 import secrets
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from flask import current_app, g, session
+
+
+@runtime_checkable
+class _Regenerating(Protocol):
+    """A server-side session interface: it can give the session a new id and drop the old record."""
+
+    def regenerate(self, session: Any) -> None:
+        """Rotate the session's id."""
 
 
 MAX_PRIOR_BROWSER_IDS = 16
@@ -43,7 +52,10 @@ def rotate_browser_session() -> tuple[str, str]:
     """
     old = session.get("bid")
     anchor = browser_anchor() or secrets.token_urlsafe(24)
-    current_app.session_interface.regenerate(session)
+    interface = current_app.session_interface
+    if not isinstance(interface, _Regenerating):
+        raise RuntimeError("browser sessions are not server-side: the app's session interface cannot regenerate")
+    interface.regenerate(session)
     new = secrets.token_urlsafe(24)
     prior = [b for b in (old, *(session.get("prior_bids") or [])) if b][:MAX_PRIOR_BROWSER_IDS]
     session.update(bid=new, prior_bids=prior, anchor=anchor)

@@ -284,7 +284,7 @@ def _run_gunicorn(options: dict[str, Any], proxy_hops: int | None) -> int:
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self) -> "Flask":
+        def load(self) -> "Flask":  # type: ignore[override]  # types-gunicorn's WSGI callable type rejects Flask.__call__, a valid WSGI app
             """Build the app in the worker (no sockets or threads shared across fork)."""
             return production_app(proxy_hops)
 

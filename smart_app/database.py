@@ -14,7 +14,7 @@ import os
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import (Column, Engine, Float, Index, Integer, MetaData, String, Table, Text, create_engine, event,
                         select, text)
@@ -110,7 +110,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         """WAL (readers never wait for the writer), and transactions we begin ourselves."""
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

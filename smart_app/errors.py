@@ -5,14 +5,19 @@ from enum import Enum
 
 
 def N_(text: str) -> str:
-    """Mark text for the catalog; the error page translates it (`_(code.title)`)."""
+    """Mark text for the catalog; the error page translates it (`_(code.heading)`)."""
     return text
 
 
 class LaunchErrorCode(str, Enum):
     """Why a launch (or a page that needs one) could not go on."""
 
-    # value, HTTP status, title, plain explanation, whether relaunching may help
+    # value, HTTP status, heading, plain explanation, whether relaunching may help
+    status: int
+    heading: str  # not `title`: that would shadow str.title on a str enum
+    message: str
+    relaunch: bool
+
     UNKNOWN_ISSUER = ("UNKNOWN_ISSUER", 400, N_("This EHR is not registered with the app"),
                       N_("The app was opened from a health record system it does not know. Ask your administrator to register it."), False)
     MISSING_ISSUER = ("MISSING_ISSUER", 400, N_("The launch link is incomplete"),
@@ -58,12 +63,12 @@ class LaunchErrorCode(str, Enum):
     TOO_MANY_LAUNCHES = ("TOO_MANY_LAUNCHES", 429, N_("Too many sign-ins at once"),
                          N_("Too many sign-ins were started from this network in a short time. Wait a few minutes, then start the app again."), True)
 
-    def __new__(cls, value: str, status: int, title: str, message: str, relaunch: bool) -> "LaunchErrorCode":
-        """Build a member carrying its status, title, message and relaunch hint."""
+    def __new__(cls, value: str, status: int, heading: str, message: str, relaunch: bool) -> "LaunchErrorCode":
+        """Build a member carrying its status, heading, message and relaunch hint."""
         member = str.__new__(cls, value)
         member._value_ = value
         member.status = status
-        member.title = title
+        member.heading = heading
         member.message = message
         member.relaunch = relaunch
         return member

@@ -81,7 +81,8 @@ def patient_language(patient: Mapping[str, Any] | None) -> str | None:
     entries = [c for c in patient.get("communication") or () if isinstance(c, Mapping)]
     ordered = [c for c in entries if c.get("preferred") is True] + ([entries[0]] if len(entries) == 1 else [])
     for entry in ordered:
-        concept = entry.get("language") if isinstance(entry.get("language"), Mapping) else {}
+        language = entry.get("language")
+        concept: Mapping[str, Any] = language if isinstance(language, Mapping) else {}
         for coding in concept.get("coding") or ():
             if isinstance(coding, Mapping) and (found := supported(coding.get("code"))):
                 return found
@@ -151,7 +152,7 @@ def current_zone() -> str:
 def current_language() -> str:
     """The language of the page being built ("en", "es"); English outside a request."""
     locale = get_locale() if has_request_context() else None
-    return supported(str(locale)) if locale is not None else DEFAULT_LANGUAGE
+    return (supported(str(locale)) if locale is not None else None) or DEFAULT_LANGUAGE
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -398,7 +399,7 @@ def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:
     if configured is None:
         return "UTC"
     if not valid_zone(configured):
-        raise ConfigError(f"{source}: time_zone: {configured!r} is not an IANA time zone name (e.g. Europe/London)")
+        raise ConfigError(source, "time_zone", f"{configured!r} is not an IANA time zone name (e.g. Europe/London)")
     return configured
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from datetime import timedelta
 from typing import Any, Mapping, Sequence
 
 from cachelib import BaseCache, RedisCache
@@ -155,7 +156,7 @@ class LaunchStore:
         addr = self.hashed("address", address) if address else None
         with self.engine.begin() as conn:
             if addr is not None and conn.execute(self._count_address, {
-                    "namespace": namespace, "addr": addr, "now": now}).scalar() >= max_per_address:
+                    "namespace": namespace, "addr": addr, "now": now}).scalar_one() >= max_per_address:
                 return False
             old = conn.execute(self._group_keys, {"namespace": namespace, "grp": grp,
                                                   "skip": max(0, keep_per_group - 1)}).scalars().all()
@@ -341,12 +342,12 @@ class SessionCache(BaseCache):
         value = self._store.get(self.NAMESPACE, key)
         return value.get("s") if value else None
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+    def set(self, key: str, value: Any, timeout: int | timedelta | None = None) -> bool:
         """Store a session dict for its lifetime."""
         self._store.put(self.NAMESPACE, key, {"s": value}, int(self._normalize_timeout(timeout) or self.default_timeout))
         return True
 
-    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+    def add(self, key: str, value: Any, timeout: int | timedelta | None = None) -> bool:
         """Store only when absent."""
         return self._store.add(self.NAMESPACE, key, {"s": value}, int(self._normalize_timeout(timeout) or self.default_timeout))
 

@@ -13,7 +13,7 @@ class SigningKeys:
         """Generate the key pair."""
         self.private_key: RSAKey = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"})
         self.private_key.ensure_kid()   # kid is the RFC 7638 thumbprint
-        self.kid: str = self.private_key.kid
+        self.kid: str = self.private_key.thumbprint()
 
     def jwks(self) -> dict:
         """The public key set, as served at the jwks_uri."""

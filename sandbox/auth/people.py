@@ -127,9 +127,10 @@ def may_open(source: ResourceSource, person: Person, patient_id: str | None) -> 
 
 def default_clinician(source: ResourceSource) -> Person | None:
     """The clinician signed in to the EHR shell by default (the seed's DEFAULT_CLINICIAN when present)."""
+    default_id: str | None
     try:
-        from sandbox.seed import DEFAULT_CLINICIAN
+        from sandbox.seed import DEFAULT_CLINICIAN as default_id
     except ImportError:
-        DEFAULT_CLINICIAN = None
+        default_id = None
     clinicians = [p for p in sign_in_people(source) if p.kind == "Practitioner"]
-    return next((p for p in clinicians if p.ref == DEFAULT_CLINICIAN), clinicians[0] if clinicians else None)
+    return next((p for p in clinicians if p.ref == default_id), clinicians[0] if clinicians else None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from authlib.common.urls import add_params_to_uri
@@ -28,7 +28,7 @@ from flask import Response
 from flask import request as flask_request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from ..contracts import AccessGrant
 from .keys import SigningKeys
@@ -366,7 +366,9 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: Client) -> KeySet:
         """The client's registered keys: inline jwks, else fetched from its jwks_uri."""
         if client.jwks:
-            return KeySet.import_key_set(client.jwks)
+            return KeySet.import_key_set(cast(KeySetSerialization, client.jwks))  # joserfc judges each key
+        if not client.jwks_uri:
+            raise InvalidClientError(description="The client registered neither jwks nor a jwks_uri.")
         try:
             response = requests.get(client.jwks_uri, timeout=JWKS_TIMEOUT)
             response.raise_for_status()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 from authlib.oauth2 import OAuth2Error
 
 from . import people
@@ -49,7 +50,7 @@ def openid_configuration() -> Response:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-def authorize() -> Response | tuple[str, int]:
+def authorize() -> BaseResponse | tuple[str, int]:
     """Validate an authorization request (GET or POST), then send the user through sign-in."""
     auth = _auth()
     try:
@@ -70,7 +71,7 @@ def authorize() -> Response | tuple[str, int]:
     return _advance(pending)
 
 
-def _advance(pending: PendingAuthorization) -> Response | tuple[str, int]:
+def _advance(pending: PendingAuthorization) -> BaseResponse | tuple[str, int]:
     """Go to the next screen, or finish at once when approval is automatic."""
     auth = _auth()
     step = auth.next_step(pending)
@@ -86,7 +87,7 @@ def _advance(pending: PendingAuthorization) -> Response | tuple[str, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int] | str:
+def login() -> BaseResponse | tuple[str, int] | str:
     """Sign in as one of the sandbox's practitioners, patients or caregivers (no password)."""
     auth = _auth()
     pending = _pending_or_404()
@@ -102,7 +103,7 @@ def login() -> Response | tuple[str, int] | str:
 
 
 @bp.route("/pick", methods=["GET", "POST"])
-def pick() -> Response | tuple[str, int] | str:
+def pick() -> BaseResponse | tuple[str, int] | str:
     """Choose the patient for a standalone launch: practitioners any, caregivers their linked patients, patients themselves."""
     auth = _auth()
     pending = _pending_or_404()

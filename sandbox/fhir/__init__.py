@@ -8,6 +8,6 @@ Mounting it (the sandbox app factory does this)::
     app.register_blueprint(create_fhir_blueprint(store, resolve_grant, faults))
 
 Modules: store (versioned SQLite), search (pure search semantics), scopes (SMART scope
-parsing and compartment rules), validate (422 issues), interactions (read/search/write with
+parsing and compartment rules), validate (R4 structure by fhirclient's strict models: 400; business rules: 422), interactions (read/search/write with
 access checks), bundles (transaction/batch), capability (/metadata), outcome (errors), api (HTTP).
 """

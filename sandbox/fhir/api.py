@@ -64,7 +64,7 @@ def _body() -> Any:
                         code="not-supported")
     try:
         return json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise FhirError(400, f"the body is not valid JSON ({exc.msg} at line {exc.lineno})",
                         code="structure") from None
 

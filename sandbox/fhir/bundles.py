@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sandbox.fhir import interactions as ops
 from sandbox.fhir import terminology
 from sandbox.fhir.outcome import FhirError
-from sandbox.fhir.validate import resource_issues
+from sandbox.fhir.validate import problem
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 
@@ -109,14 +109,14 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
             raise FhirError(400, "DELETE needs Type/id", expression=[f"Bundle.entry[{index}].request.url"])
         return ops.delete(ctx, type_, segments[1])
     resource = entry["resource"]
-    issues = resource_issues(ops.check_body(type_, resource), exists)
+    invalid = problem(ops.check_body(type_, resource), exists)
     if method == "POST":
         new_id, matched = assigned[index]
         if matched:
             existing = ctx.store.read(type_, new_id)
             return ops.Result(200, existing, ops.version_headers(existing, location=True))
-        if issues:
-            raise FhirError(422, issues[0]["diagnostics"], issues=issues)
+        if invalid is not None:
+            raise invalid
         body = ops.check_body(type_, resource)
         ops.strip_server_meta(body)
         body["id"] = new_id
@@ -124,8 +124,8 @@ def _run_entry(ctx: ops.Context, entry: dict[str, Any], index: int, assigned: di
     if len(segments) != 2:
         raise FhirError(400, "PUT needs Type/id (conditional update is not supported)",
                         expression=[f"Bundle.entry[{index}].request.url"])
-    if issues:
-        raise FhirError(422, issues[0]["diagnostics"], issues=issues)
+    if invalid is not None:
+        raise invalid
     return ops.update(ctx, type_, segments[1], resource, if_match=request.get("ifMatch"), validate_refs=False)
 
 

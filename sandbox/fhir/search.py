@@ -191,7 +191,8 @@ def unescape(value: str) -> str:
 
 def _split_unescaped(value: str, sep: str, maxsplit: int = -1) -> list[str]:
     """Split on `sep` where it is not backslash-escaped; the parts keep their escapes."""
-    parts, current, i = [], "", 0
+    parts: list[str] = []
+    current, i = "", 0
     while i < len(value):
         ch = value[i]
         if ch == "\\" and i + 1 < len(value):
@@ -417,9 +418,9 @@ def _value_range(value: Any) -> tuple[datetime, datetime] | None:
     if isinstance(value, str):
         return date_range(value)
     if isinstance(value, dict) and ("start" in value or "end" in value):
-        start = date_range(value["start"])[0] if date_range(value.get("start", "") or "") else MIN_TIME
-        end = date_range(value["end"])[1] if date_range(value.get("end", "") or "") else MAX_TIME
-        return start, end
+        starts = date_range(value.get("start", "") or "")
+        ends = date_range(value.get("end", "") or "")
+        return (starts[0] if starts else MIN_TIME), (ends[1] if ends else MAX_TIME)
     return None
 
 

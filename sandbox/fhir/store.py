@@ -137,7 +137,7 @@ class FhirStore:
     def update(self, resource: dict[str, Any], if_match: str | None = None) -> dict[str, Any]:
         """Store a new version (creating it when absent); 412 when If-Match names a stale version."""
         type_, id_ = resource.get("resourceType"), resource.get("id")
-        if not isinstance(type_, str) or not valid_id(id_):
+        if not isinstance(type_, str) or not isinstance(id_, str) or not valid_id(id_):
             raise FhirError(400, "update needs resourceType and a valid id", expression=["id"])
         with self.transaction():
             row = self._row(type_, id_)

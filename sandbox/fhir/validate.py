@@ -1,38 +1,32 @@
-"""Basic structural validation of incoming resources: 422 issues whose `expression` names the element.
+"""Validation of incoming resources, in two layers.
 
-Not a full profile validator: it checks what most often goes wrong in a client's write —
-required elements, status codes, date formats, reference shapes and that local references
-resolve — so the app can map each issue back to a form field.
+Structure (400, https://hl7.org/fhir/R4/http.html#2.21.0.13): fhirclient's R4 models in strict
+mode judge elements, cardinality, types and primitive formats, as a real server's parser would;
+each issue's `expression` names the element (e.g. `QuestionnaireResponse.item[0].linkId`).
+Business rules (422): status codes, answers without a value, reference shapes and that local
+references resolve, so the app can map each issue back to a form field.
 """
 from __future__ import annotations
 
 import re
 from typing import Any, Callable, Iterator
 
+from fhirclient.models.fhirabstractbase import FHIRValidationError
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
+
 from sandbox.fhir import search as fsearch
 from sandbox.fhir.outcome import FhirError, issue
 
-_DATETIME_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$")
 _REF_RE = re.compile(r"^(#.*|urn:uuid:[0-9a-fA-F-]{36}|urn:oid:[0-9.]+|https?://\S+|[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}"
                      r"(/_history/[A-Za-z0-9\-.]{1,64})?)$")
+# fhirclient's messages for a leaf problem, and the OperationOutcome issue code each becomes.
+_LEAF_MESSAGES = (
+    (re.compile(r'^Non-optional property "(?P<name>\w+)"'), "required", "is required"),
+    (re.compile(r'^Superfluous entry "(?P<name>[^"]+)"'), "structure", "is not an element of this type"),
+    (re.compile(r'^Wrong type .*? for (?:list )?property "(?P<name>\w+)"'), "structure", "has the wrong JSON type"),
+)
 
-# Required elements and allowed status codes per type (from the R4 resource definitions).
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "Observation": ("status", "code"),
-    "QuestionnaireResponse": ("status",),
-    "Questionnaire": ("status",),
-    "MedicationRequest": ("status", "intent", "subject"),
-    "MedicationStatement": ("status", "subject"),
-    "Condition": ("subject",),
-    "AllergyIntolerance": ("patient",),
-    "Encounter": ("status", "class"),
-    "Appointment": ("status", "participant"),
-    "Provenance": ("target", "recorded", "agent"),
-    "RelatedPerson": ("patient",),
-    "Flag": ("status", "code", "subject"),
-    "FamilyMemberHistory": ("status", "patient", "relationship"),
-    "Task": ("status", "intent"),
-}
+# Allowed status codes per type (from the R4 resource definitions; the models do not check codes).
 _STATUS: dict[str, set[str]] = {
     "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
                     "entered-in-error", "unknown"},
@@ -47,8 +41,6 @@ _STATUS: dict[str, set[str]] = {
     "Task": {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
              "on-hold", "failed", "completed", "entered-in-error"},
 }
-_DATE_FIELDS = ("authored", "recorded", "effectiveDateTime", "issued", "authoredOn", "birthDate",
-                "recordedDate", "onsetDateTime", "date", "start", "end", "valueDateTime")
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
@@ -67,12 +59,11 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
 
 
 def _qr_items(items: list[Any], path: str) -> Iterator[dict[str, Any]]:
-    """Yield issues for QuestionnaireResponse items lacking a linkId, recursing into answers."""
+    """Yield issues for QuestionnaireResponse answers without a value, recursing into items and answers."""
     for i, item in enumerate(items):
         here = f"{path}.item[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("linkId"), str) or not item["linkId"]:
-            yield issue("item.linkId is required", code="required", expression=[f"{here}.linkId"])
-            continue
+        if not isinstance(item, dict):
+            continue  # the structure check reports it
         yield from _qr_items(item.get("item", []), here)
         for j, answer in enumerate(item.get("answer", [])):
             if not isinstance(answer, dict) or not any(k.startswith("value") for k in answer):
@@ -81,13 +72,47 @@ def _qr_items(items: list[Any], path: str) -> Iterator[dict[str, Any]]:
                 yield from _qr_items(answer.get("item", []), f"{here}.answer[{j}]")
 
 
+def structure_issues(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The R4 structure problems of one resource (empty when fhirclient's strict model accepts it)."""
+    type_ = resource.get("resourceType")
+    if not isinstance(type_, str):
+        return [issue("resourceType is missing", code="required", expression=["resourceType"])]
+    model = FHIRElementFactory.instantiate(type_, None)
+    if getattr(model, "resource_type", None) != type_ or type_ in ("Element", "Resource", "DomainResource"):
+        return [issue(f"unknown resourceType {type_!r}", code="not-supported", expression=["resourceType"])]
+    try:
+        FHIRElementFactory.instantiate(type_, resource)
+    except FHIRValidationError as error:
+        return list(_leaves(error, type_))
+    except (TypeError, ValueError) as error:
+        return [issue(f"{type_}: {error}", code="value", expression=[type_])]
+    return []
+
+
+def _leaves(error: BaseException, path: str) -> Iterator[dict[str, Any]]:
+    """Flatten fhirclient's nested errors into issues whose expression is FHIRPath (`item[0].linkId`)."""
+    if isinstance(error, FHIRValidationError):
+        here = path
+        for part in (error.path or "").split(".") if error.path else ():
+            here += f"[{part}]" if part.isdigit() else "." + part.removesuffix("_fhir")
+        for child in error.errors:
+            yield from _leaves(child, here)
+        return
+    message = str(error.args[0]) if error.args else str(error)
+    for pattern, code, words in _LEAF_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            name = match["name"].removesuffix("_fhir")
+            where = path if path.endswith("." + name) else f"{path}.{name}"
+            yield issue(f"{where} {words}", code=code, expression=[where])
+            return
+    yield issue(f"{path}: {message}" if message else f"{path} is not a valid value", code="value", expression=[path])
+
+
 def resource_issues(resource: dict[str, Any], exists: Callable[[str, str], bool]) -> list[dict[str, Any]]:
-    """Return the validation issues of one resource (empty when it passes)."""
+    """The business-rule issues of one structurally valid resource (empty when it passes)."""
     type_ = resource.get("resourceType", "")
     found: list[dict[str, Any]] = []
-    for name in _REQUIRED.get(type_, ()):
-        if resource.get(name) in (None, "", [], {}):
-            found.append(issue(f"{type_}.{name} is required", code="required", expression=[f"{type_}.{name}"]))
     allowed = _STATUS.get(type_)
     status = resource.get("status")
     if allowed and status is not None and status not in allowed:
@@ -102,8 +127,6 @@ def resource_issues(resource: dict[str, Any], exists: Callable[[str, str], bool]
         found.extend(_qr_items(resource.get("item", []), type_))
     contained = {f"#{c.get('id')}" for c in resource.get("contained", []) if isinstance(c, dict)}
     for expression, key, value in _walk(resource, type_):
-        if key in _DATE_FIELDS and isinstance(value, str) and not _DATETIME_RE.match(value):
-            found.append(issue(f"{value!r} is not a valid date/dateTime", code="value", expression=[expression]))
         if key == "reference" and isinstance(value, str):
             if not _REF_RE.match(value):
                 found.append(issue(f"malformed reference {value!r}", code="value", expression=[expression]))
@@ -119,8 +142,19 @@ def resource_issues(resource: dict[str, Any], exists: Callable[[str, str], bool]
     return found
 
 
-def validate(resource: dict[str, Any], exists: Callable[[str, str], bool]) -> None:
-    """Raise a 422 FhirError listing every issue, when there is any."""
+def problem(resource: dict[str, Any], exists: Callable[[str, str], bool]) -> FhirError | None:
+    """The error an incoming resource earns: 400 for its structure, else 422 for business rules, else None."""
+    structure = structure_issues(resource)
+    if structure:
+        return FhirError(400, structure[0]["diagnostics"], issues=structure)
     found = resource_issues(resource, exists)
     if found:
-        raise FhirError(422, found[0]["diagnostics"], issues=found)
+        return FhirError(422, found[0]["diagnostics"], issues=found)
+    return None
+
+
+def validate(resource: dict[str, Any], exists: Callable[[str, str], bool]) -> None:
+    """Raise the resource's FhirError (400 structure, 422 business rules), when it has one."""
+    error = problem(resource, exists)
+    if error is not None:
+        raise error

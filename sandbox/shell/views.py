@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..auth import people
 from ..faults import FAULT_DESCRIPTIONS, PRESETS, UnknownFault
@@ -129,7 +130,7 @@ def patient_chart(patient_id: str) -> str:
 
 
 @bp.get("/ehr/launch/<patient_id>")
-def ehr_launch(patient_id: str) -> Response:
+def ehr_launch(patient_id: str) -> BaseResponse:
     """Start an EHR launch outside the chart (developer-page links): redirect to the app's launch URL."""
     return redirect(_ehr_launch_url(_patient_or_404(patient_id), in_chart=False))
 
@@ -164,7 +165,7 @@ def developer() -> str:
 
 
 @bp.post("/dev/consents/revoke")
-def revoke_consent() -> Response:
+def revoke_consent() -> BaseResponse:
     """Forget one remembered approval (the developer page's button): the next launch asks again."""
     origin = request.headers.get("Origin")
     if origin and origin != _state().urls.base_url:
@@ -189,7 +190,7 @@ def list_faults() -> Response:
 
 
 @bp.post("/admin/faults")
-def set_fault() -> Response | tuple[Response, int]:
+def set_fault() -> BaseResponse | tuple[Response, int]:
     """Plan a fault (JSON body, or the developer page's form, which is sent back to /dev)."""
     origin = request.headers.get("Origin")
     if origin and origin != _state().urls.base_url:

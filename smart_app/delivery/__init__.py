@@ -78,8 +78,8 @@ class Ready:
     """A checked draft's completed response and Observations, ready to send."""
 
     questionnaire_response: Mapping[str, Any]
-    observations: list[Mapping[str, Any]]
-    extracted: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = ()  # SDC template/definition extraction
+    observations: Sequence[Mapping[str, Any]]
+    extracted: Sequence[Mapping[str, Any]] = ()  # SDC template/definition extraction
     flags: Sequence[Mapping[str, Any]] = ()  # safety Flags for the same transaction
     safety: Sequence[Mapping[str, str]] = ()  # the fired rules, kept with the submission for the audit trail
 

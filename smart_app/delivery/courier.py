@@ -62,7 +62,7 @@ def deliver_due(app: Flask, now: float | None = None) -> int:
     with app.app_context():
         now = time.time() if now is None else now
         owner = f"courier-{uuid.uuid4().hex}"
-        sent, seen = 0, set()
+        sent, seen = 0, set[str]()
         while True:
             batch = rows().claim_due(owner, now, BATCH, skip=seen)
             if not batch:
@@ -150,7 +150,7 @@ def ensure_running(app: Flask) -> Courier | None:
     interval = float(app.config.get(CONFIG_KEY) or 0)
     if interval <= 0:
         return None
-    courier = app.extensions.get(EXTENSION)
+    courier: Courier | None = app.extensions.get(EXTENSION)
     if courier is not None and courier.pid == os.getpid():
         return courier
     with _start_lock:

@@ -34,7 +34,7 @@ class RetryPolicy:
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds until the next try after `attempts` failures, never sooner than the server asked."""
-        backoff = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+        backoff = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
         return max(backoff, retry_after or 0.0)
 
 
@@ -43,7 +43,7 @@ class OutboxItem:
     """One submission and its delivery state."""
 
     submission_id: str
-    bundle: dict
+    bundle: dict[str, Any]
     state: OutboxState
     created_at: float
     attempts: int = 0
@@ -58,7 +58,7 @@ class OutboxItem:
         """True when an automatic send should happen now."""
         return self.state is OutboxState.PENDING and (self.next_attempt_at is None or self.next_attempt_at <= now)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for the launch store."""
         return {
             "submission_id": self.submission_id,
@@ -98,7 +98,7 @@ class OutboxItem:
         return item
 
 
-def new_item(submission_id: str, bundle: dict, *, now: float, skipped_types: tuple[str, ...] = ()) -> OutboxItem:
+def new_item(submission_id: str, bundle: dict[str, Any], *, now: float, skipped_types: tuple[str, ...] = ()) -> OutboxItem:
     """A fresh submission, due at once."""
     return OutboxItem(submission_id=submission_id, bundle=bundle, state=OutboxState.PENDING, created_at=now,
                       next_attempt_at=now, skipped_types=tuple(skipped_types))

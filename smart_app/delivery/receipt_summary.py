@@ -133,7 +133,8 @@ def _display(concept: Any) -> str | None:
     """A concept's text, else its first coding's display."""
     if not isinstance(concept, Mapping):
         return None
-    if isinstance(concept.get("text"), str) and concept["text"].strip():
-        return concept["text"].strip()
-    return next((c["display"] for c in concept.get("coding") or ()
+    text = concept.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    return next((str(c["display"]) for c in concept.get("coding") or ()
                  if isinstance(c, Mapping) and isinstance(c.get("display"), str)), None)

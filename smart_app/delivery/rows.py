@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Mapping, cast
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -188,4 +188,4 @@ def rows() -> SubmissionRows:
     """The current app's submissions table."""
     from flask import current_app
 
-    return current_app.extensions[EXTENSION]
+    return cast(SubmissionRows, current_app.extensions[EXTENSION])

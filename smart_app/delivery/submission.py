@@ -226,9 +226,9 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
 
 
 def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-                   observations: list[Mapping[str, Any]], recorded: str,
+                   observations: Sequence[Mapping[str, Any]], recorded: str,
                    extracted: Sequence[Mapping[str, Any]] = (),
-                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict, list[str]]:
+                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[dict[str, Any], list[str]]:
     """The scope-filtered transaction for a submission, and the resource types left out.
 
     `extracted`: resources from SDC template/definition extraction ({"resource", "key"}).
@@ -258,7 +258,7 @@ def prepare_bundle(launch: "Launch", *, submission_id: str, questionnaire_respon
 
 
 def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any],
-                  observations: list[Mapping[str, Any]],
+                  observations: Sequence[Mapping[str, Any]],
                   extracted: Sequence[Mapping[str, Any]] = (),
                   flags: Sequence[Mapping[str, Any]] = ()) -> tuple[list[str], list[str]]:
     """(types that will be written, types left out for lack of scope), for the review page."""
@@ -272,7 +272,7 @@ def planned_types(launch: "Launch", *, questionnaire_response: Mapping[str, Any]
 
 
 def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapping[str, Any],
-           observations: list[Mapping[str, Any]], kind: str, label: str = "",
+           observations: Sequence[Mapping[str, Any]], kind: str, label: str = "",
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = (),
@@ -442,12 +442,12 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Cla
         audit.event("submission.pending", error_code="LAUNCH_ENDED", attempts=item.attempts, **ids)
         raise
     if not result.complete:
-        error = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
-        item = record_failure(item, error, now=time.time())
+        incomplete = FhirError(FhirErrorCode.BAD_RESPONSE, method="POST", resource_type="Bundle")
+        item = record_failure(item, incomplete, now=time.time())
         record.update(item=item.to_dict())
         _save_outcome(launch, record, claim)
         audit.event("submission.failed" if item.state is OutboxState.FAILED else "submission.pending",
-                    error_code=error.code.value, attempts=item.attempts, **ids)
+                    error_code=incomplete.code.value, attempts=item.attempts, **ids)
         return _outcome(record)
     item = record_sent(item, result, now=time.time())
     record.update(item=item.to_dict(), field_errors={}, messages=[])

@@ -69,7 +69,7 @@ def _same_reference(existing: Any, wanted: str) -> bool:
     return isinstance(existing, Mapping) and existing.get("reference") == wanted
 
 
-def _bind_reference(resource: dict, element: str, wanted: str | None, *, required: bool) -> None:
+def _bind_reference(resource: dict[str, Any], element: str, wanted: str | None, *, required: bool) -> None:
     """Set resource[element] to `wanted`, refusing to silently replace a different reference."""
     if wanted is None:
         if required:
@@ -99,7 +99,7 @@ def _own_identifier(identifiers: Any, system: str) -> str | None:
     return next((i.get("value") for i in items if isinstance(i, Mapping) and i.get("system") == system), None)
 
 
-def _observation_values(observations: list[dict], submission_id: str, system: str) -> list[str]:
+def _observation_values(observations: list[dict[str, Any]], submission_id: str, system: str) -> list[str]:
     """Identifier values for each Observation: preset ones kept, others from code/focus, made unique."""
     prefix = observation_identifier_value(submission_id, "")
     values: list[str] = []
@@ -120,7 +120,7 @@ def _observation_values(observations: list[dict], submission_id: str, system: st
     return values
 
 
-def _app_agent(app_device: Mapping[str, Any]) -> tuple[dict, list[dict]]:
+def _app_agent(app_device: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Provenance agent for the app, and what to contain: a contained Device or a reference."""
     if app_device.get("resourceType") == "Device":
         # Contained, so writing Provenance needs no Device write scope, which EHRs rarely grant.
@@ -131,13 +131,13 @@ def _app_agent(app_device: Mapping[str, Any]) -> tuple[dict, list[dict]]:
     raise ValueError("app_device must be a Device resource or a Reference")
 
 
-def _agent(code: str, display: str, who: Mapping[str, Any]) -> dict:
+def _agent(code: str, display: str, who: Mapping[str, Any]) -> dict[str, Any]:
     """One Provenance.agent with a provenance-participant-type code."""
     return {"type": {"coding": [{"system": PARTICIPANT_TYPE, "code": code, "display": display}]},
             "who": dict(who)}
 
 
-def _entry(full_url: str, resource: dict, if_none_exist: str) -> dict:
+def _entry(full_url: str, resource: dict[str, Any], if_none_exist: str) -> dict[str, Any]:
     """A transaction entry doing a conditional create."""
     return {"fullUrl": full_url, "resource": resource,
             "request": {"method": "POST", "url": resource["resourceType"], "ifNoneExist": if_none_exist}}
@@ -145,18 +145,18 @@ def _entry(full_url: str, resource: dict, if_none_exist: str) -> dict:
 
 def build_submission_bundle(
     *,
-    questionnaire_response: dict,
-    observations: list[dict],
+    questionnaire_response: dict[str, Any],
+    observations: list[dict[str, Any]],
     submission_id: str,
     identifier_system: str,
     patient_ref: str,
     encounter_ref: str | None,
     author_ref: str | None,
-    app_device: dict,
+    app_device: dict[str, Any],
     recorded: str,
     extracted: Sequence[Mapping[str, Any]] = (),
     flags: Sequence[Mapping[str, Any]] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Build the transaction Bundle (QR, Observations, extracted resources, Flags, Provenance); never mutates inputs.
 
     `extracted` holds {"resource": ..., "key": ...} from SDC template/definition extraction
@@ -231,7 +231,7 @@ def flag_identifier_value(submission_id: str, rule_id: str) -> str:
 
 
 def _flag_entry(flag: Mapping[str, Any], submission_id: str, system: str, patient_ref: str,
-                encounter_ref: str | None, qr_url: str) -> dict:
+                encounter_ref: str | None, qr_url: str) -> dict[str, Any]:
     """A conditional create of one safety Flag, bound to the launch and pointing at this bundle's response."""
     resource = copy.deepcopy(dict(flag))
     if resource.get("resourceType") != "Flag":
@@ -255,7 +255,7 @@ def _flag_entry(flag: Mapping[str, Any], submission_id: str, system: str, patien
 
 
 def extracted_entries(extracted: Sequence[Mapping[str, Any]], *, submission_id: str, identifier_system: str,
-                      patient_ref: str, qr_url: str) -> list[dict]:
+                      patient_ref: str, qr_url: str) -> list[dict[str, Any]]:
     """Conditional-create entries for extracted resources, keyed `<submission>/ext/<key>`.
 
     The extractor already bound each resource to the launch's patient; a resource naming any
@@ -284,9 +284,9 @@ def extracted_entries(extracted: Sequence[Mapping[str, Any]], *, submission_id: 
     return entries
 
 
-def _link_response(resource: dict, qr_url: str) -> dict:
+def _link_response(resource: dict[str, Any], qr_url: str) -> dict[str, Any]:
     """Point derivedFrom / reasonReference placeholders (urn: or QuestionnaireResponse/...) at the bundle's QR."""
-    def fix(refs: list) -> list:
+    def fix(refs: list[Any]) -> list[Any]:
         """Replace response links, keep the rest."""
         kept = [r for r in refs if not (isinstance(r, Mapping) and str(r.get("reference", "")).startswith((QR_TYPE, "urn:")))]
         return [{"reference": qr_url}, *kept]
@@ -311,13 +311,13 @@ def _drop_references(value: Any, gone: set[str]) -> Any:
     return value
 
 
-def filter_by_permissions(bundle: Mapping[str, Any], can_write: Callable[[str], bool]) -> tuple[dict, list[str]]:
+def filter_by_permissions(bundle: Mapping[str, Any], can_write: Callable[[str], bool]) -> tuple[dict[str, Any], list[str]]:
     """Keep only entries whose type may be written; drop references to what was left out.
 
     Returns the reduced Bundle and the sorted resource types skipped, so the user can be told.
     A Provenance left with no targets is skipped too.
     """
-    kept: list[dict] = []
+    kept: list[dict[str, Any]] = []
     skipped: set[str] = set()
     gone: set[str] = set()
     for entry in bundle.get("entry") or []:
@@ -349,7 +349,7 @@ class SequentialStep:
     are resolved just before sending."""
 
     full_url: str
-    resource: dict
+    resource: dict[str, Any]
     if_none_exist: str | None
     method: str = "POST"
     if_match: str | None = None  # the version a PUT is guarded by (bare, not the W/"..." form)
@@ -404,7 +404,7 @@ def sequential_requests(bundle: Mapping[str, Any]) -> list[SequentialStep]:
     return ordered + updates
 
 
-def resolve_references(resource: Mapping[str, Any], created: Mapping[str, str]) -> dict:
+def resolve_references(resource: Mapping[str, Any], created: Mapping[str, str]) -> dict[str, Any]:
     """Replace urn:uuid references with the `Type/id` the server gave them."""
     def walk(value: Any) -> Any:
         """Rewrite references recursively."""
@@ -418,11 +418,11 @@ def resolve_references(resource: Mapping[str, Any], created: Mapping[str, str]) 
             return out
         return value
 
-    return walk(resource)
+    return {k: walk(v) for k, v in resource.items()}
 
 
 def response_from_sequential(steps: list[SequentialStep], results: list[WriteResult],
-                             request_bundle: Mapping[str, Any]) -> dict:
+                             request_bundle: Mapping[str, Any]) -> dict[str, Any]:
     """A transaction-response Bundle, in the request's entry order, from sequential create results."""
     by_url = {s.full_url: r for s, r in zip(steps, results)}
     entries = []
@@ -452,7 +452,7 @@ class ReceiptEntry:
     # when a conditional create matched a resource the EHR already held ("already there").
     created: bool
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Serialisable form for the launch store."""
         return {"resource_type": self.resource_type, "id": self.id, "version_id": self.version_id,
                 "status": self.status, "created": self.created}
@@ -470,7 +470,7 @@ class Receipt:
         """True when every resource has a server id and a 2xx status."""
         return all(e.id and e.status and 200 <= e.status < 300 for e in self.entries)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Serialisable form for the launch store."""
         return {"entries": [e.to_dict() for e in self.entries], "when": self.when}
 
@@ -524,7 +524,7 @@ class SubmissionClient(Protocol):
     """The part of FhirClient that sending a submission needs."""
 
     def supports_transaction(self) -> bool: ...
-    def transaction(self, bundle: Mapping[str, Any]) -> dict: ...
+    def transaction(self, bundle: Mapping[str, Any]) -> dict[str, Any]: ...
     def create(self, resource: Mapping[str, Any], *, if_none_exist: str | None = None) -> WriteResult: ...
     def update(self, resource: Mapping[str, Any], *, if_match: str | None = None) -> WriteResult: ...
 

@@ -2,7 +2,8 @@
 
 Reads, searches (same-origin paging), batches, transactions and conditional writes, with
 retries limited to idempotent requests and every failure mapped to a closed set of
-`FhirErrorCode`s carrying the parsed OperationOutcome.
+`FhirErrorCode`s carrying the parsed OperationOutcome. Every write is checked against the R4
+structure first (`smart_app.ehr.validation`): an invalid resource raises `InvalidResource` and is never sent.
 
 Spec: FHIR R4 RESTful API https://hl7.org/fhir/R4/http.html (conditional create
 https://hl7.org/fhir/R4/http.html#ccreate, transaction https://hl7.org/fhir/R4/http.html#transaction,
@@ -31,6 +32,7 @@ import requests
 from smart_app.ehr import fhirjson
 from smart_app.ehr.http import BodyRefused, read_body
 from smart_app.ehr.origins import origin_of
+from smart_app.ehr.validation import check_outgoing
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +191,8 @@ def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
         if not expressions:
             # `location` is deprecated in R4 but still what many servers send.
             expressions = [e for e in raw.get("location") or [] if isinstance(e, str)]
-        details = raw.get("details") if isinstance(raw.get("details"), Mapping) else {}
+        details = raw.get("details")
+        details = details if isinstance(details, Mapping) else {}
         issues.append(
             OutcomeIssue(
                 severity=str(raw.get("severity") or "error"),
@@ -551,7 +554,7 @@ class FhirClient:
             raise FhirError(code, status=response.status_code, method=method, resource_type=resource_type) from None
         # requests has no public way to hand back a body read from `raw`; its cached content is where .json() looks.
         response._content = body  # noqa: SLF001
-        response._content_consumed = True  # noqa: SLF001
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001  (a requests private the stubs omit)
         response.close()  # releases the (fully read) connection back to the pool
 
     def _error(self, response: requests.Response, method: str, resource_type: str | None,
@@ -720,6 +723,7 @@ class FhirClient:
         """POST a transaction Bundle; retried only when every entry is conditional or idempotent."""
         if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
             raise ValueError("transaction() needs a Bundle of type transaction")
+        check_outgoing(bundle)
         idempotent = all(_entry_is_idempotent(e) for e in bundle.get("entry") or [])
         response = self._request("POST", self.base_url, resource_type="Bundle", idempotent=idempotent,
                                  json_body=bundle)
@@ -734,6 +738,7 @@ class FhirClient:
         """POST Type (conditional when `if_none_exist` is given; only then is it retried)."""
         resource_type = str(resource.get("resourceType") or "")
         url = self._type_url(resource_type)
+        check_outgoing(resource)
         headers = {"Prefer": "return=representation"}
         if if_none_exist:
             headers["If-None-Exist"] = if_none_exist
@@ -745,6 +750,7 @@ class FhirClient:
         """PUT Type/id (version-aware when `if_match` is given; only then is it retried)."""
         resource_type = str(resource.get("resourceType") or "")
         url = self._type_url(resource_type, str(resource.get("id") or ""))
+        check_outgoing(resource)
         headers = {"Prefer": "return=representation"}
         if if_match:
             headers["If-Match"] = _etag_header(if_match)

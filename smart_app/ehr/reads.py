@@ -24,6 +24,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlencode
 
@@ -212,7 +213,7 @@ def run(fhir: FhirClient, plan: ReadPlan, *, batch: bool | None = None) -> ReadR
 
 def _pooled(fhir: FhirClient, token: str, reads: list[Read], *, learn: bool) -> list[Result]:
     """One GET per read, all at once on the pool (a single read runs here: no thread for it)."""
-    calls: list[Callable[[FhirClient], Result]] = [lambda client, read=read: _get(client, read) for read in reads]
+    calls: list[Callable[[FhirClient], Result]] = [partial(_get, read=read) for read in reads]
     if learn:
         calls.append(_learn_capabilities)
     return _fan_out(fhir, token, calls)[:len(reads)]
@@ -235,13 +236,17 @@ def _batched(fhir: FhirClient, token: str, reads: list[Read]) -> list[Result]:
             outcomes.append(FhirError(FhirErrorCode.BAD_RESPONSE, method="GET", resource_type=read.resource_type))
         elif read.pages > 1 and _has_next(reply):
             outcomes.append(None)
-            more[index] = lambda client, read=read, page=reply: client.continue_search(
-                read.resource_type, page, max_pages=read.pages)
+            more[index] = partial(_next_pages, read=read, page=reply)
         else:
-            outcomes.append(_settled(lambda read=read, page=reply: fhir.continue_search(read.resource_type, page, max_pages=read.pages)))
+            outcomes.append(_settled(partial(_next_pages, fhir, read=read, page=reply)))
     for index, outcome in zip(more, _fan_out(fhir, fhir.current_token(), list(more.values())) if more else []):
         outcomes[index] = outcome
     return outcomes
+
+
+def _next_pages(client: FhirClient, read: Read, page: dict[str, Any]) -> Result:
+    """A search's further pages after a first page that came in a batch, within the read's limit."""
+    return client.continue_search(read.resource_type, page, max_pages=read.pages)
 
 
 def _fan_out(fhir: FhirClient, token: str, calls: list[Callable[[FhirClient], Result]]) -> list[Result]:
@@ -251,14 +256,14 @@ def _fan_out(fhir: FhirClient, token: str, calls: list[Callable[[FhirClient], Re
         return [_settled(lambda: calls[0](fhir))]
     pinned = fhir.with_token(token)
     pool = _read_pool()
-    futures = [pool.submit(_settled, lambda call=call: call(pinned)) for call in calls]
+    futures = [pool.submit(_settled, partial(call, pinned)) for call in calls]
     outcomes = [future.result() for future in futures]
     rejected = [i for i, o in enumerate(outcomes) if isinstance(o, FhirError) and o.code is FhirErrorCode.UNAUTHORIZED]
     if rejected:
         fresh = fhir.token_after_401()
         if fresh is not None:
             again = fhir.with_token(fresh)
-            retried = [pool.submit(_settled, lambda call=calls[i]: call(again)) for i in rejected]
+            retried = [pool.submit(_settled, partial(calls[i], again)) for i in rejected]
             for i, future in zip(rejected, retried):
                 outcomes[i] = future.result()
     return outcomes

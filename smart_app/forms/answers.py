@@ -146,7 +146,7 @@ def _typed_choice(text: str, item: FormItem) -> Answer:
     return "Coding", {"display": typed}
 
 
-def _quantity(raw: dict, item: FormItem) -> Answer:
+def _quantity(raw: dict[str, Any], item: FormItem) -> Answer:
     """A Quantity from a value and a unit token (unitOption or the fixed questionnaire-unit)."""
     value = parse_decimal(str(raw.get("value") or ""))
     units = list(item.unit_options) or ([item.unit] if item.unit else [])

@@ -53,7 +53,7 @@ class CompletedResponse:
     authored: str | None
     author: str | None
     score: Score | None
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
 
 
 @dataclass
@@ -64,7 +64,7 @@ class CatalogEntry:
     canonical: str  # url|version
     title: str
     source: str  # "launch" | "ehr" | "library"
-    resource: dict = field(repr=False)
+    resource: dict[str, Any] = field(repr=False)
     requested: bool = False  # named by the launch's fhirContext
     draft: drafts.Draft | None = None
     pending: list[submission.SubmissionOutcome] = field(default_factory=list)
@@ -99,7 +99,7 @@ class CatalogEntry:
         """The canonical URL without version."""
         return self.canonical.partition("|")[0]
 
-    def cited_by(self, response: dict) -> bool:
+    def cited_by(self, response: dict[str, Any]) -> bool:
         """Whether a QuestionnaireResponse answers this form: by `url|version`, the bare url, or, for a
         form without `url`, its literal reference (full, as we write it, or relative to the server)."""
         cited = response.get("questionnaire")
@@ -124,7 +124,7 @@ class CatalogEntry:
         return self.completed[0] if self.completed else None
 
 
-def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
+def canonical_of(questionnaire: dict[str, Any], iss: str | None = None) -> str:
     """url|version (or just url) of a Questionnaire.
 
     A Questionnaire without `url` is named by its literal reference: the full URL on the EHR
@@ -137,18 +137,18 @@ def canonical_of(questionnaire: dict, iss: str | None = None) -> str:
     return f"{url}|{questionnaire['version']}" if questionnaire.get("version") else url
 
 
-def _key_of(questionnaire: dict) -> str | None:
+def _key_of(questionnaire: dict[str, Any]) -> str | None:
     """The Questionnaire's id, used in page URLs."""
     rid = questionnaire.get("id")
     return rid if isinstance(rid, str) and rid else None
 
 
-def shared_find_by_id(key: str) -> dict | None:
+def shared_find_by_id(key: str) -> dict[str, Any] | None:
     """The bundled Questionnaire this flow offers under page key `key` (read-only), or None."""
     return next((q for q in _library() if q.get("id") == key), None)
 
 
-def _library() -> list[dict]:
+def _library() -> list[dict[str, Any]]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
 
@@ -160,9 +160,10 @@ _library_forms: dict[tuple[int, str | None], Form] = {}  # (id(shared library re
 _ehr_forms: "OrderedDict[tuple[str, ...], Form]" = OrderedDict()  # LRU, bounded by EHR_FORM_CACHE_SIZE
 
 
-def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
+def _ehr_form_key(iss: str, resource: dict[str, Any]) -> tuple[str, ...]:
     """Identify one version of an EHR Questionnaire: server, id, canonical, and versionId or a content hash."""
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     version_id = meta.get("versionId")
     if isinstance(version_id, str) and version_id:
         version = "v:" + version_id + "|" + str(meta.get("lastUpdated") or "")
@@ -173,7 +174,7 @@ def _ehr_form_key(iss: str, resource: dict) -> tuple[str, ...]:
     return (iss, str(resource.get("id") or ""), canonical_of(resource), version)
 
 
-def form_for(resource: dict, iss: str | None = None, language: str | None = None) -> Form:
+def form_for(resource: dict[str, Any], iss: str | None = None, language: str | None = None) -> Form:
     """The built Form for a Questionnaire, built once per process and shared: never modify it.
 
     Bundled resources are keyed by identity (they are immutable); EHR copies by `_ehr_form_key`,
@@ -192,7 +193,7 @@ def form_for(resource: dict, iss: str | None = None, language: str | None = None
         return cached
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         return build_form(resource)
-    key = (*_ehr_form_key(iss or "", resource), shown)
+    key = (*_ehr_form_key(iss or "", resource), shown or "")
     with _form_lock:
         cached = _ehr_forms.get(key)
         if cached is not None:
@@ -267,7 +268,7 @@ def key_for(launch: "Launch", canonical: str | None) -> str | None:
     return _key_of(resource) if resource is not None else None
 
 
-def source_for(launch: "Launch", canonical: str | None) -> dict | None:
+def source_for(launch: "Launch", canonical: str | None) -> dict[str, Any] | None:
     """The Questionnaire the catalog offers under this canonical (same sources, same precedence), or None:
     a receipt names the form in the reader's language from it."""
     found = launch.reads.fetch(sources_plan(launch))
@@ -279,10 +280,10 @@ def source_for(launch: "Launch", canonical: str | None) -> dict | None:
     return None
 
 
-def _named(launch: "Launch", found: ReadResults) -> list[dict]:
+def _named(launch: "Launch", found: ReadResults) -> list[dict[str, Any]]:
     """The Questionnaires the launch's fhirContext names: the EHR's (first match of a canonical), else the
     bundled one for a canonical; an unreadable reference is left out."""
-    named: list[dict] = []
+    named: list[dict[str, Any]] = []
     for n, item in enumerate(launch.context.fhir_context):
         result = found.value(f"{NAMED}.{n}")
         if item.reference and item.reference.resource_type == "Questionnaire":
@@ -298,11 +299,11 @@ def _named(launch: "Launch", found: ReadResults) -> list[dict]:
 class ResponseHistory:
     """The patient's completed responses read from the EHR, newest first, and whether older ones exist."""
 
-    responses: list[dict] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
 
 
-def _only_patients(found: Iterable[dict], patient_id: str) -> list[dict]:
+def _only_patients(found: Iterable[dict[str, Any]], patient_id: str) -> list[dict[str, Any]]:
     """Defence in depth: only this patient's responses, whatever the server returned, newest first."""
     mine = [r for r in found if (r.get("subject") or {}).get("reference") == f"Patient/{patient_id}"]
     # authored has seconds at best: two sends in one second are told apart by the server's lastUpdated.
@@ -336,7 +337,7 @@ def _latest_beyond_plan(launch: "Launch", entries: list["CatalogEntry"]) -> Read
     return ReadPlan(tuple(reads))
 
 
-def response_score(form: Form, response: dict) -> Score | None:
+def response_score(form: Form, response: dict[str, Any]) -> Score | None:
     """Score a stored response by its answer codings' ordinal values (None for unscored forms).
 
     A form is scored only when it is a known instrument or computes a score item: ordinals on
@@ -344,7 +345,7 @@ def response_score(form: Form, response: dict) -> Score | None:
     """
     if not has_score(form):
         return None
-    pairs: list[tuple[Any, list]] = []
+    pairs: list[tuple[Any, list[Any]]] = []
     stack = list(response.get("item") or [])
     while stack:
         node = stack.pop()
@@ -403,7 +404,7 @@ def _build_catalog(launch: "Launch") -> _Built:
     """Read the sources and the patient's responses in one wave, then give each entry its status."""
     entries: dict[str, CatalogEntry] = {}
 
-    def add(resource: dict, source: str, requested: bool = False, assignment: AssignedTask | None = None) -> None:
+    def add(resource: dict[str, Any], source: str, requested: bool = False, assignment: AssignedTask | None = None) -> None:
         """Add a questionnaire unless one with the same canonical (or id) is already there."""
         key = _key_of(resource)
         canonical = canonical_of(resource, launch.context.iss)
@@ -506,13 +507,13 @@ def _mark_offered(entries: Iterable[CatalogEntry], *, assigned: bool, choice: st
             entry.offered = bool(entry.completed or entry.pending or (entry.draft is not None and entry.draft.saved_at))
 
 
-def _add_completed(entry: CatalogEntry, responses: list[dict]) -> None:
+def _add_completed(entry: CatalogEntry, responses: list[dict[str, Any]]) -> None:
     """Append these completed responses (newest first) to the entry, scored with its form."""
     form = entry.form if responses else None
     entry.completed.extend(_summarise(form, response) for response in responses)
 
 
-def _summarise(form: Form | None, response: dict) -> CompletedResponse:
+def _summarise(form: Form | None, response: dict[str, Any]) -> CompletedResponse:
     """One completed response, scored with the form when there is one."""
     return CompletedResponse(id=str(response.get("id")), authored=response.get("authored"),
                              author=(response.get("author") or {}).get("reference"),

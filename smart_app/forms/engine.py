@@ -48,7 +48,7 @@ class ItemView:
     instances: list[GroupInstance] = field(default_factory=list)  # groups only
     children: list["ItemView"] = field(default_factory=list)  # items nested under a question
     parent: "ItemView | None" = field(default=None, repr=False)
-    live_rule: dict | None = None  # enableWhen for the browser script; None when only the server can decide
+    live_rule: dict[str, Any] | None = None  # enableWhen for the browser script; None when only the server can decide
 
     @property
     def key(self) -> tuple[str, Path]:
@@ -87,7 +87,7 @@ class FormView:
     nodes: list[ItemView]  # all instances in document order
     errors: list[FieldError]
     score: Score | None
-    response_items: list[dict]  # QuestionnaireResponse.item built from enabled answers
+    response_items: list[dict[str, Any]]  # QuestionnaireResponse.item built from enabled answers
     problems: list[str]  # expression failures (for logs; never user data)
     owners: dict[int, ItemView] = field(default_factory=dict, repr=False)
     failures: dict[str, str] = field(default_factory=dict)  # linkId -> where an expression failed (audited)
@@ -111,7 +111,7 @@ class FormView:
 
 
 
-def _flatten(items: list[dict]) -> list[dict]:
+def _flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Response items at this level and below (for `where(linkId=...)` steps)."""
     out, stack = [], list(reversed(items))
     while stack:
@@ -182,7 +182,7 @@ class _Evaluator:
         plan = score_plan(form)
         ctx.weights = plan.weights
         self.sum_items = plan.sums
-        self.instance_nodes: dict[tuple[str, Path], dict] = {}  # (linkId, instance path) -> response node
+        self.instance_nodes: dict[tuple[str, Path], dict[str, Any]] = {}  # (linkId, instance path) -> response node
         self.unfilled: list[str] = []
         self.roots, self.nodes = _build_tree(form, state)
         self.by_link: dict[str, list[ItemView]] = {}
@@ -192,10 +192,10 @@ class _Evaluator:
             self.by_key[node.key] = node
         self.chains: dict[str, list[str]] = {}
         self.enabled: dict[int, bool] = {}
-        self.qr_nodes: dict[int, dict] = {}
+        self.qr_nodes: dict[int, dict[str, Any]] = {}
         self.owners: dict[int, ItemView] = {}  # id(response item) -> the instance it came from
         self.response: dict[str, Any] = {}
-        self._root_env: tuple[dict, dict[str, Any]] | None = None  # root variables per response
+        self._root_env: tuple[dict[str, Any], dict[str, Any]] | None = None  # root variables per response
 
     def chain(self, item: FormItem) -> list[str]:
         """Cached group chain."""
@@ -296,7 +296,7 @@ class _Evaluator:
                 return False
         return True
 
-    def build_response_items(self, enabled_only: bool, mark_absent: bool = False) -> list[dict]:
+    def build_response_items(self, enabled_only: bool, mark_absent: bool = False) -> list[dict[str, Any]]:
         """QuestionnaireResponse.item for the current answers (nested groups, repeats).
 
         mark_absent: a required item the person cannot fill (hidden, read-only or calculated) that
@@ -307,7 +307,7 @@ class _Evaluator:
         self.owners = {}
         self.instance_nodes = {}
 
-        def emit(views: list[ItemView]) -> list[dict]:
+        def emit(views: list[ItemView]) -> list[dict[str, Any]]:
             """Response items for these sibling instances."""
             out = []
             for view in views:
@@ -347,14 +347,14 @@ class _Evaluator:
         # emit() recurses once per nesting level; depth is bounded by MAX_DEPTH.
         return emit(self.roots)
 
-    def _context_of(self, view: ItemView, link_id: str) -> dict:
+    def _context_of(self, view: ItemView, link_id: str) -> dict[str, Any]:
         """%context for an item: its response node in this instance (a bare stub while unanswered)."""
         if view.item.type == "group":
             path = view.path + ((view.instances[0].index,) if view.instances else ())
             return self.instance_nodes.get((link_id, path)) or {"linkId": link_id}
         return self.instance_nodes.get((link_id, view.path)) or {"linkId": link_id}
 
-    def _run(self, node: ItemView, expr: Any, what: str) -> list:
+    def _run(self, node: ItemView, expr: Any, what: str) -> list[Any]:
         """Evaluate an item-level expression in the SDC environment of this instance.
 
         Form variables are evaluated on the response; each ancestor's (and the item's own)
@@ -454,7 +454,7 @@ class _Evaluator:
             node.errors = []
             node.calculated = True
 
-    def response_resource(self, items: list[dict]) -> dict:
+    def response_resource(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         """A provisional QuestionnaireResponse for FHIRPath's %resource."""
         resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": items}
         if self.form.canonical:
@@ -502,7 +502,7 @@ def _token(suffix: str, value: Any) -> str:
     return coding_token(value) if suffix == "Coding" and isinstance(value, dict) else str(value)
 
 
-def _live_token(answer_type: str, answer: Any) -> dict | None:
+def _live_token(answer_type: str, answer: Any) -> dict[str, Any] | None:
     """The condition's answer as the browser sees form values; None when not comparable there."""
     if answer_type == "Coding" and isinstance(answer, dict):
         if answer.get("system"):

@@ -42,24 +42,24 @@ class FillContext:
     `resources` keys are launchContext names such as "patient", "encounter", "user".
     """
 
-    resources: dict[str, dict] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     tz: dt.tzinfo = ZoneInfo("UTC")
     problems: list[str] = field(default_factory=list)
     # linkId ("" for the form's own variables) -> what failed there; the engine shows and audits these
     failures: dict[str, str] = field(default_factory=dict)
     # Runs a relative FHIR search on the launch's own server and returns a searchset Bundle; None: no queries.
-    fhir_query: Callable[[str], dict] | None = None
-    questionnaire: dict | None = None  # %questionnaire (set by the engine)
+    fhir_query: Callable[[str], dict[str, Any]] | None = None
+    questionnaire: dict[str, Any] | None = None  # %questionnaire (set by the engine)
     weights: dict[str, Any] = field(default_factory=dict)  # option token -> ordinalValue, for weight()
     launch_names: tuple[str, ...] = ()  # the form's declared launchContext names
-    _queries: dict[str, list] = field(default_factory=dict, repr=False)  # each query runs once per context
+    _queries: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # each query runs once per context
 
 
 # The default is read-only: no evaluation may add weights that another would then see.
 _WEIGHTS: ContextVar[Mapping[str, Any]] = ContextVar("questionnaire_weights", default=MappingProxyType({}))
 
 
-def _weight(inputs: list) -> list:
+def _weight(inputs: list[Any]) -> list[Any]:
     """SDC weight()/ordinal(): the ordinalValue/itemWeight of each Coding in the input, from the form's options."""
     weights = _WEIGHTS.get()
     out = []
@@ -80,7 +80,7 @@ _FUNCTIONS = {"userInvocationTable": {
 
 
 @lru_cache(maxsize=1024)
-def _compiled(expression: str) -> Callable[..., list]:
+def _compiled(expression: str) -> Callable[..., list[Any]]:
     """Compile once per distinct expression text."""
     return fhirpath_compile(expression, _R4, _FUNCTIONS)
 
@@ -88,7 +88,7 @@ def _compiled(expression: str) -> Callable[..., list]:
 _EMBEDDED = re.compile(r"\{\{(.+?)\}\}")
 
 
-def run(expr: Expression, base: Any, env: dict[str, Any], ctx: FillContext, where: str, link_id: str = "") -> list:
+def run(expr: Expression, base: Any, env: dict[str, Any], ctx: FillContext, where: str, link_id: str = "") -> list[Any]:
     """Evaluate an expression on `base` with `%`-variables `env`; [] and a recorded failure on error."""
     try:
         if expr.is_query:
@@ -111,9 +111,9 @@ class QueryRefused(Exception):
     """An x-fhir-query this app will not run (no same-server runner, or not a relative search)."""
 
 
-def _query(template: str, base: Any, env: dict[str, Any], ctx: FillContext) -> list:
+def _query(template: str, base: Any, env: dict[str, Any], ctx: FillContext) -> list[Any]:
     """SDC x-fhir-query: substitute each {{FHIRPath}}, then run it on the launch's server; [Bundle]."""
-    def substitute(match: re.Match) -> str:
+    def substitute(match: re.Match[str]) -> str:
         """One embedded expression -> its single value, URL-encoded (SDC x-fhir-query substitution)."""
         values = list(_compiled(match.group(1).strip())(base, env))
         if len(values) != 1 or isinstance(values[0], (dict, list)):
@@ -130,7 +130,7 @@ def _query(template: str, base: Any, env: dict[str, Any], ctx: FillContext) -> l
     return list(ctx._queries[query])
 
 
-def environment(ctx: FillContext, resource: dict) -> dict[str, Any]:
+def environment(ctx: FillContext, resource: dict[str, Any]) -> dict[str, Any]:
     """Base %-variables: %resource/%rootResource, %questionnaire and the launch context.
 
     Launch resources are offered under the standard lower-case names and under each name the
@@ -159,7 +159,7 @@ def add_variables(variables: tuple[Expression, ...], base: Any, env: dict[str, A
     return env
 
 
-def to_answers(item: FormItem, values: list) -> list[Answer]:
+def to_answers(item: FormItem, values: list[Any]) -> list[Answer]:
     """Convert FHIRPath results into typed answers for this item; unusable values are dropped."""
     out: list[Answer] = []
     for value in values:
@@ -214,9 +214,9 @@ def _convert(item: FormItem, value: Any) -> Answer | None:
     return None
 
 
-def _resources(values: list) -> list:
+def _resources(values: list[Any]) -> list[Any]:
     """Values with any searchset Bundle (an x-fhir-query result) replaced by its resources."""
-    out: list = []
+    out: list[Any] = []
     for value in values:
         if isinstance(value, dict) and value.get("resourceType") == "Bundle":
             out.extend(e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict))
@@ -225,11 +225,11 @@ def _resources(values: list) -> list:
     return out
 
 
-def _resource_label(resource: dict) -> str:
+def _resource_label(resource: dict[str, Any]) -> str:
     """A plain label for a resource offered as an answer (its name, code text or title)."""
     for key in ("title", "display"):
-        if isinstance(resource.get(key), str):
-            return resource[key]
+        if isinstance(label := resource.get(key), str):
+            return label
     names = resource.get("name")
     if isinstance(names, list) and names and isinstance(names[0], dict):
         first = names[0]
@@ -239,12 +239,12 @@ def _resource_label(resource: dict) -> str:
     for key in ("code", "medicationCodeableConcept"):
         concept = resource.get(key)
         if isinstance(concept, dict):
-            coding = next(iter(concept.get("coding") or []), {})
+            coding: dict[str, Any] = next(iter(concept.get("coding") or []), {})
             return str(concept.get("text") or coding.get("display") or coding.get("code") or "")
     return "(unnamed)"
 
 
-def to_options(item: FormItem, values: list) -> tuple[Option, ...]:
+def to_options(item: FormItem, values: list[Any]) -> tuple[Option, ...]:
     """answerExpression/candidateExpression results as answer options for this item (SDC).
 
     Codings become Coding options, resources (from an x-fhir-query Bundle) References to them,

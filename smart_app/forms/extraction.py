@@ -39,14 +39,14 @@ VITAL_SIGN_CODES = frozenset({
 class ExtractMeta:
     """Context for extracted Observations, filled by the caller from the launch."""
 
-    subject: dict | None = None
-    encounter: dict | None = None
+    subject: dict[str, Any] | None = None
+    encounter: dict[str, Any] | None = None
     effective: str | None = None  # FHIR dateTime with offset (the submission time)
-    performer: tuple[dict, ...] = ()
-    derived_from: dict = field(default_factory=lambda: {"reference": DERIVED_FROM_PLACEHOLDER})
+    performer: tuple[dict[str, Any], ...] = ()
+    derived_from: dict[str, Any] = field(default_factory=lambda: {"reference": DERIVED_FROM_PLACEHOLDER})
 
 
-def _category(codes: tuple[dict, ...]) -> dict:
+def _category(codes: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     """vital-signs for vital-sign LOINC codes, else survey."""
     vital = any(c.get("code") in VITAL_SIGN_CODES for c in codes)
     code = "vital-signs" if vital else "survey"
@@ -54,7 +54,7 @@ def _category(codes: tuple[dict, ...]) -> dict:
     return {"coding": [{"system": OBS_CATEGORY, "code": code, "display": display}]}
 
 
-def _codeable(codes: tuple[dict, ...]) -> dict:
+def _codeable(codes: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     """CodeableConcept from item.code codings."""
     concept: dict[str, Any] = {"coding": [dict(c) for c in codes]}
     text = next((c.get("display") for c in codes if c.get("display")), None)
@@ -63,7 +63,7 @@ def _codeable(codes: tuple[dict, ...]) -> dict:
     return concept
 
 
-def _unit_quantity(number: Any, unit: dict | None) -> dict:
+def _unit_quantity(number: Any, unit: dict[str, Any] | None) -> dict[str, Any]:
     """A Quantity for a bare number, using questionnaire-unit when present."""
     quantity: dict[str, Any] = {"value": Decimal(str(number))}
     if unit:
@@ -74,8 +74,10 @@ def _unit_quantity(number: Any, unit: dict | None) -> dict:
     return quantity
 
 
-def observation_value(item: FormItem, answer: dict) -> dict | None:
+def observation_value(item: FormItem, answer: dict[str, Any]) -> dict[str, Any] | None:
     """Observation value[x] for one QR answer, or None when the type has no Observation form."""
+    suffix: str | None
+    value: Any
     suffix, value = next(((k[5:], v) for k, v in answer.items() if k.startswith("value")), (None, None))
     if suffix == "Quantity":
         return {"valueQuantity": dict(value)}
@@ -98,7 +100,7 @@ def observation_value(item: FormItem, answer: dict) -> dict | None:
     return None
 
 
-def _base(codes: tuple[dict, ...], meta: ExtractMeta) -> dict:
+def _base(codes: tuple[dict[str, Any], ...], meta: ExtractMeta) -> dict[str, Any]:
     """Observation skeleton shared by every extracted Observation."""
     obs: dict[str, Any] = {
         "resourceType": "Observation",
@@ -118,7 +120,7 @@ def _base(codes: tuple[dict, ...], meta: ExtractMeta) -> dict:
     return obs
 
 
-def _walk(form: Form, items: list[dict], inherited: bool) -> Iterator[tuple[FormItem, dict, bool]]:
+def _walk(form: Form, items: list[dict[str, Any]], inherited: bool) -> Iterator[tuple[FormItem, dict[str, Any], bool]]:
     """(form item, QR item, extract flag) for every QR item, iteratively, in document order."""
     stack = [(qr_item, inherited) for qr_item in reversed(items)]
     while stack:
@@ -134,7 +136,7 @@ def _walk(form: Form, items: list[dict], inherited: bool) -> Iterator[tuple[Form
         stack.extend((child, own) for child in reversed(children))
 
 
-def _components(form: Form, group: dict) -> list[dict]:
+def _components(form: Form, group: dict[str, Any]) -> list[dict[str, Any]]:
     """Observation.component entries from a coded group's coded, answered children."""
     components = []
     for child in group.get("item") or []:
@@ -148,9 +150,9 @@ def _components(form: Form, group: dict) -> list[dict]:
     return components
 
 
-def _answers_by_link_id(items: list[dict]) -> dict[str, list[dict]]:
+def _answers_by_link_id(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Every answer in a response, by linkId (iteratively, nested items included)."""
-    found: dict[str, list[dict]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     stack = list(items)
     while stack:
         node = stack.pop()
@@ -162,7 +164,7 @@ def _answers_by_link_id(items: list[dict]) -> dict[str, list[dict]]:
     return found
 
 
-def trusted_total(form: Form, item: FormItem, value: Any, qr: dict) -> bool:
+def trusted_total(form: Form, item: FormItem, value: Any, qr: dict[str, Any]) -> bool:
     """Whether a total-score answer may become an Observation: computed by the app, in range, and
     (for an ordinal sum) equal to the sum recomputed from the response itself."""
     if value is None or isinstance(value, bool) or typed_total_problem(item, value) is not None:
@@ -183,11 +185,11 @@ def trusted_total(form: Form, item: FormItem, value: Any, qr: dict) -> bool:
     return Decimal(str(value)) == total
 
 
-def extract_observations(form: Form, qr: dict, meta: ExtractMeta) -> list[dict]:
+def extract_observations(form: Form, qr: dict[str, Any], meta: ExtractMeta) -> list[dict[str, Any]]:
     """Observations for a completed QuestionnaireResponse (built by to_questionnaire_response)."""
     instrument = instrument_for(form)
     root = form.observation_extract is True
-    observations: list[dict] = []
+    observations: list[dict[str, Any]] = []
     inside_panel: set[int] = set()
     for item, qr_item, flag in _walk(form, qr.get("item") or [], root):
         if id(qr_item) in inside_panel:
@@ -210,7 +212,7 @@ def extract_observations(form: Form, qr: dict, meta: ExtractMeta) -> list[dict]:
                     continue
                 obs = _base(item.code, meta)
                 obs["valueQuantity"] = {"value": Decimal(str(value_raw)), "unit": "{score}", "system": UCUM, "code": "{score}"}
-                label = band(instrument, Decimal(str(value_raw)))
+                label = band(instrument, Decimal(str(value_raw))) if instrument is not None else None
                 if label:
                     obs["interpretation"] = [{"text": label}]
                 observations.append(obs)

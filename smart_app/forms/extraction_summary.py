@@ -35,15 +35,15 @@ def _concept_text(concept: Any) -> str | None:
     """The human text of a CodeableConcept (text, else the first coding's display)."""
     if not isinstance(concept, dict):
         return None
-    if isinstance(concept.get("text"), str) and concept["text"]:
-        return concept["text"]
+    if isinstance(text := concept.get("text"), str) and text:
+        return text
     for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and isinstance(coding.get("display"), str) and coding["display"]:
-            return coding["display"]
+        if isinstance(coding, dict) and isinstance(display := coding.get("display"), str) and display:
+            return display
     return None
 
 
-def _value_text(resource: dict) -> str | None:
+def _value_text(resource: dict[str, Any]) -> str | None:
     """An Observation's value in words."""
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict) and quantity.get("value") is not None:
@@ -56,7 +56,7 @@ def _value_text(resource: dict) -> str | None:
     return _concept_text(resource.get("valueCodeableConcept"))
 
 
-def _name_text(resource: dict) -> str | None:
+def _name_text(resource: dict[str, Any]) -> str | None:
     """A person's name as written."""
     for name in resource.get("name") or []:
         if isinstance(name, dict):
@@ -66,7 +66,7 @@ def _name_text(resource: dict) -> str | None:
     return None
 
 
-def _detail(resource: dict) -> str | None:
+def _detail(resource: dict[str, Any]) -> str | None:
     """The one thing that says which resource this is."""
     kind = resource.get("resourceType")
     if kind == "Observation":
@@ -94,7 +94,7 @@ def _detail(resource: dict) -> str | None:
     return None
 
 
-def describe(resource: dict, reader: str) -> str:
+def describe(resource: dict[str, Any], reader: str) -> str:
     """One plain line for an extracted resource; reader is "patient" or "clinician"."""
     kinds = _KINDS.get(str(resource.get("resourceType")), (N_("Something for your record"), N_("A record entry")))
     lead = Text(kinds[1] if reader == "clinician" else kinds[0])

@@ -109,8 +109,7 @@ def general_messages(error: FhirError) -> list[str]:
     """Issue texts that name no answer, shown above the form (escaped by the template)."""
     if error.code is not FhirErrorCode.INVALID and error.status not in (400, 422):
         return []
-    return [i.details_text or i.diagnostics for i in error.issues
-            if not i.expression and (i.details_text or i.diagnostics)][:5]
+    return [text for i in error.issues if not i.expression and (text := i.details_text or i.diagnostics)][:5]
 
 
 def attach_field_errors(view: FormView, errors: Mapping[str, list[str]]) -> None:

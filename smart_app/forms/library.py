@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from smart_app.ehr.fhirjson import loads
 
@@ -17,7 +18,7 @@ LIBRARY_BASE = "http://smart-previsit.example.org/fhir/Questionnaire/"
 
 
 @lru_cache(maxsize=1)
-def _load() -> tuple[dict, ...]:
+def _load() -> tuple[dict[str, Any], ...]:
     """Read and parse every bundled `*.json` once, in file-name order (decimals kept exact).
 
     Other areas ship their Questionnaires here too (e.g. medication-review.json).
@@ -27,7 +28,7 @@ def _load() -> tuple[dict, ...]:
     return tuple(loads(folder.joinpath(name).read_text(encoding="utf-8")) for name in names)
 
 
-def shared() -> tuple[dict, ...]:
+def shared() -> tuple[dict[str, Any], ...]:
     """All bundled Questionnaires as the process-wide cached objects: never modify them.
 
     Per-request code reads these instead of deep-copying the library on every page.
@@ -35,7 +36,7 @@ def shared() -> tuple[dict, ...]:
     return _load()
 
 
-def shared_find(canonical: str) -> dict | None:
+def shared_find(canonical: str) -> dict[str, Any] | None:
     """The cached bundled Questionnaire for `url` or `url|version` (read-only); None when not bundled."""
     url, _, version = canonical.partition("|")
     for questionnaire in _load():
@@ -49,12 +50,12 @@ def is_shared(questionnaire: object) -> bool:
     return any(questionnaire is q for q in _load())
 
 
-def load_library() -> list[dict]:
+def load_library() -> list[dict[str, Any]]:
     """All bundled Questionnaires (copies the caller may modify)."""
     return copy.deepcopy(list(_load()))
 
 
-def find(canonical: str) -> dict | None:
+def find(canonical: str) -> dict[str, Any] | None:
     """A bundled Questionnaire by canonical `url` or `url|version` (a copy); None when not bundled."""
     found = shared_find(canonical)
     return copy.deepcopy(found) if found is not None else None

@@ -10,7 +10,7 @@ import copy
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from markupsafe import Markup
 
@@ -156,8 +156,8 @@ class FormItem:
     min_occurs: int | None = None
     max_occurs: int | None = None
     entry_format: str | None = None
-    unit: dict | None = None
-    unit_options: tuple[dict, ...] = ()
+    unit: dict[str, Any] | None = None
+    unit_options: tuple[dict[str, Any], ...] = ()
     options: tuple[Option, ...] = ()
     options_note: str | None = None  # why options could not be resolved
     answer_value_set: str | None = None  # a non-contained answerValueSet canonical (resolved outside the form)
@@ -173,14 +173,14 @@ class FormItem:
     answer_expression: Expression | None = None
     initial: tuple[tuple[str, Any], ...] = ()  # (FHIR suffix, typed value)
     variables: tuple[Expression, ...] = ()
-    code: tuple[dict, ...] = ()
+    code: tuple[dict[str, Any], ...] = ()
     observation_extract: bool | None = None
     observation_link_period: tuple[Decimal, str] | None = None  # (value, UCUM unit)
     max_size: int = DEFAULT_MAX_ATTACHMENT_BYTES
     mime_types: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     definition: str | None = None
-    source: dict = field(default_factory=dict, repr=False)  # the item's JSON, for %qitem
+    source: dict[str, Any] = field(default_factory=dict, repr=False)  # the item's JSON, for %qitem
     notes: list[str] = field(default_factory=list)  # what was degraded here, for the form's owner
     help: list["FormItem"] = field(default_factory=list)
     children: list["FormItem"] = field(default_factory=list)
@@ -216,13 +216,13 @@ class FormItem:
 class Form:
     """A parsed Questionnaire: item tree, link-id index and form-level settings."""
 
-    questionnaire: dict
+    questionnaire: dict[str, Any]
     url: str | None
     version: str | None
     title: str
     items: list[FormItem]
     by_link_id: dict[str, FormItem]
-    code: tuple[dict, ...] = ()
+    code: tuple[dict[str, Any], ...] = ()
     variables: tuple[Expression, ...] = ()
     launch_context: tuple[LaunchContextSpec, ...] = ()
     observation_extract: bool | None = None
@@ -249,12 +249,12 @@ class Form:
             stack.extend(reversed(item.children))
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     """A JSON array, or [] for anything else (malformed input reads as absent)."""
     return value if isinstance(value, list) else []
 
 
-def _ext(element: Any, url: str) -> dict | None:
+def _ext(element: Any, url: str) -> dict[str, Any] | None:
     """First extension with this url, or None."""
     if not isinstance(element, dict):
         return None
@@ -264,14 +264,14 @@ def _ext(element: Any, url: str) -> dict | None:
     return None
 
 
-def _exts(element: Any, url: str) -> list[dict]:
+def _exts(element: Any, url: str) -> list[dict[str, Any]]:
     """All extensions with this url."""
     if not isinstance(element, dict):
         return []
     return [e for e in _list(element.get("extension")) if isinstance(e, dict) and e.get("url") == url]
 
 
-def _value(ext: dict | None) -> tuple[str, Any] | None:
+def _value(ext: dict[str, Any] | None) -> tuple[str, Any] | None:
     """(suffix, value) of an extension's value[x], or None."""
     if not isinstance(ext, dict):
         return None
@@ -292,14 +292,14 @@ def _dec(raw: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _coding(raw: Any) -> dict | None:
+def _coding(raw: Any) -> dict[str, Any] | None:
     """A Coding with string system/version/code/display only; None without a string code."""
     if not isinstance(raw, dict) or not isinstance(raw.get("code"), str):
         return None
     return {k: raw[k] for k in ("system", "version", "code", "display") if isinstance(raw.get(k), str)}
 
 
-def _codings(raw: Any) -> tuple[dict, ...]:
+def _codings(raw: Any) -> tuple[dict[str, Any], ...]:
     """Well-formed Codings from a JSON array (item.code, Questionnaire.code)."""
     return tuple(c for c in map(_coding, _list(raw)) if c is not None)
 
@@ -320,7 +320,7 @@ def _well_formed(suffix: str, value: Any) -> bool:
     if suffix in ("Integer", "Decimal") and isinstance(value, bool):
         return False
     if suffix == "Quantity":
-        return _dec(value.get("value")) is not None
+        return isinstance(value, dict) and _dec(value.get("value")) is not None
     return True
 
 
@@ -329,7 +329,7 @@ def _int(raw: Any) -> int | None:
     return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 
-def _code_of(ext: dict | None) -> str | None:
+def _code_of(ext: dict[str, Any] | None) -> str | None:
     """First coding code of a CodeableConcept or code-valued extension."""
     val = _value(ext)
     if not val:
@@ -346,7 +346,7 @@ def _code_of(ext: dict | None) -> str | None:
     return None
 
 
-def _expression(ext: dict | None, notes: list[str] | None = None,
+def _expression(ext: dict[str, Any] | None, notes: list[str] | None = None,
                 languages: frozenset[str] = frozenset({FHIRPATH})) -> Expression | None:
     """An SDC Expression from an extension, or None (with a note) when its language is not one we run here.
 
@@ -385,7 +385,7 @@ def _rich_text(element: Any) -> Markup | None:
     return None
 
 
-def coding_token(coding: dict) -> str:
+def coding_token(coding: Mapping[str, Any]) -> str:
     """Stable token for a Coding: `system|code` (system may be empty)."""
     return f"{coding.get('system') or ''}|{coding.get('code') or ''}"
 
@@ -408,7 +408,7 @@ def _option_label(suffix: str, value: Any) -> str:
     return str(value)
 
 
-def _ordinal(element: dict) -> Decimal | None:
+def _ordinal(element: dict[str, Any]) -> Decimal | None:
     """Score of an option or concept from ordinalValue, itemWeight or iso21090-CO-value."""
     for url in (URL_ORDINAL, URL_ITEM_WEIGHT, URL_CO_VALUE):
         val = _value(_ext(element, url))
@@ -417,7 +417,7 @@ def _ordinal(element: dict) -> Decimal | None:
     return None
 
 
-def _make_option(suffix: str, value: Any, source: dict, selected: bool = False, raw_value: Any = None) -> Option:
+def _make_option(suffix: str, value: Any, source: dict[str, Any], selected: bool = False, raw_value: Any = None) -> Option:
     """Build an Option from a typed value and the element carrying its extensions.
 
     `raw_value` is the value as the Questionnaire wrote it (a Coding with its own extensions):
@@ -438,7 +438,7 @@ def _make_option(suffix: str, value: Any, source: dict, selected: bool = False, 
     )
 
 
-def options_from_value_set(vs: dict) -> list[Option] | None:
+def options_from_value_set(vs: dict[str, Any]) -> list[Option] | None:
     """Options from a ValueSet's expansion or enumerated compose; None if neither is usable."""
     expansion = vs.get("expansion")
     contains = expansion.get("contains") if isinstance(expansion, dict) else None
@@ -488,12 +488,12 @@ def _enable_when(cond: Any) -> EnableWhen | None:
 class _Builder:
     """Builds FormItems from raw JSON iteratively, enforcing limits."""
 
-    def __init__(self, questionnaire: dict) -> None:
+    def __init__(self, questionnaire: dict[str, Any]) -> None:
         """Index contained ValueSets; start the item count."""
         self.q = questionnaire
         self.count = 0
         self.by_link_id: dict[str, FormItem] = {}
-        self.contained: dict[str, dict] = {}
+        self.contained: dict[str, dict[str, Any]] = {}
         for r in _list(questionnaire.get("contained")):
             if isinstance(r, dict) and r.get("resourceType") == "ValueSet":
                 # Found by "#id" or by the contained ValueSet's own canonical url (never fetched).
@@ -505,7 +505,7 @@ class _Builder:
     def build(self) -> list[FormItem]:
         """Parse the item tree depth-first, in document order, without Python recursion."""
         roots: list[FormItem] = []
-        stack: list[tuple[dict, FormItem | None, int]] = [
+        stack: list[tuple[dict[str, Any], FormItem | None, int]] = [
             (raw, None, 1) for raw in reversed(self._items_of(self.q))
         ]
         while stack:
@@ -528,7 +528,7 @@ class _Builder:
         return roots
 
     @staticmethod
-    def _items_of(element: dict) -> list[dict]:
+    def _items_of(element: dict[str, Any]) -> list[dict[str, Any]]:
         """Child item list, type-checked."""
         items = element.get("item") or []
         if not isinstance(items, list):
@@ -583,7 +583,7 @@ class _Builder:
         self.by_link_id[link_id] = item
         return item
 
-    def _constraints(self, item: FormItem, raw: dict) -> None:
+    def _constraints(self, item: FormItem, raw: dict[str, Any]) -> None:
         """Validation and entry extensions."""
         item.min_length = _int((_value(_ext(raw, URL_MIN_LENGTH)) or (None, None))[1])
         regex = _value(_ext(raw, URL_REGEX))
@@ -603,8 +603,9 @@ class _Builder:
         item.item_control = _code_of(_ext(raw, URL_ITEM_CONTROL))
         item.choice_orientation = _code_of(_ext(raw, URL_CHOICE_ORIENTATION))
         size = _value(_ext(raw, URL_MAX_SIZE))
-        if size and _dec(size[1]) is not None:
-            item.max_size = int(_dec(size[1]))
+        max_size = _dec(size[1]) if size else None
+        if max_size is not None:
+            item.max_size = int(max_size)
         item.mime_types = tuple(
             str(v[1]) for v in map(_value, _exts(raw, URL_MIME_TYPE)) if v
         )
@@ -620,9 +621,9 @@ class _Builder:
             if amount is not None and 0 < amount <= 10_000:
                 item.observation_link_period = (amount, str(period[1].get("code") or "d"))
 
-    def _behaviour(self, item: FormItem, raw: dict) -> None:
+    def _behaviour(self, item: FormItem, raw: dict[str, Any]) -> None:
         """enableWhen, expressions, initial values."""
-        conditions = []
+        conditions: list[EnableWhen] = []
         for cond in _list(raw.get("enableWhen")):
             parsed = _enable_when(cond)
             if parsed is None:
@@ -651,7 +652,7 @@ class _Builder:
             if k.startswith("value") and _well_formed(k[5:], v)
         )
 
-    def _options(self, item: FormItem, raw: dict) -> None:
+    def _options(self, item: FormItem, raw: dict[str, Any]) -> None:
         """answerOption, or a contained/expanded answerValueSet; never fetched."""
         options: list[Option] = []
         for opt in _list(raw.get("answerOption")):
@@ -685,7 +686,7 @@ class _Builder:
         item.options = tuple(options)
 
 
-def _launch_contexts(q: dict) -> tuple[LaunchContextSpec, ...]:
+def _launch_contexts(q: dict[str, Any]) -> tuple[LaunchContextSpec, ...]:
     """Declared SDC launchContext entries (name + types)."""
     specs = []
     for ext in _exts(q, URL_LAUNCH_CONTEXT):
@@ -759,7 +760,7 @@ def build_form(questionnaire: Any) -> Form:
     )
 
 
-def add_reference_candidates(form: Form, candidates: dict[str, list[dict]]) -> None:
+def add_reference_candidates(form: Form, candidates: dict[str, list[dict[str, Any]]]) -> None:
     """Offer caller-supplied References (e.g. the care team) as choices for reference items.
 
     `candidates` maps linkId -> Reference dicts ({"reference": "Practitioner/1", "display": ...}).
@@ -776,7 +777,7 @@ def add_reference_candidates(form: Form, candidates: dict[str, list[dict]]) -> N
         )
 
 
-def with_expansions(form: Form, expansions: dict[str, dict]) -> Form:
+def with_expansions(form: Form, expansions: dict[str, dict[str, Any]]) -> Form:
     """A copy of `form` whose non-contained value sets use these expansions (canonical -> expanded ValueSet).
 
     The shared, cached form is never changed; items without a usable expansion keep what they
@@ -792,7 +793,7 @@ def with_expansions(form: Form, expansions: dict[str, dict]) -> Form:
     # Copy the item tree only: the raw Questionnaire stays the one shared, read-only object.
     copied = copy.deepcopy(form, memo={id(form.questionnaire): form.questionnaire})
     for item in copied.by_link_id.values():
-        options = usable.get(item.answer_value_set or "")
-        if options is not None:
-            item.options, item.options_source, item.options_note = options, SOURCE_EHR, None
+        expanded = usable.get(item.answer_value_set or "")
+        if expanded is not None:
+            item.options, item.options_source, item.options_note = expanded, SOURCE_EHR, None
     return copied

@@ -12,7 +12,7 @@ its top-level items instead). Pure: the views ask `sections(form)` and `step_vie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from smart_app.text import N_, Text
 
@@ -67,7 +67,7 @@ class StepView:
     current: int
     sections: tuple[SectionState, ...]
     nodes: tuple[ItemView, ...]
-    errors: tuple  # FieldErrors on this page (the others are counted per section)
+    errors: tuple[Any, ...]  # FieldErrors on this page (the others are counted per section)
 
     @property
     def is_last(self) -> bool:
@@ -190,7 +190,8 @@ def step_view(view: FormView, steps: tuple[Section, ...], current: int) -> StepV
         counts[index][0] += 1
         counts[index][1] += 1 if node.answers else 0
         counts[index][2] += 1 if node.errors else 0
-    states = tuple(SectionState(s, *counts[s.index], current=s.index == current) for s in steps)
+    states = tuple(SectionState(s, questions=counts[s.index][0], answered=counts[s.index][1],
+                                errors=counts[s.index][2], current=s.index == current) for s in steps)
     own = steps[current].link_ids
     errors = tuple(e for e in view.errors if getattr(e, "link_id", None) in own)
     return StepView(current, states, _nodes_of(view, steps[current].items), errors)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 from .answers import Answer, answer_to_token
 from .expressions import FillContext, add_variables, environment, run, to_answers
@@ -33,7 +33,7 @@ def _parse_instant(text: str) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _effective(obs: dict) -> dt.datetime | None:
+def _effective(obs: dict[str, Any]) -> dt.datetime | None:
     """When an Observation applies: effectiveDateTime, effectivePeriod.end/start, or issued."""
     period = obs.get("effectivePeriod") or {}
     for text in (obs.get("effectiveDateTime"), obs.get("effectiveInstant"), period.get("end"),
@@ -43,13 +43,13 @@ def _effective(obs: dict) -> dt.datetime | None:
     return None
 
 
-def _matches_code(obs: dict, item: FormItem) -> bool:
+def _matches_code(obs: dict[str, Any], item: FormItem) -> bool:
     """Observation.code shares a system+code with item.code."""
     wanted = {(c.get("system"), c.get("code")) for c in item.code}
     return any((c.get("system"), c.get("code")) in wanted for c in (obs.get("code") or {}).get("coding") or [])
 
 
-def _observation_answer(item: FormItem, obs: dict) -> Answer | None:
+def _observation_answer(item: FormItem, obs: dict[str, Any]) -> Answer | None:
     """The Observation's value as an answer for this item, if the types fit (no unit conversion)."""
     quantity = obs.get("valueQuantity")
     if isinstance(quantity, dict) and quantity.get("value") is not None:
@@ -83,7 +83,7 @@ def _observation_answer(item: FormItem, obs: dict) -> Answer | None:
     return None
 
 
-def _subject_ok(obs: dict, ctx: FillContext) -> bool:
+def _subject_ok(obs: dict[str, Any], ctx: FillContext) -> bool:
     """Defence in depth: only the launch patient's Observations may prefill."""
     patient = ctx.resources.get("patient")
     if not patient or not patient.get("id"):
@@ -91,7 +91,7 @@ def _subject_ok(obs: dict, ctx: FillContext) -> bool:
     return (obs.get("subject") or {}).get("reference") == f"Patient/{patient['id']}"
 
 
-def latest_observation(item: FormItem, observations: Iterable[dict], now: dt.datetime, ctx: FillContext) -> dict | None:
+def latest_observation(item: FormItem, observations: Iterable[dict[str, Any]], now: dt.datetime, ctx: FillContext) -> dict[str, Any] | None:
     """The most recent usable Observation for this item within its observationLinkPeriod."""
     if item.observation_link_period is None or not item.code:
         return None
@@ -100,7 +100,7 @@ def latest_observation(item: FormItem, observations: Iterable[dict], now: dt.dat
     if days is None:
         return None
     since = now - dt.timedelta(days=float(amount * days))
-    best: tuple[dt.datetime, dict] | None = None
+    best: tuple[dt.datetime, dict[str, Any]] | None = None
     for obs in observations:
         if obs.get("status") not in _USABLE_STATUS or not _matches_code(obs, item) or not _subject_ok(obs, ctx):
             continue
@@ -115,7 +115,7 @@ def latest_observation(item: FormItem, observations: Iterable[dict], now: dt.dat
 def populate(
     form: Form,
     ctx: FillContext,
-    observations: Iterable[dict] = (),
+    observations: Iterable[dict[str, Any]] = (),
     now: dt.datetime | None = None,
 ) -> Prefill:
     """Initial values from initialExpression and observationLinkPeriod, marked from the record."""

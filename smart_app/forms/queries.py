@@ -9,7 +9,7 @@ outside the known compartment and shared-definition lists are refused.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from smart_app.ehr.client import FhirError
@@ -67,11 +67,11 @@ def pin_to_patient(resource_type: str, params: list[tuple[str, str]], patient_id
     return [(k, v) for k, v in params if k not in PATIENT_PARAMS] + [("patient", patient_id)]
 
 
-def query_runner(launch: "Launch") -> Callable[[str], dict]:
+def query_runner(launch: "Launch") -> Callable[[str], dict[str, Any]]:
     """A runner for FillContext.fhir_query bound to this launch: at most MAX_PAGES pages, one searchset Bundle back."""
     ctx = launch.context
 
-    def run(query: str) -> dict:
+    def run(query: str) -> dict[str, Any]:
         """Run one substituted x-fhir-query on the launch's server."""
         resource_type, params = _split(query, ctx.iss)
         params = pin_to_patient(resource_type, params, ctx.patient_id)

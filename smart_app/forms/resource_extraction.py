@@ -95,7 +95,7 @@ _PATH_RE = re.compile(r"^[A-Z][A-Za-z]+(\.[A-Za-z]+(\[x\])?(:[A-Za-z]+)?)*$")
 class Extracted:
     """One resource a response yields, with a key stable within the submission (for its identifier)."""
 
-    resource: dict
+    resource: dict[str, Any]
     key: str
     proposal: bool = False  # a Task carrying a proposed Patient update (never applied by the app)
 
@@ -112,14 +112,14 @@ class ExtractionResult:
 # --------------------------------------------------------------------------------------- helpers
 
 
-def _exts(element: Any, url: str) -> list[dict]:
+def _exts(element: Any, url: str) -> list[dict[str, Any]]:
     """Extensions with this url on a JSON element."""
     if not isinstance(element, dict):
         return []
     return [e for e in element.get("extension") or [] if isinstance(e, dict) and e.get("url") == url]
 
 
-def _sub(ext: dict, name: str) -> Any:
+def _sub(ext: dict[str, Any], name: str) -> Any:
     """value[x] of a named sub-extension."""
     for sub in ext.get("extension") or []:
         if isinstance(sub, dict) and sub.get("url") == name:
@@ -127,10 +127,10 @@ def _sub(ext: dict, name: str) -> Any:
     return None
 
 
-def _expression_text(ext: dict) -> str | None:
+def _expression_text(ext: dict[str, Any]) -> str | None:
     """FHIRPath text of an extension whose value is a string or an Expression."""
-    if isinstance(ext.get("valueString"), str):
-        return ext["valueString"]
+    if isinstance(text := ext.get("valueString"), str):
+        return text
     expr = ext.get("valueExpression")
     if isinstance(expr, dict) and expr.get("language", "text/fhirpath") == "text/fhirpath":
         return expr.get("expression") if isinstance(expr.get("expression"), str) else None
@@ -149,13 +149,13 @@ def _plain(value: Any) -> Any:
 class _Evaluator:
     """Runs FHIRPath on the response, reporting (not raising) failures."""
 
-    def __init__(self, qr: dict, env: dict[str, Any], result: ExtractionResult) -> None:
+    def __init__(self, qr: dict[str, Any], env: dict[str, Any], result: ExtractionResult) -> None:
         """Bind the response (%resource) and variables."""
         self.qr = qr
         self.env = {"resource": qr, "rootResource": qr, **env}
         self.result = result
 
-    def run(self, context: Any, expression: str, where: str, extra: dict | None = None) -> list:
+    def run(self, context: Any, expression: str, where: str, extra: dict[str, Any] | None = None) -> list[Any]:
         """Evaluate on a context: a QR item (typed by its path), the response, or a plain value."""
         env = {**self.env, **(extra or {})}
         try:
@@ -172,7 +172,7 @@ class _Evaluator:
         return [_plain(v) for v in found]
 
 
-def _qr_items(items: list[dict]) -> Iterator[dict]:
+def _qr_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Every QR item (including those nested under answers), document order, iteratively."""
     stack = list(reversed(items))
     while stack:
@@ -186,7 +186,7 @@ def _qr_items(items: list[dict]) -> Iterator[dict]:
         stack.extend(reversed(children))
 
 
-def _q_items(items: list[dict]) -> Iterator[dict]:
+def _q_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Every Questionnaire item, document order, iteratively."""
     stack = list(reversed(items))
     while stack:
@@ -196,12 +196,12 @@ def _q_items(items: list[dict]) -> Iterator[dict]:
             stack.extend(reversed(node.get("item") or []))
 
 
-def _instances(qr: dict, link_id: str) -> list[dict]:
+def _instances(qr: dict[str, Any], link_id: str) -> list[dict[str, Any]]:
     """The QR item instances with this linkId (one per repetition of its group)."""
     return [n for n in _qr_items(qr.get("item") or []) if n.get("linkId") == link_id]
 
 
-def _answer_values(node: dict) -> list[tuple[str, Any]]:
+def _answer_values(node: dict[str, Any]) -> list[tuple[str, Any]]:
     """(suffix, value) of each answer of a QR item."""
     out = []
     for answer in node.get("answer") or []:
@@ -214,7 +214,7 @@ def _answer_values(node: dict) -> list[tuple[str, Any]]:
 # --------------------------------------------------------------------------------------- variables
 
 
-def _allocated(questionnaire: dict, meta: ExtractMeta, seed: str) -> dict[str, str]:
+def _allocated(questionnaire: dict[str, Any], meta: ExtractMeta, seed: str) -> dict[str, str]:
     """extractAllocateId variables: the Patient's one means the launch patient; others a stable urn."""
     names = [e.get("valueString") for item in [questionnaire, *_q_items(questionnaire.get("item") or [])]
              for e in _exts(item, URL_ALLOCATE_ID) if isinstance(e.get("valueString"), str)]
@@ -234,16 +234,16 @@ def _allocated(questionnaire: dict, meta: ExtractMeta, seed: str) -> dict[str, s
     return out
 
 
-def _names_patient(questionnaire: dict, ext: dict) -> bool:
+def _names_patient(questionnaire: dict[str, Any], ext: dict[str, Any]) -> bool:
     """Whether a templateExtract/definitionExtract extension produces a Patient."""
     definition = _sub(ext, "definition")
     if isinstance(definition, str):
         return definition.rstrip("/").rsplit("/", 1)[-1] == "Patient"
     template = _template(questionnaire, _sub(ext, "template"))
-    return bool(template) and template.get("resourceType") == "Patient"
+    return template is not None and bool(template) and template.get("resourceType") == "Patient"
 
 
-def _template(questionnaire: dict, ref: Any) -> dict | None:
+def _template(questionnaire: dict[str, Any], ref: Any) -> dict[str, Any] | None:
     """The contained resource a templateExtract names ("#id")."""
     target = ref.get("reference") if isinstance(ref, dict) else None
     if not isinstance(target, str) or not target.startswith("#"):
@@ -273,7 +273,7 @@ class _TemplateFiller:
         values = self._expand(element, context)
         return values[0] if values else None
 
-    def _expand(self, element: Any, context: Any) -> list:
+    def _expand(self, element: Any, context: Any) -> list[Any]:
         """One template element -> its filled copies (a context with n results gives n copies)."""
         if not isinstance(element, dict):
             return [element]
@@ -293,7 +293,7 @@ class _TemplateFiller:
                 out.append(filled)
         return out
 
-    def _object(self, element: dict, context: Any) -> dict:
+    def _object(self, element: dict[str, Any], context: Any) -> dict[str, Any]:
         """A complex element's own keys filled: primitives from their `_key` value expressions."""
         out: dict[str, Any] = {}
         for key, value in element.items():
@@ -314,7 +314,7 @@ class _TemplateFiller:
                 continue
             name = key[1:]
             entries = shadow if isinstance(shadow, list) else [shadow]
-            results = []
+            results: list[Any] = []
             for entry in entries:
                 ext = next(iter(_exts(entry, URL_TEMPLATE_VALUE)), None)
                 text = _expression_text(ext) if ext else None
@@ -327,7 +327,7 @@ class _TemplateFiller:
         return out
 
 
-def _as_reference(resource: dict) -> dict:
+def _as_reference(resource: dict[str, Any]) -> dict[str, Any]:
     """Reference-typed elements filled with a bare string become {"reference": ...}."""
     def fix(value: Any, key: str | None) -> Any:
         """Recursively rewrite."""
@@ -338,10 +338,10 @@ def _as_reference(resource: dict) -> dict:
         if key in _REFERENCE_KEYS and isinstance(value, str):
             return {"reference": value}
         return value
-    return fix(resource, None)
+    return {k: fix(v, k) for k, v in resource.items()}
 
 
-def _template_resources(form_q: dict, qr: dict, ev: _Evaluator, result: ExtractionResult) -> Iterator[tuple[dict, str]]:
+def _template_resources(form_q: dict[str, Any], qr: dict[str, Any], ev: _Evaluator, result: ExtractionResult) -> Iterator[tuple[dict[str, Any], str]]:
     """(resource, key) for every templateExtract on the Questionnaire and its items."""
     holders = [(form_q, None)] + [(i, i.get("linkId")) for i in _q_items(form_q.get("item") or [])]
     for holder, link_id in holders:
@@ -429,7 +429,7 @@ def _shape(value: Any, full_path: str, key: str, suffix: str | None) -> Any:
     return value
 
 
-def _place(resource: dict, path: list[str], value: Any, suffix: str | None, *, new_entry: bool = False) -> dict | None:
+def _place(resource: dict[str, Any], path: list[str], value: Any, suffix: str | None, *, new_entry: bool = False) -> dict[str, Any] | None:
     """Put `value` at `path` (path[0] names `resource`'s own element path, e.g. "Patient" or
     "Patient.name"); arrays get a new entry or extend the last one.
 
@@ -471,14 +471,14 @@ def _place(resource: dict, path: list[str], value: Any, suffix: str | None, *, n
 class _DefinitionBuilder:
     """Builds the resources of definition-based extraction."""
 
-    def __init__(self, form_q: dict, qr: dict, ev: _Evaluator, result: ExtractionResult) -> None:
+    def __init__(self, form_q: dict[str, Any], qr: dict[str, Any], ev: _Evaluator, result: ExtractionResult) -> None:
         """Keep the inputs."""
         self.q = form_q
         self.qr = qr
         self.ev = ev
         self.result = result
 
-    def resources(self) -> Iterator[tuple[dict, str]]:
+    def resources(self) -> Iterator[tuple[dict[str, Any], str]]:
         """(resource, key) for each definitionExtract on the Questionnaire or its items."""
         holders = [(self.q, None)] + [(i, i.get("linkId")) for i in _q_items(self.q.get("item") or [])]
         for holder, link_id in holders:
@@ -506,7 +506,7 @@ class _DefinitionBuilder:
                     if len(resource) > 1:
                         yield resource, f"def/{link_id or '_'}/{i}"
 
-    def _type_of(self, holder: dict, canonical: str) -> str | None:
+    def _type_of(self, holder: dict[str, Any], canonical: str) -> str | None:
         """The resource type: from the children's definition paths, else the canonical's last segment."""
         for item in [holder, *_q_items(holder.get("item") or [])]:
             path = _element_path(item.get("definition"), canonical)
@@ -519,7 +519,7 @@ class _DefinitionBuilder:
         tail = canonical.rstrip("/").rsplit("/", 1)[-1]
         return tail if re.fullmatch(r"[A-Z][A-Za-z]+", tail) else None
 
-    def _fixed_values(self, holder: dict, canonical: str, resource: dict, context: Any) -> None:
+    def _fixed_values(self, holder: dict[str, Any], canonical: str, resource: dict[str, Any], context: Any) -> None:
         """definitionExtractValue on the extracting element: fixed or computed values."""
         for ext in _exts(holder, URL_DEFINITION_VALUE):
             path = _element_path(_sub(ext, "definition"), canonical)
@@ -537,8 +537,8 @@ class _DefinitionBuilder:
             for value in values[:1] if path[-1] not in _ARRAYS else values:
                 _place(resource, path, value, suffix if suffix not in ("Code", "Uri", "String") else None)
 
-    def _item_value(self, item: dict, node: dict, canonical: str, resource: dict,
-                    target: tuple[list[str], dict] | None = None, *, with_fixed: bool = True) -> None:
+    def _item_value(self, item: dict[str, Any], node: dict[str, Any], canonical: str, resource: dict[str, Any],
+                    target: tuple[list[str], dict[str, Any]] | None = None, *, with_fixed: bool = True) -> None:
         """An answered item with a definition writes its answers there (and its own fixed values)."""
         path = _element_path(item.get("definition"), canonical)
         if not path or item.get("type") == "group":
@@ -549,16 +549,16 @@ class _DefinitionBuilder:
             self._write(resource, path, value, suffix, target)
 
     @staticmethod
-    def _write(resource: dict, path: list[str], value: Any, suffix: str | None,
-               target: tuple[list[str], dict] | None) -> None:
+    def _write(resource: dict[str, Any], path: list[str], value: Any, suffix: str | None,
+               target: tuple[list[str], dict[str, Any]] | None) -> None:
         """Write relative to a group's entry when the path lies under it, else from the resource."""
         if target and path[:len(target[0])] == target[0] and len(path) > len(target[0]):
             _place(target[1], [".".join(target[0]), *path[len(target[0]):]], value, suffix)
         else:
             _place(resource, path, value, suffix)
 
-    def _children(self, items: list[dict], answers: list[dict], canonical: str, resource: dict,
-                  target: tuple[list[str], dict] | None) -> None:
+    def _children(self, items: list[dict[str, Any]], answers: list[dict[str, Any]], canonical: str, resource: dict[str, Any],
+                  target: tuple[list[str], dict[str, Any]] | None) -> None:
         """Walk child items (not into items that start their own extraction)."""
         for item in items:
             if _exts(item, URL_DEFINITION_EXTRACT):
@@ -582,7 +582,7 @@ class _DefinitionBuilder:
                     if nested:
                         self._children(item.get("item") or [], nested, canonical, resource, target)
 
-    def _fixed_into(self, ext: dict, relative: list[str], entry: dict, context: Any) -> None:
+    def _fixed_into(self, ext: dict[str, Any], relative: list[str], entry: dict[str, Any], context: Any) -> None:
         """A definitionExtractValue whose path lies inside a group's entry."""
         expression = _sub(ext, "expression")
         fixed = next((v for s in ext.get("extension") or [] if s.get("url") == "fixed-value"
@@ -597,7 +597,7 @@ class _DefinitionBuilder:
 # --------------------------------------------------------------------------------------- binding
 
 
-def _bind(resource: dict, meta: ExtractMeta) -> dict:
+def _bind(resource: dict[str, Any], meta: ExtractMeta) -> dict[str, Any]:
     """Who and when from the launch; safe defaults for what a patient reports."""
     type_ = resource["resourceType"]
     subject = SUBJECT_ELEMENT.get(type_)
@@ -627,7 +627,7 @@ def _bind(resource: dict, meta: ExtractMeta) -> dict:
     return resource
 
 
-def _missing_required(resource: dict) -> str | None:
+def _missing_required(resource: dict[str, Any]) -> str | None:
     """What a resource lacks to be valid R4 (such resources are not written)."""
     type_ = resource["resourceType"]
     if type_ == "Observation" and not resource.get("code"):
@@ -641,7 +641,7 @@ def _missing_required(resource: dict) -> str | None:
     return None
 
 
-def patient_proposal(proposed: dict, meta: ExtractMeta) -> dict:
+def patient_proposal(proposed: dict[str, Any], meta: ExtractMeta) -> dict[str, Any]:
     """A Task asking the clinician to review a proposed Patient update (never applied by the app).
 
     The proposed Patient is contained and named by Task.input; Task.focus and Task.for are the
@@ -674,7 +674,7 @@ def patient_proposal(proposed: dict, meta: ExtractMeta) -> dict:
     return task
 
 
-def write_types(questionnaire: dict) -> frozenset[str]:
+def write_types(questionnaire: dict[str, Any]) -> frozenset[str]:
     """The resource types this form's template/definition extraction would write (Patient -> Task)."""
     found: set[str] = set()
     for holder in [questionnaire, *_q_items(questionnaire.get("item") or [])]:
@@ -689,13 +689,13 @@ def write_types(questionnaire: dict) -> frozenset[str]:
     return frozenset(PROPOSAL_TYPE if t == "Patient" else t for t in found if t in (*EXTRACTABLE, "Patient"))
 
 
-def write_scopes(questionnaires: list[dict]) -> list[str]:
+def write_scopes(questionnaires: list[dict[str, Any]]) -> list[str]:
     """SMART v2 create scopes these forms' extraction needs, e.g. `patient/RelatedPerson.c` (sorted)."""
     types = set().union(*(write_types(q) for q in questionnaires)) if questionnaires else set()
     return [f"patient/{t}.c" for t in sorted(types)]
 
 
-def extract_resources(questionnaire: dict, qr: dict, meta: ExtractMeta, *, seed: str = "") -> ExtractionResult:
+def extract_resources(questionnaire: dict[str, Any], qr: dict[str, Any], meta: ExtractMeta, *, seed: str = "") -> ExtractionResult:
     """Template- and definition-based extraction of a completed response (see the module rules).
 
     `seed` makes allocated ids deterministic (the submission id); the same inputs give the same output.

@@ -19,12 +19,12 @@ class ResponseMeta:
     References are FHIR Reference dicts, e.g. {"reference": "Patient/123"}.
     """
 
-    subject: dict | None = None
-    encounter: dict | None = None
-    author: dict | None = None
-    source: dict | None = None
+    subject: dict[str, Any] | None = None
+    encounter: dict[str, Any] | None = None
+    author: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
     authored: str | None = None  # FHIR dateTime with offset
-    identifier: dict | None = None  # {"system": ..., "value": submission id}
+    identifier: dict[str, Any] | None = None  # {"system": ..., "value": submission id}
     status: str = "completed"
     id: str | None = None
     # The Questionnaire's literal reference (its full URL on the EHR), cited when the form has no canonical url.
@@ -39,7 +39,7 @@ def to_questionnaire_response(
     meta: ResponseMeta,
     context: FillContext | None = None,
     view: FormView | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A QuestionnaireResponse for this state; pass `view` to reuse an evaluation already done."""
     if meta.status not in STATUSES:
         raise ValueError(f"unknown QuestionnaireResponse status {meta.status!r}")

@@ -98,10 +98,11 @@ def score_scope(item: FormItem) -> FormItem | None:
 def summed_items(form: Form, item: FormItem) -> tuple[FormItem, ...]:
     """The scored questions (with ordinals) a score item covers: those under its scope, itself excluded."""
     scope = score_scope(item)
+    candidates: list[FormItem] = []
     if scope is None:
-        candidates = form.walk()
+        candidates.extend(form.walk())
     else:
-        stack, candidates = list(reversed(scope.children)), []
+        stack = list(reversed(scope.children))
         while stack:
             node = stack.pop()
             candidates.append(node)
@@ -199,8 +200,7 @@ def score(form: Form, answers: Iterable[tuple[FormItem, list[Answer]]]) -> Score
         ordinals = item.ordinals
         if not ordinals or not item_answers:
             continue
-        points = [ordinals.get(_token(a)) for a in item_answers]
-        points = [p for p in points if p is not None]
+        points = [p for p in (ordinals.get(_token(a)) for a in item_answers) if p is not None]
         if points:
             answered += 1
             total += sum(points, Decimal(0))

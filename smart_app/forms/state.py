@@ -180,9 +180,9 @@ class FormState:
             for key, values in previous.values.items():
                 if key[0] not in scope:
                     state.values[key] = values
-            for key, count in previous.counts.items():
+            for key, repeats in previous.counts.items():
                 if key[0] not in scope:
-                    state.counts[key] = count
+                    state.counts[key] = repeats
         if previous is not None:
             state.from_record = {
                 k for k in previous.from_record if previous.values.get(k) == state.values.get(k)
@@ -268,7 +268,7 @@ class FormState:
             return key_path[:depth] + ((i - 1,) if i > index else (i,)) + key_path[depth + 1:]
 
         for store in (self.values, self.counts):
-            moved = {}
+            moved: dict[Key, Any] = {}
             for (link_id, key_path), value in store.items():
                 if link_id in descendants:
                     new_path = shift(key_path)
@@ -284,7 +284,7 @@ class FormState:
         }
         self.counts[(group.link_id, path)] = max(1, count - 1)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for a draft store."""
         return {
             "values": [[k[0], list(k[1]), v] for k, v in self.values.items()],

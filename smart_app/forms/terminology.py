@@ -40,7 +40,7 @@ TerminologyClient = FhirClient  # the launch's own client: same origin, the laun
 class _Cached:
     """One cache slot: the expanded ValueSet (None: the server could not expand it) and its expiry."""
 
-    value_set: dict | None
+    value_set: dict[str, Any] | None
     version: str | None
     expires: float
 
@@ -95,7 +95,7 @@ def expand_path(canonical: str) -> str:
     return f"{path}&valueSetVersion={quote(version, safe='')}" if version else path
 
 
-def _usable(body: Any) -> dict | None:
+def _usable(body: Any) -> dict[str, Any] | None:
     """An expanded ValueSet with at least one code, or None."""
     if not isinstance(body, dict) or body.get("resourceType") != "ValueSet":
         return None
@@ -105,7 +105,7 @@ def _usable(body: Any) -> dict | None:
 
 
 def expand_all(client: TerminologyClient, canonicals: Sequence[str], *,
-               clock: Callable[[], float] = time.monotonic) -> dict[str, dict]:
+               clock: Callable[[], float] = time.monotonic) -> dict[str, dict[str, Any]]:
     """Expansions (canonical -> expanded ValueSet) the launch's server gives for these value sets.
 
     Value sets it cannot expand are left out (the caller falls back to bundled lists, then
@@ -116,7 +116,7 @@ def expand_all(client: TerminologyClient, canonicals: Sequence[str], *,
         return {}
     server = client.base_url
     now = clock()
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     with _lock:
         for canonical in wanted:
@@ -144,7 +144,7 @@ def expand_all(client: TerminologyClient, canonicals: Sequence[str], *,
         log.info("terminology: expand wave failed (%s); using bundled lists",
                  ",".join(sorted({str(reply.code) for reply in replies.values()})))
         return found
-    results: dict[str, dict | None] = {}
+    results: dict[str, dict[str, Any] | None] = {}
     for canonical in missing:
         reply = replies[canonical]
         results[canonical] = None if isinstance(reply, FhirError) else _usable(reply)
@@ -154,7 +154,7 @@ def expand_all(client: TerminologyClient, canonicals: Sequence[str], *,
     return found
 
 
-def _remember(server: str, results: Mapping[str, dict | None], now: float) -> None:
+def _remember(server: str, results: Mapping[str, dict[str, Any] | None], now: float) -> None:
     """Cache expansions (and misses, for less time), bounded LRU."""
     with _lock:
         for canonical, value_set in results.items():

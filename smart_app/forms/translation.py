@@ -124,7 +124,7 @@ def localize(questionnaire: Mapping[str, Any], language: str | None) -> Mapping[
     return out
 
 
-def _localize_value_set(value_set: dict, language: str | None) -> None:
+def _localize_value_set(value_set: dict[str, Any], language: str | None) -> None:
     """A contained ValueSet's displays (expansion and enumerated concepts), in place."""
     for entry in (value_set.get("expansion") or {}).get("contains") or ():
         if isinstance(entry, dict):
@@ -135,7 +135,7 @@ def _localize_value_set(value_set: dict, language: str | None) -> None:
                 _swap(concept, "display", language)
 
 
-def _swap(element: dict, field: str, language: str | None) -> bool:
+def _swap(element: dict[str, Any], field: str, language: str | None) -> bool:
     """Replace element[field] by its translation, in place; True when it was translated."""
     text = translation_in(element.get("_" + field), language)
     if text is None:
@@ -144,7 +144,7 @@ def _swap(element: dict, field: str, language: str | None) -> bool:
     return True
 
 
-def _drop_rendering(item: dict) -> None:
+def _drop_rendering(item: dict[str, Any]) -> None:
     """Remove the base language's rich rendering of a translated text (its other extensions stay)."""
     extension_element = item.get("_text")
     if isinstance(extension_element, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 
 def canonical_url(canonical: str) -> str:
@@ -18,10 +19,10 @@ def canonical_url(canonical: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _bundled() -> dict[str, dict]:
+def _bundled() -> dict[str, dict[str, Any]]:
     """Bundled ValueSets by canonical url (read once; never modified)."""
     folder = resources.files(__package__) / "valuesets"
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             vs = json.loads(entry.read_text(encoding="utf-8"))
@@ -29,7 +30,7 @@ def _bundled() -> dict[str, dict]:
     return found
 
 
-def bundled_value_set(canonical: str) -> dict | None:
+def bundled_value_set(canonical: str) -> dict[str, Any] | None:
     """The bundled ValueSet for `url` or `url|version` (any bundled version serves: the codes are stable)."""
     return _bundled().get(canonical_url(canonical))
 

@@ -51,13 +51,14 @@ def human_name(names: Any) -> str | None:
     """The best display name: official or usual first, else the first name given."""
     if not isinstance(names, list):
         return None
-    candidates = [n for n in names if isinstance(n, Mapping)]
-    candidates.sort(key=lambda n: {"official": 0, "usual": 1}.get(n.get("use"), 2))
+    candidates: list[Mapping[str, Any]] = [n for n in names if isinstance(n, Mapping)]
+    candidates.sort(key=lambda n: {"official": 0, "usual": 1}.get(str(n.get("use")), 2))
     for name in candidates:
-        if isinstance(name.get("text"), str) and name["text"].strip():
-            return name["text"].strip()
+        if isinstance(text := name.get("text"), str) and text.strip():
+            return text.strip()
         given = [g for g in name.get("given") or () if isinstance(g, str)]
-        family = name.get("family") if isinstance(name.get("family"), str) else ""
+        family = name.get("family")
+        family = family if isinstance(family, str) else ""
         text = " ".join([*given, family]).strip()
         if text:
             return text
@@ -76,8 +77,8 @@ def encounter_summary(encounter: Mapping[str, Any]) -> EncounterSummary:
             break
     if kind is None and isinstance(encounter.get("class"), Mapping):
         kind = _str(encounter["class"].get("display"))
-    period = encounter.get("period") if isinstance(encounter.get("period"), Mapping) else {}
-    start = _str(period.get("start"))
+    period = encounter.get("period")
+    start = _str(period.get("start")) if isinstance(period, Mapping) else None
     return EncounterSummary(type=kind, date=start[:10] if start else None)
 
 
@@ -92,8 +93,8 @@ def _mrn(identifiers: Any) -> str | None:
         if not isinstance(ident, Mapping):
             continue
         codings = (ident.get("type") or {}).get("coding") or () if isinstance(ident.get("type"), Mapping) else ()
-        if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings) and _str(ident.get("value")):
-            return ident["value"]
+        if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings) and (value := _str(ident.get("value"))):
+            return value
     return None
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from smart_app.config import is_loopback_http_allowed
 from smart_app.ehr.http import BodyRefused, read_body
@@ -36,12 +36,12 @@ class JwksCache:
         self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, url: str, http: requests.Session, *, refresh: bool = False) -> dict[str, Any]:
-        """The JWKS document at url."""
+    def get(self, url: str, http: requests.Session, *, refresh: bool = False) -> KeySetSerialization:
+        """The JWKS document at url (checked to hold a list of keys; joserfc judges each key)."""
         doc = self.get_document(url, http, refresh=refresh)
         if not isinstance(doc.get("keys"), list):
             raise LaunchError(LaunchErrorCode.ID_TOKEN_INVALID, "issuer JWKS has no keys")
-        return doc
+        return cast(KeySetSerialization, doc)
 
     def get_document(self, url: str, http: requests.Session, *, refresh: bool = False) -> dict[str, Any]:
         """Any issuer JSON document (JWKS or OpenID configuration), cached."""

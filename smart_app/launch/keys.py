@@ -41,12 +41,13 @@ class ClientKeys:
 
     def public_jwks(self) -> dict[str, Any]:
         """The public JWKS served at /.well-known/jwks.json (never private parts)."""
-        keys = []
+        keys: list[dict[str, Any]] = []
         ahead = [(k, "RS384" if isinstance(k, RSAKey) else "ES384") for k in self.published]
-        for key, alg in ((self.rsa, "RS384"), (self.ec, "ES384"), *ahead):
+        signing: list[tuple[RSAKey | ECKey, str]] = [(self.rsa, "RS384"), (self.ec, "ES384")]
+        for key, alg in (*signing, *ahead):
             if any(k["kid"] == key.kid for k in keys):
                 continue  # a published-ahead key that is already the signing key
-            public = key.as_dict(private=False)
+            public: dict[str, Any] = dict(key.as_dict(private=False))
             public.update({"kid": key.kid, "alg": alg, "use": "sig", "key_ops": ["verify"]})
             keys.append(public)
         return {"keys": keys}
@@ -148,7 +149,8 @@ def _published(path: str) -> RSAKey | ECKey:
             key = key_cls.import_key(data)
         except (ValueError, TypeError, JoseError):  # try the other kind
             continue
-        return _with_kid(key, key_cls, private=False)
+        published: RSAKey | ECKey = _with_kid(key, key_cls, private=False)
+        return published
     raise KeyConfigError(PUBLISHED_ENV, f"{path} is not a PEM RSA or EC key")
 
 

@@ -34,8 +34,8 @@ class Revocation(str, Enum):
 def revoke_tokens(server: FhirServer, config: SmartConfiguration, keys: ClientKeys, record: Mapping[str, Any], *,
                   redirect_uri: str, jwks_uri: str | None, ids: Mapping[str, Any]) -> Revocation:
     """Revoke the record's refresh token, then its access token; audit each outcome (never token values)."""
-    pairs = [(hint, record.get(hint)) for hint in ("refresh_token", "access_token")]
-    pairs = [(hint, value) for hint, value in pairs if isinstance(value, str) and value]
+    pairs = [(hint, value) for hint in ("refresh_token", "access_token")
+             if isinstance(value := record.get(hint), str) and value]
     if not pairs:
         return Revocation.NOTHING
     if not config.revocation_endpoint:

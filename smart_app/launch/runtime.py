@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, cast
 
 import requests
 from flask import Flask, current_app
@@ -166,4 +166,4 @@ def init_runtime(app: Flask, settings: Settings, store: LaunchStore, config_path
 
 def runtime() -> Runtime:
     """The current app's runtime."""
-    return current_app.extensions[EXTENSION]
+    return cast(Runtime, current_app.extensions[EXTENSION])

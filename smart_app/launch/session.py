@@ -108,7 +108,7 @@ class Launch:
         self._last_token = record["access_token"]
         if refreshed:
             self._refreshed = record["access_token"]
-        return record["access_token"]
+        return str(record["access_token"])
 
     def access_token(self) -> str:
         """A currently valid access token, refreshed first when it is about to expire."""
@@ -147,6 +147,10 @@ class Launch:
             while True:
                 record = self._record()
                 if record["access_token"] != stale:  # another request or instance refreshed already
+                    return self._remember(record, refreshed=True)
+                if record["access_token"] == self._refreshed:
+                    # This launch obtained that token a moment ago, in another of its threads: it is
+                    # used to its expiry like any token we refreshed, never refreshed a second time.
                     return self._remember(record, refreshed=True)
                 held = self._rt.store.hold(REFRESH_LOCK, self.handle, REFRESH_LOCK_TTL)  # renewed while held
                 if held is not None:
@@ -208,7 +212,7 @@ class Launch:
 
 def current_launch(handle: str) -> Launch:
     """The launch addressed by handle, if it exists, is live, and belongs to this browser; else abort."""
-    cache = g.setdefault("_launches", {})
+    cache: dict[str, Launch] = g.setdefault("_launches", {})
     if handle in cache:
         return cache[handle]
     rt = runtime()

@@ -35,8 +35,8 @@ def link_problem(user: FhirReference, patient_id: str, iss: str, related: Mappin
     reference = (related.get("patient") or {}).get("reference") if isinstance(related.get("patient"), Mapping) else None
     if reference not in (f"Patient/{patient_id}", f"{iss.rstrip('/')}/Patient/{patient_id}"):
         return "related person not linked"
-    period = related.get("period") if isinstance(related.get("period"), Mapping) else {}
-    end, start = period.get("end"), period.get("start")
+    period = related.get("period")
+    end, start = (period.get("end"), period.get("start")) if isinstance(period, Mapping) else (None, None)
     if isinstance(end, str) and end[:10] < today.isoformat():
         return "link ended"
     if isinstance(start, str) and start[:10] > today.isoformat():

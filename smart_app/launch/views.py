@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 import secrets
 from urllib.parse import urlsplit
+from typing import cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response as BaseResponse
 
 from smart_app.audit import events as audit
 from smart_app.config import callback_path
@@ -37,7 +39,7 @@ bp.teardown_app_request(close_request_launches)
 
 
 @bp.get("/launch")
-def start() -> Response | str:
+def start() -> BaseResponse | str:
     """Start an EHR launch (`iss` + `launch`) or a standalone launch (`iss` only)."""
     rt = runtime()
     address = request.remote_addr or ""
@@ -76,7 +78,8 @@ def start() -> Response | str:
                 endpoint_host=urlsplit(auth.endpoint).netloc, **ids)
     if auth.method == "POST":
         allow_form_action(auth.endpoint)
-        response = Response(render_template("launch/authorize_post.html", endpoint=auth.endpoint, params=auth.params))
+        response: BaseResponse = Response(render_template("launch/authorize_post.html", endpoint=auth.endpoint,
+                                                          params=auth.params))
     else:
         response = redirect(auth.url, code=302)
     if browser_id() is None:
@@ -91,7 +94,7 @@ def _limiter() -> RateLimiter:
     if limiter is None:
         limiter = current_app.extensions.setdefault(LIMITER, RateLimiter(
             int(current_app.config["LAUNCH_RATE_LIMIT"]), float(current_app.config["LAUNCH_RATE_WINDOW"])))
-    return limiter
+    return cast(RateLimiter, limiter)
 
 
 def _signin_id() -> str:
@@ -110,7 +113,7 @@ def _mount_at_registered_paths(state: BlueprintSetupState) -> None:
         state.add_url_rule(launch_path, "start_registered", start, methods=["GET"])
 
 
-def callback() -> Response:
+def callback() -> BaseResponse:
     """The redirect URI: validate state, exchange the code, then show the launch's home page."""
     rt = runtime()
     signin = None if browser_id() else request.cookies.get(SIGNIN_COOKIE)

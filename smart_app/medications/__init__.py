@@ -64,6 +64,7 @@ __all__ = [
     "past_rows",
     "load_questionnaire",
     "questionnaire_canonical",
+    "questionnaire_versions",
     "review_form_values",
     "review_rows",
     "to_questionnaire_response",

@@ -207,7 +207,8 @@ def _route_phrase(route: dict[str, Any]) -> str:
     codings = [_dict(c) for c in _list(route.get("coding"))]
     for coding in codings:
         code = coding.get("code")
-        system = coding.get("system") if isinstance(coding.get("system"), str) else ""
+        system = coding.get("system")
+        system = system if isinstance(system, str) else ""
         if system == SNOMED and code in _ROUTES:
             return _ROUTES[code]
         if code in _V3_ROUTES and system.endswith("RouteOfAdministration"):

@@ -31,7 +31,8 @@ ADDED_HOW_OFTEN = "added-medication.how-often"
 @cache
 def load_questionnaire() -> dict[str, Any]:
     """The bundled Questionnaire, read once on first use (never at import time)."""
-    return json.loads(QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
+    questionnaire: dict[str, Any] = json.loads(QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
+    return questionnaire
 
 
 def canonical() -> str:

@@ -95,8 +95,9 @@ def medication_plan(patient_id: str, permissions: Permissions, *, with_latest_re
 def latest_review(reader: "Reader | FhirClient", patient_id: str) -> dict[str, Any] | None:
     """The patient's newest completed medication review on the EHR (any version), or None; raises FhirError."""
     found = _reader(reader).fetch(ReadPlan.of(latest_review_read(patient_id)))
-    if found.error(REVIEW) is not None:
-        raise found.error(REVIEW)
+    error = found.error(REVIEW)
+    if error is not None:
+        raise error
     return _first_match(found[REVIEW].matches)
 
 
@@ -110,8 +111,9 @@ def read_medications(reader: "Reader | FhirClient", patient_id: str, permissions
         raise MedicationsUnavailable("MedicationRequest read not granted")
     results = _reader(reader).fetch(medication_plan(patient_id, permissions, with_latest_review=with_latest_review))
     for key in (REQUESTS, STATEMENTS):
-        if results.error(key) is not None:
-            raise results.error(key)
+        error = results.error(key)
+        if error is not None:
+            raise error
     statements = results.value(STATEMENTS)
     review = results.get(REVIEW)
     return MedicationRead(

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from flask import Flask, current_app
 
@@ -33,7 +33,7 @@ def show_bands(kind: str | None) -> bool:
 
 def settings() -> SafetySettings:
     """This app's safety settings (init_app ran in create_app)."""
-    return current_app.extensions[EXTENSION]
+    return cast(SafetySettings, current_app.extensions[EXTENSION])
 
 
 def patient_topics(findings: list[Finding]) -> list[PatientMessage]:

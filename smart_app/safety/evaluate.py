@@ -45,9 +45,9 @@ class Finding:
 def applies(rule: Rule, form: Form, response: Mapping[str, Any]) -> bool:
     """True when the rule is keyed to this form (canonical + version range, or the form's code)."""
     cited = response.get("questionnaire")
-    url, _, version = (cited if isinstance(cited, str) else "").partition("|")
+    url, _, cited_version = (cited if isinstance(cited, str) else "").partition("|")
     url = url or form.url or ""
-    version = version or form.version or None
+    version = cited_version or form.version or None
     if rule.questionnaire.matches(url, version, form.code):
         return True
     return form.url is not None and rule.questionnaire.matches(form.url, form.version, form.code)
@@ -71,7 +71,7 @@ def evaluate(rules: RuleSet, form: Form, response: Mapping[str, Any], *, score: 
 
 def _unique(matches: list[Match]) -> list[Match]:
     """Drop repeats (two tests of one rule may match the same answer), keeping order."""
-    seen: set[tuple] = set()
+    seen: set[tuple[Any, ...]] = set()
     out = []
     for match in matches:
         key = (match.link_id, match.question, match.answer)
@@ -91,7 +91,7 @@ def _walk(form: Form, items: Any) -> Iterator[tuple[Mapping[str, Any], FormItem 
         node = stack.pop()
         link_id = node.get("linkId")
         yield node, form.by_link_id.get(link_id) if isinstance(link_id, str) else None
-        children: list = list(node.get("item") or []) if isinstance(node.get("item"), list) else []
+        children: list[Any] = list(node.get("item") or []) if isinstance(node.get("item"), list) else []
         for answer in node.get("answer") or []:
             if isinstance(answer, Mapping) and isinstance(answer.get("item"), list):
                 children += answer["item"]

@@ -234,7 +234,7 @@ def fhirpath_problem(expression: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def compiled_fhirpath(expression: str) -> Callable[..., list]:
+def compiled_fhirpath(expression: str) -> Callable[..., list[Any]]:
     """Compile a FHIRPath expression once (R4 model); raises on a syntax error."""
     return fhirpath_compile(expression, models["r4"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, wait
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -38,7 +39,7 @@ class DiscoveryProbe:
             for server in rt.settings.concrete_servers:
                 future = self._inflight.get(server.iss)
                 if future is None or future.done():
-                    future = submit_probe(lambda iss=server.iss: _discover(rt, iss))
+                    future = submit_probe(partial(_discover, rt, server.iss))
                     self._inflight[server.iss] = future
                 futures[server.iss] = future
         wait(futures.values(), timeout=deadline)

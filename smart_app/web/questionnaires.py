@@ -84,15 +84,20 @@ def _rescue(launch: Launch, key: str) -> None:
     delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
 
 
+def _handle() -> str:
+    """The launch handle of the page being served (every route here is under /l/<handle>/)."""
+    return str((request.view_args or {})["handle"])
+
+
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
         form = entry.form_or_raise()
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
-        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(request.view_args["handle"]),
+        abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(_handle()),
                                             entry=entry, message=str(error)), 400))
-    return _with_terminology(current_launch(request.view_args["handle"]), form)
+    return _with_terminology(current_launch(_handle()), form)
 
 
 def _with_terminology(launch: Launch, form: Form) -> Form:
@@ -471,11 +476,11 @@ def review(handle: str, key: str) -> Response | str:
     state = delivery.draft_to_review(launch, entry.canonical, key)  # answers already sent go again only under a new id
     draft = state.draft if state else None
     prepared = _prepare(launch, entry, draft) if draft else None
-    if draft is None or prepared is None:
+    if state is None or draft is None or prepared is None:
         return redirect(url_for(".fill", handle=handle, key=key), code=303)
     reason = read_only_reason(launch)
     audit.event("questionnaire.reviewed", handle=handle, questionnaire=entry.key, submission_id=draft.submission_id)
-    planned, skipped = ([], [])
+    planned, skipped = list[str](), list[str]()
     if reason is None:
         planned, skipped = submission.planned_types(launch, questionnaire_response=prepared.qr,
                                                     observations=prepared.observations, extracted=prepared.extracted,
@@ -596,7 +601,7 @@ def _answer_lines(form: Form, resource: dict) -> list[tuple[str, list[str]]]:
     def walk(items: list[dict]) -> None:
         """Depth-first over response items (depth bounded by the form's limits)."""
         for node in items:
-            item = form.by_link_id.get(node.get("linkId"))
+            item = form.by_link_id.get(str(node.get("linkId")))
             label = (item.text if item else None) or node.get("text") or node.get("linkId")
             answers = [_answer_text(a) for a in node.get("answer") or []]
             if answers:

@@ -156,7 +156,7 @@ def _answered(form: Form, items: Any) -> Iterator[tuple[dict, Any]]:
         node = stack.pop()
         if not isinstance(node, dict):
             continue
-        item = form.by_link_id.get(node.get("linkId"))
+        item = form.by_link_id.get(str(node.get("linkId")))
         if item is not None and node.get("answer"):
             yield node, item
         stack.extend(reversed([c for c in node.get("item") or []]))

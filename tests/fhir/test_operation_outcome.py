@@ -28,7 +28,7 @@ def test_422_maps_to_invalid_with_parsed_issues(fhir_server, make_client):
     fhir_server.expect_request("/fhir/QuestionnaireResponse", method="POST").respond_with_response(
         fhir_response(body, 422))
     with pytest.raises(FhirError) as caught:
-        make_client().create({"resourceType": "QuestionnaireResponse"})
+        make_client().create({"resourceType": "QuestionnaireResponse", "status": "completed"})
     error = caught.value
     assert (error.code, error.status) == (FhirErrorCode.INVALID, 422)
     assert error.issues == [OutcomeIssue(

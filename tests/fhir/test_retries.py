@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import email.utils
 import threading
-import time
 
 import pytest
 
+from smart_app.ehr import client as fhir
 from smart_app.ehr.client import FhirClient, FhirError, FhirErrorCode, parse_retry_after
 from tests.fixtures.overlap import PATIENCE, signalled_on_write
 from tests.fhir.conftest import TOKEN, fhir_response, in_sequence
@@ -23,13 +23,15 @@ def test_429_with_retry_after_seconds_waits_that_long_then_succeeds(fhir_server,
     assert len(fhir_server.log) == 2
 
 
-def test_503_with_retry_after_http_date_waits_until_that_date(fhir_server, make_client, sleeps):
-    when = email.utils.formatdate(time.time() + 6, usegmt=True)
+def test_503_with_retry_after_http_date_waits_until_that_date(fhir_server, make_client, sleeps, monkeypatch):
+    now = 1_800_000_000.0  # the wall clock the date is read against, fixed: no test compares real durations
+    real_parse = fhir.parse_retry_after
+    monkeypatch.setattr(fhir, "parse_retry_after", lambda value: real_parse(value, now=now))
+    when = email.utils.formatdate(now + 6, usegmt=True)
     fhir_server.expect_request("/fhir/Patient/p1").respond_with_handler(in_sequence(
         fhir_response(None, 503, {"Retry-After": when}), fhir_response(PATIENT)))
     make_client().read("Patient", "p1")
-    assert len(sleeps.delays) == 1
-    assert 4.0 <= sleeps.delays[0] <= 6.0
+    assert sleeps.delays == [6.0]
 
 
 def test_retry_after_beyond_the_cap_is_not_slept_but_handed_back(fhir_server, make_client, sleeps):

@@ -23,10 +23,12 @@ def conditional_bundle(*, conditional: bool = True) -> dict:
         obs_request["ifNoneExist"] = f"identifier={SYSTEM}|s1/obs/score"
     return {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"fullUrl": "urn:uuid:0f0e6d1c-0000-5000-8000-000000000001",
-         "resource": {"resourceType": "QuestionnaireResponse", "identifier": {"system": SYSTEM, "value": "s1"}},
+         "resource": {"resourceType": "QuestionnaireResponse", "status": "completed",
+                      "identifier": {"system": SYSTEM, "value": "s1"}},
          "request": qr_request},
         {"fullUrl": "urn:uuid:0f0e6d1c-0000-5000-8000-000000000002",
-         "resource": {"resourceType": "Observation", "identifier": [{"system": SYSTEM, "value": "s1/obs/score"}],
+         "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "score"},
+                      "identifier": [{"system": SYSTEM, "value": "s1/obs/score"}],
                       "derivedFrom": [{"reference": "urn:uuid:0f0e6d1c-0000-5000-8000-000000000001"}]},
          "request": obs_request},
     ]}
@@ -91,7 +93,7 @@ def test_transaction_refuses_a_non_transaction_bundle(make_client):
 def test_conditional_create_reports_existing_resource(fhir_server, make_client):
     store = ConditionalStore(fhir_server.url_for("/fhir"))
     fhir_server.expect_request("/fhir/QuestionnaireResponse", method="POST").respond_with_handler(store.handle_create)
-    qr = {"resourceType": "QuestionnaireResponse", "identifier": {"system": SYSTEM, "value": "s1"}}
+    qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "identifier": {"system": SYSTEM, "value": "s1"}}
     first = make_client().create(qr, if_none_exist=f"identifier={SYSTEM}|s1")
     again = make_client().create(qr, if_none_exist=f"identifier={SYSTEM}|s1")
     assert (first.status, first.created) == (201, True)
@@ -103,7 +105,7 @@ def test_conditional_create_reports_existing_resource(fhir_server, make_client):
 def test_update_sends_if_match_and_reads_version_from_etag(fhir_server, make_client):
     fhir_server.expect_request("/fhir/QuestionnaireResponse/q1", method="PUT").respond_with_response(
         fhir_response(None, 200, {"ETag": 'W/"4"'}))
-    result = make_client().update({"resourceType": "QuestionnaireResponse", "id": "q1"}, if_match='W/"3"')
+    result = make_client().update({"resourceType": "QuestionnaireResponse", "id": "q1", "status": "in-progress"}, if_match='W/"3"')
     assert fhir_server.log[0][0].headers["If-Match"] == 'W/"3"'
     assert (result.id, result.version_id, result.resource) == (None, "4", None)
 
@@ -112,7 +114,7 @@ def test_update_conflict_is_precondition_failed(fhir_server, make_client):
     fhir_server.expect_request("/fhir/QuestionnaireResponse/q1", method="PUT").respond_with_response(
         fhir_response(None, 412))
     with pytest.raises(FhirError) as caught:
-        make_client().update({"resourceType": "QuestionnaireResponse", "id": "q1"}, if_match="3")
+        make_client().update({"resourceType": "QuestionnaireResponse", "id": "q1", "status": "in-progress"}, if_match="3")
     assert caught.value.code is FhirErrorCode.PRECONDITION_FAILED
     assert len(fhir_server.log) == 1
 

@@ -43,7 +43,7 @@ def test_401_on_a_plain_post_is_replayed_once_because_nothing_was_done(fhir_serv
         fhir_response(None, 401),
         fhir_response({"resourceType": "QuestionnaireResponse", "id": "q1"}, 201,
                       {"Location": "http://x/fhir/QuestionnaireResponse/q1/_history/1"})))
-    result = make_client(on_unauthorized=refresher).create({"resourceType": "QuestionnaireResponse"})
+    result = make_client(on_unauthorized=refresher).create({"resourceType": "QuestionnaireResponse", "status": "completed"})
     assert result.reference == "QuestionnaireResponse/q1"
     assert result.version_id == "1"
     assert refresher.calls == 1

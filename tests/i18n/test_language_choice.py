@@ -115,3 +115,19 @@ def test_the_deployment_zone_comes_from_the_registration(make_app: Any, fake_ehr
     with app.test_request_context("/"):
         assert i18n.select_zone() == "Europe/Madrid"
         assert i18n.time("2026-12-03T10:43:00Z") == "11:43"
+
+
+def test_a_deployment_zone_that_is_not_a_zone_name_stops_startup_naming_the_key() -> None:
+    from smart_app.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        i18n.deployment_zone({"time_zone": "Mars/Olympus"}, "launch.json")
+    assert raised.value.key == "time_zone" and "Mars/Olympus" in str(raised.value)
+    assert str(raised.value).startswith("launch.json: time_zone: ")
+
+
+def test_a_patient_language_entry_without_a_concept_is_skipped() -> None:
+    resource = {"resourceType": "Patient", "communication": [{"preferred": True}, {"language": {"coding": [{"code": "es"}]}}]}
+    assert i18n.patient_language(resource) is None
+    resource["communication"][0] = {"language": {"coding": [{"code": "es"}]}, "preferred": True}
+    assert i18n.patient_language(resource) == "es"

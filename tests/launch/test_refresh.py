@@ -13,6 +13,7 @@ from smart_app.launch.records import read_launch
 from smart_app.launch.runtime import EXTENSION
 from smart_app.launch.session import Launch
 from tests.fixtures.fake_ehr import token_response
+from tests.fixtures.overlap import PATIENCE
 
 SHORT = 30  # seconds: inside the refresh window, so the next use refreshes first
 
@@ -77,14 +78,44 @@ def test_401_from_fhir_triggers_one_refresh_and_retry(client, launcher, fake_ehr
     assert len(_refreshes(fake_ehr)) == 1
 
 
-def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr):
-    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+class _CountingLock:
+    """The refresh lock of one launch, counting the callers that have reached it (holding or waiting)."""
 
-    def slow_token(request):
-        time.sleep(0.3)
+    def __init__(self, parties: int) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self.arrived = 0
+        self.all_in = threading.Event()
+        self._parties = parties
+
+    def __enter__(self):
+        with self._count:
+            self.arrived += 1
+            if self.arrived == self._parties:
+                self.all_in.set()
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+
+def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr, monkeypatch):
+    from smart_app.launch import session
+
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+    callers = 5
+    lock = _CountingLock(callers)
+    monkeypatch.setattr(session, "_lock_for", lambda rt, h: lock)
+    seen_at_answer: list[int] = []
+
+    def token_once_everyone_waits(request):
+        # The token endpoint answers only once every caller is at the refresh lock (one holds it and
+        # is here, the others wait): the race is certain, not hoped for; the wait is a hang guard.
+        lock.all_in.wait(PATIENCE)
+        seen_at_answer.append(lock.arrived)
         return Response(json.dumps(token_response(access_token="at-shared")), content_type="application/json")
 
-    fake_ehr.respond_with("/auth/token", slow_token, method="POST")
+    fake_ehr.respond_with("/auth/token", token_once_everyone_waits, method="POST")
     rt = app.extensions[EXTENSION]
     record = read_launch(rt.store, handle)
     results: list[str] = []
@@ -93,12 +124,44 @@ def test_concurrent_requests_share_one_refresh(app, launcher, fake_ehr):
         launch = Launch(rt, handle, LaunchContext.from_record(record["context"]), None)
         results.append(launch.access_token())
 
-    threads = [threading.Thread(target=use) for _ in range(5)]
+    threads = [threading.Thread(target=use) for _ in range(callers)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
-    assert results == ["at-shared"] * 5
+        t.join()
+    assert seen_at_answer == [callers]  # all five were racing when the one refresh answered
+    assert results == ["at-shared"] * callers
+    assert len(_refreshes(fake_ehr)) == 1
+
+
+def test_a_thread_that_read_the_token_this_launch_just_refreshed_does_not_refresh_it_again(app, launcher, fake_ehr,
+                                                                                          monkeypatch):
+    from smart_app.launch import session
+
+    handle, _ = launcher.ehr_launch(token=token_response(patient="p1", expires_in=SHORT))
+    fake_ehr.respond_with("/auth/token", lambda request: Response(
+        json.dumps(token_response(access_token="at-new", expires_in=SHORT)), content_type="application/json"), method="POST")
+    lock = _CountingLock(parties=2)
+    monkeypatch.setattr(session, "_lock_for", lambda rt, h: lock)
+    rt = app.extensions[EXTENSION]
+    launch = Launch(rt, handle, LaunchContext.from_record(read_launch(rt.store, handle)["context"]), None)
+    real_remember = Launch._remember
+    second: list[str] = []
+    other = threading.Thread(target=lambda: second.append(launch.access_token()))
+
+    def remember(self, record, *, refreshed=False):
+        # The refresh is stored but not yet remembered: a second thread of this launch reads the
+        # new (short-lived) token from the store now, and waits at the refresh lock we hold.
+        if refreshed and not other.is_alive() and not second:
+            other.start()
+            lock.all_in.wait(PATIENCE)
+        return real_remember(self, record, refreshed=refreshed)
+
+    monkeypatch.setattr(Launch, "_remember", remember)
+    first = launch.access_token()
+    other.join()
+    assert lock.arrived == 2  # the second thread really raced this refresh
+    assert first == "at-new" and second == ["at-new"]
     assert len(_refreshes(fake_ehr)) == 1
 
 

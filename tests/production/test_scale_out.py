@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +12,7 @@ from werkzeug import Request, Response
 from tests.fixtures.app import registration
 from tests.fixtures.e2e import PATIENT, Launcher, e2e_registration
 from tests.fixtures.fake_ehr import TOKEN, id_token, patient, token_response
+from tests.fixtures.overlap import PATIENCE
 from tests.production.instances import loopback_browser
 from tests.questionnaire_flow.flow import Browser, phq9_answers, stored
 
@@ -56,7 +56,27 @@ def _launch_through(instance_client, ehr, token: dict) -> str:
     return re.fullmatch(r"/l/([A-Za-z0-9_-]+)/", urlsplit(done.headers["Location"]).path).group(1)
 
 
-def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threaded_fake_ehr, redis_url, start_instances, audit_log):
+def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threaded_fake_ehr, redis_url, start_instances,
+                                                                         audit_log, monkeypatch):
+    from smart_app.launch import session
+    from smart_app.launch.session import REFRESH_LOCK
+    from smart_app.store import LaunchStore
+
+    # One in-process lock per instance (the striped default could put both on one stripe by chance,
+    # and then the second would wait there instead of at the shared lock this test is about).
+    own_locks: dict[int, threading.Lock] = {}
+    monkeypatch.setattr(session, "_lock_for", lambda rt, handle: own_locks.setdefault(id(rt), threading.Lock()))
+    other_waits = threading.Event()
+    real_hold = LaunchStore.hold
+
+    def hold(self, namespace, key, ttl):
+        """The shared refresh lock: note when an instance finds it taken (it then waits for the holder)."""
+        held = real_hold(self, namespace, key, ttl)
+        if held is None and namespace == REFRESH_LOCK:
+            other_waits.set()
+        return held
+
+    monkeypatch.setattr(LaunchStore, "hold", hold)
     ehr = threaded_fake_ehr
     a, b = start_instances(registration(ehr.base), redis_url=redis_url)
     browser = loopback_browser()
@@ -64,11 +84,12 @@ def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threa
     handle = _launch_through(a.client(browser), ehr, token_response(patient="p1", expires_in=30, refresh_token="rt-1"))
 
     refreshes: list[dict] = []
+    other_was_waiting: list[bool] = []
 
     def slow_refresh(request: Request) -> Response:
-        """A token endpoint slow enough that both instances are inside their refresh at once."""
+        """A token endpoint that answers only once the other instance waits at the shared lock (a hang guard bounds it)."""
         refreshes.append(dict(request.form))
-        time.sleep(0.8)
+        other_was_waiting.append(other_waits.wait(PATIENCE))
         return Response(f'{{"access_token": "at-new-{len(refreshes)}", "token_type": "Bearer", "expires_in": 3600}}',
                         content_type="application/json")
 
@@ -86,9 +107,10 @@ def test_two_instances_refreshing_at_once_make_exactly_one_refresh_request(threa
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join()
 
     assert statuses == {"a": 200, "b": 200}
+    assert other_was_waiting == [True]  # both instances were inside their refresh at once
     assert [r["grant_type"] for r in refreshes] == ["refresh_token"]
     assert refreshes[0]["refresh_token"] == "rt-1"
     # Both pages read with the one new token.

@@ -76,7 +76,7 @@ def test_transaction_is_all_or_nothing(client, store):
     del bundle["entry"][1]["resource"]["status"]  # the Observation is invalid
     before = {t: store.count(t) for t in ("QuestionnaireResponse", "Observation", "Provenance")}
     response = client.post("/fhir", json=bundle, headers=ANA)
-    assert response.status_code == 422
+    assert response.status_code == 400
     outcome = response.get_json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert "Bundle.entry[1].resource.status" in outcome["issue"][0]["expression"]
@@ -130,7 +130,7 @@ def test_batch_reports_a_status_per_entry(client, store):
     body = response.get_json()
     assert body["type"] == "batch-response"
     statuses = [e["response"]["status"] for e in body["entry"]]
-    assert statuses == ["200 OK", "403 Forbidden", "200 OK", "422 Unprocessable Entity", "200 OK"]
+    assert statuses == ["200 OK", "403 Forbidden", "200 OK", "400 Bad Request", "200 OK"]
     assert body["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
     assert body["entry"][2]["resource"]["total"] == 8
     assert body["entry"][4]["resource"]["entry"][0]["resource"]["id"] == "phq-2"

@@ -121,8 +121,6 @@ def test_errors_are_operation_outcomes(client, method, url, kwargs, status):
 @pytest.mark.parametrize("resource,expression", [
     ({"resourceType": "QuestionnaireResponse", "subject": {"reference": "Patient/pat-ana"},
       "item": [{"linkId": "q1"}]}, "QuestionnaireResponse.status"),
-    ({"resourceType": "QuestionnaireResponse", "status": "done", "subject": {"reference": "Patient/pat-ana"}},
-     "QuestionnaireResponse.status"),
     ({"resourceType": "QuestionnaireResponse", "status": "completed", "subject": {"reference": "Patient/pat-ana"},
       "item": [{"linkId": "a", "item": [{"text": "no link"}]}]}, "QuestionnaireResponse.item[0].item[0].linkId"),
     ({"resourceType": "QuestionnaireResponse", "status": "completed", "subject": {"reference": "Patient/pat-ana"},
@@ -132,13 +130,35 @@ def test_errors_are_operation_outcomes(client, method, url, kwargs, status):
     ({"resourceType": "Observation", "code": {"text": "x"}, "subject": {"reference": "Patient/pat-ana"}},
      "Observation.status"),
     ({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/pat-ana"},
-      "encounter": {"reference": "Encounter/nowhere"}}, "Observation.encounter.reference"),
+      "valueQuantity": {"value": "70"}}, "Observation.valueQuantity.value"),
+    ({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/pat-ana"},
+      "valueSting": "typo"}, "Observation.valueSting"),
+    ({"resourceType": "Flag", "status": "active", "code": {"text": "x"}}, "Flag.subject"),
 ])
-def test_invalid_resources_are_422_with_expression(client, store, resource, expression):
+def test_structurally_invalid_resources_are_400_with_expression(client, store, resource, expression):
     type_ = resource["resourceType"]
     before = store.count(type_)
     response = client.post(f"/fhir/{type_}", json=resource, headers=ANA)
-    assert response.status_code == 422
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+    expressions = [e for issue in response.get_json()["issue"] for e in issue.get("expression", [])]
+    assert expression in expressions
+    assert store.count(type_) == before
+
+
+@pytest.mark.parametrize("resource,expression", [
+    ({"resourceType": "QuestionnaireResponse", "status": "done", "subject": {"reference": "Patient/pat-ana"}},
+     "QuestionnaireResponse.status"),
+    ({"resourceType": "QuestionnaireResponse", "status": "completed", "subject": {"reference": "Patient/pat-ana"},
+      "item": [{"linkId": "a", "answer": [{}]}]}, "QuestionnaireResponse.item[0].answer[0]"),
+    ({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/pat-ana"},
+      "encounter": {"reference": "Encounter/nowhere"}}, "Observation.encounter.reference"),
+])
+def test_resources_breaking_business_rules_are_422_with_expression(client, store, resource, expression):
+    type_ = resource["resourceType"]
+    before = store.count(type_)
+    response = client.post(f"/fhir/{type_}", json=resource, headers=ANA)
+    assert response.status_code == 422, response.get_data(as_text=True)
     expressions = [e for issue in response.get_json()["issue"] for e in issue.get("expression", [])]
     assert expression in expressions
     assert store.count(type_) == before
