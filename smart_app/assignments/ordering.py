@@ -235,7 +235,7 @@ def ask_patient(launch: "Launch", canonical: str, due: str | None = None) -> Ask
     visit = found.value(VISIT) if VISIT in found else None
     visit = visit if isinstance(visit, dict) else None
     form = QuestionnaireCanonical.parse(choice.canonical) if choice else None
-    if form is None or ctx.fhir_user is None or ctx.patient_id is None:
+    if choice is None or form is None or ctx.fhir_user is None or ctx.patient_id is None:
         return AskResult(AskOutcome.UNKNOWN_FORM)
     order = Order(iss=ctx.iss, patient_id=ctx.patient_id, questionnaire=form, title=choice.title, requester=ctx.fhir_user,
                   encounter_id=ctx.encounter_id, due=due or due_before_visit(visit, datetime.now(timezone.utc)))

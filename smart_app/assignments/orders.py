@@ -132,7 +132,7 @@ def visit_start(resource: Mapping[str, Any] | None) -> str | None:
     """When a visit begins: an Encounter's `period.start` or an Appointment's `start` (as written, with its offset)."""
     if not isinstance(resource, Mapping):
         return None
-    period = resource.get("period") if isinstance(resource.get("period"), Mapping) else {}
+    period: Mapping[str, Any] = p if isinstance(p := resource.get("period"), Mapping) else {}
     start = period.get("start") or resource.get("start")
     return start if isinstance(start, str) and start else None
 

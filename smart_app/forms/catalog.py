@@ -377,7 +377,7 @@ class Assignments:
 
     tasks: tuple[AssignedTask, ...] = ()
     unopenable: tuple[AssignedTask, ...] = ()
-    appointment: dict | None = None
+    appointment: dict[str, Any] | None = None
     task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
     closed: tuple[AssignedTask, ...] = ()  # the newest finished ones (the clinician's sidebar shows what is done)
 
@@ -484,7 +484,7 @@ def _build_catalog(launch: "Launch") -> _Built:
                                        task_read=task_read, closed=closed))
 
 
-def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict | None:
+def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict[str, Any] | None:
     """The Questionnaire a Task names: the EHR's copy, else our bundled copy of that canonical; None when missing."""
     if task.questionnaire is None:
         return None

@@ -73,7 +73,8 @@ def visit_panel(launch: Launch) -> VisitPanel | None:
     visit = wording.visit_line(appointment, tz, now)
     by_task = {e.assignment.id: e for e in entries if e.assignment is not None}
     appointment_id = appointment.get("id") if appointment else None
-    for_visit, other = [], []
+    for_visit: list[AssignedItem] = []
+    other: list[AssignedItem] = []
     for task in found.tasks:
         item = _item(launch, task, by_task.get(task.id), tz, now)
         if item.status == "unopenable" or task.id in by_task:
