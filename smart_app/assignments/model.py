@@ -141,10 +141,12 @@ def parse_task(resource: Any) -> AssignedTask | None:
     task_id, status = resource.get("id"), resource.get("status")
     if not isinstance(task_id, str) or not task_id or not isinstance(status, str):
         return None
-    meta: Mapping[str, Any] = m if isinstance(m := resource.get("meta"), Mapping) else {}
-    requester: Mapping[str, Any] = r if isinstance(r := resource.get("requester"), Mapping) else {}
-    restriction: Mapping[str, Any] = x if isinstance(x := resource.get("restriction"), Mapping) else {}
-    period: Mapping[str, Any] = p if isinstance(p := restriction.get("period"), Mapping) else {}
+    meta = resource.get("meta") if isinstance(resource.get("meta"), Mapping) else {}
+    requester = resource.get("requester") if isinstance(resource.get("requester"), Mapping) else {}
+    restriction = resource.get("restriction")
+    restriction = restriction if isinstance(restriction, Mapping) else {}
+    period = restriction.get("period")
+    period = period if isinstance(period, Mapping) else {}
     due = period.get("end")
     description = resource.get("description")
     return AssignedTask(
