@@ -154,6 +154,18 @@ class LaunchContext:
         object.__setattr__(self, "permissions", Permissions(self.granted_scopes))
 
     @property
+    def opens_a_form(self) -> bool:
+        """The launch's fhirContext names a form to open (a Questionnaire, by reference or canonical, or a Task)."""
+        for item in self.fhir_context:
+            if item.effective_role != "launch":
+                continue
+            if item.reference and item.reference.resource_type in ("Questionnaire", "Task"):
+                return True
+            if item.canonical and item.type in (None, "Questionnaire"):
+                return True
+        return False
+
+    @property
     def user_kind(self) -> str | None:
         """Who is using the app: clinician, patient, caregiver, person, or None when unknown."""
         return USER_KINDS.get(self.fhir_user.resource_type) if self.fhir_user else None

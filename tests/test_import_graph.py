@@ -108,7 +108,8 @@ _ABOVE_FOUNDATION: dict[str, set[str]] = {
     "delivery": {"launch", "forms", "assignments", "safety", "ehr", "store", "database", "audit"},
     "forms": {"launch", "assignments", "ehr", "audit"},
     # SDC Tasks (issue 10): a pure model and its reads; used by the catalog, the send path and the home page.
-    "assignments": {"ehr", "audit"},
+    # The clinician's asking (ordering) reads the launch's runtime settings, like forms and medications.
+    "assignments": {"launch", "ehr", "audit"},
     "medications": {"launch", "ehr", "audit"},
     "safety": {"forms", "audit"},
     "launch": {"ehr", "store", "database", "audit"},
@@ -131,6 +132,9 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
     ("smart_app.launch.authorize", "smart_app.forms.library"): "the scopes to request include what bundled forms extract",
     ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
+    ("smart_app.assignments.ordering", "smart_app.forms.catalog"): "the form picker leaves out the forms the catalog never offers (EXCLUDED_URLS)",
+    ("smart_app.assignments.ordering", "smart_app.forms.library"): "the form picker lists the bundled library beside the EHR's forms",
+    ("smart_app.assignments.orders", "smart_app.delivery.writeback"): "the order's If-None-Exist uses writeback's token escaping (belongs in ehr/)",
 }
 
 

@@ -84,17 +84,20 @@ class Launch:
     encounter: str | None = None
     practitioner: str | None = None          # "Practitioner/<id>" signed in to the EHR shell
     questionnaire: str | None = None         # "Questionnaire/<id>" or a canonical URL
+    task: str | None = None                  # "Task/<id>": the form the care team asked for (SDC Task)
     need_patient_banner: bool = True
     source: str = "standalone"               # "ehr" | "standalone"
     created_at: float = field(default_factory=time.time)
 
     def fhir_context(self) -> list[dict]:
-        """SMART 2.2 `fhirContext` entries for this launch."""
-        if not self.questionnaire:
-            return []
-        if "://" in self.questionnaire:
-            return [{"canonical": self.questionnaire, "type": "Questionnaire"}]
-        return [{"reference": self.questionnaire}]
+        """SMART 2.2 `fhirContext` entries for this launch (a Questionnaire and/or a Task)."""
+        context: list[dict] = []
+        if self.questionnaire:
+            context.append({"canonical": self.questionnaire, "type": "Questionnaire"} if "://" in self.questionnaire
+                           else {"reference": self.questionnaire})
+        if self.task:
+            context.append({"reference": self.task})
+        return context
 
 
 @dataclass

@@ -50,7 +50,7 @@ class SandboxAuth:
         faults.tokens = self.store
 
     def new_launch(self, *, patient: str | None, encounter: str | None = None, practitioner: str | None = None,
-                   questionnaire: str | None = None, source: str = "ehr",
+                   questionnaire: str | None = None, task: str | None = None, source: str = "ehr",
                    faults: list[str] | tuple[str, ...] = (), need_patient_banner: bool | None = None) -> Launch:
         """Create a launch (opaque id bound to its context), with optional fault presets.
 
@@ -62,6 +62,7 @@ class SandboxAuth:
             encounter=encounter,
             practitioner=practitioner,
             questionnaire=questionnaire,
+            task=task,
             need_patient_banner=source != "ehr" if need_patient_banner is None else need_patient_banner,
             source=source,
         )

@@ -132,7 +132,10 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
     "Task": {**_IDENT, "patient": _p("reference", "for"), "subject": _p("reference", "for"),
              "focus": _p("reference", "focus"), "status": _p("token", "status"), "intent": _p("token", "intent"),
              "code": _p("token", "code"), "authored-on": _p("date", "authoredOn"),
-             "encounter": _p("reference", "encounter")},
+             "encounter": _p("reference", "encounter"), "owner": _p("reference", "owner"),
+             "requester": _p("reference", "requester"), "based-on": _p("reference", "basedOn"),
+             "part-of": _p("reference", "partOf"), "period": _p("date", "executionPeriod"),
+             "modified": _p("date", "lastModified"), "business-status": _p("token", "businessStatus")},
 }
 
 # Result-shaping parameters we accept without filtering on them.

@@ -121,6 +121,46 @@ def answer_count(items: list[dict[str, Any]]) -> int:
     return total
 
 
+SDC_TASK_CODE = ("http://hl7.org/fhir/uv/sdc/CodeSystem/temp", "complete-questionnaire")
+
+
+def _reference_text(reference: dict[str, Any] | None) -> str:
+    """A Reference as the chart shows it: its display, else the reference itself."""
+    if not isinstance(reference, dict):
+        return ""
+    return str(reference.get("display") or reference.get("reference") or "")
+
+
+def _task_form(task: dict[str, Any]) -> str:
+    """What a Task asks for: its description, else the Questionnaire canonical of its `questionnaire` input."""
+    if task.get("description"):
+        return str(task["description"])
+    for item in task.get("input") or []:
+        codes = {(c.get("system"), c.get("code")) for c in ((item.get("type") or {}).get("coding") or [])}
+        if any(code == "questionnaire" for _, code in codes):
+            return str(item.get("valueCanonical") or _reference_text(item.get("valueReference")))
+    return coding_text(task.get("code"))
+
+
+def tasks(source: ResourceSource, patient_id: str) -> list[dict[str, str]]:
+    """The patient's Tasks (`Task.for`), newest first: what is asked, by whom, its status and due date."""
+    ref = f"Patient/{patient_id}"
+    rows = []
+    for task in source.all("Task"):
+        if (task.get("for") or {}).get("reference") != ref:
+            continue
+        codes = {(c.get("system"), c.get("code")) for c in ((task.get("code") or {}).get("coding") or [])}
+        outputs = [_reference_text(o.get("valueReference")) for o in task.get("output") or [] if o.get("valueReference")]
+        rows.append({"id": task["id"], "what": _task_form(task), "status": task.get("status", ""),
+                     "intent": task.get("intent", ""), "questionnaire_task": SDC_TASK_CODE in codes,
+                     "requester": _reference_text(task.get("requester")), "owner": _reference_text(task.get("owner")),
+                     "due": (((task.get("restriction") or {}).get("period") or {}).get("end") or ""),
+                     "authored": task.get("authoredOn", ""), "output": ", ".join(outputs),
+                     "updated": (task.get("meta") or {}).get("lastUpdated", "")})
+    rows.sort(key=lambda r: (r["updated"], r["authored"]), reverse=True)
+    return rows
+
+
 def questionnaires(source: ResourceSource) -> list[dict[str, str]]:
     """Questionnaires the chart can launch the app with (as fhirContext)."""
     return [{"id": q["id"], "title": q.get("title") or q.get("name") or q["id"], "url": q.get("url", "")}

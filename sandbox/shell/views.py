@@ -75,11 +75,23 @@ def _ehr_launch_url(patient: people.Person, *, in_chart: bool = True) -> str:
         encounter=encounter["id"] if encounter else None,
         practitioner=_default_practitioner(),
         questionnaire=request.args.get("questionnaire") or None,
+        task=_task_context(patient),
         source="ehr",
         faults=faults,
         need_patient_banner=not in_chart,
     )
     return with_query(state.app_launch_url, {"iss": state.urls.fhir_base, "launch": launch.launch_id})
+
+
+def _task_context(patient: people.Person) -> str | None:
+    """The `?task=Task/<id>` a launch carries in its fhirContext: only one of this patient's Tasks (else 400)."""
+    wanted = request.args.get("task") or None
+    if wanted is None:
+        return None
+    known = {f"Task/{row['id']}" for row in chart.tasks(_state().store, patient.id)}
+    if wanted not in known:
+        abort(400, description="That task is not one of this patient's.")
+    return wanted
 
 
 @bp.get("/")
@@ -110,6 +122,7 @@ def patient_chart(patient_id: str) -> str:
         flags=chart.active_flags(state.store, patient.id),
         responses=chart.latest_responses(state.store, patient.id),
         observations=chart.latest_observations(state.store, patient.id),
+        tasks=chart.tasks(state.store, patient.id),
         questionnaires=chart.questionnaires(state.store),
         chosen_questionnaire=request.args.get("questionnaire", ""),
         practitioner=request.args.get("practitioner", ""),

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
 from smart_app.assignments import reads as assignment_reads
-from smart_app.assignments.model import AssignedTask
+from smart_app.assignments.model import AssignedTask, parse_task
 from smart_app.audit import events as audit
 from smart_app.ehr import canonicals
 from smart_app.delivery import drafts, submission
@@ -241,7 +241,20 @@ def catalog_plan(launch: "Launch") -> ReadPlan:
         elif item.canonical and item.type in (None, "Questionnaire") and can_read_questionnaires:
             url, _, version = item.canonical.partition("|")
             reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
+        elif item.reference and item.reference.resource_type == "Task":
+            reads.append(Read.resource(f"{NAMED}.{n}", "Task", item.reference.id))
     return ReadPlan.of(*reads) + assignment_reads.plan(launch)
+
+
+def _named_tasks(launch: "Launch", found: ReadResults) -> list[AssignedTask]:
+    """The SDC Tasks the launch's fhirContext names (their Questionnaires are resolved with the assigned ones)."""
+    named = []
+    for n, item in enumerate(launch.context.fhir_context):
+        if item.reference and item.reference.resource_type == "Task":
+            task = parse_task(found.value(f"{NAMED}.{n}"))
+            if task is not None and task.questionnaire is not None:
+                named.append(task)
+    return named
 
 
 def sources_plan(launch: "Launch") -> ReadPlan:
@@ -366,6 +379,7 @@ class Assignments:
     unopenable: tuple[AssignedTask, ...] = ()
     appointment: dict[str, Any] | None = None
     task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
+    closed: tuple[AssignedTask, ...] = ()  # the newest finished ones (the clinician's sidebar shows what is done)
 
 
 @dataclass(frozen=True)
@@ -410,7 +424,8 @@ def _build_catalog(launch: "Launch") -> _Built:
     task_read = assignment_reads.open_tasks(launch, found)
     closed = assignment_reads.recently_closed_tasks(launch, found)
     tasks = task_read.tasks
-    every = [*tasks, *closed]
+    named_tasks = _named_tasks(launch, found)
+    every = [*tasks, *closed, *named_tasks]
     # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
     resolved = (assignment_reads.resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
                 if every else assignment_reads.ResolvedQuestionnaires())
@@ -429,6 +444,10 @@ def _build_catalog(launch: "Launch") -> _Built:
     copies = found.value(EHR_COPIES)
     for resource in _named(launch, found):
         add(resource, "launch", requested=True)
+    for task in named_tasks:
+        resource = _assigned_questionnaire(task, resolved)
+        if resource is not None:
+            add(resource, "launch", requested=True)
     for resource in copies.matches if isinstance(copies, SearchResult) else []:
         add(resource, "ehr")
     for resource in _library():
@@ -462,7 +481,7 @@ def _build_catalog(launch: "Launch") -> _Built:
     ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
     return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
                                        appointment=assignment_reads.next_appointment(launch, found),
-                                       task_read=task_read))
+                                       task_read=task_read, closed=closed))
 
 
 def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict[str, Any] | None:

@@ -11,8 +11,13 @@ _V2 = re.compile(r"^(patient|user|system)/(\*|[A-Za-z]+)\.([cruds]+)(\?.*)?$")
 
 
 def requested_scope(base_scope: str, *, ehr_launch: bool, v2: bool) -> str:
-    """The scope for the authorize request: `launch` for EHR launch, `launch/patient` standalone."""
-    scopes = [s for s in base_scope.split() if s not in ("launch", "launch/patient")]
+    """The scope for the authorize request: `launch` for EHR launch, `launch/patient` standalone.
+
+    `user/` scopes are the clinician's (asking a patient to fill a form, `user/Task.c`): only an
+    EHR launch, opened from the chart, asks for them; a standalone launch is the patient's portal.
+    """
+    scopes = [s for s in base_scope.split() if s not in ("launch", "launch/patient")
+              and (ehr_launch or not s.startswith("user/"))]
     if not v2:
         scopes = to_v1(scopes)
     scopes.append("launch" if ehr_launch else "launch/patient")

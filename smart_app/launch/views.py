@@ -127,7 +127,9 @@ def callback() -> BaseResponse:
             exc = LaunchError(LaunchErrorCode.LAUNCH_EXPIRED, "no browser session cookie", iss=exc.iss, mode=exc.mode)
         audit.event("callback.failed", error_code=exc.code.value, reason=exc.detail, iss=exc.iss, mode=exc.mode)
         raise exc from None
-    response = redirect(url_for("home.launch_home", handle=context.handle), code=303)
+    # A launch that names a form opens it (assignments.open_context); any other lands on its home page.
+    landing = "assignments.open_context" if context.opens_a_form else "home.launch_home"
+    response = redirect(url_for(landing, handle=context.handle), code=303)
     response.delete_cookie(SIGNIN_COOKIE, path="/", secure=True, httponly=True, samesite="None")
     return response
 

@@ -8,15 +8,19 @@ completed response, whatever wrote it; scores and bands are computed by the app'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from flask import url_for
 
 from smart_app.text import Text
-from smart_app import safety
+from smart_app import i18n, safety
+from smart_app.web.asked import RequestLine, request_lines
+from smart_app.assignments.ordering import may_ask, may_cancel
 from smart_app.launch.session import Launch
-from smart_app.forms.catalog import CatalogEntry, CompletedResponse, catalog
+from smart_app.forms.catalog import Assignments, CatalogEntry, CompletedResponse, assignments, catalog
 from smart_app.forms.extraction import VITAL_SIGN_CODES
 from smart_app.forms.model import Form
 from smart_app.forms.summary import answer_text
@@ -70,6 +74,16 @@ class ReportedLine:
     url: str
 
 
+@dataclass(frozen=True)
+class AskedForms:
+    """The forms asked of the patient (SDC Tasks), and whether this clinician may ask for another."""
+
+    lines: tuple[RequestLine, ...] = ()
+    unreadable: str | None = None  # "no-scope" | "failed": the requests could not be read
+    may_ask: bool = False
+    may_cancel: bool = False
+
+
 @dataclass
 class PreVisitSummary:
     """Everything above the task list for a clinician, in the order it matters."""
@@ -77,6 +91,7 @@ class PreVisitSummary:
     flags: list[FlagLine] = field(default_factory=list)
     scores: list[ScoreLine] = field(default_factory=list)
     reported: list[ReportedLine] = field(default_factory=list)
+    asked: AskedForms = field(default_factory=AskedForms)
 
     @property
     def empty(self) -> bool:
@@ -165,8 +180,31 @@ def _text(answer: Any) -> str:
 
 
 def summary_for(launch: Launch) -> PreVisitSummary | None:
-    """The summary for a clinician's launch (None for patients and caregivers, who see their tasks)."""
+    """The summary for a clinician's launch (None for patients and caregivers, who see their tasks).
+
+    The patient's form requests (SDC Tasks, open and recently finished) come from the catalog's own
+    read wave, so they cost no extra round trip.
+    """
     if launch.context.user_kind != "clinician" or not launch.context.patient_id:
         return None
-    return build_summary(catalog(launch), safety.settings().rules, lambda entry, response: url_for(
-        "questionnaires.response", handle=launch.handle, key=entry.key, response_id=response.id))
+    entries = catalog(launch)
+
+    def response_url(entry: CatalogEntry, response: CompletedResponse) -> str:
+        """Where the clinician reads a completed response in full."""
+        return url_for("questionnaires.response", handle=launch.handle, key=entry.key, response_id=response.id)
+
+    summary = build_summary(entries, safety.settings().rules, response_url)
+    summary.asked = asked_forms(launch, assignments(launch), entries, response_url)
+    return summary
+
+
+def asked_forms(launch: Launch, found: Assignments, entries: list[CatalogEntry], response_url: ResponseUrl) -> AskedForms:
+    """The sidebar's "Forms asked for this visit" from the catalog's Tasks (open and recently finished)."""
+    ctx = launch.context
+    cancel = may_cancel(launch)
+    # A date-only due date ends at midnight in the reader's zone (browser, else the deployment's).
+    lines = request_lines((*found.tasks, *found.closed), entries, now=datetime.now(timezone.utc),
+                          tz=ZoneInfo(i18n.select_zone()),
+                          me=ctx.fhir_user, iss=ctx.iss, encounter_id=ctx.encounter_id, response_url=response_url,
+                          can_cancel=cancel)
+    return AskedForms(tuple(lines), found.task_read.skipped, may_ask(launch), cancel)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Frame, Page
 
 APP_HOME = re.compile(r"^http://localhost:\d+/l/[A-Za-z0-9_-]+/$")
+# A launch whose fhirContext names a form opens that form (or its "already completed" page) instead of home.
+APP_LANDING = re.compile(r"^http://localhost:\d+/l/[A-Za-z0-9_-]+/(?:questionnaires/[^/?#]+|open)?$")
 RECEIPT = re.compile(r"/l/[A-Za-z0-9_-]+/submissions/[^/]+$")
 HANDLE = re.compile(r"/l/([A-Za-z0-9_-]+)/")
 PHQ9_ITEMS = 9
@@ -46,12 +48,13 @@ def approve(target: "Page | Frame", remember: bool = False) -> None:
 
 
 def open_chart(page: "Page", stack: BrowserStack, patient: str, questionnaire: str | None = None) -> "Frame":
-    """Open a patient's chart; approve in the sidebar and wait for the app's home page there."""
+    """Open a patient's chart; approve in the sidebar and wait for the app's home page there (or, when the
+    launch names a questionnaire, for that form)."""
     params = {"questionnaire": questionnaire} if questionnaire else {}
     page.goto(stack.chart_url(patient, **params))
     frame = app_frame(page)
     approve(frame)
-    frame.wait_for_url(APP_HOME)
+    frame.wait_for_url(APP_LANDING if questionnaire else APP_HOME)
     return frame
 
 
@@ -85,18 +88,23 @@ def _audit(target: "Page | Frame", audit_as: str | None, what: str) -> None:
 
 
 def open_questionnaire(target: "Page | Frame", title: str) -> None:
-    """From the app's home page: the questionnaire list, then the named form."""
-    target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
-    # The list's entries are headings too, so tell the pages apart by URL, not by heading.
-    target.wait_for_url(re.compile(r"/questionnaires/"))
-    if not target.url.endswith("/questionnaires/"):  # the task went straight to a form
-        target.locator("form.questionnaire-form").wait_for()
-        if target.get_by_role("heading", name=title).count() == 0:
-            # Another form (e.g. the only one still to do, while this one is in progress): go by the list.
-            target.get_by_role("link", name="All questionnaires").click()
-            target.wait_for_url(re.compile(r"/questionnaires/$"))
-    if target.url.endswith("/questionnaires/"):
-        target.get_by_role("link", name=title).click()
+    """From the app's home page: the questionnaire list, then the named form (already there when the
+    launch named it)."""
+    if target.url.endswith("/open"):  # the form the launch named was already completed: fill it in again
+        target.get_by_role("link", name="Fill in again").click()
+        target.wait_for_url(re.compile(r"/questionnaires/[^/?#]+$"))
+    elif not re.search(r"/questionnaires/[^/?#]+$", target.url):
+        target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
+        # The list's entries are headings too, so tell the pages apart by URL, not by heading.
+        target.wait_for_url(re.compile(r"/questionnaires/"))
+        if not target.url.endswith("/questionnaires/"):  # the task went straight to a form
+            target.locator("form.questionnaire-form").wait_for()
+            if target.get_by_role("heading", name=title).count() == 0:
+                # Another form (e.g. the only one still to do, while this one is in progress): go by the list.
+                target.get_by_role("link", name="All questionnaires").click()
+                target.wait_for_url(re.compile(r"/questionnaires/$"))
+        if target.url.endswith("/questionnaires/"):
+            target.get_by_role("link", name=title).click()
     target.locator("form.questionnaire-form").wait_for()
     assert target.get_by_role("heading", name=title).count() == 1
 

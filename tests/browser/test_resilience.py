@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.actions import (APP_HOME, PHQ9_POINTS, answer_phq9, answers_of, app_frame, approve, open_chart,
+from tests.browser.actions import (APP_LANDING, PHQ9_POINTS, answer_phq9, answers_of, app_frame, approve, open_chart,
                                    open_questionnaire, stored_responses)
 from tests.fixtures.browser import BrowserStack, axe_audit
 
@@ -98,6 +98,6 @@ def test_dead_refresh_token_mid_form_relaunch_keeps_every_answer(browser_stack: 
         page.get_by_role("button", name="Relaunch").click()  # the EHR opens the app again for this patient
     frame = app_frame(page)
     approve(frame)
-    frame.wait_for_url(APP_HOME)
+    frame.wait_for_url(APP_LANDING)  # the relaunch names PHQ-9 again: it opens the form
     open_questionnaire(frame, PHQ9)
     assert _checked_points(frame) == answers
