@@ -120,7 +120,17 @@
       byId("q-draft-status") && byId("q-draft-status").setAttribute("data-status", changes.draft.status);
       draftStatus(changes.draft.text);
       form.setAttribute("data-live-baseline", baseline);
+      keepFocusInView();
       form.dispatchEvent(new CustomEvent("questionnaire:evaluated"));
+    }
+
+    // A live update can show questions or messages above the field being answered; a keyboard user's
+    // focus must never be pushed off screen by it (WCAG 2.4.11, focus not obscured).
+    function keepFocusInView() {
+      var focused = document.activeElement;
+      if (!focused || focused === document.body || !form.contains(focused)) { return; }
+      var box = focused.getBoundingClientRect();
+      if (box.bottom <= 0 || box.top >= window.innerHeight) { focused.scrollIntoView({block: "nearest"}); }
     }
 
     function send() {
