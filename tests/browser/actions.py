@@ -145,6 +145,18 @@ def fill_intake(target: "Page | Frame", reason: str, *, allergy: bool = False) -
     group.get_by_label("Yes" if allergy else "No", exact=True).check()
 
 
+def open_medicines(target: "Page | Frame") -> None:
+    """Follow "Review your medicines" and wait until the review's first medicine is on screen.
+
+    A locator's count() does not wait, so a count taken right after the click could still see the
+    page the link was on.
+    """
+    target.get_by_role("link", name="Review your medicines").click()
+    target.wait_for_url(re.compile(r"/medications/$"))
+    target.locator("fieldset.med-row").first.wait_for()
+    target.wait_for_load_state("load")  # medications.js has folded what does not apply
+
+
 def review_medicines(target: "Page | Frame", answers: Sequence[str]) -> None:
     """Answer each medicine on the review form in order, by status label ("Taking it as prescribed", ...)."""
     groups = target.locator("fieldset.med-row")

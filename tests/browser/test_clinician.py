@@ -51,6 +51,7 @@ def test_clinician_completes_phq9_and_the_chart_shows_the_response_and_score(bro
     assert len(new) == 1 and new[0]["status"] == "completed"
     page.get_by_role("link", name="Refresh chart").click()
     responses = page.locator("#questionnaire-responses")
+    responses.locator("tr", has_text=new[0]["id"]).wait_for()  # the refreshed chart, not the one before the click
     assert responses.locator("tr", has_text=new[0]["id"]).count() == 1
     score_row = page.locator("#observations tr", has_text="PHQ-9").filter(has_text=str(sum(ANSWERS)))
     assert score_row.count() >= 1, page.locator("#observations").inner_text()

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.actions import open_portal_app
+from tests.browser.actions import open_medicines, open_portal_app
 from tests.fixtures.browser import PHONE, BrowserStack, axe_audit, screenshot
 
 pytestmark = pytest.mark.browser
@@ -18,8 +18,7 @@ def test_the_review_fits_a_phone_and_all_as_prescribed_answers_every_medicine(br
                                                                              new_context) -> None:
     page = new_context(PHONE).new_page()
     open_portal_app(page, browser_stack, "Patient/pat-ana")
-    page.get_by_role("link", name="Review your medicines").click()
-    page.wait_for_load_state("load")  # after medications.js has folded what does not apply
+    open_medicines(page)
     rows = page.locator("fieldset.med-row")
     total = rows.count()
     assert total >= 5

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.actions import (INTAKE, answers_of, open_portal_app, open_questionnaire, fill_intake,
+from tests.browser.actions import (INTAKE, answers_of, open_medicines, open_portal_app, open_questionnaire, fill_intake,
                                    review_and_send, review_medicines, send_medicines, stored_responses)
 from tests.fixtures.browser import DESKTOP, PHONE, BrowserStack, axe_audit, screenshot, screenshot_strip
 
@@ -38,7 +38,7 @@ def test_patient_prepares_for_the_visit_from_the_portal(browser_stack: BrowserSt
     assert intake[0]["status"] == "completed" and intake[0]["author"]["reference"] == f"Patient/{patient}"
 
     page.get_by_role("link", name="Back to the start").click()
-    page.get_by_role("link", name="Review your medicines").click()
+    open_medicines(page)
     rows = page.locator("fieldset.med-row").count()
     assert rows >= 1
     answers = ["Not taking it"] + ["Taking it as prescribed"] * (rows - 1)
