@@ -134,7 +134,6 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
     ("smart_app.assignments.ordering", "smart_app.forms.catalog"): "the form picker leaves out the forms the catalog never offers (EXCLUDED_URLS)",
     ("smart_app.assignments.ordering", "smart_app.forms.library"): "the form picker lists the bundled library beside the EHR's forms",
-    ("smart_app.assignments.orders", "smart_app.delivery.writeback"): "the order's If-None-Exist uses writeback's token escaping (belongs in ehr/)",
 }
 
 
