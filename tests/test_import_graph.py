@@ -132,8 +132,6 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
     ("smart_app.launch.authorize", "smart_app.forms.library"): "the scopes to request include what bundled forms extract",
     ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
-    ("smart_app.assignments.ordering", "smart_app.forms.catalog"): "the form picker leaves out the forms the catalog never offers (EXCLUDED_URLS)",
-    ("smart_app.assignments.ordering", "smart_app.forms.library"): "the form picker lists the bundled library beside the EHR's forms",
 }
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from smart_app.assignments import reads as assignment_reads
 from smart_app.assignments.model import AssignedTask, parse_task
+from smart_app.assignments.ordering import FormsOnOffer
 from smart_app.audit import events as audit
 from smart_app.ehr import canonicals
 from smart_app.delivery import drafts, submission
@@ -151,6 +152,11 @@ def shared_find_by_id(key: str) -> dict[str, Any] | None:
 def _library() -> list[dict[str, Any]]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
+
+
+def forms_on_offer() -> FormsOnOffer:
+    """What the clinician's form picker may list besides the EHR's forms: the bundled library, minus what is never offered."""
+    return FormsOnOffer(library=tuple(_library()), never=EXCLUDED_URLS)
 
 
 # ------------------------------------------------------------------------------- built forms
