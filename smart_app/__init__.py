@@ -45,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
+    from smart_app.forms.resource_extraction import extraction_scopes
     from smart_app.web.security import init_security, init_sessions, trusted_hosts
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
@@ -83,7 +84,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                              app.config["SECRET_KEY"])
     store = LaunchStore(engine, fernet, hmac_key)
     init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
-    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
+    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"],
+                 extraction_scopes=extraction_scopes())
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
     audit.init_app(app)  # first: every later hook's events carry this request's correlation id
     add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it

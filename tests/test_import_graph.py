@@ -130,8 +130,6 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("smart_app.forms.catalog", "smart_app.delivery.drafts"): "same",
     ("smart_app.forms.catalog", "smart_app.delivery.submission"): "same",
     ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
-    ("smart_app.launch.authorize", "smart_app.forms.library"): "the scopes to request include what bundled forms extract",
-    ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
 }
 
 
