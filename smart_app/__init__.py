@@ -51,6 +51,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
     from smart_app.delivery.rows import EXTENSION as ROWS, SubmissionRows
     from smart_app.web import assets
+    from smart_app import delivery
+    from smart_app.forms import catalog
 
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
@@ -87,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"],
                  extraction_scopes=extraction_scopes())
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
+    app.extensions[catalog.STANDING] = delivery.standing  # the catalog shows drafts and sends; delivery sits above forms
     audit.init_app(app)  # first: every later hook's events carry this request's correlation id
     add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it
     init_security(app, settings.frame_ancestors())

@@ -126,10 +126,6 @@ ALLOWED: dict[str, set[str]] = {
 # Known edges against the rule, each with why it is still there. The test below fails when one
 # disappears, so this list only shrinks.
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("smart_app.forms.catalog", "smart_app.delivery"): "where each form stands needs the person's drafts and pending sends",
-    ("smart_app.forms.catalog", "smart_app.delivery.drafts"): "same",
-    ("smart_app.forms.catalog", "smart_app.delivery.submission"): "same",
-    ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
 }
 
 

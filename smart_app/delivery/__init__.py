@@ -22,6 +22,7 @@ from smart_app.audit import events as audit
 from smart_app.delivery import drafts, submission
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
+from smart_app.forms.catalog import Standing
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -230,3 +231,18 @@ def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewSt
 
 
 __all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]
+
+
+def standing(launch: "Launch", canonicals: Sequence[str]) -> dict[str, Standing]:
+    """Where each form stands for this person: its saved draft (all in one store round trip) and its newest
+    submission unless that was sent (a failure later corrected and sent is no longer pending).
+
+    The catalog (forms/catalog.py) shows this beside each form; create_app hands it this function.
+    """
+    found = drafts.load_many(launch, canonicals)
+    known = submission.submissions(launch)  # newest first
+    stands: dict[str, Standing] = {}
+    for canonical, draft in found.items():
+        newest = next((s for s in known if s.questionnaire == canonical), None)
+        stands[canonical] = Standing(draft, newest if newest is not None and newest.state is not OutboxState.SENT else None)
+    return stands
