@@ -48,7 +48,7 @@ def _now() -> str:
 class FormRequests:
     """The patient's form requests as read (`resources` raw, `tasks` parsed), or why none were read."""
 
-    resources: tuple[dict, ...] = ()
+    resources: tuple[dict[str, Any], ...] = ()
     tasks: tuple[AssignedTask, ...] = ()
     skipped: str | None = None  # "no-scope" | "failed"
     truncated: bool = False
@@ -90,7 +90,7 @@ class FormsOnOffer:
     """What the picker may list besides the EHR's forms: the app's bundled library, and the form urls never
     offered from anywhere (forms.catalog.forms_on_offer() says which; passed in, as forms sit above this layer)."""
 
-    library: tuple[dict, ...] = ()
+    library: tuple[dict[str, Any], ...] = ()
     never: frozenset[str] = frozenset()
 
 
@@ -115,7 +115,7 @@ class PickerResult:
     more: bool = False  # the EHR had more matches than one page
 
 
-def _choice(questionnaire: dict, source: str, offer: FormsOnOffer) -> FormChoice | None:
+def _choice(questionnaire: dict[str, Any], source: str, offer: FormsOnOffer) -> FormChoice | None:
     """A pickable form; None for one without a canonical url (a Task can only name a form by canonical)
     or one never offered."""
     url = questionnaire.get("url")
@@ -270,10 +270,10 @@ class _Written:
 
     id: str | None
     created: bool
-    resource: dict | None
+    resource: dict[str, Any] | None
 
 
-def _create_once(launch: "Launch", task: dict, value: str) -> _Written:
+def _create_once(launch: "Launch", task: dict[str, Any], value: str) -> _Written:
     """POST the Task at most once for this identifier (If-None-Exist, else a lock and a search)."""
     query = if_none_exist(value)
     try:
