@@ -99,13 +99,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.web import assignments, errors, home, medications, questionnaires, tasks
+    from smart_app.web import assignments, errors, home, medications, questionnaires, submissions, tasks
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
     questionnaires.init_app(app)
     medications.init_app(app)
+    submissions.init_app(app)  # the receipt and retries of either kind of answers
     tasks.init_app(app)  # the home page's task list, in one place
     assignments.init_app(app)
     return app

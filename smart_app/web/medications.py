@@ -362,7 +362,7 @@ def send(handle: str) -> Response:
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.RECEIPT:
-        return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=sent.submission_id), code=303)
+        return redirect(url_for("submissions.receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".confirm", handle=handle), code=303)
     return redirect(url_for(".review", handle=handle), code=303)

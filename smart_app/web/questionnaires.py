@@ -1,4 +1,4 @@
-"""Questionnaire pages: list, fill (no-JS continue/validate/draft), review, send, receipt, reopen.
+"""Questionnaire pages: list, fill (no-JS continue/validate/draft), review, send, reopen (the receipt: web/submissions.py).
 
 Each view parses the request, calls the catalog / drafts / submission modules and renders.
 Who the response is about and who wrote it always come from the launch token.
@@ -20,12 +20,11 @@ from smart_app.delivery import drafts, submission
 from smart_app.forms import terminology
 from smart_app.ehr.reads import Read, ReadPlan
 from smart_app.ehr.client import FhirError
-from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
-                                    key_for, response_score, shared_find_by_id, source_for, sources_plan)
+                                    response_score, shared_find_by_id)
 from smart_app.forms.queries import query_runner
 from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
                                       ResponseMeta, evaluate, extract_observations, populate,
@@ -44,6 +43,7 @@ from smart_app import i18n
 from smart_app.i18n import current_language
 from smart_app.wording import form_title, reader_of
 from smart_app.web.home import PreVisitTask, TaskStatus
+from smart_app.web.whose import launch_plan, launch_resource, whose
 
 def N_(text: str) -> str:
     """Mark text for the catalog; it is translated where it is shown."""
@@ -122,15 +122,6 @@ def _read_or_none(launch: Launch, resource_type: str, resource_id: str) -> dict 
         return None
 
 
-def launch_plan(launch: Launch) -> ReadPlan:
-    """The launch's Patient and Encounter (what may be read): the page header, prefill and expressions use them."""
-    ctx = launch.context
-    return ReadPlan.of(
-        Read.resource("patient", "Patient", ctx.patient_id) if ctx.patient_id and ctx.permissions.can_read("Patient") else None,
-        Read.resource("encounter", "Encounter", ctx.encounter_id)
-        if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
-
-
 def read_page(launch: Launch, *more: ReadPlan) -> None:
     """A questionnaire page's reads in one wave: the catalog's, the launch's Patient and Encounter, and `more`."""
     plan = catalog_plan(launch) + launch_plan(launch)
@@ -139,16 +130,10 @@ def read_page(launch: Launch, *more: ReadPlan) -> None:
     launch.reads.fetch(plan)
 
 
-def _launch_resource(launch: Launch, name: str) -> dict | None:
-    """The launch's "patient" or "encounter" from this request's reads (read now if the page did not yet)."""
-    found = launch.reads.fetch(launch_plan(launch)).value(name)
-    return found if isinstance(found, dict) else None
-
-
 def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
     """Patient, Encounter and user for expressions (only what is readable; each read once per request)."""
     ctx = launch.context
-    found = {name: r for name in ("patient", "encounter") if (r := _launch_resource(launch, name)) is not None}
+    found = {name: r for name in ("patient", "encounter") if (r := launch_resource(launch, name)) is not None}
     if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
             spec.name.lower() == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
         user = _read_or_none(launch, ctx.fhir_user.resource_type, ctx.fhir_user.id)
@@ -350,20 +335,10 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
     return render_template(
         "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
         action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
-        whose=_whose(launch), paging=paging, focus_errors=status == 422,
+        whose=whose(launch), paging=paging, focus_errors=status == 422,
         evaluate_url=url_for(".evaluate_live", handle=launch.handle, key=entry.key),
         live_baseline=live.picture(view, _score_text(view, launch.context.user_kind)).encode(),
     ), status
-
-
-def _whose(launch: Launch) -> dict[str, Any]:
-    """Whose form this is, for the page header (the caregiver sees the patient's name)."""
-    kind = launch.context.user_kind
-    name = None
-    if kind in ("caregiver", "clinician"):
-        patient = _launch_resource(launch, "patient")
-        name = banner.human_name(patient.get("name")) if patient is not None else None
-    return {"kind": kind, "patient_name": name}
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -375,7 +350,7 @@ def index(handle: str) -> str:
     launch = current_launch(handle)
     read_page(launch)
     return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
-                           read_only_reason=read_only_reason(launch), whose=_whose(launch))
+                           read_only_reason=read_only_reason(launch), whose=whose(launch))
 
 
 @bp.get("/questionnaires/<key>")
@@ -556,7 +531,7 @@ def review(handle: str, key: str) -> Response | str:
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
                            extracted_lines=extracted_lines, not_saved=not_saved,
-                           whose=_whose(launch), care_team=_care_team(launch),
+                           whose=whose(launch), care_team=_care_team(launch),
                            pending=state.pending, changes_waiting=state.changes_waiting,
                            safety_notice=notice(stored(prepared.findings), safety.settings()))
 
@@ -597,7 +572,7 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     if sent.step is delivery.SendStep.TASK_CLOSED:
         return redirect(url_for(".fill", handle=handle, key=key, closed=1), code=303)
     if sent.step is delivery.SendStep.RECEIPT:
-        return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
+        return redirect(url_for("submissions.receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
@@ -608,39 +583,6 @@ def _task_of(entry: CatalogEntry) -> str | None:
     if entry.assignment is not None:
         return entry.assignment.id
     return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
-
-
-@bp.get("/submissions/<submission_id>")
-def receipt(handle: str, submission_id: str) -> str:
-    """What was sent, and its status (a GET never sends: the due retry is a POST the page submits)."""
-    launch = current_launch(handle)
-    outcome = submission.receipt(launch, submission_id)
-    if outcome is None:
-        abort(404)
-    # The link back to the form needs only its key: the catalog's sources, not the response history.
-    launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
-    form_resource = source_for(launch, outcome.questionnaire)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
-                           entry_key=key_for(launch, outcome.questionnaire), form_resource=form_resource,
-                           whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
-
-
-@bp.post("/submissions/<submission_id>/deliver")
-def deliver(handle: str, submission_id: str) -> Response:
-    """The automatic retry: send a pending submission whose wait is over (else nothing), then the receipt."""
-    launch = current_launch(handle)
-    if delivery.resend(launch, submission_id, manual=False) is None:
-        abort(404)
-    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
-
-
-@bp.post("/submissions/<submission_id>/retry")
-def retry(handle: str, submission_id: str) -> Response:
-    """Try again now (a pending or failed submission), then back to the receipt."""
-    launch = current_launch(handle)
-    if delivery.resend(launch, submission_id, manual=True) is None:
-        abort(404)
-    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 
 @bp.get("/questionnaires/<key>/responses/<response_id>")
