@@ -13,6 +13,8 @@ SEQUENCE = {
     ("drafts", "unresolved_submission"), ("drafts", "save"), ("drafts", "discard"), ("drafts", "forget_sent"),
     ("submission", "submit"), ("submission", "retry"), ("submission", "deliver_if_due"),
     ("submission", "unsent_other_answers"), ("submission", "SubmissionChanged"), ("submission", "SubmissionRefused"),
+    # Opening a form: start a draft, restore a save a dead launch held back.
+    ("drafts", "load_or_start"), ("drafts", "rescued"), ("delivery", "restore_rescued"),
 }
 
 
