@@ -126,15 +126,6 @@ ALLOWED: dict[str, set[str]] = {
 # Known edges against the rule, each with why it is still there. The test below fails when one
 # disappears, so this list only shrinks.
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("smart_app.forms.catalog", "smart_app.delivery"): "where each form stands needs the person's drafts and pending sends",
-    ("smart_app.forms.catalog", "smart_app.delivery.drafts"): "same",
-    ("smart_app.forms.catalog", "smart_app.delivery.submission"): "same",
-    ("smart_app.forms.catalog", "smart_app.delivery.outbox"): "same",
-    ("smart_app.launch.authorize", "smart_app.forms.library"): "the scopes to request include what bundled forms extract",
-    ("smart_app.launch.authorize", "smart_app.forms.resource_extraction"): "same",
-    ("smart_app.assignments.ordering", "smart_app.forms.catalog"): "the form picker leaves out the forms the catalog never offers (EXCLUDED_URLS)",
-    ("smart_app.assignments.ordering", "smart_app.forms.library"): "the form picker lists the bundled library beside the EHR's forms",
-    ("smart_app.assignments.orders", "smart_app.delivery.writeback"): "the order's If-None-Exist uses writeback's token escaping (belongs in ehr/)",
 }
 
 
