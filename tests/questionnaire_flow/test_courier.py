@@ -123,7 +123,7 @@ def test_a_browser_retry_racing_the_courier_sends_one_set(e2e: E2E, caplog: pyte
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join()  # pytest-timeout is the hang guard: a send can take long on a loaded machine
     assert 303 in results and len(results) == 2
     _exactly_one_set(e2e, sid)
     # The sender lock let one of them send; the other waited it out or found it sent (no second transaction).
