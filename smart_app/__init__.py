@@ -119,9 +119,7 @@ def instance_path() -> str:
 
 def _dev_secret(instance_path: str) -> str:
     """A secret generated once into the instance folder, for development runs without env config."""
+    from smart_app.instance_files import create_once
+
     path = Path(instance_path) / "secret.key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return create_once(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()

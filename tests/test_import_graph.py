@@ -97,9 +97,10 @@ def _area(module: str) -> str:
 
 
 # Foundation modules: typed settings, context, error codes, wording, the browser id, the rate limiter,
-# the reader's language and formats (i18n) and translatable words for pure cores (text).
+# the reader's language and formats (i18n), translatable words for pure cores (text) and the instance
+# folder's write-once files (instance_files).
 # Any layer may use them; among themselves they use only settings and error codes.
-FOUNDATION = {"config", "context", "errors", "wording", "browser", "ratelimit", "i18n", "text"}
+FOUNDATION = {"config", "context", "errors", "wording", "browser", "ratelimit", "i18n", "text", "instance_files"}
 # Which areas each area may import besides itself and the foundation. Anything not listed is refused.
 _ABOVE_FOUNDATION: dict[str, set[str]] = {
     "app": {"web", "launch", "forms", "medications", "delivery", "safety", "ehr", "store", "database", "audit"},

@@ -15,7 +15,6 @@ sign), wait until the EHRs have fetched the JWKS again, then switch the signing 
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+
+from smart_app.instance_files import create_once
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,5 @@ def _published(path: str) -> RSAKey | ECKey:
 
 def _load_or_create(path: Path, generate: Any, key_cls: Any) -> Any:
     """Read a PEM private key, writing a fresh one (mode 0600) when the file doesn't exist."""
-    if path.exists():
-        key = key_cls.import_key(path.read_bytes())
-    else:
-        key = generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key.as_pem(private=True))
+    key = key_cls.import_key(create_once(path, lambda: generate().as_pem(private=True)))
     return _with_kid(key, key_cls)
