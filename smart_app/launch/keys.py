@@ -16,6 +16,7 @@ sign), wait until the EHRs have fetched the JWKS again, then switch the signing 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,13 +156,26 @@ def _published(path: str) -> RSAKey | ECKey:
 
 
 def _load_or_create(path: Path, generate: Any, key_cls: Any) -> Any:
-    """Read a PEM private key, writing a fresh one (mode 0600) when the file doesn't exist."""
-    if path.exists():
-        key = key_cls.import_key(path.read_bytes())
-    else:
-        key = generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """Read a PEM private key, writing a fresh one (mode 0600) when the file doesn't exist.
+
+    An instance's worker processes may all start with an empty folder: each writes its key to a
+    temporary file of its own and links it into place, which fails when the name exists. So the
+    first one wins, the others read the winner's key, and no one reads a half-written file.
+    """
+    try:
+        return _with_kid(key_cls.import_key(path.read_bytes()), key_cls)
+    except FileNotFoundError:
+        pass
+    key = generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(key.as_pem(private=True))
+        try:
+            os.link(written, path)
+        except FileExistsError:  # another worker got there first: its key is this instance's key
+            key = key_cls.import_key(path.read_bytes())
+    finally:
+        os.unlink(written)
     return _with_kid(key, key_cls)
