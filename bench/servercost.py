@@ -58,8 +58,22 @@ def prepare(world: World, app: Any, floor_file: Path) -> dict[str, Any]:
     finally:
         world.counter.recording = False
     write_floor_file(floor_file, app, pages, world.fhir_base)
-    return {"canned_reads": world.can_reads(), "pages": {k: {"reads": len(v["reads"]), "template": v["template"],
-                                                              "app_html_bytes": v["app_html_bytes"]} for k, v in pages.items()}}
+    return {"canned_reads": world.can_reads(), "large_form_first_page": first_page_of_large_form(),
+            "pages": {k: {"reads": len(v["reads"]), "template": v["template"], "app_html_bytes": v["app_html_bytes"]}
+                      for k, v in pages.items()}}
+
+
+def first_page_of_large_form() -> dict[str, int]:
+    """What opening the large form shows a person: it is paged (smart_app/forms/paging.py), so its
+    first step, not all 187 items; how many steps and questions, for the table's label."""
+    from smart_app.forms import build_form
+    from smart_app.forms.paging import sections
+
+    form = build_form(synthetic_questionnaire(LARGE))
+    questions = {item.link_id for item in form.walk() if item.is_question}
+    steps = sections(form)
+    first = steps[0].link_ids & questions if steps else questions
+    return {"items": LARGE, "questions": len(questions), "steps": len(steps) or 1, "first_step_questions": len(first)}
 
 
 def _sequential(url: str, headers: dict[str, str], runs: int, server: Server, ehr_pids: list[int],
