@@ -24,7 +24,7 @@ def _row(section: str, what: str, result: str, baseline: str, verdict: str) -> t
 
 def _short(category: str) -> str:
     """A category's name, short enough for the table."""
-    return {"EHR reads": "EHR reads", "store round trips": "store", "form evaluation": "evaluate"}.get(category, category)
+    return {"EHR reads": "EHR reads", "store round trips": "Redis", "form evaluation": "evaluate", "database": "DB"}.get(category, category)
 
 
 def _ok(flag: bool | None) -> str:

@@ -214,6 +214,9 @@ def _patched(timers: _Timers) -> Iterator[list[str]]:
     redis.Redis.execute_command = timers.wrap("store round trips", execute_command)
     patch(redis.client.Pipeline, "execute", "store round trips")
     patch(jinja2.Template, "render", "rendering")
+    import sqlalchemy.engine
+
+    patch(sqlalchemy.engine.Connection, "execute", "database")  # launch records, drafts, outbox (values unsealed after it returns)
     patch(requests.Session, "send", "EHR reads")
     found_audit = found_eval = False
     for name, module in list(sys.modules.items()):
