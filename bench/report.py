@@ -81,6 +81,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                             f"{item['app_rps']}, {item['app_cpu_ms_per_page']} ms CPU/page ({item['app_errors']} errors; CPUs: app {item['app_cpu_share']}, Redis {item['redis_cpu_share']}, EHR {item['ehr_cpu_share']}, client {item['client_cpu_share_app']})",
                             f"floor {item['floor_rps']}, {item['floor_cpu_ms_per_page']} ms CPU/page (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} batches/s",
                             f"{ratio}x {_ok(ratio is not None and ratio >= 0.67)}"))
+        busy = c.get("contention")
+        if busy:
+            waits = ", ".join(f"{_short(k)} {busy['wall_ms_per_page'][k]:.1f}/{busy['cpu_ms_per_page'].get(k, 0):.2f}"
+                              for k in busy["wall_ms_per_page"])
+            out.append(_row("c", f"  home, {busy['threads']} threads in-process: wall/CPU ms per page",
+                            f"{busy['pages']} pages", waits, ""))
         mix = c.get("shared_redis")
         if mix:
             out.append(_row("c", f"2 instances, 1 Redis, launch+pages {mix['seconds']} s",

@@ -17,7 +17,7 @@ from bench.report import table, write_json
 from bench.roundtrips import measure_round_trips
 from bench.scaling import measure_scaling
 from bench.served import COOKIE, start_app, start_floor, warm_launch
-from bench.servercost import LAUNCH_CONTEXT, attribute, floor_cookie, measure_server_cost, prepare
+from bench.servercost import LAUNCH_CONTEXT, attribute, contention, floor_cookie, measure_server_cost, prepare
 from bench.storage import measure_storage
 from bench.throughput import measure_shared_redis, measure_throughput
 from bench.validation import measure_validation
@@ -117,6 +117,7 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
                     {"Cookie": f"{COOKIE}={cookie}"}, floor_server, {k: f"{floor_url}/floor/{k}" for k in pages},
                     {"Cookie": f"session={floor_cookie(floor_url)}"},
                     _home_read(world, workdir / "floor.pickle"), seconds=3 if args.quick else 5)
+                out["contention"] = contention(world, app, threads=16, seconds=3)
                 second = start_app(world, world.second_port, "app2")
                 try:
                     out["shared_redis"] = measure_shared_redis(world, [app_url, f"http://127.0.0.1:{_port(second)}"],

@@ -54,7 +54,7 @@ def prepare(world: World, app: Any, floor_file: Path) -> dict[str, Any]:
             if page.status_code != 200 or not rendered:
                 raise RuntimeError(f"{path} answered {page.status_code}")
             reads = [(e.method, e.target, e.body) for e in sorted(world.counter.upstream(), key=lambda e: e.start)]
-            pages[name] = page_capture(rendered[0][0], rendered[0][1], reads) | {"app_html_bytes": len(page.data)}
+            pages[name] = page_capture(rendered, reads) | {"app_html_bytes": len(page.data)}
     finally:
         world.counter.recording = False
     write_floor_file(floor_file, app, pages, world.fhir_base)
@@ -146,6 +146,9 @@ def measure_server_cost(world: World, app_server: Server, app_url: str, floor_se
             "redis_cpu_ms_per_app_page": round(sum(r["redis_cpu"] for r in runs_app) / n, 2),
             "app_html_bytes": runs_app[-1]["html_bytes"], "floor_html_bytes": runs_floor[-1]["html_bytes"],
         }
+        if results[name]["floor_html_bytes"] < 0.8 * results[name]["app_html_bytes"]:
+            raise RuntimeError(f"the floor's {name} page is {results[name]['floor_html_bytes']} B against the app's "
+                               f"{results[name]['app_html_bytes']} B: it is not rendering the same page")
     return results
 
 
@@ -274,3 +277,39 @@ def attribute(world: World, app: Any, runs: int, floor_file: Path) -> dict[str, 
                          "calls_per_page": {k: round(v / runs, 1) for k, v in sorted(timers.calls.items())},
                          "not_found": missing}
     return results
+
+
+def contention(world: World, app: Any, threads: int, seconds: float) -> dict[str, Any]:
+    """The home page from `threads` threads at once, in-process, for `seconds`: wall and CPU ms per page
+    inside each wrapped call. Wall far above CPU in a call is waiting (a lock, a round trip), which
+    the one-at-a-time attribution cannot show."""
+    client = app.test_client()
+    handle, _ = launch_in_process(client, world, world.new_launch(**LAUNCH_CONTEXT), browser_session())
+    path = f"/l/{handle}/"
+    client.get(path)
+    timers, done, lock = _Timers(), [0], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def person() -> None:
+        """One browser of the same person (the same cookies), requesting until the deadline."""
+        own = app.test_client()
+        own._cookies = client._cookies  # same session: the load is one launch's pages
+        pages = 0
+        while time.monotonic() < stop:
+            if own.get(path).status_code != 200:
+                raise RuntimeError(f"{path} failed under {threads} threads")
+            pages += 1
+        with lock:
+            done[0] += pages
+
+    with _patched(timers):
+        workers = [threading.Thread(target=person) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    pages = max(1, done[0])
+    return {"threads": threads, "pages": done[0],
+            "wall_ms_per_page": {k: round(v / pages, 2) for k, v in sorted(timers.ms.items())},
+            "cpu_ms_per_page": {k: round(v / pages, 2) for k, v in sorted(timers.cpu_ms.items())},
+            "calls_per_page": {k: round(v / pages, 1) for k, v in sorted(timers.calls.items())}}
