@@ -47,7 +47,8 @@ class LaunchStore:
         self._fernet = fernet
         self._hmac_key = hmac_key
         self.leases = LeaseKeeper(self)
-        # Built once: constructing an upsert costs more than running it.
+        # Built once: constructing an upsert costs more than running it (python -m bench.optimisations:
+        # 0.17-0.19 ms CPU per put on SQLite, 0.37-0.48 ms when built on each call).
         put = upsert(engine, records)
         self._put = put.on_conflict_do_update(
             index_elements=[records.c.namespace, records.c.key],

@@ -9,7 +9,8 @@ Where they come from:
   the environment (`KEY_SETTINGS`). Every instance given the same keys publishes the same JWKS.
   A configured key that cannot be read stops startup with a message naming the setting; it is
   never replaced by a generated one, which would give each instance a JWKS of its own.
-- **Embedded default**: generated once into the instance folder (mode 0600) and reused.
+- **Embedded default**: generated once into the instance folder (mode 0600) and reused; workers
+  starting together agree on one key (the first to link its file into place wins).
 Rotation: publish the next key first (`SMART_APP_CLIENT_PUBLISHED_KEYS`, public only, never used to
 sign), wait until the EHRs have fetched the JWKS again, then switch the signing key to it.
 """
