@@ -105,6 +105,8 @@ def feet_and_inches_text(inches: Decimal) -> Text:
     """A whole number of inches as people say a height: "5 ft", "5 ft 7 in"."""
     whole = int(inches)
     feet, rest = divmod(whole, 12)
+    if feet == 1:  # "1 pie" but "5 pies": a language may word one foot apart
+        return Text("1 ft") if rest == 0 else Text("1 ft %(inches)s in", inches=rest)
     if rest == 0:
         return Text("%(feet)s ft", feet=feet)
     return Text("%(feet)s ft %(inches)s in", feet=feet, inches=rest)
