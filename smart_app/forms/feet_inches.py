@@ -56,8 +56,16 @@ def is_feet_and_inches(raw: Any) -> bool:
 
 
 def _filled(value: Any) -> str:
-    """A posted field's text, trimmed ("" when absent)."""
+    """A field's text, trimmed ("" when absent)."""
     return str(value or "").strip()
+
+
+def _field(data: Mapping[str, Any], name: str) -> str:
+    """The first posted value of a field (a MultiDict, a dict of lists or a plain dict), trimmed."""
+    from .state import _getlist
+
+    values = _getlist(data, name)
+    return _filled(values[0]) if values else ""
 
 
 def posted(form: Form, data: Mapping[str, Any], scope: frozenset[str] | None = None) -> dict[Key, dict[str, str]]:
@@ -75,9 +83,9 @@ def posted(form: Form, data: Mapping[str, Any], scope: frozenset[str] | None = N
         if item is None or not offers_feet_and_inches(item) or (scope is not None and link_id not in scope):
             continue
         suffix = str(name)[1:]
-        feet, inches = _filled(data.get(name)), _filled(data.get("i" + suffix))
-        chosen = _filled(data.get("u" + suffix)) == FEET_AND_INCHES
-        typed_elsewhere = _filled(data.get("q" + suffix))
+        feet, inches = _field(data, str(name)), _field(data, "i" + suffix)
+        chosen = _field(data, "u" + suffix) == FEET_AND_INCHES
+        typed_elsewhere = _field(data, "q" + suffix)
         if (feet or inches) and (chosen or not typed_elsewhere):
             out[(link_id, path)] = {"feet": feet, "inches": inches, "unit": FEET_AND_INCHES}
     return out

@@ -25,6 +25,7 @@ from smart_app.text import Text
 
 from .model import MedicationRow
 from .names import brand_of, ingredients
+from .rows import UNKNOWN_MEDICINE
 
 Words = tuple[str, ...]
 
@@ -194,8 +195,10 @@ def _looks_normalized(text: str) -> bool:
 
 
 def _names(row: MedicationRow) -> list[str]:
-    """A listed medicine's names: the one shown and its coding's display (often the RxNorm name)."""
-    return [row.name] + ([row.code.display] if row.code is not None and row.code.display else [])
+    """A listed medicine's names: the one shown and its coding's display (often the RxNorm name); never the
+    placeholder shown for a medicine the record does not name."""
+    names = [row.name] + ([row.code.display] if row.code is not None and row.code.display else [])
+    return [name for name in names if name != UNKNOWN_MEDICINE]
 
 
 def listed_medicine(row: MedicationRow) -> Medicine:

@@ -106,6 +106,10 @@ def test_a_coding_display_counts_as_well_as_the_name_shown() -> None:
     assert [m.row.key for m in possible_duplicates([row], "ibuprofen")] == ["a"]
 
 
+def test_a_medicine_the_record_does_not_name_is_never_matched() -> None:
+    assert possible_duplicates([_row("u", "Unknown medicine")], "unknown medicine") == []
+
+
 def test_several_listed_medicines_with_the_ingredient_are_all_named_in_list_order() -> None:
     rows = [_row("x", "Acetaminophen 325 MG [Tylenol]"), _row("y", "acetaminophen 500 MG Oral Tablet")]
     assert [m.row.key for m in possible_duplicates(rows, "Tylenol")] == ["x", "y"]

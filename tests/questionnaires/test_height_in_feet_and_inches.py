@@ -85,6 +85,12 @@ def test_feet_and_inches_typed_without_choosing_the_unit_are_not_lost() -> None:
     assert view.node("height").answers == [("Decimal", Decimal("170.2"))]
 
 
+def test_a_dict_of_lists_post_reads_the_same() -> None:
+    form = build_form(questionnaire(HEIGHT))
+    state = FormState.from_post(form, {"u.height.r": ["ft-in"], "f.height.r": ["5"], "i.height.r": ["10"]})
+    assert state.raw("height", ()) == [{"feet": "5", "inches": "10", "unit": "ft-in"}]
+
+
 def test_a_quantity_height_with_unit_options_answers_in_its_first_unit() -> None:
     raw = item("h", "quantity", "Body height", code=LOINC_HEIGHT,
                ext=[("questionnaire-unitOption", "valueCoding", {"system": UCUM, "code": "cm", "display": "cm"}),
