@@ -49,3 +49,12 @@ def test_a_height_outside_the_form_s_bounds_is_said_in_feet_and_inches_in_spanis
     spanish = browser.post_form("previsit-intake", intake_answers() | _height("9", "0")).get_data(as_text=True)
     assert "Escriba una estatura entre 1 pie y 8 pies 11 pulg." in spanish
     assert '<option value="ft-in" selected>pies y pulgadas</option>' in spanish
+
+
+def test_a_saved_draft_shows_the_feet_and_inches_again(e2e) -> None:
+    browser = Browser(e2e.client, e2e.launcher.standalone(login=f"Patient/{PATIENT}"))
+    saved = browser.post_form("previsit-intake", intake_answers() | _height("5", "7.5"), action="continue")
+    assert saved.status_code in (200, 303)
+    page = browser.open_form("previsit-intake").get_data(as_text=True)
+    assert re.search(r'name="f\.height\.0" value="5"', page) and re.search(r'name="i\.height\.0" value="7.5"', page)
+    assert '<option value="ft-in" selected>' in page
