@@ -58,3 +58,26 @@ def test_a_saved_draft_shows_the_feet_and_inches_again(e2e) -> None:
     page = browser.open_form("previsit-intake").get_data(as_text=True)
     assert re.search(r'name="f\.height\.0" value="5"', page) and re.search(r'name="i\.height\.0" value="7.5"', page)
     assert '<option value="ft-in" selected>' in page
+
+
+def test_the_rescue_copy_taken_before_the_ehr_is_asked_keeps_the_feet_and_inches(e2e) -> None:
+    from smart_app.delivery.drafts import RESCUE_NAMESPACE
+    from smart_app.launch.runtime import EXTENSION
+
+    store = e2e.app.extensions[EXTENSION].store
+    kept: list[str] = []
+    real_put = store.put
+
+    def put(namespace, key, value, ttl):
+        """Record what each rescue copy holds, then store it as usual."""
+        if namespace == RESCUE_NAMESPACE:
+            kept.append(repr(value))
+        return real_put(namespace, key, value, ttl)
+
+    store.put = put
+    try:
+        browser = Browser(e2e.client, e2e.launcher.standalone(login=f"Patient/{PATIENT}"))
+        browser.post_form("previsit-intake", intake_answers() | _height("5", "7"), action="continue")
+    finally:
+        store.put = real_put
+    assert kept and all("f.height.0" in copy and "i.height.0" in copy for copy in kept)
