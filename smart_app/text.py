@@ -5,7 +5,9 @@
 (a `str`, so logs, tests and stored records read as before) that also remembers its catalog
 message and values; a page says it in the reader's language with `say(text)`
 (smart_app/i18n.py; `{{ say(message) }}` in templates). Plain strings marked with `N_` are
-looked up as they are. `.ci/translations` extracts both (`-k Text -k N_`).
+looked up as they are. `NText(singular, plural, num, ...)` is a Text that depends on a count.
+Numbers among the values are written in the reader's locale and dates as the reader's dates when
+said. `.ci/translations` extracts all three (`-k Text -k NText:1,2 -k N_`).
 """
 from __future__ import annotations
 
@@ -34,6 +36,32 @@ class Text(str):
 def _rebuild(msgid: str, values: dict[str, Any]) -> Text:
     """Inverse of Text.__reduce__."""
     return Text(msgid, **values)
+
+
+class NText(Text):
+    """A Text whose words depend on a count ("1 answer" / "3 answers"); `num` is the count, said
+    with the catalog's plural rule for the reader's language (`ngettext`)."""
+
+    plural: str
+
+    def __new__(cls, msgid: str, plural: str, num: int, **values: Any) -> "NText":
+        """The English for this count, remembering both forms and the count."""
+        shown = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in values.items()}
+        text = str.__new__(cls, (msgid if num == 1 else plural) % {**shown, "num": num})
+        text.msgid = msgid
+        text.plural = plural
+        text.values = {**values, "num": num}
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as both forms and the values."""
+        return (_rebuild_plural, (self.msgid, self.plural, self.values))
+
+
+def _rebuild_plural(msgid: str, plural: str, values: dict[str, Any]) -> NText:
+    """Inverse of NText.__reduce__."""
+    rest = dict(values)
+    return NText(msgid, plural, rest.pop("num"), **rest)
 
 
 def N_(text: str) -> str:

@@ -31,6 +31,7 @@ from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, Ques
                                       ResponseMeta, evaluate, extract_observations, populate,
                                       to_questionnaire_response)
 from smart_app.forms.field_errors import attach_field_errors
+from smart_app.forms.units import unit_words
 from smart_app.forms.extraction_summary import describe, skipped_text
 from smart_app.forms.model import Form
 from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
@@ -59,6 +60,7 @@ def init_app(app: Flask) -> None:
     """Register the blueprint (its home page tasks are listed in web/tasks.py)."""
     app.register_blueprint(bp)
     app.jinja_env.globals["saved_status"] = saved_status
+    app.jinja_env.filters["unit_words"] = lambda unit: i18n.say(unit_words(unit))
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -684,7 +686,7 @@ def _answer_text(answer: dict) -> str:
         if isinstance(value, dict) and key == "valueCoding":
             return str(value.get("display") or value.get("code") or "")
         if isinstance(value, dict) and key == "valueQuantity":
-            return i18n.quantity(value.get("value"), value.get("unit") or value.get("code"))
+            return i18n.quantity(value.get("value"), unit_words(value))
         if isinstance(value, dict) and key == "valueAttachment":
             return str(value.get("title") or _("attached file"))
         if isinstance(value, dict) and key == "valueReference":
