@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date as Date, datetime, timezone
+from datetime import date as Date, datetime, time as Time, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -378,7 +378,7 @@ def choose(language: str) -> Response:
 # The Jinja filters of the formats above (`{{ when|date_time }}`); templates rendered outside the
 # app (template tests) add them with `env.filters.update(i18n.FILTERS)`.
 FILTERS = {"day": day, "date": date, "time": time, "date_time": date_time, "fhir_date": fhir_date,
-           "number": number, "quantity": quantity}
+           "number": number, "quantity": quantity, "say": lambda message: say(message)}
 
 
 def say(message: Any) -> str:
@@ -390,6 +390,9 @@ def say(message: Any) -> str:
 
     if message is None:
         return ""
+    parts = getattr(message, "parts", None)
+    if isinstance(parts, tuple):  # text.Joined
+        return str(getattr(message, "sep", " ")).join(say(p) for p in parts)
     msgid = getattr(message, "msgid", None)
     if isinstance(msgid, str):
         values = {key: _said_value(value) for key, value in (getattr(message, "values", None) or {}).items()}
@@ -404,8 +407,11 @@ def _said_value(value: Any) -> Any:
     """One value of a message as the reader reads it: Texts said, lists joined, numbers and dates in their locale."""
     if isinstance(value, (list, tuple)):
         return ", ".join(_said_value(v) for v in value)
-    if hasattr(value, "msgid"):
+    if hasattr(value, "msgid") or hasattr(value, "parts"):
         return say(value)
+    if isinstance(value, Time):
+        loc = _locale(None)
+        return dates.format_time(value, _pattern("time", loc), locale=loc)
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return number(value)
     if isinstance(value, Date) and not isinstance(value, datetime):

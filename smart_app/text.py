@@ -11,7 +11,9 @@ said. `.ci/translations` extracts all three (`-k Text -k NText:1,2 -k N_`).
 """
 from __future__ import annotations
 
-from typing import Any
+from datetime import time
+from decimal import Decimal
+from typing import Any, Sequence
 
 
 class Text(str):
@@ -22,7 +24,7 @@ class Text(str):
 
     def __new__(cls, msgid: str, **values: Any) -> "Text":
         """The English sentence, remembering how to translate it (a list value reads "a, b, c")."""
-        shown = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in values.items()}
+        shown = {k: _english(v) for k, v in values.items()}
         text = super().__new__(cls, msgid % shown if values else msgid)
         text.msgid = msgid
         text.values = values
@@ -31,6 +33,17 @@ class Text(str):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (e.g. a flashed message in the session) as message id and values."""
         return (_rebuild, (self.msgid, self.values))
+
+
+def _english(value: Any) -> Any:
+    """A value as the English str shows it (a list as "a, b", a time of day as "08:00")."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(_english(v)) for v in value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return f"{value:,}"  # as English writes numbers ("1,000"); said in the reader's locale on a page
+    return value
 
 
 def _rebuild(msgid: str, values: dict[str, Any]) -> Text:
@@ -46,7 +59,7 @@ class NText(Text):
 
     def __new__(cls, msgid: str, plural: str, num: int, **values: Any) -> "NText":
         """The English for this count, remembering both forms and the count."""
-        shown = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in values.items()}
+        shown = {k: _english(v) for k, v in values.items()}
         text = str.__new__(cls, (msgid if num == 1 else plural) % {**shown, "num": num})
         text.msgid = msgid
         text.plural = plural
@@ -62,6 +75,26 @@ def _rebuild_plural(msgid: str, plural: str, values: dict[str, Any]) -> NText:
     """Inverse of NText.__reduce__."""
     rest = dict(values)
     return NText(msgid, plural, rest.pop("num"), **rest)
+
+
+class Joined(str):
+    """Several texts read one after another ("1 tablet" + "by mouth" + "twice a day"), each said in
+    the reader's language and joined by `sep`; the str is the English."""
+
+    parts: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, parts: Sequence[str], sep: str = " ") -> "Joined":
+        """The parts (empty ones dropped), joined."""
+        kept = tuple(p for p in parts if p)
+        text = super().__new__(cls, sep.join(kept))
+        text.parts = kept
+        text.sep = sep
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as its parts and separator."""
+        return (Joined, (self.parts, self.sep))
 
 
 def N_(text: str) -> str:

@@ -483,7 +483,8 @@ def evaluate_live(handle: str, key: str) -> Response:
     found = live.changes(view, live.Baseline.decode(request.form.get("live_baseline")), now,
                          request.form.getlist("touched"))
     status = "deferred" if saved.deferred else ("empty" if not saved.holds_answers else saved_status(saved.result))
-    words = render_template("questionnaires/_draft_words.html", draft_status=status).strip()
+    words = render_template("questionnaires/_draft_words.html", draft_status=status,
+                            whose={"kind": launch.context.user_kind}).strip()  # the reader's words, as the page says them
     body = found.to_json()
     body["errors"] = {field: [i18n.say(m) for m in messages] for field, messages in found.errors.items()}  # as the page says them
     return jsonify({**body, "draft": {"status": status, "text": words}})

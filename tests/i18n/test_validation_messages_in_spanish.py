@@ -25,6 +25,14 @@ WEIGHT = item("w", "quantity", ext=[("questionnaire-unitOption", "valueCoding", 
 TODAY = dt.date(2026, 12, 3)
 
 
+@pytest.fixture(scope="module")
+def app() -> Flask:
+    """A bare app with the app's language machinery (Flask-Babel, the catalogs, say()): enough to say texts."""
+    bare = Flask("smart_app")  # its root holds translations/
+    i18n.install(bare)
+    return bare
+
+
 def _said(app: Flask, raw_item: dict, fields: dict, language: str) -> list[str]:
     """The messages of one item for these fields, as a page in `language` says them."""
     _, _, view = run(questionnaire(raw_item), fields, context=FillContext(today=TODAY))
