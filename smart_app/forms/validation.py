@@ -140,36 +140,36 @@ def _rounded(value: Decimal) -> Decimal:
     return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
-def _bounds(low: Any, high: Any, unit: str) -> Text:
-    """ "between 20 and 300 kg", "of at least 20 kg", "of at most 300" (the unit when there is one)."""
-    if low is not None and high is not None:
-        return (Text("between %(low)s and %(high)s %(unit)s", low=low, high=high, unit=unit) if unit
-                else Text("between %(low)s and %(high)s", low=low, high=high))
-    if low is not None:
-        return Text("of at least %(low)s %(unit)s", low=low, unit=unit) if unit else Text("of at least %(low)s", low=low)
-    return Text("of at most %(high)s %(unit)s", high=high, unit=unit) if unit else Text("of at most %(high)s", high=high)
-
-
 def _range_message(item: FormItem, low: Any, high: Any, chosen: dict[str, Any] | None) -> Text:
     """ "Enter a value between 20 and 300 kg." (and in the person's unit too when they chose another:
-    "... (44.1 to 661.4 lb)")."""
+    "... (44.1 to 661.4 lb)"). Whole sentences with placeholders, so each language words its own."""
     unit = _bound_unit(item)
-    shown = _bounds(_shown(low) if low is not None else None, _shown(high) if high is not None else None,
-                    _unit_words(unit))
+    words = _unit_words(unit)
+    shown_low, shown_high = (_shown(low) if low is not None else None), (_shown(high) if high is not None else None)
     code_from, code_to = (unit or {}).get("code"), (chosen or {}).get("code")
-    if chosen and code_from and code_to and code_from != code_to:
+    if chosen and words and code_from and code_to and code_from != code_to:
         other_low = convert(low, code_from, code_to) if low is not None else None
         other_high = convert(high, code_from, code_to) if high is not None else None
         other_unit = _unit_words(chosen) or _unit_words({"code": code_to})
         if (low is None or other_low is not None) and (high is None or other_high is not None) and other_unit:
             if other_low is not None and other_high is not None:
-                other = Text("%(low)s to %(high)s %(unit)s", low=_rounded(other_low), high=_rounded(other_high),
-                             unit=other_unit)
-            else:
-                one = other_low if other_low is not None else other_high
-                other = Text("%(value)s %(unit)s", value=_rounded(one) if one is not None else "", unit=other_unit)
-            return Text("Enter a value %(range)s (%(other)s).", range=shown, other=other)
-    return Text("Enter a value %(range)s.", range=shown)
+                return Text("Enter a value between %(low)s and %(high)s %(unit)s (%(other_low)s to %(other_high)s %(other_unit)s).",
+                            low=shown_low, high=shown_high, unit=words, other_low=_rounded(other_low),
+                            other_high=_rounded(other_high), other_unit=other_unit)
+            if other_low is not None:
+                return Text("Enter a value of at least %(low)s %(unit)s (%(other_low)s %(other_unit)s).",
+                            low=shown_low, unit=words, other_low=_rounded(other_low), other_unit=other_unit)
+            if other_high is not None:
+                return Text("Enter a value of at most %(high)s %(unit)s (%(other_high)s %(other_unit)s).",
+                            high=shown_high, unit=words, other_high=_rounded(other_high), other_unit=other_unit)
+    if low is not None and high is not None:
+        return (Text("Enter a value between %(low)s and %(high)s %(unit)s.", low=shown_low, high=shown_high, unit=words)
+                if words else Text("Enter a value between %(low)s and %(high)s.", low=shown_low, high=shown_high))
+    if low is not None:
+        return (Text("Enter a value of at least %(low)s %(unit)s.", low=shown_low, unit=words) if words
+                else Text("Enter a value of at least %(low)s.", low=shown_low))
+    return (Text("Enter a value of at most %(high)s %(unit)s.", high=shown_high, unit=words) if words
+            else Text("Enter a value of at most %(high)s.", high=shown_high))
 
 
 def example_value(item: FormItem) -> str | None:
