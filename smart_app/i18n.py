@@ -409,6 +409,8 @@ def _said_value(value: Any) -> Any:
         return ", ".join(_said_value(v) for v in value)
     if hasattr(value, "msgid") or hasattr(value, "parts"):
         return say(value)
+    if isinstance(getattr(value, "fhir", None), str):  # text.FhirDate
+        return fhir_date(value.fhir)
     if isinstance(value, Time):
         loc = _locale(None)
         return dates.format_time(value, _pattern("time", loc), locale=loc)

@@ -97,6 +97,23 @@ class Joined(str):
         return (Joined, (self.parts, self.sep))
 
 
+class FhirDate(str):
+    """A FHIR date of any precision ("2026", "2026-02", "2026-02-14") as a message value: its str is
+    the English words ("February 2026"), and a page says it as the reader's dates (i18n.fhir_date)."""
+
+    fhir: str
+
+    def __new__(cls, value: str, english: str) -> "FhirDate":
+        """The raw FHIR value and its English words."""
+        text = super().__new__(cls, english)
+        text.fhir = value
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the value and its words."""
+        return (FhirDate, (self.fhir, str(self)))
+
+
 def N_(text: str) -> str:
     """Mark a fixed text for the catalog; it is translated where it is shown."""
     return text

@@ -93,6 +93,12 @@ def _handle() -> str:
     return str((request.view_args or {})["handle"])
 
 
+def _raised_message(error: Exception) -> str:
+    """The message an error was raised with (a `Text` keeps its catalog id; str(error) would not)."""
+    first = error.args[0] if error.args else ""
+    return first if isinstance(first, str) else str(error)
+
+
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
@@ -100,7 +106,7 @@ def _form_or_400(entry: CatalogEntry) -> Form:
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
         abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(_handle()),
-                                            entry=entry, message=str(error)), 400))
+                                            entry=entry, message=_raised_message(error)), 400))
     return _with_terminology(current_launch(_handle()), form)
 
 
