@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date as Date, datetime, timezone
+from datetime import date as Date, datetime, time as Time, timezone
+from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -296,6 +297,8 @@ def fhir_date(value: Any, *, locale: str | Locale | None = None) -> str:
 
 def number(value: Any, *, locale: str | Locale | None = None) -> str:
     """A number in the reader's locale ("1,234.5" / "1.234,5"); text that is not a number as it is."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return numbers.format_decimal(value, locale=_locale(locale), decimal_quantization=False)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(value) if isinstance(value, str) and value.strip() else value
@@ -309,8 +312,11 @@ def number(value: Any, *, locale: str | Locale | None = None) -> str:
 
 
 def quantity(value: Any, unit: str | None, *, locale: str | Locale | None = None) -> str:
-    """A measurement: "72 kg", "128/82 mmHg" stays as given; the unit is shown as written."""
+    """A measurement: "72 kg", "128/82 mmHg" stays as given; the unit as written (a `Text` unit,
+    e.g. "years", in the reader's language)."""
     shown = number(value, locale=locale)
+    if unit and hasattr(unit, "msgid"):
+        unit = say(unit)
     return f"{shown} {unit}".strip() if unit else shown
 
 
@@ -372,23 +378,47 @@ def choose(language: str) -> Response:
 # The Jinja filters of the formats above (`{{ when|date_time }}`); templates rendered outside the
 # app (template tests) add them with `env.filters.update(i18n.FILTERS)`.
 FILTERS = {"day": day, "date": date, "time": time, "date_time": date_time, "fhir_date": fhir_date,
-           "number": number, "quantity": quantity}
+           "number": number, "quantity": quantity, "say": lambda message: say(message)}
 
 
 def say(message: Any) -> str:
     """A message from a pure core in the reader's language: a `text.Text` by its catalog id and
-    values, any other string looked up as it is (untranslated text comes back unchanged)."""
-    from flask_babel import gettext
+    values (an `NText` by the reader's plural rule; numbers among the values in the reader's
+    locale, dates as `date()` says them), any other string looked up as it is (untranslated text
+    comes back unchanged)."""
+    from flask_babel import get_translations, gettext
 
     if message is None:
         return ""
+    parts = getattr(message, "parts", None)
+    if isinstance(parts, tuple):  # text.Joined
+        return str(getattr(message, "sep", " ")).join(say(p) for p in parts)
     msgid = getattr(message, "msgid", None)
     if isinstance(msgid, str):
-        values = {key: ", ".join(say(v) for v in value) if isinstance(value, (list, tuple))
-                  else (say(value) if hasattr(value, "msgid") else value)
-                  for key, value in (getattr(message, "values", None) or {}).items()}
+        values = {key: _said_value(value) for key, value in (getattr(message, "values", None) or {}).items()}
+        plural = getattr(message, "plural", None)
+        if isinstance(plural, str):  # the form for this count in the reader's language, the count in its locale
+            return str(get_translations().ungettext(msgid, plural, int(message.values["num"]))) % values
         return gettext(msgid, **values) if values else gettext(msgid)
     return gettext(str(message)) if str(message) else ""
+
+
+def _said_value(value: Any) -> Any:
+    """One value of a message as the reader reads it: Texts said, lists joined, numbers and dates in their locale."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_said_value(v) for v in value)
+    if hasattr(value, "msgid") or hasattr(value, "parts"):
+        return say(value)
+    if isinstance(getattr(value, "fhir", None), str):  # text.FhirDate
+        return fhir_date(value.fhir)
+    if isinstance(value, Time):
+        loc = _locale(None)
+        return dates.format_time(value, _pattern("time", loc), locale=loc)
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return number(value)
+    if isinstance(value, Date) and not isinstance(value, datetime):
+        return date(value)
+    return value
 
 
 def deployment_zone(registration: Mapping[str, Any] | None, source: str) -> str:

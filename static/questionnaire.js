@@ -114,8 +114,8 @@
       }
       Object.keys(changes.errors).forEach(function (id) { setErrors(id, changes.errors[id]); });
       if (changes.announce.length) {
-        var heading = form.getAttribute("data-announce") || "New question:";
-        say(changes.announce.map(function (label) { return heading + " " + label; }).join(". "));
+        var heading = form.getAttribute("data-announce") || "";  // the page's words, in its language
+        say(changes.announce.map(function (label) { return (heading ? heading + " " : "") + label; }).join(". "));
       }
       byId("q-draft-status") && byId("q-draft-status").setAttribute("data-status", changes.draft.status);
       draftStatus(changes.draft.text);

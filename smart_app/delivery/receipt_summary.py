@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from smart_app.forms.units import unit_words
+
 LOINC = "http://loinc.org"
 # LOINC codes of the measurements a person recognises, by the word the receipt uses.
 MEASUREMENTS = {
@@ -101,8 +103,7 @@ def _quantity(resource: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
     """The value and unit of a valueQuantity (or a bare number)."""
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, Mapping):
-        unit = quantity.get("unit") or quantity.get("code")
-        return _number(quantity), unit if isinstance(unit, str) else None
+        return _number(quantity), unit_words(quantity) or None
     for key in ("valueInteger", "valueDecimal"):
         if key in resource:
             return _number(resource[key]), None

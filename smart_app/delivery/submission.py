@@ -138,6 +138,12 @@ class SubmissionOutcome:
         return REASONS.get(self.error, N_("The answers could not be sent."))
 
     @property
+    def advice(self) -> tuple[str, ...]:
+        """What the person can do next, as catalog messages (said in the reader's language where
+        shown; the record keeps only the `task_closed` flag, never the English)."""
+        return (TASK_CLOSED_NEXT,) if self.task_closed and self.state is not OutboxState.SENT else ()
+
+    @property
     def rejected(self) -> bool:
         """True when the EHR definitely refused it: a failed send answered 4xx (transactions are
         all-or-nothing, so nothing was written) and only a person can fix it; a new submission id is safe."""
@@ -223,7 +229,9 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         skipped_types=item.skipped_types, error=item.last_error, status=item.last_status,
         attempts=item.attempts, next_attempt_at=item.next_attempt_at, created_at=item.created_at,
         sent_at=item.sent_at, field_errors={k: list(v) for k, v in (record.get("field_errors") or {}).items()},
-        messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
+        # The EHR's own words; records stored before `advice` also held its English, now said from the flag.
+        messages=tuple(m for m in record.get("messages") or () if m != TASK_CLOSED_NEXT),
+        questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
         task_closed=bool(record.get("task_closed")),
         saved=tuple(saved_things(item.bundle)),
@@ -430,7 +438,7 @@ def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Cla
         # Nothing was written (the check comes before any write of this attempt); the person is told.
         error = FhirError(FhirErrorCode.CONFLICT, status=409, method="PUT", resource_type="Task")
         item = record_failure(item, error, now=time.time())
-        record.update(item=item.to_dict(), field_errors={}, messages=[TASK_CLOSED_NEXT], task_closed=True)
+        record.update(item=item.to_dict(), field_errors={}, messages=[], task_closed=True)  # words come at display (advice)
         _save_outcome(launch, record, claim)
         audit.event("assignment.task_closed", task=closed.task_id, task_status=closed.status, **ids)
         return _outcome(record)

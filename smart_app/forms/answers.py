@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smart_app.text import N_
+from smart_app.text import N_, Text
 
 from .model import FormItem, coding_token
 
@@ -37,7 +37,14 @@ MAX_TEXT = 100_000
 
 
 class AnswerError(ValueError):
-    """The input does not parse as this item's type; str(error) is a plain-language message."""
+    """The input does not parse as this item's type; `message` is the plain-language message (a
+    `Text` when it carries values, so it is still said in the reader's language)."""
+
+    @property
+    def message(self) -> str:
+        """The message as raised (str(error) would drop a Text's catalog id)."""
+        first = self.args[0] if self.args else ""
+        return first if isinstance(first, str) else str(first)
 
 
 def parse_decimal(text: str) -> Decimal:
@@ -177,8 +184,7 @@ def _reference(text: str, item: FormItem) -> Answer:
     if not match:
         raise AnswerError(N_("Enter a reference such as Practitioner/123."))
     if item.reference_types and match.group(1) not in item.reference_types:
-        allowed = ", ".join(item.reference_types)
-        raise AnswerError(f"This must refer to one of: {allowed}.")
+        raise AnswerError(Text("This must refer to one of: %(allowed)s.", allowed=list(item.reference_types)))
     return "Reference", {"reference": text.strip()}
 
 

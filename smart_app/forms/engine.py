@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smart_app.text import N_
+from smart_app.text import N_, NText
 
 from .answers import Answer, AnswerError, answer_to_token, parse_answer
 from .enable_when import combine, condition_holds
@@ -220,8 +220,8 @@ class _Evaluator:
                     answer = parse_answer(node.item, raw, self.ctx.tz)
                 except AnswerError as error:
                     # Feet and inches carry their own plain message (feet_inches.py); numbers are worded for the field.
-                    message = (error.args[0] if is_feet_and_inches(raw)
-                               else number_message(node.item, _typed_number(raw), str(error)))
+                    message = (error.message if is_feet_and_inches(raw)
+                               else number_message(node.item, _typed_number(raw), error.message))
                     if message not in node.errors:
                         node.errors.append(message)
                     continue
@@ -410,7 +410,7 @@ class _Evaluator:
                 try:
                     answer = parse_answer(node.item, raw, self.ctx.tz)
                 except AnswerError as error:
-                    node.errors.append(str(error))
+                    node.errors.append(error.message)
                     continue
                 if answer is not None:
                     node.answers.append(answer)
@@ -498,11 +498,11 @@ def _token(suffix: str, value: Any) -> str:
 
 def _occurs(item: FormItem, count: int) -> list[str]:
     """min/maxOccurs messages for a repeating group."""
-    messages = []
+    messages: list[str] = []
     if item.min_occurs is not None and count < item.min_occurs:
-        messages.append(f"Add at least {item.min_occurs} entries.")
+        messages.append(NText("Add at least %(num)s entry.", "Add at least %(num)s entries.", item.min_occurs))
     if item.max_occurs is not None and count > item.max_occurs:
-        messages.append(f"Add at most {item.max_occurs} entries.")
+        messages.append(NText("Add at most %(num)s entry.", "Add at most %(num)s entries.", item.max_occurs))
     return messages
 
 

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from smart_app.ehr.client import FhirError, FhirErrorCode, OutcomeIssue
+from smart_app.text import N_
 
 if TYPE_CHECKING:
     from smart_app.forms.engine import FormView
@@ -99,7 +100,7 @@ def field_errors(error: FhirError, bundle: Mapping[str, Any]) -> dict[str, list[
     qr = entries[qr_index]["resource"] if qr_index is not None else None
     mapped: dict[str, list[str]] = {}
     for issue in error.issues:
-        message = issue.details_text or issue.diagnostics or "This answer was not accepted."
+        message = issue.details_text or issue.diagnostics or N_("This answer was not accepted.")
         for link_id in issue_link_ids(issue, qr, entry_index=qr_index):
             mapped.setdefault(link_id, []).append(message)
     return mapped

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from markupsafe import Markup
 
-from smart_app.text import N_
+from smart_app.text import N_, Text
 
 from .errors import QuestionnaireTooLarge, UnsupportedQuestionnaire
 from .sanitize import sanitize_markdown, sanitize_xhtml
@@ -512,7 +512,7 @@ class _Builder:
             raw, parent, depth = stack.pop()
             if depth > MAX_DEPTH:
                 raise QuestionnaireTooLarge(
-                    f"This questionnaire nests items more than {MAX_DEPTH} levels deep."
+                    Text("This questionnaire nests items more than %(depth)s levels deep.", depth=MAX_DEPTH)
                 )
             item = self._item(raw, parent, depth)
             # A display item under a question describes it (R4); under a group only "help" does.
@@ -532,30 +532,31 @@ class _Builder:
         """Child item list, type-checked."""
         items = element.get("item") or []
         if not isinstance(items, list):
-            raise UnsupportedQuestionnaire("An item list is not a JSON array.")
+            raise UnsupportedQuestionnaire(N_("An item list is not a JSON array."))
         return items
 
     def _item(self, raw: Any, parent: FormItem | None, depth: int) -> FormItem:
         """Parse one item (not its children)."""
         self.count += 1
         if self.count > MAX_ITEMS:
-            raise QuestionnaireTooLarge(f"This questionnaire has more than {MAX_ITEMS} items.")
+            raise QuestionnaireTooLarge(Text("This questionnaire has more than %(count)s items.", count=MAX_ITEMS))
         if not isinstance(raw, dict):
-            raise UnsupportedQuestionnaire("An item is not a JSON object.")
+            raise UnsupportedQuestionnaire(N_("An item is not a JSON object."))
         link_id = raw.get("linkId")
         if not isinstance(link_id, str) or not link_id:
-            raise UnsupportedQuestionnaire("An item has no linkId.")
+            raise UnsupportedQuestionnaire(N_("An item has no linkId."))
         if link_id in self.by_link_id:
-            raise UnsupportedQuestionnaire(f"The linkId {link_id!r} is used more than once.")
+            raise UnsupportedQuestionnaire(Text("The linkId %(link_id)s is used more than once.", link_id=repr(link_id)))
         nested = [e for key in ("enableWhen", "answerOption", "initial") for e in _list(raw.get(key))]
         if raw.get("modifierExtension") or any(isinstance(e, dict) and e.get("modifierExtension") for e in nested):
             # R4: an application must refuse content whose modifier extensions it does not know.
             raise UnsupportedQuestionnaire(
-                f"Item {link_id!r} carries a modifier extension this app does not understand."
+                Text("Item %(link_id)s carries a modifier extension this app does not understand.", link_id=repr(link_id))
             )
         item_type = raw.get("type")
         if not isinstance(item_type, str) or item_type not in ITEM_TYPES:
-            raise UnsupportedQuestionnaire(f"Item {link_id!r} has an unknown type {str(item_type)[:40]!r}.")
+            raise UnsupportedQuestionnaire(Text("Item %(link_id)s has an unknown type %(type)s.", link_id=repr(link_id),
+                                                type=repr(str(item_type)[:40])))
         group_depth = 0
         if parent is not None:
             group_depth = parent.group_depth + (1 if parent.type == "group" else 0)
@@ -681,7 +682,7 @@ class _Builder:
                 options = resolved
         if len(options) > MAX_OPTIONS:
             raise QuestionnaireTooLarge(
-                f"Item {item.link_id!r} has more than {MAX_OPTIONS} answer options."
+                Text("Item %(link_id)s has more than %(count)s answer options.", link_id=repr(item.link_id), count=MAX_OPTIONS)
             )
         item.options = tuple(options)
 
@@ -711,10 +712,10 @@ def _launch_contexts(q: dict[str, Any]) -> tuple[LaunchContextSpec, ...]:
 def build_form(questionnaire: Any) -> Form:
     """Parse a Questionnaire into a Form, or raise a typed error with a plain message."""
     if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
-        raise UnsupportedQuestionnaire("This is not a FHIR Questionnaire.")
+        raise UnsupportedQuestionnaire(N_("This is not a FHIR Questionnaire."))
     if questionnaire.get("modifierExtension"):
         raise UnsupportedQuestionnaire(
-            "This questionnaire carries a modifier extension this app does not understand."
+            N_("This questionnaire carries a modifier extension this app does not understand.")
         )
     builder = _Builder(questionnaire)
     try:
@@ -722,7 +723,7 @@ def build_form(questionnaire: Any) -> Form:
     except (TypeError, AttributeError, KeyError, ValueError) as error:
         # Last line of defence at the boundary: malformed JSON is a refusal, never a crash.
         log.info("questionnaire refused as malformed: %s", type(error).__name__)
-        raise UnsupportedQuestionnaire("This questionnaire is not well-formed FHIR JSON.") from None
+        raise UnsupportedQuestionnaire(N_("This questionnaire is not well-formed FHIR JSON.")) from None
     by_link_id = builder.by_link_id
     dependents: dict[str, list[FormItem]] = {}
     for item in by_link_id.values():

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
+from smart_app.text import Text
+
 from .answers import Answer
 from .model import Form, FormItem, coding_token
 
@@ -127,7 +129,8 @@ def typed_total_problem(item: FormItem, value: Decimal | int) -> str | None:
         return None
     number = Decimal(str(value))
     if not 0 <= number <= instrument.maximum or number != number.to_integral_value():
-        return f"Enter a whole number from 0 to {instrument.maximum} (the {instrument.name} score range)."
+        return Text("Enter a whole number from 0 to %(maximum)s (the %(name)s score range).",
+                    maximum=instrument.maximum, name=instrument.name)
     return None
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import re2
 
-from smart_app.text import N_
+from smart_app.text import N_, NText, Text
 
 from .answers import Answer, AnswerError, parse_date, parse_decimal
 from .model import FormItem
+from .units import unit_words
 
 MAX_REGEX_INPUT = 10_000  # bound regex work on user input
 
@@ -65,9 +66,9 @@ def _limit(bound: tuple[str, Any] | None, item: FormItem) -> Any:
     return None
 
 
-def _human_size(size: int) -> str:
-    """Bytes in words."""
-    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+def _human_size(size: int) -> Text:
+    """Bytes in words ("5 MB"; the number in the reader's locale)."""
+    return Text("%(n)s MB", n=size // (1024 * 1024)) if size >= 1024 * 1024 else Text("%(n)s KB", n=max(1, size // 1024))
 
 
 def _comparable(answer: Answer) -> Any:
@@ -82,9 +83,17 @@ def _comparable(answer: Answer) -> Any:
     return None
 
 
-def _display(value: Any) -> str:
-    """A bound as people read it."""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+def _shown(value: Any) -> Any:
+    """A bound as a message value: a number stays a number (said in the reader's locale), a FHIR
+    date becomes a date (said as the reader's dates), anything else as it is."""
+    if isinstance(value, Decimal):
+        return Decimal(format(value, "f"))
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 UCUM = "http://unitsofmeasure.org"
@@ -121,34 +130,46 @@ def _bound_unit(item: FormItem) -> dict[str, Any] | None:
 
 
 def _unit_words(unit: dict[str, Any] | None) -> str:
-    """A unit as people read it ("kg", "mmHg")."""
-    return str(unit.get("display") or unit.get("code") or "") if unit else ""
+    """A unit as people read it ("kg", "mmHg", "lb"; never a UCUM code)."""
+    return unit_words(unit)
 
 
-def _rounded(value: Decimal) -> str:
+def _rounded(value: Decimal) -> Decimal:
     """A converted bound, to one decimal place, without trailing zeros."""
     text = format(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), "f")
-    return text[:-2] if text.endswith(".0") else text
+    return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
-def _range_message(item: FormItem, low: Any, high: Any, chosen: dict[str, Any] | None) -> str:
-    """ "Enter a value between 20 and 300 kg" (and in the person's unit too when they chose another)."""
+def _range_message(item: FormItem, low: Any, high: Any, chosen: dict[str, Any] | None) -> Text:
+    """ "Enter a value between 20 and 300 kg." (and in the person's unit too when they chose another:
+    "... (44.1 to 661.4 lb)"). Whole sentences with placeholders, so each language words its own."""
     unit = _bound_unit(item)
     words = _unit_words(unit)
-    suffix = f" {words}" if words else ""
-    if low is not None and high is not None:
-        text = f"Enter a value between {_display(low)} and {_display(high)}{suffix}"
-    elif low is not None:
-        text = f"Enter a value of at least {_display(low)}{suffix}"
-    else:
-        text = f"Enter a value of at most {_display(high)}{suffix}"
+    shown_low, shown_high = (_shown(low) if low is not None else None), (_shown(high) if high is not None else None)
     code_from, code_to = (unit or {}).get("code"), (chosen or {}).get("code")
-    if code_from and code_to and code_from != code_to:
-        bounds = [convert(b, code_from, code_to) for b in (low, high) if b is not None]
-        if all(b is not None for b in bounds):
-            joined = " and ".join(_rounded(b) for b in bounds if b is not None)
-            text += f" ({joined} {chosen.get('unit') or code_to})" if chosen else ""
-    return text + "."
+    if chosen and words and code_from and code_to and code_from != code_to:
+        other_low = convert(low, code_from, code_to) if low is not None else None
+        other_high = convert(high, code_from, code_to) if high is not None else None
+        other_unit = _unit_words(chosen) or _unit_words({"code": code_to})
+        if (low is None or other_low is not None) and (high is None or other_high is not None) and other_unit:
+            if other_low is not None and other_high is not None:
+                return Text("Enter a value between %(low)s and %(high)s %(unit)s (%(other_low)s to %(other_high)s %(other_unit)s).",
+                            low=shown_low, high=shown_high, unit=words, other_low=_rounded(other_low),
+                            other_high=_rounded(other_high), other_unit=other_unit)
+            if other_low is not None:
+                return Text("Enter a value of at least %(low)s %(unit)s (%(other_low)s %(other_unit)s).",
+                            low=shown_low, unit=words, other_low=_rounded(other_low), other_unit=other_unit)
+            if other_high is not None:
+                return Text("Enter a value of at most %(high)s %(unit)s (%(other_high)s %(other_unit)s).",
+                            high=shown_high, unit=words, other_high=_rounded(other_high), other_unit=other_unit)
+    if low is not None and high is not None:
+        return (Text("Enter a value between %(low)s and %(high)s %(unit)s.", low=shown_low, high=shown_high, unit=words)
+                if words else Text("Enter a value between %(low)s and %(high)s.", low=shown_low, high=shown_high))
+    if low is not None:
+        return (Text("Enter a value of at least %(low)s %(unit)s.", low=shown_low, unit=words) if words
+                else Text("Enter a value of at least %(low)s.", low=shown_low))
+    return (Text("Enter a value of at most %(high)s %(unit)s.", high=shown_high, unit=words) if words
+            else Text("Enter a value of at most %(high)s.", high=shown_high))
 
 
 def example_value(item: FormItem) -> str | None:
@@ -162,35 +183,47 @@ def example_value(item: FormItem) -> str | None:
     low, high = _limit(item.min_value, item), _limit(item.max_value, item)
     if isinstance(low, Decimal) and isinstance(high, Decimal):
         middle = (low + high) / 2
-        return format(middle.quantize(Decimal(1), rounding=ROUND_HALF_UP), "f") if item.type == "integer" else _rounded(middle)
+        return format(middle.quantize(Decimal(1), rounding=ROUND_HALF_UP), "f") if item.type == "integer" else str(_rounded(middle))
     return None
 
 
 _LOOKALIKES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", ",": "."})
 
 
+def _either(words: list[str]) -> str:
+    """ "O", or "O or l" (the "or" in the reader's language)."""
+    return words[0] if len(words) == 1 else Text("%(some)s or %(last)s", some=words[:-1], last=words[-1])
+
+
 def number_message(item: FormItem, raw: str, parse_error: str) -> str:
     """A number that did not parse, worded for this field: the unit, a fitting example, and a
-    letter typed for a digit ("12O" -> "use the number 0, not the letter O")."""
+    letter typed for a digit ("12O" -> "use the number 0, not the letter O"). Examples are written
+    as the field accepts them (a point for decimals), in every language."""
     text = raw.strip()
     if item.type not in ("integer", "decimal", "quantity") or _parses(text, item.type):
         return parse_error  # not a number field, or the number is fine and the problem is elsewhere (the unit)
     example = example_value(item)
     unit = _unit_words(_bound_unit(item)) if item.type != "quantity" else ""
-    kind = "a whole number" if item.type == "integer" else "a number"
     looks_like = text.translate(_LOOKALIKES)
     if looks_like != text and _parses(looks_like, item.type):
         wrong = sorted({c for c in text if c in "OolI"})
         if wrong:
-            letters = " or ".join(f"the letter {c}" for c in wrong)
-            digits = " or ".join(sorted({c.translate(_LOOKALIKES) for c in wrong}))
-            return f"Use the number {digits}, not {letters}" + (f" (for example {example})." if example else ".")
+            letters = _either([Text("the letter %(letter)s", letter=c) for c in wrong])
+            digits = _either(sorted({c.translate(_LOOKALIKES) for c in wrong}))
+            if example:
+                return Text("Use the number %(digits)s, not %(letters)s (for example %(example)s).",
+                            digits=digits, letters=letters, example=example)
+            return Text("Use the number %(digits)s, not %(letters)s.", digits=digits, letters=letters)
         if "," in text:
-            return "Use a point for decimals" + (f", for example {example}." if example else ".")
+            return (Text("Use a point for decimals, for example %(example)s.", example=example) if example
+                    else Text("Use a point for decimals."))
     if example is None:
         return parse_error  # nothing fits better than the general example
-    unit_part = f" in {unit}" if unit else ""
-    return f"Enter {kind}{unit_part}, for example {example}."
+    if item.type == "integer":
+        return (Text("Enter a whole number in %(unit)s, for example %(example)s.", unit=unit, example=example) if unit
+                else Text("Enter a whole number, for example %(example)s.", example=example))
+    return (Text("Enter a number in %(unit)s, for example %(example)s.", unit=unit, example=example) if unit
+            else Text("Enter a number, for example %(example)s.", example=example))
 
 
 def _parses(text: str, kind: str) -> bool:
@@ -232,13 +265,16 @@ def _date_messages(item: FormItem, text: str, today: dt.date) -> list[str]:
         return []
     if is_birth_date(item):
         if day > today:
-            return ["A date of birth cannot be in the future."]
+            return [N_("A date of birth cannot be in the future.")]
         if day < _years_before(today, OLDEST_YEARS):
-            return [f"Check the year: a date of birth should be after {_years_before(today, OLDEST_YEARS).year}."]
+            # Years are words here, not quantities: never "1,896".
+            return [Text("Check the year: a date of birth should be after %(year)s.",
+                         year=str(_years_before(today, OLDEST_YEARS).year))]
         return []
     earliest, latest = dt.date(EARLIEST_YEAR, 1, 1), _years_before(today, -FURTHEST_YEARS)
     if not earliest <= day <= latest:
-        return [f"Check the year: enter a date between {earliest.year} and {latest.year}."]
+        return [Text("Check the year: enter a date between %(first)s and %(last)s.",
+                     first=str(earliest.year), last=str(latest.year))]
     return []
 
 
@@ -255,9 +291,9 @@ def validate_answers(item: FormItem, answers: list[Answer], count: int | None = 
         messages.append(N_("Give only one answer."))
     if item.repeats and occurs:
         if item.min_occurs is not None and occurs < item.min_occurs:
-            messages.append(f"Give at least {item.min_occurs} answers.")
+            messages.append(NText("Give at least %(num)s answer.", "Give at least %(num)s answers.", item.min_occurs))
         if item.max_occurs is not None and occurs > item.max_occurs:
-            messages.append(f"Give at most {item.max_occurs} answers.")
+            messages.append(NText("Give at most %(num)s answer.", "Give at most %(num)s answers.", item.max_occurs))
     low, high = _limit(item.min_value, item), _limit(item.max_value, item)
     seen: set[str] = set()
 
@@ -283,31 +319,32 @@ def validate_answers(item: FormItem, answers: list[Answer], count: int | None = 
         too_low = comparable is not None and low is not None and type(comparable) is type(low) and comparable < low
         too_high = comparable is not None and high is not None and type(comparable) is type(high) and comparable > high
         if is_date and too_low:
-            add(f"Enter a date on or after {low}.")
+            add(Text("Enter a date on or after %(date)s.", date=_shown(low)))
         if is_date and too_high:
-            add(f"Enter a date on or before {high}.")
+            add(Text("Enter a date on or before %(date)s.", date=_shown(high)))
         if not is_date and (too_low or too_high):
             add(_range_message(item, low, high, chosen))
         if suffix in ("Decimal", "Quantity") and item.max_decimal_places is not None:
             number = value if suffix == "Decimal" else value.get("value")
             exponent = Decimal(str(number)).as_tuple().exponent
             if isinstance(exponent, int) and -exponent > item.max_decimal_places:
-                places = item.max_decimal_places
-                add(f"Use at most {places} decimal place{'s' if places != 1 else ''}.")
+                add(NText("Use at most %(num)s decimal place.", "Use at most %(num)s decimal places.",
+                          item.max_decimal_places))
         if suffix in ("String", "Uri"):
             text = str(value)
             if item.max_length is not None and len(text) > item.max_length:
-                add(f"Enter at most {item.max_length} characters.")
+                add(NText("Enter at most %(num)s character.", "Enter at most %(num)s characters.", item.max_length))
             if item.min_length is not None and len(text) < item.min_length:
-                add(f"Enter at least {item.min_length} characters.")
+                add(NText("Enter at least %(num)s character.", "Enter at least %(num)s characters.", item.min_length))
             pattern = _pattern(item.regex) if item.regex else None
             if pattern is not None and (len(text) > MAX_REGEX_INPUT or not pattern.fullmatch(text)):
-                hint = f" Expected format: {item.entry_format}." if item.entry_format else ""
-                add(N_("This answer is not in the expected format.") + hint)
+                add(Text("This answer is not in the expected format. Expected format: %(format)s.",
+                         format=item.entry_format) if item.entry_format
+                    else N_("This answer is not in the expected format."))
         if suffix == "Attachment":
             size = int(value.get("size") or 0)
             if size > item.max_size:
-                add(f"This file is larger than the limit of {_human_size(item.max_size)}.")
+                add(Text("This file is larger than the limit of %(size)s.", size=_human_size(item.max_size)))
             if item.mime_types and value.get("contentType") not in item.mime_types:
-                add("This type of file is not accepted. Accepted types: " + ", ".join(item.mime_types) + ".")
+                add(Text("This type of file is not accepted. Accepted types: %(types)s.", types=list(item.mime_types)))
     return messages

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from smart_app.text import FhirDate, Joined, Text
+
 from . import questionnaire as q
 from ._json import obj, objs, text
-from .model import STOP_REASON_LABELS, Difference, MedicationRow, plain_date
+from .model import STOP_REASON_WORDS, Difference, MedicationRow, plain_date
 
 
 class NotAMedicationReview(ValueError):
@@ -65,25 +67,27 @@ def _reported_difference(
     row = next((by_ref[ref] for ref in refs if ref in by_ref), None)
     if row is None and text(coding.get("code")):
         row = by_code.get((text(coding.get("system")) or None, text(coding.get("code"))))
-    name = row.name if row else (_first(children.get(q.NAME, []), "valueString") or "Unnamed medicine")
+    name = row.name if row else (_first(children.get(q.NAME, []), "valueString") or Text("Unnamed medicine"))
     side_effects = _first(children.get(q.SIDE_EFFECTS, []), "valueString")
     if status == "not-taking":
         since = _first(children.get(q.SINCE, []), "valueDate")
         why = _first_code(children.get(q.WHY_NOT, [])).get("code")
-        parts = ["Not taking it"]
+        parts: list[str] = [Text("Reported not taking it")]  # the clinician reads this; "Not taking it" is the patient's own answer
         if since:
-            parts.append(f"since {plain_date(since)}")
-        if why in STOP_REASON_LABELS:
+            parts.append(Text("since %(date)s", date=FhirDate(since, plain_date(since) or since)))
+        if why in STOP_REASON_WORDS:
             # Only "other" carries the patient's words; a stray why-other beside another reason is not theirs to show.
             other = _first(children.get(q.WHY_OTHER, []), "valueString") if why == "other" else None
-            reason = STOP_REASON_LABELS[why].lower()
-            parts.append(f"({reason}: {other})" if other else f"({reason})")
-        return Difference("not-taking", name, " ".join(parts), row, side_effects)
+            reason = Text(STOP_REASON_WORDS[why])
+            parts.append(Text("(%(reason)s: %(other)s)", reason=reason, other=other) if other
+                         else Text("(%(reason)s)", reason=reason))
+        return Difference("not-taking", name, Joined(parts), row, side_effects)
     if status == "different":
-        how = _first(children.get(q.HOW_DIFFERENT, []), "valueString") or "No details given"
-        return Difference("taking-differently", name, f"Takes it differently: {how}", row, side_effects)
+        how = _first(children.get(q.HOW_DIFFERENT, []), "valueString")
+        return Difference("taking-differently", name, Text("Takes it differently: %(how)s", how=how) if how
+                          else Text("Takes it differently: no details given"), row, side_effects)
     if status == "unsure":
-        return Difference("not-sure", name, "Not sure whether they take it", row, side_effects)
+        return Difference("not-sure", name, Text("Not sure whether they take it"), row, side_effects)
     return None
 
 
@@ -94,5 +98,6 @@ def _added_difference(children: dict[str, list[dict[str, Any]]]) -> Difference |
         return None
     dose = _first(children.get(q.ADDED_DOSE, []), "valueString")
     often = _first(children.get(q.ADDED_HOW_OFTEN, []), "valueString")
-    detail = ", ".join(part for part in (dose, often) if part) or "No dose given"
-    return Difference("new-medicine", name, f"Not on the list: {detail}")
+    detail = ", ".join(part for part in (dose, often) if part)
+    return Difference("new-medicine", name, Text("Not on the list: %(detail)s", detail=detail) if detail
+                      else Text("Not on the list: no dose given"))

@@ -3,11 +3,17 @@
 Implements the wording for https://hl7.org/fhir/R4/dosage.html: text first, otherwise
 doseAndRate, route, timing (repeat, when, code) and asNeeded. Unknown codes are left out
 rather than shown raw.
+
+The sentence is built of `Text` pieces (smart_app/text.py), so a page says it in the reader's
+language; its str is the English. Numbers stay numbers and times of day stay times until said.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from smart_app.text import N_, Joined, NText, Text
 
 from ._json import arr as _list
 from ._json import obj as _dict
@@ -17,74 +23,82 @@ SNOMED = "http://snomed.info/sct"
 
 # SNOMED CT route concepts (https://hl7.org/fhir/R4/valueset-route-codes.html).
 _ROUTES = {
-    "26643006": "by mouth",
-    "37839007": "under the tongue",
-    "47625008": "into a vein",
-    "78421000": "into a muscle",
-    "34206005": "under the skin",
-    "6064005": "on the skin",
-    "45890007": "through the skin",
-    "46713006": "in the nose",
-    "54485002": "in the eye",
-    "10547007": "in the ear",
-    "37161004": "rectally",
-    "16857009": "vaginally",
-    "447694001": "inhaled",
+    "26643006": Text("by mouth"),
+    "37839007": Text("under the tongue"),
+    "47625008": Text("into a vein"),
+    "78421000": Text("into a muscle"),
+    "34206005": Text("under the skin"),
+    "6064005": Text("on the skin"),
+    "45890007": Text("through the skin"),
+    "46713006": Text("in the nose"),
+    "54485002": Text("in the eye"),
+    "10547007": Text("in the ear"),
+    "37161004": Text("rectally"),
+    "16857009": Text("vaginally"),
+    "447694001": Text("inhaled"),
 }
 # HL7 v3 RouteOfAdministration codes seen in EHR data.
-_V3_ROUTES = {"PO": "by mouth", "SL": "under the tongue", "IV": "into a vein", "IM": "into a muscle"}
+_V3_ROUTES = {"PO": _ROUTES["26643006"], "SL": _ROUTES["37839007"], "IV": _ROUTES["47625008"], "IM": _ROUTES["78421000"]}
 
 # Timing.repeat.when (https://hl7.org/fhir/R4/valueset-event-timing.html).
 _WHEN = {
-    "HS": "at bedtime",
-    "WAKE": "when you wake up",
-    "C": "with meals",
-    "CM": "with breakfast",
-    "CD": "with lunch",
-    "CV": "with dinner",
-    "AC": "before meals",
-    "ACM": "before breakfast",
-    "ACD": "before lunch",
-    "ACV": "before dinner",
-    "PC": "after meals",
-    "PCM": "after breakfast",
-    "PCD": "after lunch",
-    "PCV": "after dinner",
-    "MORN": "in the morning",
-    "AFT": "in the afternoon",
-    "EVE": "in the evening",
-    "NIGHT": "at night",
+    "HS": Text("at bedtime"),
+    "WAKE": Text("when you wake up"),
+    "C": Text("with meals"),
+    "CM": Text("with breakfast"),
+    "CD": Text("with lunch"),
+    "CV": Text("with dinner"),
+    "AC": Text("before meals"),
+    "ACM": Text("before breakfast"),
+    "ACD": Text("before lunch"),
+    "ACV": Text("before dinner"),
+    "PC": Text("after meals"),
+    "PCM": Text("after breakfast"),
+    "PCD": Text("after lunch"),
+    "PCV": Text("after dinner"),
+    "MORN": Text("in the morning"),
+    "AFT": Text("in the afternoon"),
+    "EVE": Text("in the evening"),
+    "NIGHT": Text("at night"),
 }
 
 # Timing.code (https://hl7.org/fhir/R4/valueset-timing-abbreviation.html).
 _TIMING_CODES = {
-    "BID": "twice a day",
-    "TID": "3 times a day",
-    "QID": "4 times a day",
-    "QD": "once a day",
-    "QOD": "every other day",
-    "AM": "in the morning",
-    "PM": "in the evening",
-    "Q1H": "every hour",
-    "Q2H": "every 2 hours",
-    "Q3H": "every 3 hours",
-    "Q4H": "every 4 hours",
-    "Q6H": "every 6 hours",
-    "Q8H": "every 8 hours",
-    "BED": "at bedtime",
-    "WK": "once a week",
-    "MO": "once a month",
+    "BID": Text("twice a day"),
+    "TID": Text("3 times a day"),
+    "QID": Text("4 times a day"),
+    "QD": Text("once a day"),
+    "QOD": Text("every other day"),
+    "AM": Text("in the morning"),
+    "PM": Text("in the evening"),
+    "Q1H": Text("every hour"),
+    "Q2H": Text("every 2 hours"),
+    "Q3H": Text("every 3 hours"),
+    "Q4H": Text("every 4 hours"),
+    "Q6H": Text("every 6 hours"),
+    "Q8H": Text("every 8 hours"),
+    "BED": Text("at bedtime"),
+    "WK": Text("once a week"),
+    "MO": Text("once a month"),
 }
 
-_UNIT_WORDS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week", "mo": "month", "a": "year"}
+# The period words as said: (singular, plural), and "<times> a <period>" per unit.
+_PERIODS: dict[str, tuple[str, str]] = {
+    "s": (N_("second"), N_("seconds")), "min": (N_("minute"), N_("minutes")), "h": (N_("hour"), N_("hours")), "d": (N_("day"), N_("days")),
+    "wk": (N_("week"), N_("weeks")), "mo": (N_("month"), N_("months")), "a": (N_("year"), N_("years")),
+}
+_TIMES_PER = {
+    "s": N_("%(times)s a second"), "min": N_("%(times)s a minute"), "h": N_("%(times)s an hour"), "d": N_("%(times)s a day"),
+    "wk": N_("%(times)s a week"), "mo": N_("%(times)s a month"), "a": N_("%(times)s a year"),
+}
 _DAYS = {
-    "mon": "Monday",
-    "tue": "Tuesday",
-    "wed": "Wednesday",
-    "thu": "Thursday",
-    "fri": "Friday",
-    "sat": "Saturday",
-    "sun": "Sunday",
+    "mon": Text("Monday"),
+    "tue": Text("Tuesday"),
+    "wed": Text("Wednesday"),
+    "thu": Text("Thursday"),
+    "fri": Text("Friday"),
+    "sat": Text("Saturday"),
+    "sun": Text("Sunday"),
 }
 
 # Dose units: UCUM annotations and orderable-drug-form codes -> words.
@@ -114,8 +128,32 @@ _DOSE_UNITS = {
 _COUNTABLE = {"tablet", "capsule", "puff", "drop", "patch", "spray", "unit", "pill", "lozenge", "suppository"}
 
 
+def _countable(word: str, count: int) -> NText:
+    """A countable dose unit for a count (1: singular, else plural), said in the reader's language."""
+    if word == "tablet":
+        return NText("tablet", "tablets", count)
+    if word == "capsule":
+        return NText("capsule", "capsules", count)
+    if word == "puff":
+        return NText("puff", "puffs", count)
+    if word == "drop":
+        return NText("drop", "drops", count)
+    if word == "patch":
+        return NText("patch", "patches", count)
+    if word == "spray":
+        return NText("spray", "sprays", count)
+    if word == "unit":
+        return NText("unit", "units", count)
+    if word == "pill":
+        return NText("pill", "pills", count)
+    if word == "lozenge":
+        return NText("lozenge", "lozenges", count)
+    return NText("suppository", "suppositories", count)
+
+
 def describe_dosage(dosage: dict[str, Any]) -> str:
-    """Say how to take a medicine in plain language; the prescriber's text wins when present."""
+    """Say how to take a medicine in plain language; the prescriber's text wins when present (as
+    written: it is the prescriber's words, in the prescriber's language)."""
     if not isinstance(dosage, dict):
         return ""
     text = _text(dosage.get("text"))
@@ -128,7 +166,7 @@ def describe_dosage(dosage: dict[str, Any]) -> str:
         _timing_phrase(_dict(dosage.get("timing"))),
         _as_needed_phrase(dosage),
     ]
-    return " ".join(part for part in parts if part)
+    return Joined(parts) if any(parts) else ""
 
 
 def describe_dosages(dosages: list[dict[str, Any]]) -> str:
@@ -142,18 +180,20 @@ def describe_dosages(dosages: list[dict[str, Any]]) -> str:
         line = describe_dosage(dosage)
         if line and line not in lines:
             lines.append(line)
-    return "; ".join(lines)
+    return Joined(lines, "; ") if len(lines) > 1 else (lines[0] if lines else "")
 
 
-def _number(value: Any) -> str | None:
-    """Format a JSON number without a trailing ``.0``."""
+def _number(value: Any) -> Decimal | None:
+    """A JSON number as an exact Decimal without a trailing ``.0`` (said in the reader's locale)."""
     if value is None or isinstance(value, bool):
         return None
     try:
         number = Decimal(str(value))
     except InvalidOperation:
         return None
-    return format(number.normalize(), "f")
+    if not number.is_finite():
+        return None
+    return Decimal(format(number.normalize(), "f"))
 
 
 def _unit_word(quantity: dict[str, Any]) -> str:
@@ -170,13 +210,10 @@ def _unit_word(quantity: dict[str, Any]) -> str:
     return code
 
 
-def _with_unit(amount: str, unit: str, plural: bool) -> str:
-    """Attach a unit to an amount, pluralising countable units."""
-    if not unit:
-        return amount
-    if plural and unit in _COUNTABLE:
-        unit = "patches" if unit == "patch" else unit + "s"
-    return f"{amount} {unit}"
+def _said_unit(unit: str, plural: bool) -> str:
+    """A dose unit for an amount: a countable one in the reader's words (singular or plural),
+    any other ("mg", "mL", the EHR's own word) as written."""
+    return _countable(unit, 2 if plural else 1) if unit in _COUNTABLE else unit
 
 
 def _dose_phrase(dose_and_rate: list[dict[str, Any]]) -> str:
@@ -187,18 +224,23 @@ def _dose_phrase(dose_and_rate: list[dict[str, Any]]) -> str:
             amount = _number(quantity.get("value"))
             if amount is None:
                 continue
-            return _with_unit(amount, _unit_word(quantity), Decimal(amount) != 1)
+            unit = _unit_word(quantity)
+            return Text("%(amount)s %(unit)s", amount=amount, unit=_said_unit(unit, amount != 1)) if unit else \
+                Text("%(amount)s", amount=amount)
         dose_range = _dict(entry.get("doseRange"))
         if dose_range:
             low, high = _dict(dose_range.get("low")), _dict(dose_range.get("high"))
             low_n, high_n = _number(low.get("value")), _number(high.get("value"))
             unit = _unit_word(high or low)
             if low_n and high_n:
-                return _with_unit(f"{low_n} to {high_n}", unit, True)
+                return Text("%(low)s to %(high)s %(unit)s", low=low_n, high=high_n, unit=_said_unit(unit, True)) if unit \
+                    else Text("%(low)s to %(high)s", low=low_n, high=high_n)
             if high_n:
-                return _with_unit(f"up to {high_n}", unit, Decimal(high_n) != 1)
+                return Text("up to %(high)s %(unit)s", high=high_n, unit=_said_unit(unit, high_n != 1)) if unit \
+                    else Text("up to %(high)s", high=high_n)
             if low_n:
-                return _with_unit(f"at least {low_n}", unit, Decimal(low_n) != 1)
+                return Text("at least %(low)s %(unit)s", low=low_n, unit=_said_unit(unit, low_n != 1)) if unit \
+                    else Text("at least %(low)s", low=low_n)
     return ""
 
 
@@ -250,52 +292,56 @@ def _repeat_phrase(repeat: dict[str, Any]) -> str:
         parts.append(_join(when))
     times = [_clock(t) for t in _list(repeat.get("timeOfDay")) if isinstance(t, str)]
     if times:
-        parts.append("at " + _join(times))
+        parts.append(Text("at %(times)s", times=_join(times)))
     days = [_DAYS[d] for d in _list(repeat.get("dayOfWeek")) if isinstance(d, str) and d in _DAYS]
     if days:
-        parts.append("on " + _join(days))
-    return " ".join(part for part in parts if part)
+        parts.append(Text("on %(days)s", days=_join(days)))
+    return Joined(parts) if any(parts) else ""
 
 
 def _frequency_phrase(
     frequency: Any, frequency_max: Any, period: Any, period_max: Any, unit: Any
 ) -> str:
     """"once a day", "3 times a week", "every 8 hours", "every 4 to 6 hours"."""
-    if unit not in _UNIT_WORDS or period is None:
+    if unit not in _PERIODS or period is None:
         return ""
-    word = _UNIT_WORDS[unit]
+    one, many = _PERIODS[unit]
     period_n = _number(period)
     period_max_n = _number(period_max)
     count = frequency if isinstance(frequency, int) and frequency > 0 else 1
     if period_max_n:
-        span = f"{period_n} to {period_max_n} {word}s"
-        return f"every {span}" if count == 1 else f"{_times(count, frequency_max)} every {span}"
-    if period_n is None or Decimal(period_n) != 1:
-        span = f"{period_n} {word}s"
+        if count == 1:
+            return Text("every %(low)s to %(high)s %(unit)s", low=period_n, high=period_max_n, unit=Text(many))
+        return Text("%(times)s every %(low)s to %(high)s %(unit)s", times=_times(count, frequency_max),
+                    low=period_n, high=period_max_n, unit=Text(many))
+    if period_n is None or period_n != 1:
+        span = Text("%(amount)s %(unit)s", amount=period_n, unit=Text(many))
         if count == 1 and not frequency_max:
-            return f"every {span}"
-        return f"{_times(count, frequency_max)} every {span}"
+            return Text("every %(span)s", span=span)
+        return Text("%(times)s every %(span)s", times=_times(count, frequency_max), span=span)
     if count == 1 and not frequency_max and unit in ("h", "min", "s"):
-        return f"every {word}"
-    article = "an" if word == "hour" else "a"
-    return f"{_times(count, frequency_max)} {article} {word}"
+        return Text("every %(unit)s", unit=Text(one))
+    return Text(_TIMES_PER[unit], times=_times(count, frequency_max))
 
 
-def _times(count: int, count_max: Any) -> str:
+def _times(count: int, count_max: Any) -> Text:
     """"once", "twice", "3 times", "1 to 2 times"."""
     if isinstance(count_max, int) and count_max > count:
-        return f"{count} to {count_max} times"
-    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+        return Text("%(low)s to %(high)s times", low=count, high=count_max)
+    if count == 1:
+        return Text("once")
+    if count == 2:
+        return Text("twice")
+    return Text("%(count)s times", count=count)
 
 
-def _clock(value: str) -> str:
-    """"08:00:00" -> "8:00 am"."""
+def _clock(value: str) -> dt.time | str:
+    """"08:00:00" -> a time of day (said as the reader's times: "08:00", "8:00")."""
     try:
         hours, minutes = (int(part) for part in value.split(":")[:2])
+        return dt.time(hours, minutes)
     except ValueError:
         return value
-    suffix = "am" if hours < 12 else "pm"
-    return f"{(hours % 12) or 12}:{minutes:02d} {suffix}"
 
 
 def _as_needed_phrase(dosage: dict[str, Any]) -> str:
@@ -305,9 +351,9 @@ def _as_needed_phrase(dosage: dict[str, Any]) -> str:
         reason = _text(concept.get("text"))
         if not reason:
             reason = next((_text(c.get("display")) for c in map(_dict, _list(concept.get("coding"))) if _text(c.get("display"))), "")
-        return f"as needed for {_lower_words(reason)}" if reason else "as needed"
+        return Text("as needed for %(reason)s", reason=_lower_words(reason)) if reason else Text("as needed")
     if dosage.get("asNeededBoolean") is True:
-        return "as needed"
+        return Text("as needed")
     return ""
 
 
@@ -316,8 +362,8 @@ def _lower_words(text: str) -> str:
     return " ".join(w if sum(ch.isupper() for ch in w) > 1 else w.lower() for w in text.split())
 
 
-def _join(items: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+def _join(items: list[Any]) -> Any:
+    """"a", "a and b", "a, b and c" (the "and" in the reader's language)."""
     if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+        return items[0] if items else ""
+    return Text("%(some)s and %(last)s", some=list(items[:-1]), last=items[-1])

@@ -34,6 +34,16 @@ STOP_REASON_LABELS: dict[str, str] = {
 }
 
 
+# The same reasons mid-sentence, for the clinician's list of differences ("(side effects)").
+STOP_REASON_WORDS: dict[str, str] = {
+    "side-effects": N_("side effects"),
+    "cost": N_("cost"),
+    "felt-better": N_("felt better"),
+    "told-to-stop": N_("was told to stop"),
+    "other": N_("other reason"),
+}
+
+
 def plain_date(value: str | None) -> str | None:
     """A FHIR date as people write it: "1 May 2023", "May 2023" or "2023"."""
     if not value:

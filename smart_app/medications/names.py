@@ -11,6 +11,10 @@ Everything is driven by the tables below; nothing is looked up. The parser only 
 rewords what the input says (a package size, a salt, a unit written in capitals): it never adds
 an ingredient or a strength. When a name does not fit the pattern it returns the original,
 flagged as not confident, so the caller shows the original in full.
+
+The words it adds (the dose form, "micrograms", "per puff") are catalog messages: the friendly
+text is a `Text` whose str is the English and which a page says in the reader's language
+(`say(row.friendly.text)`); ingredient and brand names stay as the record writes them.
 """
 from __future__ import annotations
 
@@ -18,78 +22,80 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from smart_app.text import N_, Joined, Text
+
 # RxNorm dose forms (https://www.nlm.nih.gov/research/umls/rxnorm/docs/appendix2.html) -> plain
 # words. Older names seen in real records ("Enteric Coated Tablet", "Inhalant Solution") included.
 DOSE_FORMS: dict[str, str] = {
-    "Oral Tablet": "tablet",
-    "Tablet": "tablet",
-    "Chewable Tablet": "chewable tablet",
-    "Disintegrating Oral Tablet": "tablet that dissolves in the mouth",
-    "Sublingual Tablet": "tablet to dissolve under the tongue",
-    "Extended Release Oral Tablet": "extended-release tablet",
-    "Extended Release Tablet": "extended-release tablet",
-    "Delayed Release Oral Tablet": "delayed-release tablet",
-    "Enteric Coated Tablet": "delayed-release tablet",
-    "Oral Capsule": "capsule",
-    "Capsule": "capsule",
-    "Extended Release Oral Capsule": "extended-release capsule",
-    "Extended Release Capsule": "extended-release capsule",
-    "Delayed Release Oral Capsule": "delayed-release capsule",
-    "Enteric Coated Capsule": "delayed-release capsule",
-    "Oral Solution": "liquid",
-    "Oral Suspension": "liquid",
-    "Extended Release Suspension": "extended-release liquid",
-    "Extended Release Oral Suspension": "extended-release liquid",
-    "Oral Powder": "powder",
-    "Mouthwash": "mouthwash",
-    "Metered Dose Inhaler": "inhaler",
-    "Dry Powder Inhaler": "inhaler",
-    "Inhalation Powder": "inhaler capsule",
-    "Inhalant Powder": "inhaler capsule",
-    "Inhalation Solution": "nebuliser solution",
-    "Inhalant Solution": "nebuliser solution",
-    "Inhalation Suspension": "nebuliser solution",
-    "Nasal Spray": "nasal spray",
-    "Metered Dose Nasal Spray": "nasal spray",
-    "Nasal Inhaler": "nasal spray",
-    "Mucosal Spray": "spray",
-    "Injectable Solution": "injection",
-    "Injectable Suspension": "injection",
-    "Injection": "injection",
-    "Pen Injector": "injection pen",
-    "Auto-Injector": "auto-injector",
-    "Prefilled Syringe": "prefilled syringe",
-    "Topical Cream": "cream",
-    "Topical Ointment": "ointment",
-    "Topical Gel": "gel",
-    "Topical Lotion": "lotion",
-    "Topical Solution": "solution for the skin",
-    "Rectal Cream": "rectal cream",
-    "Rectal Suppository": "suppository",
-    "Vaginal Cream": "vaginal cream",
-    "Vaginal Ring": "vaginal ring",
-    "Ophthalmic Solution": "eye drops",
-    "Ophthalmic Suspension": "eye drops",
-    "Ophthalmic Ointment": "eye ointment",
-    "Otic Solution": "ear drops",
-    "Otic Suspension": "ear drops",
-    "Transdermal System": "patch",
-    "Drug Implant": "implant",
-    "Intrauterine System": "intrauterine device",
+    "Oral Tablet": N_("tablet"),
+    "Tablet": N_("tablet"),
+    "Chewable Tablet": N_("chewable tablet"),
+    "Disintegrating Oral Tablet": N_("tablet that dissolves in the mouth"),
+    "Sublingual Tablet": N_("tablet to dissolve under the tongue"),
+    "Extended Release Oral Tablet": N_("extended-release tablet"),
+    "Extended Release Tablet": N_("extended-release tablet"),
+    "Delayed Release Oral Tablet": N_("delayed-release tablet"),
+    "Enteric Coated Tablet": N_("delayed-release tablet"),
+    "Oral Capsule": N_("capsule"),
+    "Capsule": N_("capsule"),
+    "Extended Release Oral Capsule": N_("extended-release capsule"),
+    "Extended Release Capsule": N_("extended-release capsule"),
+    "Delayed Release Oral Capsule": N_("delayed-release capsule"),
+    "Enteric Coated Capsule": N_("delayed-release capsule"),
+    "Oral Solution": N_("liquid"),
+    "Oral Suspension": N_("liquid"),
+    "Extended Release Suspension": N_("extended-release liquid"),
+    "Extended Release Oral Suspension": N_("extended-release liquid"),
+    "Oral Powder": N_("powder"),
+    "Mouthwash": N_("mouthwash"),
+    "Metered Dose Inhaler": N_("inhaler"),
+    "Dry Powder Inhaler": N_("inhaler"),
+    "Inhalation Powder": N_("inhaler capsule"),
+    "Inhalant Powder": N_("inhaler capsule"),
+    "Inhalation Solution": N_("nebuliser solution"),
+    "Inhalant Solution": N_("nebuliser solution"),
+    "Inhalation Suspension": N_("nebuliser solution"),
+    "Nasal Spray": N_("nasal spray"),
+    "Metered Dose Nasal Spray": N_("nasal spray"),
+    "Nasal Inhaler": N_("nasal spray"),
+    "Mucosal Spray": N_("spray"),
+    "Injectable Solution": N_("injection"),
+    "Injectable Suspension": N_("injection"),
+    "Injection": N_("injection"),
+    "Pen Injector": N_("injection pen"),
+    "Auto-Injector": N_("auto-injector"),
+    "Prefilled Syringe": N_("prefilled syringe"),
+    "Topical Cream": N_("cream"),
+    "Topical Ointment": N_("ointment"),
+    "Topical Gel": N_("gel"),
+    "Topical Lotion": N_("lotion"),
+    "Topical Solution": N_("solution for the skin"),
+    "Rectal Cream": N_("rectal cream"),
+    "Rectal Suppository": N_("suppository"),
+    "Vaginal Cream": N_("vaginal cream"),
+    "Vaginal Ring": N_("vaginal ring"),
+    "Ophthalmic Solution": N_("eye drops"),
+    "Ophthalmic Suspension": N_("eye drops"),
+    "Ophthalmic Ointment": N_("eye ointment"),
+    "Otic Solution": N_("ear drops"),
+    "Otic Suspension": N_("ear drops"),
+    "Transdermal System": N_("patch"),
+    "Drug Implant": N_("implant"),
+    "Intrauterine System": N_("intrauterine device"),
 }
 
 # RxNorm strength units -> plain units. A unit "per actuation" is worded by the dose form.
 UNITS: dict[str, str] = {
     "MG": "mg",
-    "MCG": "micrograms",
-    "UNT": "units",
+    "MCG": N_("micrograms"),
+    "UNT": N_("units"),
     "MEQ": "mEq",
     "ML": "mL",
     "MG/ML": "mg/mL",
-    "MCG/ML": "micrograms/mL",
-    "UNT/ML": "units/mL",
+    "MCG/ML": N_("micrograms/mL"),
+    "UNT/ML": N_("units/mL"),
     "MEQ/ML": "mEq/mL",
-    "MG/HR": "per hour",
+    "MG/HR": N_("per hour"),
     "MG/ACTUAT": "per actuation",
     "MCG/ACTUAT": "per actuation",
     "MG/MG": "%",
@@ -114,6 +120,9 @@ SALTS: frozenset[str] = frozenset({
 })
 _MINERALS = frozenset({"potassium", "sodium", "calcium", "magnesium", "ferrous", "zinc", "iron", "lithium"})
 
+# "per <actuation>" as said ("per puff"), by ACTUATION_WORDS' words and "dose".
+_PER_ACTUATION: dict[str, str] = {"puff": N_("per puff"), "spray": N_("per spray"), "dose": N_("per dose")}
+
 # Connecting words the friendly name may use that are not in the input.
 CONNECTORS: frozenset[str] = frozenset({"per", "pack", "dose", "hour"})
 
@@ -136,7 +145,7 @@ class FriendlyName:
     in full next to ``text`` (``text`` may equal ``original``).
     """
 
-    text: str
+    text: str  # a Text (or Joined) when worded: say it in the reader's language
     original: str
     confident: bool
 
@@ -181,7 +190,7 @@ def friendly_name(original: str) -> FriendlyName:
 def _pack(original: str, brand: str | None) -> FriendlyName:
     """Packs (GPCK/BPCK) hold several products; name the brand when there is one, never sure."""
     if brand:
-        return FriendlyName(f"{brand} pack", original, False)
+        return FriendlyName(Text("%(brand)s pack", brand=brand), original, False)
     return FriendlyName(original, original, False)
 
 
@@ -224,7 +233,7 @@ def _plain_ingredient(name: str) -> str:
 
 def _compose(components: list[_Component], form: str | None, brand: str | None) -> tuple[str | None, bool]:
     """Assemble the friendly text; returns (None, False) when a strength cannot be worded."""
-    strengths: list[str] = []
+    strengths: list[Text] = []
     per: set[str] = set()
     for component in components:
         if component.value is None:
@@ -243,58 +252,72 @@ def _compose(components: list[_Component], form: str | None, brand: str | None) 
         return None, False  # e.g. "Estrogens, Conjugated (USP)" or a billing text: keep the original
     # Three or more ingredients (cough mixtures) make a long line; the original is shown as well.
     sure = len(components) <= 2
-    strength = " / ".join(strengths)
+    strength = Joined(strengths, " / ") if strengths else ""
     if brand:
         head = f"{brand} ({ingredients})" if brand.lower() != ingredients.lower() else brand
     else:
         head = ingredients[:1].upper() + ingredients[1:]
-    if per_phrase and form:
-        parts = [head, form, f"({strength} {per_phrase})"]
-    elif per_phrase:
-        parts = [head, f"{strength} {per_phrase}"]
-    else:
-        parts = [head, strength, form or ""]
-    return " ".join(p for p in parts if p), sure
+    said_form = Text(form) if form else ""
+    said_per = Text(per_phrase) if per_phrase else ""
+    if said_per and said_form:
+        return Text("%(name)s %(form)s (%(strength)s %(per)s)", name=head, form=said_form, strength=strength,
+                    per=said_per), sure
+    if said_per:
+        return Text("%(name)s %(strength)s %(per)s", name=head, strength=strength, per=said_per), sure
+    if strength and said_form:
+        return Text("%(name)s %(strength)s %(form)s", name=head, strength=strength, form=said_form), sure
+    if strength:
+        return Text("%(name)s %(strength)s", name=head, strength=strength), sure
+    if said_form:
+        return Text("%(name)s %(form)s", name=head, form=said_form), sure
+    return head, sure
 
 
-def _strength(value: Decimal, unit: str, form: str | None) -> tuple[str, str] | None:
+def _strength(value: Decimal, unit: str, form: str | None) -> tuple[Text, str] | None:
     """A strength in plain words and its "per ..." phrase (empty for a plain amount)."""
     plain = UNITS[unit]
     if unit == "MG/MG":
-        return f"{_number(value * 100)}%", ""
+        return _percent(value * 100), ""
     if plain.startswith("per "):
         per = plain
         if plain == "per actuation":
-            per = "per " + ACTUATION_WORDS.get(form or "", "dose")
+            per = _PER_ACTUATION[ACTUATION_WORDS.get(form or "", "dose")]
         if unit.startswith("MCG"):
-            return f"{_number(value)} micrograms", per
+            return _amount(value, "micrograms"), per
         # Inhalers, nasal sprays and patches are labelled in micrograms per puff, spray or hour.
         labelled_in_micrograms = unit == "MG/HR" or form in _MICROGRAM_FORMS
         return _mass(value, below=Decimal(1) if labelled_in_micrograms else _MICROGRAMS_BELOW), per
     if unit == "MG":
         return _mass(value), ""
     if plain == "%":
-        return f"{_number(value)}%", ""
-    return f"{_number(value)} {plain}", ""
+        return _percent(value), ""
+    return _amount(value, plain), ""
 
 
-def _mass(milligrams: Decimal, below: Decimal = _MICROGRAMS_BELOW) -> str:
+def _amount(value: Decimal, unit: str) -> Text:
+    """ "500 mg", "44 micrograms": the number in the reader's locale, a unit word in the reader's language."""
+    return Text("%(amount)s %(unit)s", amount=_number(value), unit=Text(unit))
+
+
+def _percent(value: Decimal) -> Text:
+    """ "2%" (written as the reader's language writes a percentage)."""
+    return Text("%(amount)s%%", amount=_number(value))
+
+
+def _mass(milligrams: Decimal, below: Decimal = _MICROGRAMS_BELOW) -> Text:
     """Milligrams in words; amounts under ``below`` mg read as micrograms, as the packs print them."""
     if milligrams < below:
-        return f"{_number(milligrams * 1000)} micrograms"
-    return f"{_number(milligrams)} mg"
+        return _amount(milligrams * 1000, "micrograms")
+    return _amount(milligrams, "mg")
 
 
-def _number(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent, with thousands separated by commas."""
+def _number(value: Decimal) -> Decimal:
+    """A decimal without trailing zeros or exponent (English writes it "1,000"; a page in the reader's locale)."""
     try:
         normal = value.normalize()
     except InvalidOperation:  # pragma: no cover - Decimal from a digit pattern always normalizes
-        return str(value)
-    text = format(normal, "f")
-    whole, _, fraction = text.partition(".")
-    whole = f"{int(whole):,}"
-    return f"{whole}.{fraction}" if fraction else whole
+        return value
+    return Decimal(format(normal, "f"))
 
 
 def brand_of(original: str) -> str | None:

@@ -25,6 +25,7 @@ from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, catalo
 from smart_app.forms.queries import query_runner
 from smart_app.forms import FillContext, FormState, FormView, QuestionnaireError, evaluate, populate
 from smart_app.forms.field_errors import attach_field_errors
+from smart_app.forms.units import unit_words
 from smart_app.forms.extraction_summary import describe, skipped_text
 from smart_app.forms.model import Form
 from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
     """Register the blueprint (its home page tasks are listed in web/tasks.py)."""
     app.register_blueprint(bp)
     app.jinja_env.globals["saved_status"] = saved_status
+    app.jinja_env.filters["unit_words"] = lambda unit: i18n.say(unit_words(unit))
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -85,6 +87,12 @@ def _handle() -> str:
     return str((request.view_args or {})["handle"])
 
 
+def _raised_message(error: Exception) -> str:
+    """The message an error was raised with (a `Text` keeps its catalog id; str(error) would not)."""
+    first = error.args[0] if error.args else ""
+    return first if isinstance(first, str) else str(error)
+
+
 def _form_or_400(entry: CatalogEntry) -> Form:
     """The built form (cached per process, shared); a questionnaire this app cannot show gets a plain 400 page."""
     try:
@@ -92,7 +100,7 @@ def _form_or_400(entry: CatalogEntry) -> Form:
     except QuestionnaireError as error:
         # A plain message from the form builder (limits, unsupported features); escaped like all text.
         abort(make_response(render_template("questionnaires/unusable.html", launch=current_launch(_handle()),
-                                            entry=entry, message=str(error)), 400))
+                                            entry=entry, message=_raised_message(error)), 400))
     return _with_terminology(current_launch(_handle()), form)
 
 
@@ -388,7 +396,8 @@ def evaluate_live(handle: str, key: str) -> Response:
     found = live.changes(view, live.Baseline.decode(request.form.get("live_baseline")), now,
                          request.form.getlist("touched"))
     status = "deferred" if saved.deferred else ("empty" if not saved.holds_answers else saved_status(saved.result))
-    words = render_template("questionnaires/_draft_words.html", draft_status=status).strip()
+    words = render_template("questionnaires/_draft_words.html", draft_status=status,
+                            whose={"kind": launch.context.user_kind}).strip()  # the reader's words, as the page says them
     body = found.to_json()
     body["errors"] = {field: [i18n.say(m) for m in messages] for field, messages in found.errors.items()}  # as the page says them
     return jsonify({**body, "draft": {"status": status, "text": words}})
@@ -532,7 +541,7 @@ def _answer_text(answer: dict) -> str:
         if isinstance(value, dict) and key == "valueCoding":
             return str(value.get("display") or value.get("code") or "")
         if isinstance(value, dict) and key == "valueQuantity":
-            return i18n.quantity(value.get("value"), value.get("unit") or value.get("code"))
+            return i18n.quantity(value.get("value"), unit_words(value))
         if isinstance(value, dict) and key == "valueAttachment":
             return str(value.get("title") or _("attached file"))
         if isinstance(value, dict) and key == "valueReference":

@@ -20,7 +20,7 @@ def catalog(language: str):
 def marked_texts() -> set[str]:
     """Every msgid marked in the code and templates, extracted now (the same rules as .ci/translations)."""
     method_map = [("**.py", "python"), ("**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None, "Text": None,
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None, "Text": None, "NText": (1, 2),
                 "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
     found: set[str] = set()
     for folder in ("smart_app", "templates"):

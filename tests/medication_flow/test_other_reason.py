@@ -87,6 +87,6 @@ def test_other_reason_words_are_kept_checked_sent_and_shown_to_the_clinician(e2e
     view = clinician.get(f"/l/{handle}/medications/clinician").get_data(as_text=True)
     details = re.findall(r'<strong class="med-name">([^<]+)</strong>\s*<span class="diff-detail">([^<]+)</span>', view)
     assert [(name, html.unescape(detail)) for name, detail in details] == [
-        ("lisinopril 10 MG Oral Tablet", f"Not taking it (other reason: {WORDS})"),
+        ("lisinopril 10 MG Oral Tablet", f"Reported not taking it (other reason: {WORDS})"),
     ]
     assert "<script>alert" not in view

@@ -48,7 +48,7 @@ def test_acceptance_scenario_shows_exactly_three_differences(latest_qr):
     rows = review_rows(resources())
     diffs = clinician_diff(rows, latest_qr)
     assert [(d.kind, d.label, d.medicine, d.detail) for d in diffs] == [
-        ("not-taking", "Not taking", "Metformin 500 MG Oral Tablet", "Not taking it since February 2026 (side effects)"),
+        ("not-taking", "Not taking", "Metformin 500 MG Oral Tablet", "Reported not taking it since February 2026 (side effects)"),
         ("taking-differently", "Taking differently", "Amlodipine 5 MG Oral Tablet", "Takes it differently: Only in the morning"),
         ("new-medicine", "New medicine", "Ibuprofen", "Not on the list: 200 mg, When needed"),
     ]
@@ -71,13 +71,13 @@ def test_other_reason_shows_the_patients_words_where_the_reason_is():
     rows, qr = _not_taking_qr(since="2026-02", why="other", why_other="Ran out and the pharmacy was closed")
     (diff,) = clinician_diff(rows, qr)
     assert (diff.kind, diff.medicine, diff.detail) == (
-        "not-taking", "Metformin 500 MG Oral Tablet", "Not taking it since February 2026 (other reason: Ran out and the pharmacy was closed)")
+        "not-taking", "Metformin 500 MG Oral Tablet", "Reported not taking it since February 2026 (other reason: Ran out and the pharmacy was closed)")
 
 
 def test_other_reason_without_words_shows_the_reason_alone():
     rows, qr = _not_taking_qr(why="other")
     (diff,) = clinician_diff(rows, qr)
-    assert diff.detail == "Not taking it (other reason)"
+    assert diff.detail == "Reported not taking it (other reason)"
 
 
 def test_words_beside_a_different_reason_are_not_shown():
@@ -86,7 +86,7 @@ def test_words_beside_a_different_reason_are_not_shown():
     metformin = next(g for g in qr["item"] if g["item"][1]["answer"][0]["valueString"].startswith("Metformin"))
     metformin["item"].append({"linkId": "medication.why-other", "answer": [{"valueString": "stray words"}]})
     (diff,) = clinician_diff(rows, qr)
-    assert diff.detail == "Not taking it (cost)"
+    assert diff.detail == "Reported not taking it (cost)"
 
 
 def test_not_sure_is_a_difference():

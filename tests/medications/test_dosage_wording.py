@@ -51,7 +51,7 @@ CASES = [
     ("twice every 3 days", {"timing": repeat(frequency=2, period=3, periodUnit="d")}, "twice every 3 days"),
     ("1 to 2 times a day", {"timing": repeat(frequency=1, frequencyMax=2, period=1, periodUnit="d")}, "1 to 2 times a day"),
     ("times of day", {"timing": repeat(frequency=2, period=1, periodUnit="d", timeOfDay=["08:00:00", "20:30:00"])},
-     "twice a day at 8:00 am and 8:30 pm"),
+     "twice a day at 08:00 and 20:30"),  # the app's one time format (smart_app.i18n)
     ("three times with meals", {"timing": repeat(frequency=3, period=1, periodUnit="d", when=["C"])}, "3 times a day with meals"),
     ("before breakfast and dinner", {"timing": repeat(when=["ACM", "ACV"])}, "before breakfast and before dinner"),
     ("timing code BID", {"doseAndRate": [{"doseQuantity": qty(500, "mg", "mg")}], "route": ORAL,

@@ -203,7 +203,7 @@ def test_partials_do_not_extend_a_base_template():
 
 def test_clinician_diff_is_highlighted_and_inert(env):
     diffs = [
-        Difference("not-taking", PAYLOAD, "Not taking it (side effects)", side_effects=TEXTAREA_BREAKOUT),
+        Difference("not-taking", PAYLOAD, "Reported not taking it (side effects)", side_effects=TEXTAREA_BREAKOUT),
         Difference("not-sure", "Fish oil", "Not sure whether they take it"),
         Difference("new-medicine", "Ibuprofen", f"Not on the list: {PAYLOAD}"),
     ]

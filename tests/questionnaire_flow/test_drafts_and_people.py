@@ -22,7 +22,7 @@ def test_continue_saves_a_draft_and_shows_errors_next_to_the_missing_answers(e2e
     response = browser.post_form("phq-9", PARTIAL, action="continue")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Draft saved to your health record" in html
+    assert "Draft saved to the chart" in html
     assert "Please check 7 answers" in html
     assert _checked(html, f"{LOINC}|{OPTIONS[2]}", "q.phq9-q1.0")
     [draft] = [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"]
@@ -72,7 +72,7 @@ def test_a_draft_changed_elsewhere_is_reloaded_and_the_user_asked_to_check(e2e):
     assert "changed somewhere else" in html
     assert _checked(html, f"{LOINC}|{OPTIONS[3]}", "q.phq9-q3.0")  # what was typed stays on the page
     saved = browser.post_form("phq-9", {**PARTIAL, "q.phq9-q3.0": f"{LOINC}|{OPTIONS[3]}"}, action="continue")
-    assert "Draft saved to your health record" in saved.get_data(as_text=True)
+    assert "Draft saved to the chart" in saved.get_data(as_text=True)
     [draft] = [r for r in e2e.sandbox.resources("QuestionnaireResponse") if r["status"] == "in-progress"]
     assert [i["linkId"] for i in draft["item"][0]["item"]][:3] == ["phq9-q1", "phq9-q2", "phq9-q3"]
 

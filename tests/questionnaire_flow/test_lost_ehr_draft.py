@@ -21,7 +21,7 @@ def in_progress(e2e) -> list[dict]:
 def test_a_draft_whose_ehr_copy_vanished_is_saved_again_and_nothing_is_lost(e2e):
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     first = browser.post_form("phq-9", PARTIAL, action="continue")
-    assert "Draft saved to your health record" in first.get_data(as_text=True)
+    assert "Draft saved to the chart" in first.get_data(as_text=True)
     [lost] = in_progress(e2e)
     e2e.sandbox.store.delete("QuestionnaireResponse", lost["id"])
 
@@ -38,7 +38,7 @@ def test_a_draft_whose_ehr_copy_vanished_is_saved_again_and_nothing_is_lost(e2e)
 
     # The next save is an ordinary one, and the send completes that same response, once.
     later = browser.post_form("phq-9", answers, action="continue").get_data(as_text=True)
-    assert "Draft saved to your health record" in later and "Nothing was lost" not in later
+    assert "Draft saved to the chart" in later and "Nothing was lost" not in later
     sid = browser.fill_and_send("phq-9", phq9_answers([2] * 9))
     assert sid == recreated["identifier"]["value"]
     [completed] = stored(e2e.sandbox, sid)["QuestionnaireResponse"]
@@ -75,7 +75,7 @@ def test_a_server_that_purged_the_copy_answers_404_to_the_update_and_the_draft_i
     handle, _ = launcher.ehr_launch("p1", token=token_response(patient="p1"))
     launcher.serve_patient("p1")
     browser = Browser(client, handle)
-    assert "Draft saved to your health record" in browser.post_form("phq-9", PARTIAL, action="continue").get_data(as_text=True)
+    assert "Draft saved to the chart" in browser.post_form("phq-9", PARTIAL, action="continue").get_data(as_text=True)
     again = browser.post_form("phq-9", PARTIAL, action="continue").get_data(as_text=True)
     assert "Nothing was lost" in again
     assert [r["id"] for r in created] == ["qr-1", "qr-2"]

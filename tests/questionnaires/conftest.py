@@ -66,6 +66,9 @@ def jinja_env() -> jinja2.Environment:
 
     env.filters.update(i18n.FILTERS)
     env.globals["say"] = i18n.say
+    from smart_app.forms.units import unit_words  # as web/questionnaires.init_app installs it
+
+    env.filters["unit_words"] = lambda unit: i18n.say(unit_words(unit))
     return env
 
 

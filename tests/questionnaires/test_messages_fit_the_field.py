@@ -35,7 +35,7 @@ def test_a_bound_says_its_unit() -> None:
 def test_pounds_are_checked_against_kilogram_bounds_and_the_message_says_both() -> None:
     assert _errors(WEIGHT, {"q.w.r": "160", "u.w.r": "http://unitsofmeasure.org|[lb_av]"}) == []  # 72.6 kg
     assert _errors(WEIGHT, {"q.w.r": "700", "u.w.r": "http://unitsofmeasure.org|[lb_av]"}) == [
-        "Enter a value between 20 and 300 kg (44.1 and 661.4 lb)."]  # 317.5 kg
+        "Enter a value between 20 and 300 kg (44.1 to 661.4 lb)."]  # 317.5 kg
 
 
 @pytest.mark.parametrize(("value", "source", "target", "expected"), [

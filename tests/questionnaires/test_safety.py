@@ -102,7 +102,7 @@ def test_nesting_beyond_the_limit_is_a_typed_error() -> None:
 
 
 def test_too_many_items_is_a_typed_error() -> None:
-    with pytest.raises(QuestionnaireTooLarge, match=f"more than {MAX_ITEMS} items"):
+    with pytest.raises(QuestionnaireTooLarge, match=f"more than {MAX_ITEMS:,} items"):
         build_form(questionnaire(*[item(f"i{n}", "string") for n in range(MAX_ITEMS + 1)]))
 
 
