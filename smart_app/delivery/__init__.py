@@ -161,11 +161,14 @@ def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
 
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
                  prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
-                 task_id: str | None = None) -> Sent:
+                 task_id: str | None = None, task_as_read: Mapping[str, Any] | None = None,
+                 shown: Mapping[str, Any] | None = None) -> Sent:
     """Send the person's checked draft once (idempotent per submission id) and say where to go next.
 
     `task_id`: the SDC Task that asked for the form. Cancelled or finished elsewhere, nothing is
-    sent and the draft stays; otherwise the same transaction completes it.
+    sent and the draft stays; otherwise the same transaction completes it. `task_as_read`: that Task
+    as this request already read it, so the send does not read it again (submission.AsRead).
+    `shown`: what the receipt says of the form and whose answers these are (kept with the submission).
     """
     draft = drafts.load(launch, canonical)
     if draft is None or draft.submission_id != posted_id:
@@ -179,7 +182,7 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
     if ready is None:
         return Sent(SendStep.FORM)
     if task_id and submission.receipt(launch, draft.submission_id) is None:
-        closed = submission.task_closed_elsewhere(launch, task_id)
+        closed = submission.task_closed_elsewhere(launch, task_id, task_as_read)
         if closed is not None:
             audit.event("assignment.task_closed", handle=launch.handle, task=task_id, task_status=closed,
                         submission_id=draft.submission_id)
@@ -190,7 +193,8 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
                                     observations=list(ready.observations), kind=kind, label=label,
                                     questionnaire=canonical, complete_in_place=draft.ehr_id,
                                     extracted=ready.extracted, flags=ready.flags, safety=ready.safety,
-                                    task_id=task_id)
+                                    task_id=task_id, shown=shown,
+                                    as_read=submission.AsRead(task=task_as_read, draft_version=_saved_version(draft)))
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)
     except submission.SubmissionChanged:
@@ -199,6 +203,11 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
     if outcome.state is OutboxState.SENT:
         drafts.discard(launch, canonical)
     return Sent(SendStep.RECEIPT, outcome.submission_id)
+
+
+def _saved_version(draft: drafts.Draft) -> str | None:
+    """The version of the draft's EHR copy when our latest save wrote it (so it carries this submission's id)."""
+    return draft.ehr_version if draft.ehr_saved and draft.ehr_id else None
 
 
 def resend(launch: "Launch", submission_id: str, *, manual: bool) -> "submission.SubmissionOutcome | None":

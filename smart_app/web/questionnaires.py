@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, abort, jsonify, make_response, redirect, ren
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from smart_app.assignments.model import AssignedTask
 from smart_app.audit import events as audit
 from smart_app import delivery, safety
 from smart_app.delivery import drafts, submission
@@ -581,7 +582,9 @@ def _care_team(launch: Launch) -> list[str]:
 def send(handle: str, key: str) -> Response | tuple[str, int]:
     """Send to my care team: one conditional write of the reviewed answers, then the receipt."""
     launch = current_launch(handle)
+    read_page(launch)  # one wave: the catalog (with the Task) and whose answers these are, kept for the receipt
     entry = _entry_or_404(launch, key)
+    task = _task_of(entry)
 
     def ready(draft: drafts.Draft) -> delivery.Ready | None:
         """The completed response of a valid draft; None sends the person back to the form."""
@@ -591,7 +594,8 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
                                  may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
-                                 task_id=_task_of(entry))
+                                 task_id=task.id if task else None, task_as_read=task.resource if task else None,
+                                 shown=_receipt_facts(launch, entry))
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.TASK_CLOSED:
@@ -603,11 +607,26 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
 
 
-def _task_of(entry: CatalogEntry) -> str | None:
+def _task_of(entry: CatalogEntry) -> AssignedTask | None:
     """The Task a send completes (open), or the closed one that stops it; None for a form nobody assigned."""
     if entry.assignment is not None:
-        return entry.assignment.id
-    return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
+        return entry.assignment
+    return entry.closed_assignment if entry.request_closed and entry.closed_assignment else None
+
+
+def _receipt_facts(launch: Launch, entry: CatalogEntry) -> dict[str, Any]:
+    """What the receipt says of the form (its page key; title, its translations and codes) and whose answers
+    these are, as the sending page read them: kept with the submission, so the receipt reads nothing."""
+    form = {name: entry.resource[name] for name in ("title", "_title", "code") if name in entry.resource}
+    return {"key": entry.key, "form": form, "patient_name": _whose(launch)["patient_name"]}
+
+
+def _read_receipt_facts(launch: Launch, outcome: submission.SubmissionOutcome) -> dict[str, Any]:
+    """The receipt's facts for a submission kept without them (the medication review, older sends): read now."""
+    # The link back to the form needs only its key: the catalog's sources, not the response history.
+    launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
+    return {"key": key_for(launch, outcome.questionnaire), "form": source_for(launch, outcome.questionnaire),
+            "patient_name": _whose(launch)["patient_name"]}
 
 
 @bp.get("/submissions/<submission_id>")
@@ -617,12 +636,11 @@ def receipt(handle: str, submission_id: str) -> str:
     outcome = submission.receipt(launch, submission_id)
     if outcome is None:
         abort(404)
-    # The link back to the form needs only its key: the catalog's sources, not the response history.
-    launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
-    form_resource = source_for(launch, outcome.questionnaire)
+    facts = outcome.shown if outcome.shown is not None else _read_receipt_facts(launch, outcome)
     return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
-                           entry_key=key_for(launch, outcome.questionnaire), form_resource=form_resource,
-                           whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
+                           entry_key=facts.get("key"), form_resource=facts.get("form") or None,
+                           whose={"kind": launch.context.user_kind, "patient_name": facts.get("patient_name")},
+                           safety_notice=notice(outcome.safety, safety.settings()))
 
 
 @bp.post("/submissions/<submission_id>/deliver")
