@@ -146,11 +146,21 @@ def holds_an_answer(response: Mapping[str, Any]) -> bool:
     return False
 
 
+class Unread(enum.Enum):
+    """Not read yet (as opposed to read and found to be nothing)."""
+
+    UNREAD = "unread"
+
+
 def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
-                    to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState]) -> drafts.Draft | None:
+                    to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState],
+                    known: "submission.SubmissionOutcome | None | Unread" = Unread.UNREAD) -> drafts.Draft | None:
     """On a page view: answers a save never finished are kept in the app's draft (never sent to the EHR
-    from a GET) and returned; None when there were none, or while an earlier send is unconfirmed."""
-    if drafts.unresolved_submission(launch, draft) is not None:
+    from a GET) and returned; None when there were none, or while an earlier send is unconfirmed.
+    `known`: the draft's submission as this request already read it (None: it has none)."""
+    unresolved = drafts.unresolved_submission(launch, draft) if known is Unread.UNREAD else (
+        known if known is not None and known.submission_id == draft.submission_id and known.unresolved else None)
+    if unresolved is not None:
         return None
     rescued = drafts.take_rescued(launch, form_key)
     if rescued is None:
@@ -238,4 +248,4 @@ def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewSt
     return ReviewState(draft, drafts.unresolved_submission(launch, draft), drafts.rescued(launch, form_key))
 
 
-__all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]
+__all__ = ["Answers", "Ready", "ReviewState", "Saved", "Unread", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]

@@ -288,15 +288,17 @@ def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_i
 
 
 def _submission_errors(launch: Launch, draft: drafts.Draft | None,
-                       known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
+                       known: submission.SubmissionOutcome | None | delivery.Unread = delivery.Unread.UNREAD
+                       ) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the user (shown next to the fields).
 
-    `known` is the draft's submission as this request already read it (saves a store read).
+    `known` is the draft's submission as this request already read it, None when it has none (saves a store read).
     """
     if draft is None:
         return None
-    outcome = known if known is not None and known.submission_id == draft.submission_id else (
-        submission.receipt(launch, draft.submission_id))
+    if known is delivery.Unread.UNREAD or (known is not None and known.submission_id != draft.submission_id):
+        known = submission.receipt(launch, draft.submission_id)
+    outcome = known
     return outcome if outcome and outcome.state is OutboxState.FAILED else None
 
 
@@ -338,8 +340,9 @@ def _score_text(view: FormView, kind: str | None) -> str:
 
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
                  saved: drafts.SaveResult | None = None, status: int = 200,
-                 known: submission.SubmissionOutcome | None = None, step: int = 0) -> tuple[str, int]:
-    """Render the fill page (`known`: the draft's submission, when this request already read it).
+                 known: submission.SubmissionOutcome | None | delivery.Unread = delivery.Unread.UNREAD,
+                 step: int = 0) -> tuple[str, int]:
+    """Render the fill page (`known`: the draft's submission, None when it has none, when this request already read it).
 
     A long or tabbed form shows one section (`step`) with the list of sections and their state.
     """
@@ -390,12 +393,15 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     draft = entry.draft or drafts.load_or_start(launch, entry.canonical)
     # A save that a dead launch (or an earlier send) held back: kept now (in the app; a GET never
     # writes to the EHR, the next save mirrors it), then shown. Held while an earlier send is unconfirmed.
+    known = submission.receipt(launch, draft.submission_id)
     restored = delivery.restore_rescued(
         launch, key, draft, lambda d, fields: FormState.from_post(
-            form, MultiDict(fields), previous=d.state, scope=_step_scope(sections(form), [name for name, _ in fields])))
+            form, MultiDict(fields), previous=d.state, scope=_step_scope(sections(form), [name for name, _ in fields])),
+        known=known)
     rescued = restored is not None
+    if restored is not None and restored.submission_id != draft.submission_id:
+        known = submission.receipt(launch, restored.submission_id)
     draft = restored or draft
-    known = submission.receipt(launch, draft.submission_id)
     if draft.saved_at is None:
         recent = _recent_observations(launch, form)  # read with the page's other reads when the bundled form's codes apply
         resources = _context_resources(launch, form)
