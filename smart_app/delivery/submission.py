@@ -135,6 +135,11 @@ class SubmissionOutcome:
     shown: Mapping[str, Any] | None = None  # what the receipt says of the form and whose it is, kept at send time
 
     @property
+    def failed(self) -> bool:
+        """Sending stopped: the person must act (change answers or retry)."""
+        return self.state is OutboxState.FAILED
+
+    @property
     def found_existing(self) -> bool:
         """True only when a retry found records an earlier try had already saved (nothing was saved twice)."""
         return (self.state is OutboxState.SENT and self.attempts > 1 and self.receipt is not None
