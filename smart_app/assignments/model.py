@@ -8,7 +8,7 @@ Nothing here does I/O or imports Flask: FHIR JSON comes in, typed values come ou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import Enum
 from typing import Any, Iterable, Mapping
@@ -89,6 +89,8 @@ class AssignedTask:
     description: str | None
     authored_on: str | None
     last_modified: str | None
+    # The Task as read (its version with it): a send in the same request completes it from this, unread again.
+    resource: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def reference(self) -> str:
@@ -165,6 +167,7 @@ def parse_task(resource: Any) -> AssignedTask | None:
         description=description.strip() if isinstance(description, str) and description.strip() else None,
         authored_on=_str(resource.get("authoredOn")),
         last_modified=_str(resource.get("lastModified")),
+        resource=resource,
     )
 
 

@@ -147,11 +147,21 @@ def holds_an_answer(response: Mapping[str, Any]) -> bool:
     return False
 
 
+class Unread(enum.Enum):
+    """Not read yet (as opposed to read and found to be nothing)."""
+
+    UNREAD = "unread"
+
+
 def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
-                    to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState]) -> drafts.Draft | None:
+                    to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState],
+                    known: "submission.SubmissionOutcome | None | Unread" = Unread.UNREAD) -> drafts.Draft | None:
     """On a page view: answers a save never finished are kept in the app's draft (never sent to the EHR
-    from a GET) and returned; None when there were none, or while an earlier send is unconfirmed."""
-    if drafts.unresolved_submission(launch, draft) is not None:
+    from a GET) and returned; None when there were none, or while an earlier send is unconfirmed.
+    `known`: the draft's submission as this request already read it (None: it has none)."""
+    unresolved = drafts.unresolved_submission(launch, draft) if known is Unread.UNREAD else (
+        known if known is not None and known.submission_id == draft.submission_id and known.unresolved else None)
+    if unresolved is not None:
         return None
     rescued = drafts.take_rescued(launch, form_key)
     if rescued is None:
@@ -187,11 +197,14 @@ def draft_to_show(launch: "Launch", form_key: str, canonical: str,
 
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
                  prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
-                 task_id: str | None = None) -> Sent:
+                 task_id: str | None = None, task_as_read: Mapping[str, Any] | None = None,
+                 shown: Mapping[str, Any] | None = None) -> Sent:
     """Send the person's checked draft once (idempotent per submission id) and say where to go next.
 
     `task_id`: the SDC Task that asked for the form. Cancelled or finished elsewhere, nothing is
-    sent and the draft stays; otherwise the same transaction completes it.
+    sent and the draft stays; otherwise the same transaction completes it. `task_as_read`: that Task
+    as this request already read it, so the send does not read it again (submission.AsRead).
+    `shown`: what the receipt says of the form and whose answers these are (kept with the submission).
     """
     draft = drafts.load(launch, canonical)
     if draft is None or draft.submission_id != posted_id:
@@ -205,7 +218,7 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
     if ready is None:
         return Sent(SendStep.FORM)
     if task_id and submission.receipt(launch, draft.submission_id) is None:
-        closed = submission.task_closed_elsewhere(launch, task_id)
+        closed = submission.task_closed_elsewhere(launch, task_id, task_as_read)
         if closed is not None:
             audit.event("assignment.task_closed", handle=launch.handle, task=task_id, task_status=closed,
                         submission_id=draft.submission_id)
@@ -216,7 +229,8 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
                                     observations=list(ready.observations), kind=kind, label=label,
                                     questionnaire=canonical, complete_in_place=draft.ehr_id,
                                     extracted=ready.extracted, flags=ready.flags, safety=ready.safety,
-                                    task_id=task_id)
+                                    task_id=task_id, shown=shown,
+                                    as_read=submission.AsRead(task=task_as_read, draft_version=_saved_version(draft)))
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)
     except submission.SubmissionChanged:
@@ -225,6 +239,11 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
     if outcome.state is OutboxState.SENT:
         drafts.discard(launch, canonical)
     return Sent(SendStep.RECEIPT, outcome.submission_id)
+
+
+def _saved_version(draft: drafts.Draft) -> str | None:
+    """The version of the draft's EHR copy when our latest save wrote it (so it carries this submission's id)."""
+    return draft.ehr_version if draft.ehr_saved and draft.ehr_id else None
 
 
 def resend(launch: "Launch", submission_id: str, *, manual: bool) -> "submission.SubmissionOutcome | None":
@@ -255,7 +274,7 @@ def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewSt
     return ReviewState(draft, drafts.unresolved_submission(launch, draft), drafts.rescued(launch, form_key))
 
 
-__all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]
+__all__ = ["Answers", "Ready", "ReviewState", "Saved", "Unread", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]
 
 
 def standing(launch: "Launch", canonicals: Sequence[str]) -> dict[str, Standing]:
@@ -274,16 +293,16 @@ def standing(launch: "Launch", canonicals: Sequence[str]) -> dict[str, Standing]
 
 
 def failed_send(launch: "Launch", draft: drafts.Draft | None,
-                known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
+                known: "submission.SubmissionOutcome | None | Unread" = Unread.UNREAD) -> submission.SubmissionOutcome | None:
     """The draft's submission when it failed and needs the person (its field errors are shown beside the fields).
 
-    `known` is the draft's submission as this request already read it (saves a store read).
+    `known` is the draft's submission as this request already read it, None when it has none (saves a store read).
     """
     if draft is None:
         return None
-    outcome = known if known is not None and known.submission_id == draft.submission_id else (
-        submission.receipt(launch, draft.submission_id))
-    return outcome if outcome and outcome.failed else None
+    if known is Unread.UNREAD or (known is not None and known.submission_id != draft.submission_id):
+        known = submission.receipt(launch, draft.submission_id)
+    return known if known and known.failed else None
 
 
 class Progress(enum.Enum):

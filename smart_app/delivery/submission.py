@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, TypeGuard
 
 from flask import current_app, has_request_context
 
@@ -75,6 +75,22 @@ class TaskClosed(Exception):
         self.task_id, self.status = task_id, status
 
 
+@dataclass(frozen=True)
+class AsRead:
+    """What the sending request already knows of the EHR, so its first attempt reads nothing again.
+
+    `task`: the assigned Task as this request's read wave returned it (its meta.versionId with it).
+    `draft_version`: the version of the draft's EHR copy that our own last save created, when that
+    save reached the EHR under this submission's identifier (None: read the copy first).
+    Both only name the version an If-Match checks: when either is out of date the EHR refuses the
+    whole transaction (nothing is written), and the attempt reads them again and decides as a retry
+    does. Retries (the receipt page's, the courier's) always read.
+    """
+
+    task: Mapping[str, Any] | None = None
+    draft_version: str | None = None
+
+
 class SubmissionRefused(Exception):
     """Nothing may be written for this launch (no QuestionnaireResponse write scope)."""
 
@@ -116,6 +132,7 @@ class SubmissionOutcome:
     safety: tuple[dict[str, str], ...] = ()  # the safety rules that fired: {"rule", "message"}
     task_closed: bool = False  # the assigned Task was cancelled or finished elsewhere: nothing was sent
     saved: tuple[SavedThing, ...] = ()  # what the submission writes, by meaning (receipt_summary.py)
+    shown: Mapping[str, Any] | None = None  # what the receipt says of the form and whose it is, kept at send time
 
     @property
     def failed(self) -> bool:
@@ -235,6 +252,7 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         safety=tuple(dict(s) for s in record.get("safety") or ()),
         task_closed=bool(record.get("task_closed")),
         saved=tuple(saved_things(item.bundle)),
+        shown=record.get("shown") if isinstance(record.get("shown"), Mapping) else None,
     )
 
 
@@ -289,7 +307,8 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = (),
-           task_id: str | None = None) -> SubmissionOutcome:
+           task_id: str | None = None, as_read: AsRead | None = None,
+           shown: Mapping[str, Any] | None = None) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -301,7 +320,10 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     `flags` (safety Flags) go in the same transaction; `safety` ({"rule", "message"} per fired
     rule) is kept with the submission for the receipt and the audit trail.
     `task_id` names the SDC Task that asked for this form: each attempt re-reads it and completes
-    it in the same transaction (see _with_task).
+    it in the same transaction (see _with_task); the first attempt takes it, and the draft copy's
+    version, from `as_read` instead (see AsRead).
+    `shown`: what the receipt page says about the form and whose answers these are, as the sending
+    page knew it, kept with the submission so the receipt reads nothing from the EHR.
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -314,11 +336,13 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         record = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                   "handle": launch.handle, "complete_in_place": complete_in_place,
                   "safety": [dict(s) for s in safety], "task_id": task_id}
+        if shown is not None:
+            record["shown"] = dict(shown)
         # Kept before the first byte goes out: nothing is lost on a crash.
         if rows().insert(_key(launch, submission_id), _person(launch), launch.handle, record, _retention()):
             audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
                         entries=len(bundle["entry"]), skipped=",".join(skipped) or None)
-            return _deliver(launch, record)
+            return _deliver(launch, record, as_read)
         existing = _load(launch, submission_id)  # a double submit stored it a moment ago
         if existing is None:
             raise SubmissionRefused(NOT_PERMITTED)  # unreachable unless the row was purged in between
@@ -394,7 +418,7 @@ def submissions(launch: "Launch") -> list[SubmissionOutcome]:
     return [_outcome(record) for record in rows().for_person(_person(launch), MAX_LISTED)]
 
 
-def _deliver(launch: "Launch", record: dict[str, Any]) -> SubmissionOutcome:
+def _deliver(launch: "Launch", record: dict[str, Any], as_read: AsRead | None = None) -> SubmissionOutcome:
     """Send the stored bundle once (one sender per submission, across instances) and store what happened."""
     item = OutboxItem.from_dict(record["item"])
     claim = rows().claim(_key(launch, item.submission_id), uuid.uuid4().hex)
@@ -403,7 +427,7 @@ def _deliver(launch: "Launch", record: dict[str, Any]) -> SubmissionOutcome:
         audit.event("submission.in_flight", submission_id=item.submission_id, handle=launch.handle)
         return _outcome(_load(launch, item.submission_id) or record)
     try:
-        return _send_claimed(launch, record, item, claim)
+        return _send_claimed(launch, record, item, claim, as_read)
     finally:
         claim.release()
 
@@ -420,20 +444,22 @@ def deliver_claimed(launch: "Launch", submission_id: str, claim: Claim, *, now: 
     return _send_claimed(launch, record, item, claim)
 
 
-def _send_claimed(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
+def _send_claimed(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim,
+                  as_read: AsRead | None = None) -> SubmissionOutcome:
     """Under the claim: re-read (another sender may have finished just before), then send once."""
     current = _load(launch, item.submission_id) or record
     if OutboxItem.from_dict(current["item"]).state is OutboxState.SENT:
         return _outcome(current)
     record = {**current, "item": record["item"]}
-    return _send(launch, record, item, claim)
+    return _send(launch, record, item, claim, as_read)
 
 
-def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim) -> SubmissionOutcome:
+def _send(launch: "Launch", record: dict[str, Any], item: OutboxItem, claim: Claim,
+          as_read: AsRead | None = None) -> SubmissionOutcome:
     """One delivery attempt; FhirError becomes pending/failed, a dead launch leaves it pending."""
     ids = {**launch.audit_ids(), "submission_id": item.submission_id, "kind": record.get("kind")}
     try:
-        result = _transmit(launch, record, item)
+        result = _transmit(launch, record, item, as_read)
     except TaskClosed as closed:
         # Nothing was written (the check comes before any write of this attempt); the person is told.
         error = FhirError(FhirErrorCode.CONFLICT, status=409, method="PUT", resource_type="Task")
@@ -479,13 +505,31 @@ def _save_outcome(launch: "Launch", record: dict[str, Any], claim: Claim) -> Non
         audit.event("submission.claim_lost", submission_id=record["item"]["submission_id"], handle=launch.handle)
 
 
-def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Receipt:
+# What a transaction answers when a version it was guarded by is no longer current (or the copy is gone).
+_OUT_OF_DATE = (FhirErrorCode.PRECONDITION_FAILED, FhirErrorCode.CONFLICT, FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE)
+
+
+def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem, as_read: AsRead | None = None) -> Receipt:
     """Send this attempt's bundle; a 412/409 on our own draft after our transaction committed is not a refusal.
 
     The versioned PUT makes the transaction replay-safe, but a replay after a lost answer meets
     the version our own commit created. Re-reading the draft tells the two apart: completed
     with our identifier means it committed, so the stored conditional bundle fetches the receipt.
+    With `as_read` the attempt first sends on what the request already read (no round trip of its
+    own); refused as out of date, nothing was written, and it carries on as below.
     """
+    if as_read is not None:
+        guessed = _with_task(launch, record, item, _with_completion(launch, record, item, as_read.draft_version),
+                             as_read.task)
+        try:
+            return send_submission(launch.fhir, guessed)
+        except FhirError as error:
+            took = _is_task(as_read.task, record.get("task_id") or "") or bool(
+                as_read.draft_version and record.get("complete_in_place"))
+            if guessed is item.bundle or not took or error.code not in _OUT_OF_DATE:
+                raise
+            audit.event("submission.read_again", submission_id=item.submission_id, handle=launch.handle,
+                        error_code=error.code.value)
     bundle = _with_task(launch, record, item, _with_completion(launch, record, item))
     try:
         return send_submission(launch.fhir, bundle)
@@ -499,16 +543,17 @@ def _transmit(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> Rec
         return send_submission(launch.fhir, _with_task(launch, record, item, item.bundle))
 
 
-def task_closed_elsewhere(launch: "Launch", task_id: str) -> str | None:
+def task_closed_elsewhere(launch: "Launch", task_id: str, as_read: Mapping[str, Any] | None = None) -> str | None:
     """Before a send: the status of the assigned Task when it was cancelled or finished elsewhere, else None.
 
+    `as_read`: the Task as this request already read it (then it is not read again).
     A Task that cannot be read (or may not be) is not a reason to hold the answers back: the send
     goes ahead and leaves the Task alone (see _with_task).
     """
     if not launch.context.permissions.can_read("Task"):
         return None
     try:
-        current = launch.fhir.read("Task", task_id)
+        current = as_read if _is_task(as_read, task_id) else launch.fhir.read("Task", task_id)
     except FhirError:
         return None
     status = str(current.get("status"))
@@ -525,10 +570,16 @@ def _completed_by_us(launch: "Launch", task: Mapping[str, Any]) -> bool:
     return False
 
 
-def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundle: dict[str, Any]) -> dict[str, Any]:
+def _is_task(resource: Mapping[str, Any] | None, task_id: str) -> TypeGuard[Mapping[str, Any]]:
+    """True when `resource` is Task `task_id` as read (its version with it)."""
+    return isinstance(resource, Mapping) and resource.get("resourceType") == "Task" and resource.get("id") == task_id
+
+
+def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundle: dict[str, Any],
+               as_read: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The attempt's bundle with the assigned Task completed in it (a versioned PUT, last), when there is one.
 
-    Re-reads the Task each attempt: completed with our submission's identifier means an earlier
+    Re-reads the Task each attempt (the first takes `as_read`, the Task this request already read): completed with our submission's identifier means an earlier
     attempt committed (the bundle is sent without the update; its conditional creates match);
     finished any other way raises TaskClosed; unreadable or not writable leaves the Task alone
     (today's behaviour, audited). The output references the response by its fullUrl, which the
@@ -542,7 +593,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
         audit.event("assignment.task_not_updated", reason="no Task write scope", **ids)
         return bundle
     try:
-        current = launch.fhir.read("Task", task_id)
+        current = as_read if _is_task(as_read, task_id) else launch.fhir.read("Task", task_id)
     except FhirError as error:
         if error.code in (FhirErrorCode.NOT_FOUND, FhirErrorCode.GONE, FhirErrorCode.FORBIDDEN):
             audit.event("assignment.task_not_updated", reason=error.code.value, **ids)
@@ -564,7 +615,8 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
     return {**bundle, "entry": [*entries, entry]}
 
 
-def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem) -> dict[str, Any]:
+def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem,
+                     saved_version: str | None = None) -> dict[str, Any]:
     """The bundle for this attempt: the stored one, with the EHR's in-progress draft completed inside it.
 
     With a transaction, the draft is updated by a versioned PUT entry of the same transaction, so
@@ -573,12 +625,16 @@ def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem)
     identifier, our transaction committed (only it completes the draft) and the stored bundle's
     conditional creates match everything. Servers without transactions get the update first
     (their sequential creates are not atomic anyway).
+    `saved_version` (a transaction only): the version our own last save gave the draft, which is then
+    not read: the copy at that version is ours, in progress, for this subject, as that save wrote it.
     """
     draft_id = record.get("complete_in_place")
     entries = item.bundle.get("entry") or []
     index = next((i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"), None)
     if not draft_id or index is None:
         return item.bundle
+    if saved_version and launch.fhir.supports_transaction():
+        return _completing(item.bundle, index, draft_id, saved_version)
     try:
         current = launch.fhir.read("QuestionnaireResponse", draft_id)
     except FhirError as error:
@@ -594,15 +650,21 @@ def _with_completion(launch: "Launch", record: dict[str, Any], item: OutboxItem)
     if not launch.fhir.supports_transaction():
         launch.fhir.update({**resource, "id": draft_id}, if_match=version)
         return item.bundle
+    return _completing(item.bundle, index, draft_id, version)
+
+
+def _completing(bundle: dict[str, Any], index: int, draft_id: str, version: str | None) -> dict[str, Any]:
+    """The bundle with its QuestionnaireResponse entry (at `index`) made a PUT of the draft copy, If-Match `version`."""
+    entries = bundle.get("entry") or []
     request: dict[str, Any] = {"method": "PUT", "url": f"QuestionnaireResponse/{draft_id}"}
     if version:
         request["ifMatch"] = f'W/"{version}"'
-    entry = {**entries[index], "resource": {**resource, "id": draft_id}, "request": request}
-    return {**item.bundle, "entry": [*entries[:index], entry, *entries[index + 1:]]}
+    entry = {**entries[index], "resource": {**entries[index]["resource"], "id": draft_id}, "request": request}
+    return {**bundle, "entry": [*entries[:index], entry, *entries[index + 1:]]}
 
 
 __all__ = [
-    "IDENTIFIER_SYSTEM", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "TaskClosed", "author_reference",
+    "IDENTIFIER_SYSTEM", "AsRead", "SubmissionChanged", "SubmissionOutcome", "SubmissionRefused", "TaskClosed", "author_reference",
     "deliver_claimed", "deliver_if_due", "identifier_system", "person_key", "planned_types", "prepare_bundle",
     "receipt", "retry", "same_answers", "submissions", "submit", "task_closed_elsewhere", "unsent_other_answers",
 ]

@@ -252,7 +252,13 @@ EHR_COPIES, HISTORY, NAMED = "catalog.ehr-copies", "catalog.history", "catalog.n
 def catalog_plan(launch: "Launch") -> ReadPlan:
     """The EHR reads the catalog needs, as data: the EHR's copies of the library (one search, comma = OR),
     the completed-response history (newest first, within RESPONSE_MAX_PAGES), and each Questionnaire
-    the launch's fhirContext names (by reference, or by canonical when Questionnaires may be read)."""
+    the launch's fhirContext names (by reference, or by canonical when Questionnaires may be read).
+    Made once per request (a page asks for it with its wave, then again to build the catalog)."""
+    return launch.reads.built("catalog.plan", lambda: _catalog_plan(launch))
+
+
+def _catalog_plan(launch: "Launch") -> ReadPlan:
+    """catalog_plan, made."""
     ctx = launch.context
     can_read_questionnaires = ctx.permissions.can_read("Questionnaire")
     urls = [q["url"] for q in _library()]

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, abort, jsonify, make_response, redirect, ren
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from smart_app.assignments.model import AssignedTask
 from smart_app.audit import events as audit
 from smart_app import delivery, safety
 from smart_app.delivery import drafts, submission
@@ -263,8 +264,9 @@ def _score_text(view: FormView, kind: str | None) -> str:
 
 def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: drafts.Draft, *,
                  saved: drafts.SaveResult | None = None, status: int = 200,
-                 known: submission.SubmissionOutcome | None = None, step: int = 0) -> tuple[str, int]:
-    """Render the fill page (`known`: the draft's submission, when this request already read it).
+                 known: submission.SubmissionOutcome | None | delivery.Unread = delivery.Unread.UNREAD,
+                 step: int = 0) -> tuple[str, int]:
+    """Render the fill page (`known`: the draft's submission, None when it has none, when this request already read it).
 
     A long or tabbed form shows one section (`step`) with the list of sections and their state.
     """
@@ -471,7 +473,9 @@ def _care_team(launch: Launch) -> list[str]:
 def send(handle: str, key: str) -> Response | tuple[str, int]:
     """Send to my care team: one conditional write of the reviewed answers, then the receipt."""
     launch = current_launch(handle)
+    read_page(launch)  # one wave: the catalog (with the Task) and whose answers these are, kept for the receipt
     entry = _entry_or_404(launch, key)
+    task = _task_of(entry)
 
     def ready(draft: drafts.Draft) -> delivery.Ready | None:
         """The completed response of a valid draft; None sends the person back to the form."""
@@ -481,7 +485,8 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
                                  may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
-                                 task_id=_task_of(entry))
+                                 task_id=task.id if task else None, task_as_read=task.resource if task else None,
+                                 shown=_receipt_facts(launch, entry))
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.TASK_CLOSED:
@@ -493,11 +498,18 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
 
 
-def _task_of(entry: CatalogEntry) -> str | None:
+def _task_of(entry: CatalogEntry) -> AssignedTask | None:
     """The Task a send completes (open), or the closed one that stops it; None for a form nobody assigned."""
     if entry.assignment is not None:
-        return entry.assignment.id
-    return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
+        return entry.assignment
+    return entry.closed_assignment if entry.request_closed and entry.closed_assignment else None
+
+
+def _receipt_facts(launch: Launch, entry: CatalogEntry) -> dict[str, Any]:
+    """What the receipt says of the form (its page key; title, its translations and codes) and whose answers
+    these are, as the sending page read them: kept with the submission, so the receipt reads nothing."""
+    form = {name: entry.resource[name] for name in ("title", "_title", "code") if name in entry.resource}
+    return {"key": entry.key, "form": form, "patient_name": whose(launch)["patient_name"]}
 
 
 @bp.get("/questionnaires/<key>/responses/<response_id>")

@@ -12,6 +12,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,6 +27,11 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 F = TypeVar("F", bound=Callable[..., Any])
+# A stored browser session lives PERMANENT_SESSION_LIFETIME past its last write; an unchanged one is
+# written again (its expiry moved on) at most once per period, not on every page (bench b: one store
+# write per page saved). The period is in the session so any instance knows when it was last renewed.
+SESSION_RENEW_SECONDS = 24 * 3600
+_RENEWED = "renewed"
 
 
 class PartitionedSessionInterface(CacheLibSessionInterface):
@@ -45,6 +51,13 @@ class PartitionedSessionInterface(CacheLibSessionInterface):
             raise RuntimeError("SECRET_KEY is required for server-side sessions")
         subkey = hmac.new(key, b"smart-previsit session store id", hashlib.sha256).digest()
         return self.key_prefix + hmac.new(subkey, sid.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def should_set_storage(self, app: Flask, session: Any) -> bool:
+        """Store the session when it changed, or when its expiry was last renewed in an earlier period."""
+        period = int(time.time() // SESSION_RENEW_SECONDS)
+        if session.get(_RENEWED) != period:
+            session[_RENEWED] = period  # marks it modified
+        return bool(session.modified)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         """Save as usual, then mark our session cookie Partitioned when configured."""

@@ -5,13 +5,15 @@ renders or redirects. A GET never sends: the due retry is a POST the receipt pag
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, abort, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from smart_app import delivery, safety
 from smart_app.delivery import submission
 from smart_app.forms.catalog import key_for, source_for, sources_plan
-from smart_app.launch.session import current_launch
+from smart_app.launch.session import Launch, current_launch
 from smart_app.safety.notice import notice
 from smart_app.web.whose import launch_plan, whose
 
@@ -30,12 +32,20 @@ def receipt(handle: str, submission_id: str) -> str:
     outcome = submission.receipt(launch, submission_id)
     if outcome is None:
         abort(404)
+    facts = outcome.shown if outcome.shown is not None else _read_receipt_facts(launch, outcome)
+    return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
+                           entry_key=facts.get("key"), form_resource=facts.get("form") or None,
+                           whose={"kind": launch.context.user_kind, "patient_name": facts.get("patient_name")},
+                           safety_notice=notice(outcome.safety, safety.settings()))
+
+
+def _read_receipt_facts(launch: Launch, outcome: submission.SubmissionOutcome) -> dict[str, Any]:
+    """The receipt's facts for a submission kept without them (the medication review, older sends): read now.
+    A questionnaire's send keeps them (`SubmissionOutcome.shown`), so its receipt reads nothing from the EHR."""
     # The link back to the form needs only its key: the catalog's sources, not the response history.
     launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
-    form_resource = source_for(launch, outcome.questionnaire)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
-                           entry_key=key_for(launch, outcome.questionnaire), form_resource=form_resource,
-                           whose=whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
+    return {"key": key_for(launch, outcome.questionnaire), "form": source_for(launch, outcome.questionnaire),
+            "patient_name": whose(launch)["patient_name"]}
 
 
 @bp.post("/submissions/<submission_id>/deliver")

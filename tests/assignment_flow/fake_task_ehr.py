@@ -47,6 +47,8 @@ class TaskEhr:
         self.transactions: list[dict] = []  # every transaction Bundle received
         self.reads = 0
         self.stale: tuple[int, dict] | None = None  # (read number, the Task as it was): a read that raced a change
+        self.stale_search: dict | None = None  # the Task as it was, for the next search that finds it
+        self.task_searches = 0
         capabilities = {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
                         "fhirVersion": "4.0.1", "format": ["json"], "rest": [{"mode": "server",
                         **({"interaction": [{"code": "transaction"}]} if transactions else {}), "resource": [
@@ -79,7 +81,11 @@ class TaskEhr:
                 "entry": [{"resource": r} for r in resources]}
 
     def _search_tasks(self, request: Request) -> Response:
+        self.task_searches += 1
         wanted = request.args.get("status", "").split(",")
+        if self.stale_search is not None and self.stale_search["status"] in wanted:
+            found, self.stale_search = [self.stale_search], None
+            return _json(self._bundle(found))
         found = [self.current()] if self.task["status"] in wanted else []
         return _json(self._bundle(found))
 
@@ -90,6 +96,11 @@ class TaskEhr:
     def change_after_read(self, read_number: int, **fields: Any) -> None:
         """Someone else changes the Task right after the app's read number `read_number` (which sees the old one)."""
         self.stale = (read_number, self.current())
+        self.change_elsewhere(**fields)
+
+    def change_after_next_search(self, **fields: Any) -> None:
+        """Someone else changes the Task right after the app's next search finds it (which sees the old one)."""
+        self.stale_search = self.current()
         self.change_elsewhere(**fields)
 
     def _read_task(self, request: Request) -> Response:

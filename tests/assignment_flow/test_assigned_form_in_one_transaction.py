@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smart_app.ehr import client as fhir
-from tests.questionnaire_flow.flow import SYSTEM
+from tests.questionnaire_flow.flow import SYSTEM, csrf
 
 from .test_assigned_form_on_a_server_without_transactions import ANSWERS, _launch
 
@@ -38,10 +38,13 @@ def test_a_412_undoes_the_whole_transaction_and_the_resend_against_the_new_versi
     browser, ehr = _launch(launcher, fake_ehr, status="in-progress", transactions=True)
     browser.post_form("mood-check", ANSWERS)
     html, sid = browser.review("mood-check")
-    # The send reads the Task twice (the check before it, then the attempt); a clinician edits it right
-    # after the attempt's read, so the PUT in the transaction names a version that is no longer current.
-    ehr.change_after_read(ehr.reads + 2, description="Please also note any fever")
-    assert browser.send("mood-check", submission_id=sid).status_code == 303
+    # The send takes the Task from its page's one read wave; a clinician edits it right after that
+    # search, so the PUT in the transaction names a version that is no longer current.
+    ehr.change_after_next_search(description="Please also note any fever")
+    reads = ehr.reads
+    sent = browser.client.post(browser.url("questionnaires/mood-check/send"), data={"submission_id": sid, "csrf_token": csrf(html)})
+    assert sent.status_code == 303
+    assert ehr.reads == reads + 1  # read by id only once refused: the check before the send used its search
     matches = [next(e for e in b["entry"] if e["request"]["method"] == "PUT")["request"]["ifMatch"]
                for b in ehr.transactions]
     assert matches == ['W/"1"', 'W/"2"']  # refused as a whole, read again, sent against the new version
