@@ -107,12 +107,15 @@ def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> 
 
 
 def save_answers(launch: "Launch", form_key: str, canonical: str,
-                 build: Callable[[drafts.Draft], Answers], task_id: str | None = None) -> Saved:
+                 build: Callable[[drafts.Draft], Answers], task_id: str | None = None, *,
+                 while_typing: bool = False) -> Saved:
     """Save the posted answers as the person's draft (after `hold`), unless an earlier send is unconfirmed.
 
     An unconfirmed send (the EHR may hold it) fixes its answers: changed ones wait in the rescue
     slot, and `deferred` tells the view to show that send instead. The first save of a form an
-    open Task asked for (`task_id`) sets that Task in progress.
+    open Task asked for (`task_id`) sets that Task in progress. A save `while_typing` (the live
+    form's pauses) is kept in the database at once and mirrored to the EHR at most once per
+    DRAFT_MIRROR_INTERVAL (drafts.mirror_due); every other save mirrors at once.
     """
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, canonical))
     first = draft.saved_at is None or not any(draft.state.values.values())  # an empty live save is not a start
@@ -125,7 +128,7 @@ def save_answers(launch: "Launch", form_key: str, canonical: str,
     answered = answers.in_progress is None or holds_an_answer(answers.in_progress)
     # An empty draft goes to the EHR only to empty a copy already there; otherwise it stays in the app.
     mirror = answers.in_progress if answered or draft.ehr_id else None
-    result = drafts.save(launch, draft, answers.state, mirror)
+    result = drafts.save(launch, draft, answers.state, mirror, coalesce=while_typing)
     drafts.forget_rescued(launch, form_key)
     if first and task_id and answered:  # nothing answered writes nothing to the EHR, the Task included
         mark_in_progress(launch, task_id)
