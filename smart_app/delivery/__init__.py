@@ -164,11 +164,12 @@ def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
 
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
                  prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
-                 task_id: str | None = None) -> Sent:
+                 task_id: str | None = None, task_requester: str | None = None) -> Sent:
     """Send the person's checked draft once (idempotent per submission id) and say where to go next.
 
     `task_id`: the SDC Task that asked for the form. Cancelled or finished elsewhere, nothing is
-    sent and the draft stays; otherwise the same transaction completes it.
+    sent and the draft stays; otherwise the same transaction completes it. `task_requester`: who asked
+    (the Task's requester display), for the receipt's "request is marked as done".
     """
     draft = drafts.load(launch, canonical)
     if draft is None or draft.submission_id != posted_id:
@@ -193,7 +194,7 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
                                     observations=list(ready.observations), kind=kind, label=label,
                                     questionnaire=canonical, complete_in_place=draft.ehr_id,
                                     extracted=ready.extracted, flags=ready.flags, safety=ready.safety,
-                                    task_id=task_id)
+                                    task_id=task_id, task_requester=task_requester)
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)
     except submission.SubmissionChanged:

@@ -221,7 +221,8 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         messages=tuple(record.get("messages") or ()), questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
         task_closed=bool(record.get("task_closed")),
-        saved=tuple(saved_things(item.bundle)),
+        saved=tuple(saved_things(item.bundle)) + ((SavedThing("assignment", "Task", label=record.get("task_requester")),)
+                                                  if record.get("task_completed") else ()),
     )
 
 
@@ -276,7 +277,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
            questionnaire: str | None = None, complete_in_place: str | None = None,
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = (),
-           task_id: str | None = None) -> SubmissionOutcome:
+           task_id: str | None = None, task_requester: str | None = None) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -288,7 +289,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     `flags` (safety Flags) go in the same transaction; `safety` ({"rule", "message"} per fired
     rule) is kept with the submission for the receipt and the audit trail.
     `task_id` names the SDC Task that asked for this form: each attempt re-reads it and completes
-    it in the same transaction (see _with_task).
+    it in the same transaction (see _with_task); `task_requester` is who asked, for the receipt's words.
     """
     existing = _load(launch, submission_id)
     if existing is None:
@@ -300,7 +301,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         record = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                   "handle": launch.handle, "complete_in_place": complete_in_place,
-                  "safety": [dict(s) for s in safety], "task_id": task_id}
+                  "safety": [dict(s) for s in safety], "task_id": task_id, "task_requester": task_requester}
         # Kept before the first byte goes out: nothing is lost on a crash.
         if rows().insert(_key(launch, submission_id), _person(launch), launch.handle, record, _retention()):
             audit.event("submission.queued", submission_id=submission_id, kind=kind, handle=launch.handle,
@@ -536,6 +537,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
             return bundle
         raise
     if task_updates.completed_by(current, IDENTIFIER_SYSTEM, item.submission_id):
+        record["task_completed"] = True  # an earlier attempt of this submission completed it
         return bundle
     if task_updates.closed_elsewhere(current, IDENTIFIER_SYSTEM, item.submission_id):
         raise TaskClosed(task_id, str(current.get("status")))
@@ -548,6 +550,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
                                   submission_id=item.submission_id, when=_now_iso(time.time()))
     version = (current.get("meta") or {}).get("versionId")
     entry = task_updates.put_entry(body, version, f"{launch.context.iss.rstrip('/')}/Task/{task_id}")
+    record["task_completed"] = True  # the receipt says the request is done (shown as waiting until it is sent)
     return {**bundle, "entry": [*entries, entry]}
 
 

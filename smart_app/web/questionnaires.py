@@ -594,7 +594,8 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
 
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
                                  may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
-                                 task_id=_task_of(entry))
+                                 task_id=_task_of(entry),
+                                 task_requester=entry.assignment.requester_display if entry.assignment else None)
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.TASK_CLOSED:
