@@ -54,13 +54,29 @@ def today(launch: "Launch") -> date:
     return datetime.now(ZoneInfo(zone)).date()
 
 
+def searches_tasks(launch: "Launch") -> bool:
+    """The catalog's wave searches this patient's Tasks (open and newest closed)."""
+    return bool(launch.context.patient_id) and task_scopes_granted(launch)
+
+
+def searched_tasks(found: ReadResults) -> dict[str, dict]:
+    """Every Task the wave's Task searches returned, as read, by id (a named Task is found here, not read again)."""
+    tasks: dict[str, dict] = {}
+    for name in (OPEN, CLOSED):
+        result = found.value(name)
+        for resource in result.matches if isinstance(result, SearchResult) else []:
+            if resource.get("resourceType") == "Task" and isinstance(resource.get("id"), str):
+                tasks.setdefault(resource["id"], resource)
+    return tasks
+
+
 def plan(launch: "Launch") -> ReadPlan:
     """The open Tasks, the newest closed ones and the next Appointment, as reads of the catalog's wave."""
     ctx = launch.context
     if not ctx.patient_id:
         return ReadPlan()
     patient = f"Patient/{ctx.patient_id}"
-    tasks = task_scopes_granted(launch)
+    tasks = searches_tasks(launch)
     # Who asked: a Task written without `requester.display` is named from its requester, brought by the same search.
     names = [("_include", "Task:requester")] if any(ctx.permissions.can_read(t) for t in REQUESTER_TYPES) else []
     return ReadPlan.of(

@@ -4,12 +4,23 @@ resource) and for a Task another system wrote with only `requester.reference` (n
 requester the Task search includes, in the same read wave). Against the real sandbox."""
 from __future__ import annotations
 
-from tests.assignments.test_clinician_asks_in_the_sandbox import CLINIC_FORM_URL, _ask, _tasks, clinic_form  # noqa: F401
+import pytest
+
+from tests.assignments.test_clinician_asks_in_the_sandbox import CLINIC_FORM_URL, _ask, _tasks
 from tests.fixtures.e2e import CLINICIAN, PATIENT
 
 from .helpers import panel
 
 TEMP = "http://hl7.org/fhir/uv/sdc/CodeSystem/temp"
+
+
+@pytest.fixture
+def clinic_form(e2e) -> dict:
+    """A clinic's own active Questionnaire on the EHR, not in the app's library."""
+    return e2e.sandbox.store.create({
+        "resourceType": "Questionnaire", "url": CLINIC_FORM_URL, "version": "3", "status": "active",
+        "name": "SleepDiary", "title": "Clinic sleep diary",
+        "item": [{"linkId": "hours", "text": "Hours slept last night", "type": "integer"}]})
 
 
 def _recorded(e2e) -> list[tuple[str, str, str]]:

@@ -3,14 +3,35 @@ clinician's Practitioner is read with the ask's other reads (pytest-httpserver f
 from __future__ import annotations
 
 import json
+from typing import Callable
 
-from tests.assignments.test_orders_on_other_servers import (BASE_SCOPE, FORM, FORM_URL, TASK_SCOPE, TaskStore,  # noqa: F401
-                                                            _capabilities, _json, _searchset, _task_requests,
-                                                            clinician, fresh_capabilities)
+import pytest
+
+from smart_app.ehr import client as fhir
+from tests.assignments.test_orders_on_other_servers import (BASE_SCOPE, FORM, FORM_URL, TASK_SCOPE, TaskStore,
+                                                            _capabilities, _json, _searchset, _task_requests)
+from tests.fixtures.fake_ehr import token_response
 from tests.questionnaire_flow.flow import csrf
 
 DR1 = {"resourceType": "Practitioner", "id": "dr1",
        "name": [{"use": "official", "prefix": ["Dr"], "given": ["Folake"], "family": "Adeyemi"}]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_capabilities():
+    """Each fake server's CapabilityStatement is read anew (the client caches it per base URL)."""
+    fhir.clear_capabilities_cache()
+    yield
+    fhir.clear_capabilities_cache()
+
+
+@pytest.fixture
+def clinician(launcher, fake_ehr) -> Callable[..., str]:
+    """An EHR launch as Practitioner/dr1 for patient p1 with these scopes; returns the handle."""
+    def launch(scope: str) -> str:
+        handle, _ = launcher.ehr_launch("p1", token=token_response(patient="p1", scope=scope))
+        return handle
+    return launch
 
 
 def _ask(client, fake_ehr, clinician, scope: str) -> dict:
