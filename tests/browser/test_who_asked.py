@@ -1,6 +1,8 @@
 """What a person reads about who asked: the clinician asks for a clinic form from the sidebar, the patient's
-home page names that clinician ("Dr. Morgan Lee asked you to fill this in by ..."), and after sending,
-the receipt's "What was saved" says the request is marked as done. Runs last for its patient (the
+home page names that clinician ("Dr. Morgan Lee asked you to fill this in by ..."); while the patient
+types, the EHR copy of the draft is written once and then held (the page says "Draft saved"), and the
+tab going to the background brings it up to date; after sending, the receipt's "What was saved" says
+the request is marked as done. Runs last for its patient (the
 file sorts after the other browser tests that use Chloé)."""
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def test_the_patient_reads_who_asked_and_the_receipt_says_the_request_is_done(br
 
     panel.get_by_role("link", name=FORM).click()
     page.locator("form.questionnaire-form").wait_for()
+    _typing_is_kept_and_leaving_mirrors_it(browser_stack, page)
     page.get_by_label("Better").check()
     review_and_send(page)
     saved = page.locator("section[aria-labelledby=saved-heading]")
@@ -57,3 +60,38 @@ def test_the_patient_reads_who_asked_and_the_receipt_says_the_request_is_done(br
     axe_audit(page, "receipt with the request marked as done, 375px")
     screenshot(page, "receipt-request-done-375")
     assert [t["status"] for t in browser_stack.resources("Task") if t["id"] == task["id"]] == ["completed"]
+
+
+def _ehr_note(stack: BrowserStack) -> str | None:
+    """The note in the patient's in-progress draft of the form on the EHR (None without one)."""
+    drafts = [r for r in stack.resources("QuestionnaireResponse") if r["status"] == "in-progress"
+              and r["subject"]["reference"] == f"Patient/{PATIENT}" and "sore-throat" in r.get("questionnaire", "")]
+    notes = [a["valueString"] for d in drafts for i in d.get("item", []) if i["linkId"] == "notes" for a in i["answer"]]
+    return notes[-1] if notes else None
+
+
+def _typing_is_kept_and_leaving_mirrors_it(stack: BrowserStack, page) -> None:
+    """While typing, the EHR copy is written once and then held; leaving the page brings it up to date."""
+    interval = stack.app.config["DRAFT_MIRROR_INTERVAL"]
+    stack.app.config["DRAFT_MIRROR_INTERVAL"] = 3600  # every pause after the first is held for the EHR
+    try:
+        status = page.locator("#q-draft-status")
+        notes = page.get_by_label("Anything else you want us to know?")
+        notes.fill("Sore")
+        page.locator("#q-draft-status[data-status=ehr]").wait_for()
+        assert _ehr_note(stack) == "Sore"
+        notes.fill("Sore at night")
+        page.locator("#q-draft-status[data-status=held]").wait_for()
+        assert status.inner_text() == "Draft saved. You can come back to it later."
+        assert _ehr_note(stack) == "Sore"  # the database has it; the EHR copy waits
+        # The tab goes to the background (a phone may end it there): the script's leaving post, the same one
+        # pagehide sends, brings the EHR copy up to date at once.
+        with page.expect_response(lambda r: r.url.endswith("/evaluate") and r.request.method == "POST"):
+            page.evaluate("""() => {
+                Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""")
+        assert _ehr_note(stack) == "Sore at night"
+        page.evaluate("() => { delete document.visibilityState; }")
+    finally:
+        stack.app.config["DRAFT_MIRROR_INTERVAL"] = interval
