@@ -17,7 +17,8 @@ from smart_app.assignments.model import AssignedTask
 from smart_app.context import FhirReference
 
 PEOPLE = ("Practitioner", "Patient", "RelatedPerson")
-REQUESTER_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Patient", "RelatedPerson")
+# The care team's side: a grant to read one of these is what makes including a Task's requester worth asking for.
+CARE_TEAM_TYPES = ("Practitioner", "PractitionerRole", "Organization")
 
 
 def human_name(names: Any) -> str | None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from smart_app import i18n
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
                                          QuestionnaireCanonical, assigned_tasks, closed_tasks)
-from smart_app.assignments.names import REQUESTER_TYPES, with_requester_names
+from smart_app.assignments.names import CARE_TEAM_TYPES, with_requester_names
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
 from smart_app.ehr.client import SearchResult
 
@@ -78,7 +78,7 @@ def plan(launch: "Launch") -> ReadPlan:
     patient = f"Patient/{ctx.patient_id}"
     tasks = searches_tasks(launch)
     # Who asked: a Task written without `requester.display` is named from its requester, brought by the same search.
-    names = [("_include", "Task:requester")] if any(ctx.permissions.can_read(t) for t in REQUESTER_TYPES) else []
+    names = [("_include", "Task:requester")] if any(ctx.permissions.can_read(t) for t in CARE_TEAM_TYPES) else []
     return ReadPlan.of(
         Read.search(OPEN, "Task", [("patient", patient), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
                                    ("status", ",".join(OPEN_STATUSES)), *names], max_pages=TASK_PAGES) if tasks else None,

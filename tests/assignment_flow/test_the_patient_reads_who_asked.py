@@ -76,5 +76,8 @@ def test_without_a_grant_to_read_practitioners_the_patient_reads_your_care_team(
                    "valueCanonical": f"{CLINIC_FORM_URL}|3"}]})
     handle = e2e.launcher.standalone(login=f"Patient/{PATIENT}",
                                      exclude_scopes=("patient/Practitioner.rs", "patient/PractitionerRole.rs"))
+    log = _recorded(e2e)
     shown = panel(e2e.page(handle).get_data(as_text=True))
     assert "Your care team asked you to fill this in by 14 January 2031." in shown
+    searches = [query for method, path, query in log if path == "/fhir/Task"]
+    assert searches and not [q for q in searches if "_include" in q]  # nothing asked for that could not be read
