@@ -70,6 +70,11 @@ def _ehr_note(stack: BrowserStack) -> str | None:
     return notes[-1] if notes else None
 
 
+def _settled(page) -> None:
+    """Wait until the live save the typing started has come back (a shared CI machine may take its time)."""
+    page.locator("form.questionnaire-form[data-live=idle]").wait_for(timeout=60_000)
+
+
 def _typing_is_kept_and_leaving_mirrors_it(stack: BrowserStack, page) -> None:
     """While typing, the EHR copy is written once and then held; leaving the page brings it up to date."""
     interval = stack.app.config["DRAFT_MIRROR_INTERVAL"]
@@ -78,15 +83,16 @@ def _typing_is_kept_and_leaving_mirrors_it(stack: BrowserStack, page) -> None:
         status = page.locator("#q-draft-status")
         notes = page.get_by_label("Anything else you want us to know?")
         notes.fill("Sore")
-        page.locator("#q-draft-status[data-status=ehr]").wait_for()
-        assert _ehr_note(stack) == "Sore"
+        _settled(page)
+        assert status.get_attribute("data-status") == "ehr" and _ehr_note(stack) == "Sore"
         notes.fill("Sore at night")
-        page.locator("#q-draft-status[data-status=held]").wait_for()
+        _settled(page)
+        assert status.get_attribute("data-status") == "held"
         assert status.inner_text() == "Draft saved. You can come back to it later."
         assert _ehr_note(stack) == "Sore"  # the database has it; the EHR copy waits
         # The tab goes to the background (a phone may end it there): the script's leaving post, the same one
         # pagehide sends, brings the EHR copy up to date at once.
-        with page.expect_response(lambda r: r.url.endswith("/evaluate") and r.request.method == "POST"):
+        with page.expect_response(lambda r: r.url.endswith("/evaluate") and r.request.method == "POST", timeout=60_000):
             page.evaluate("""() => {
                 Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
                 document.dispatchEvent(new Event("visibilitychange"));
