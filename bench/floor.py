@@ -29,11 +29,16 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
-def page_capture(template: str, context: dict[str, Any], reads: list[tuple[str, str, str]]) -> dict[str, Any]:
-    """What the floor needs to redo one page: the template, its data (Flask's own globals left out) and the EHR reads."""
-    data = {k: _snapshot(v) for k, v in context.items() if k not in ("g", "request", "session", "config")}
-    pickle.dumps(data)  # fail here, in the bench, if something cannot travel
-    return {"template": template, "context": data, "reads": reads}
+def page_capture(rendered: list[tuple[str, dict[str, Any]]], reads: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """What the floor needs to redo one page: every template the page rendered, in order, with its data
+    (Flask's own globals left out), and the EHR reads. A form page renders its score partial first and
+    the page after it; the page is the last template that is not a partial (`_name.html`)."""
+    renders = [(template, {k: _snapshot(v) for k, v in context.items() if k not in ("g", "request", "session", "config")})
+               for template, context in rendered]
+    pickle.dumps(renders)  # fail here, in the bench, if something cannot travel
+    pages = [i for i, (template, _) in enumerate(renders) if not template.rsplit("/", 1)[-1].startswith("_")]
+    page = pages[-1] if pages else len(renders) - 1
+    return {"template": renders[page][0], "renders": renders, "page": page, "reads": reads}
 
 
 def write_floor_file(path: Path, app: Any, pages: dict[str, dict[str, Any]], fhir_base: str) -> None:
@@ -89,7 +94,8 @@ def create_floor_app(data: dict[str, Any]) -> Flask:
             response = http.request(method, origin + target, data=body.encode("utf-8") if body else None, timeout=30)
             response.raise_for_status()
             response.json()
-        return render_template(captured["template"], **captured["context"])
+        html = [render_template(template, **context) for template, context in captured["renders"]]
+        return html[captured["page"]]
 
     return app
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 TARGETS = {
-    "a": "1 token request + 1 read wave (depth 2 from launch; 1 per page)",
+    "a": "1 token request + 1 read wave (depth 2 from launch; 1 per page; 2 from send to receipt)",
     "b": "CPU per page <= 1.5x the floor; PHQ-9 page <= 5 ms CPU",
     "c": "app >= 0.67x the floor's pages/s; two instances on one Redis: 0 errors",
     "d": "100 -> 1,000 items <= 12x",
@@ -24,7 +24,7 @@ def _row(section: str, what: str, result: str, baseline: str, verdict: str) -> t
 
 def _short(category: str) -> str:
     """A category's name, short enough for the table."""
-    return {"EHR reads": "EHR reads", "store round trips": "store", "form evaluation": "evaluate"}.get(category, category)
+    return {"EHR reads": "EHR reads", "store round trips": "Redis", "form evaluation": "evaluate", "database": "DB"}.get(category, category)
 
 
 def _ok(flag: bool | None) -> str:
@@ -44,6 +44,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                            ("home_to_medications", "home -> medication review")):
             step = a[key]
             out.append(_row("a", label, f"{step['total']} requests, depth {step['depth']}", "", _ok(step["depth"] <= 1)))
+        send = a.get("send_to_receipt")
+        if send:
+            out.append(_row("a", "send -> receipt (PHQ-9)", f"{send['total']} requests, depth {send['depth']}",
+                            "1 read wave + the transaction; the receipt reads nothing", _ok(send["depth"] <= 2)))
     elif a:
         out.append(_row("a", "round trips", "error", "", a["error"]))
     setup = results.get("setup_served")
@@ -51,7 +55,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         out.append(_row("b", "serving the app and the floor (b, c, f)", "error", "", setup["error"]))
     b = results.get("b_server_cost")
     if isinstance(b, dict) and "error" not in b:
-        for key, label in (("home", "home page"), ("phq9", "PHQ-9 page"), ("form187", "187-item form page")):
+        large = b.get("large_form_first_page") or {}
+        large_label = (f"187-item form, step 1/{large['steps']} ({large['first_step_questions']} q.)" if large.get("steps", 1) > 1
+                       else "187-item form page")
+        for key, label in (("home", "home page"), ("phq9", "PHQ-9 page"), ("form187", large_label)):
             item = b[key]
             ok = item["cpu_ratio"] is not None and item["cpu_ratio"] <= 1.5 and (key != "phq9" or item["app_cpu_ms"] <= 5)
             out.append(_row("b", f"{label}: CPU/page; median, p95 wall",
@@ -72,12 +79,19 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             ratio = item["ratio"]
             out.append(_row("c", f"{label}, pages/s ({c['workers']}x{c['threads']} gthread)",
                             f"{item['app_rps']}, {item['app_cpu_ms_per_page']} ms CPU/page ({item['app_errors']} errors; CPUs: app {item['app_cpu_share']}, Redis {item['redis_cpu_share']}, EHR {item['ehr_cpu_share']}, client {item['client_cpu_share_app']})",
-                            f"floor {item['floor_rps']}, {item['floor_cpu_ms_per_page']} ms CPU/page (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} req/s",
+                            f"floor {item['floor_rps']}, {item['floor_cpu_ms_per_page']} ms CPU/page (CPUs: floor {item['floor_cpu_share']}, client {item['client_cpu_share_floor']}); EHR alone {c['ehr_capacity_rps']} batches/s",
                             f"{ratio}x {_ok(ratio is not None and ratio >= 0.67)}"))
+        busy = c.get("contention")
+        if busy:
+            waits = ", ".join(f"{_short(k)} {busy['wall_ms_per_page'][k]:.1f}/{busy['cpu_ms_per_page'].get(k, 0):.2f}"
+                              for k in busy["wall_ms_per_page"])
+            out.append(_row("c", f"  home, {busy['threads']} threads in-process: wall/CPU ms per page",
+                            f"{busy['pages']} pages", waits, ""))
         mix = c.get("shared_redis")
         if mix:
             out.append(_row("c", f"2 instances, 1 Redis, launch+pages {mix['seconds']} s",
-                            f"{mix['pages_per_s']} pages/s, {mix['launches_per_s']} launches/s", f"{mix['errors']} errors",
+                            f"{mix['pages_per_s']} pages/s, {mix['launches_per_s']} launches/s",
+                            f"{mix['errors']} errors; {mix.get('resent_after_keepalive_close', 0)} GETs resent after a keep-alive close",
                             _ok(mix["errors"] == 0)))
     elif c:
         out.append(_row("c", "throughput", "error", "", c["error"]))

@@ -39,8 +39,26 @@ def measure_round_trips(world: World, app: Any) -> dict[str, Any]:
             if response.status_code != 200:
                 raise RuntimeError(f"{path} answered {response.status_code}")
             results[name] = _count(world)
+        results["send_to_receipt"] = _send_to_receipt(world, client, handle)
         token_requests = [r for r in launch["requests"] if r.endswith("/auth/token")]
         results["launch_to_home"]["token_requests"] = len(token_requests)
         return results
     finally:
         world.counter.delay = 0.0
+
+
+def _send_to_receipt(world: World, client: Any, handle: str) -> dict[str, Any]:
+    """Answer PHQ-9 and review it (not counted: the person is typing), then count sending until the receipt shows."""
+    from bench.latency import post_forms
+
+    page = client.get(f"/l/{handle}/questionnaires/phq-9")
+    form = next(f for f in post_forms(page.get_data(as_text=True)) if f["action"].endswith("phq-9"))
+    review = client.post(form["action"], data={**form["fields"], "action": "submit"}, follow_redirects=True)
+    send = next((f for f in post_forms(review.get_data(as_text=True)) if f["action"].endswith("/send")), None)
+    if send is None:
+        raise RuntimeError(f"no send form on the review page ({review.status_code})")
+    world.counter.reset()
+    receipt = client.post(send["action"], data=send["fields"], follow_redirects=True)
+    if receipt.status_code != 200:
+        raise RuntimeError(f"the receipt answered {receipt.status_code}")
+    return _count(world)

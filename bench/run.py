@@ -17,7 +17,7 @@ from bench.report import table, write_json
 from bench.roundtrips import measure_round_trips
 from bench.scaling import measure_scaling
 from bench.served import COOKIE, start_app, start_floor, warm_launch
-from bench.servercost import LAUNCH_CONTEXT, attribute, floor_cookie, measure_server_cost, prepare
+from bench.servercost import LAUNCH_CONTEXT, attribute, contention, floor_cookie, measure_server_cost, prepare
 from bench.storage import measure_storage
 from bench.throughput import measure_shared_redis, measure_throughput
 from bench.validation import measure_validation
@@ -102,6 +102,7 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
                 """(b) measured served, then attributed in-process."""
                 out = measure_server_cost(world, app_server, app_url, floor_server, floor_url, state["prepared"],
                                           runs=45 if args.quick else 90)
+                out["large_form_first_page"] = state["prepared"]["large_form_first_page"]
                 out["attribution"] = attribute(world, app, runs=10 if args.quick else 20, floor_file=workdir / "floor.pickle")
                 return out
 
@@ -115,7 +116,8 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
                     world, app_server, {k: f"{app_url}/l/{handle}/{v}" for k, v in pages.items()},
                     {"Cookie": f"{COOKIE}={cookie}"}, floor_server, {k: f"{floor_url}/floor/{k}" for k in pages},
                     {"Cookie": f"session={floor_cookie(floor_url)}"},
-                    world.fhir_base + f"/Patient/{LAUNCH_CONTEXT['patient']}", seconds=3 if args.quick else 5)
+                    _home_read(world, workdir / "floor.pickle"), seconds=3 if args.quick else 5)
+                out["contention"] = contention(world, app, threads=16, seconds=3)
                 second = start_app(world, world.second_port, "app2")
                 try:
                     out["shared_redis"] = measure_shared_redis(world, [app_url, f"http://127.0.0.1:{_port(second)}"],
@@ -133,6 +135,14 @@ def _served_sections(results: dict[str, Any], world: World, app: Any, workdir: P
         for server in reversed(servers):
             server.close()
         world.uncan()
+
+
+def _home_read(world: World, floor_file: Path) -> tuple[str, str, str]:
+    """The home page's first EHR read as recorded (method, URL, body): what the EHR front answers from memory."""
+    import pickle
+
+    method, target, body = pickle.loads(floor_file.read_bytes())["pages"]["home"]["reads"][0]
+    return method, world.ehr.url + target, body
 
 
 def _port(server: Any) -> int:

@@ -54,12 +54,26 @@ def prepare(world: World, app: Any, floor_file: Path) -> dict[str, Any]:
             if page.status_code != 200 or not rendered:
                 raise RuntimeError(f"{path} answered {page.status_code}")
             reads = [(e.method, e.target, e.body) for e in sorted(world.counter.upstream(), key=lambda e: e.start)]
-            pages[name] = page_capture(rendered[0][0], rendered[0][1], reads) | {"app_html_bytes": len(page.data)}
+            pages[name] = page_capture(rendered, reads) | {"app_html_bytes": len(page.data)}
     finally:
         world.counter.recording = False
     write_floor_file(floor_file, app, pages, world.fhir_base)
-    return {"canned_reads": world.can_reads(), "pages": {k: {"reads": len(v["reads"]), "template": v["template"],
-                                                              "app_html_bytes": v["app_html_bytes"]} for k, v in pages.items()}}
+    return {"canned_reads": world.can_reads(), "large_form_first_page": first_page_of_large_form(),
+            "pages": {k: {"reads": len(v["reads"]), "template": v["template"], "app_html_bytes": v["app_html_bytes"]}
+                      for k, v in pages.items()}}
+
+
+def first_page_of_large_form() -> dict[str, int]:
+    """What opening the large form shows a person: it is paged (smart_app/forms/paging.py), so its
+    first step, not all 187 items; how many steps and questions, for the table's label."""
+    from smart_app.forms import build_form
+    from smart_app.forms.paging import sections
+
+    form = build_form(synthetic_questionnaire(LARGE))
+    questions = {item.link_id for item in form.walk() if item.is_question}
+    steps = sections(form)
+    first = steps[0].link_ids & questions if steps else questions
+    return {"items": LARGE, "questions": len(questions), "steps": len(steps) or 1, "first_step_questions": len(first)}
 
 
 def _sequential(url: str, headers: dict[str, str], runs: int, server: Server, ehr_pids: list[int],
@@ -132,6 +146,9 @@ def measure_server_cost(world: World, app_server: Server, app_url: str, floor_se
             "redis_cpu_ms_per_app_page": round(sum(r["redis_cpu"] for r in runs_app) / n, 2),
             "app_html_bytes": runs_app[-1]["html_bytes"], "floor_html_bytes": runs_floor[-1]["html_bytes"],
         }
+        if results[name]["floor_html_bytes"] < 0.8 * results[name]["app_html_bytes"]:
+            raise RuntimeError(f"the floor's {name} page is {results[name]['floor_html_bytes']} B against the app's "
+                               f"{results[name]['app_html_bytes']} B: it is not rendering the same page")
     return results
 
 
@@ -200,6 +217,9 @@ def _patched(timers: _Timers) -> Iterator[list[str]]:
     redis.Redis.execute_command = timers.wrap("store round trips", execute_command)
     patch(redis.client.Pipeline, "execute", "store round trips")
     patch(jinja2.Template, "render", "rendering")
+    import sqlalchemy.engine
+
+    patch(sqlalchemy.engine.Connection, "execute", "database")  # launch records, drafts, outbox (values unsealed after it returns)
     patch(requests.Session, "send", "EHR reads")
     found_audit = found_eval = False
     for name, module in list(sys.modules.items()):
@@ -257,3 +277,39 @@ def attribute(world: World, app: Any, runs: int, floor_file: Path) -> dict[str, 
                          "calls_per_page": {k: round(v / runs, 1) for k, v in sorted(timers.calls.items())},
                          "not_found": missing}
     return results
+
+
+def contention(world: World, app: Any, threads: int, seconds: float) -> dict[str, Any]:
+    """The home page from `threads` threads at once, in-process, for `seconds`: wall and CPU ms per page
+    inside each wrapped call. Wall far above CPU in a call is waiting (a lock, a round trip), which
+    the one-at-a-time attribution cannot show."""
+    client = app.test_client()
+    handle, _ = launch_in_process(client, world, world.new_launch(**LAUNCH_CONTEXT), browser_session())
+    path = f"/l/{handle}/"
+    client.get(path)
+    timers, done, lock = _Timers(), [0], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def person() -> None:
+        """One browser of the same person (the same cookies), requesting until the deadline."""
+        own = app.test_client()
+        own._cookies = client._cookies  # same session: the load is one launch's pages
+        pages = 0
+        while time.monotonic() < stop:
+            if own.get(path).status_code != 200:
+                raise RuntimeError(f"{path} failed under {threads} threads")
+            pages += 1
+        with lock:
+            done[0] += pages
+
+    with _patched(timers):
+        workers = [threading.Thread(target=person) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    pages = max(1, done[0])
+    return {"threads": threads, "pages": done[0],
+            "wall_ms_per_page": {k: round(v / pages, 2) for k, v in sorted(timers.ms.items())},
+            "cpu_ms_per_page": {k: round(v / pages, 2) for k, v in sorted(timers.cpu_ms.items())},
+            "calls_per_page": {k: round(v / pages, 1) for k, v in sorted(timers.calls.items())}}

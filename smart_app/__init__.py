@@ -47,11 +47,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from smart_app.delivery import courier
     from smart_app.config import default_config_path, load_settings, parse_settings
     from smart_app.launch.runtime import init_runtime
+    from smart_app.forms.resource_extraction import extraction_scopes
     from smart_app.web.security import init_security, init_sessions, trusted_hosts
     from smart_app.database import default_url, make_engine, migrate
     from smart_app.store import LaunchStore, fernet_from_keys, hmac_key_from, make_session_backend
     from smart_app.delivery.rows import EXTENSION as ROWS, SubmissionRows
     from smart_app.web import assets
+    from smart_app import delivery
+    from smart_app.forms import catalog
 
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=test_config.get("INSTANCE_PATH") or instance_path(),
@@ -85,8 +88,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                              app.config["SECRET_KEY"])
     store = LaunchStore(engine, fernet, hmac_key)
     init_sessions(app, make_session_backend(app.config["SESSION_REDIS_URL"], store))
-    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"])
+    init_runtime(app, settings, store, config_path=None if "REGISTRATION" in app.config else app.config["CONFIG_PATH"],
+                 extraction_scopes=extraction_scopes())
     app.extensions[ROWS] = SubmissionRows(store, claim_ttl=float(app.config["CLAIM_TTL"]))
+    app.extensions[catalog.STANDING] = delivery.standing  # the catalog shows drafts and sends; delivery sits above forms
     audit.init_app(app)  # first: every later hook's events carry this request's correlation id
     add_exchange_listener(audit.count_exchange)  # the EHR client reports each exchange; audit imports nothing above it
     init_security(app, settings.frame_ancestors())
@@ -96,13 +101,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     courier.init_app(app)
 
     from smart_app.launch import views as launch_views
-    from smart_app.web import assignments, errors, home, medications, questionnaires, tasks
+    from smart_app.web import assignments, errors, home, medications, questionnaires, submissions, tasks
 
     app.register_blueprint(errors.bp)
     app.register_blueprint(launch_views.bp)
     app.register_blueprint(home.bp)
     questionnaires.init_app(app)
     medications.init_app(app)
+    submissions.init_app(app)  # the receipt and retries of either kind of answers
     tasks.init_app(app)  # the home page's task list, in one place
     assignments.init_app(app)
     return app
@@ -115,9 +121,7 @@ def instance_path() -> str:
 
 def _dev_secret(instance_path: str) -> str:
     """A secret generated once into the instance folder, for development runs without env config."""
+    from smart_app.instance_files import create_once
+
     path = Path(instance_path) / "secret.key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return create_once(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()

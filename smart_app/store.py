@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from smart_app.database import locks, records
+from smart_app.instance_files import create_once
 
 
 def upsert(engine: Engine, table: Any) -> Any:
@@ -46,7 +47,8 @@ class LaunchStore:
         self._fernet = fernet
         self._hmac_key = hmac_key
         self.leases = LeaseKeeper(self)
-        # Built once: constructing an upsert costs more than running it.
+        # Built once: constructing an upsert costs more than running it (python -m bench.optimisations:
+        # 0.17-0.19 ms CPU per put on SQLite, 0.37-0.48 ms when built on each call).
         put = upsert(engine, records)
         self._put = put.on_conflict_do_update(
             index_elements=[records.c.namespace, records.c.key],
@@ -375,15 +377,7 @@ def fernet_from_keys(keys: str | None, secret_key: str | None, instance_path: st
 
 def _dev_key(instance_path: str) -> bytes:
     """Generate a key once into the instance folder, readable only by this user."""
-    path = Path(instance_path) / "store.key"
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    return key
+    return create_once(Path(instance_path) / "store.key", Fernet.generate_key).strip()
 
 
 def hmac_key_from(explicit: str | None, secret_key: str) -> bytes:

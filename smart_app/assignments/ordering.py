@@ -24,8 +24,6 @@ from smart_app.context import FhirReference
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
 from smart_app.ehr.client import FhirError, FhirErrorCode, SearchResult
 from smart_app.launch.runtime import runtime
-from smart_app.forms.catalog import EXCLUDED_URLS
-from smart_app.forms.library import shared
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -51,7 +49,7 @@ def _now() -> str:
 class FormRequests:
     """The patient's form requests as read (`resources` raw, `tasks` parsed), or why none were read."""
 
-    resources: tuple[dict, ...] = ()
+    resources: tuple[dict[str, Any], ...] = ()
     tasks: tuple[AssignedTask, ...] = ()
     skipped: str | None = None  # "no-scope" | "failed"
     truncated: bool = False
@@ -113,6 +111,15 @@ def form_requests(launch: "Launch", found: ReadResults) -> FormRequests:
 
 
 @dataclass(frozen=True)
+class FormsOnOffer:
+    """What the picker may list besides the EHR's forms: the app's bundled library, and the form urls never
+    offered from anywhere (forms.catalog.forms_on_offer() says which; passed in, as forms sit above this layer)."""
+
+    library: tuple[dict[str, Any], ...] = ()
+    never: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class FormChoice:
     """One form the clinician may ask for: its canonical (`url|version`), title and where it comes from."""
 
@@ -133,10 +140,11 @@ class PickerResult:
     more: bool = False  # the EHR had more matches than one page
 
 
-def _choice(questionnaire: dict, source: str) -> FormChoice | None:
-    """A pickable form; None for one without a canonical url (a Task can only name a form by canonical)."""
+def _choice(questionnaire: dict[str, Any], source: str, offer: FormsOnOffer) -> FormChoice | None:
+    """A pickable form; None for one without a canonical url (a Task can only name a form by canonical)
+    or one never offered."""
     url = questionnaire.get("url")
-    if not isinstance(url, str) or not url or url in EXCLUDED_URLS:
+    if not isinstance(url, str) or not url or url in offer.never:
         return None
     version = questionnaire.get("version")
     canonical = f"{url}|{version}" if isinstance(version, str) and version else url
@@ -145,26 +153,26 @@ def _choice(questionnaire: dict, source: str) -> FormChoice | None:
     return FormChoice(canonical, str(title), source, description if isinstance(description, str) else None)
 
 
-def _library_choices(text: str) -> list[FormChoice]:
+def _library_choices(text: str, offer: FormsOnOffer) -> list[FormChoice]:
     """The app's own forms whose title or name contains the text (case-insensitive)."""
     wanted = text.casefold()
     found = []
-    for questionnaire in shared():
+    for questionnaire in offer.library:
         words = f"{questionnaire.get('title') or ''} {questionnaire.get('name') or ''}".casefold()
-        choice = _choice(questionnaire, "library")
+        choice = _choice(questionnaire, "library", offer)
         if choice is not None and wanted in words:
             found.append(choice)
     return sorted(found, key=lambda c: c.title.casefold())
 
 
-def find_questionnaires(launch: "Launch", text: str) -> PickerResult:
+def find_questionnaires(launch: "Launch", text: str, offer: FormsOnOffer) -> PickerResult:
     """Active Questionnaires on the EHR whose title or name contains `text` (two searches at once), and the library's.
 
     `title:contains` and `name:contains` cannot be OR-ed in one FHIR search, so both go out together
     on the read pool; an empty text lists the first page of every active Questionnaire.
     """
     text = " ".join(text.split())[:MAX_SEARCH_TEXT]
-    result = PickerResult(library=_library_choices(text))
+    result = PickerResult(library=_library_choices(text, offer))
     if not launch.context.permissions.can_read("Questionnaire"):
         result.ehr_unreadable = True
         return result
@@ -180,7 +188,7 @@ def find_questionnaires(launch: "Launch", text: str) -> PickerResult:
             continue
         result.more = result.more or found.truncated
         for questionnaire in found.matches:
-            choice = _choice(questionnaire, "ehr")
+            choice = _choice(questionnaire, "ehr", offer)
             if choice is not None and questionnaire.get("status") == "active":
                 seen.setdefault(choice.canonical, choice)
     result.ehr = sorted(seen.values(), key=lambda c: c.title.casefold())
@@ -198,17 +206,17 @@ def choice_plan(launch: "Launch", canonical: str) -> ReadPlan:
     return ReadPlan.of(Read.search(FORM, "Questionnaire", params))
 
 
-def choice_for(launch: "Launch", canonical: str, found: ReadResults) -> FormChoice | None:
+def choice_for(launch: "Launch", canonical: str, found: ReadResults, offer: FormsOnOffer) -> FormChoice | None:
     """The posted form, checked: an active Questionnaire on the EHR with this canonical, else the library's; else None."""
     wanted = QuestionnaireCanonical.parse(canonical)
     if wanted is None:
         return None
     result = found.value(FORM) if FORM in found else None
     for questionnaire in result.matches if isinstance(result, SearchResult) else []:
-        choice = _choice(questionnaire, "ehr")
+        choice = _choice(questionnaire, "ehr", offer)
         if choice is not None and choice.canonical == wanted.text:
             return choice
-    return next((c for c in _library_choices("") if c.canonical == wanted.text), None)
+    return next((c for c in _library_choices("", offer) if c.canonical == wanted.text), None)
 
 
 # ------------------------------------------------------------------------------------------ writes
@@ -245,7 +253,7 @@ def may_cancel(launch: "Launch") -> bool:
     return ctx.user_kind == "clinician" and ctx.fhir_user is not None and ctx.permissions.can_update("Task")
 
 
-def ask_patient(launch: "Launch", canonical: str, due: str | None = None) -> AskResult:
+def ask_patient(launch: "Launch", canonical: str, offer: FormsOnOffer, due: str | None = None) -> AskResult:
     """Create the SDC Task asking this patient to fill the form before this visit: exactly one, however often posted.
 
     The patient's requests, the visit, the chosen form and the clinician's own resource (for the Task's
@@ -258,7 +266,7 @@ def ask_patient(launch: "Launch", canonical: str, due: str | None = None) -> Ask
         return AskResult(AskOutcome.NOT_ALLOWED)
     found = launch.reads.fetch(form_requests_plan(launch) + choice_plan(launch, canonical)
                                + requester_plan(launch))  # one wave
-    requests, choice = form_requests(launch, found), choice_for(launch, canonical, found)
+    requests, choice = form_requests(launch, found), choice_for(launch, canonical, found, offer)
     visit = found.value(VISIT) if VISIT in found else None
     visit = visit if isinstance(visit, dict) else None
     form = QuestionnaireCanonical.parse(choice.canonical) if choice else None
@@ -290,10 +298,10 @@ class _Written:
 
     id: str | None
     created: bool
-    resource: dict | None
+    resource: dict[str, Any] | None
 
 
-def _create_once(launch: "Launch", task: dict, value: str) -> _Written:
+def _create_once(launch: "Launch", task: dict[str, Any], value: str) -> _Written:
     """POST the Task at most once for this identifier (If-None-Exist, else a lock and a search)."""
     query = if_none_exist(value)
     try:

@@ -24,7 +24,7 @@ from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE, INPUT_QUESTIONN
                                          SDC_TASK_PROFILE, AssignedTask, QuestionnaireCanonical, parse_due,
                                          parse_task)
 from smart_app.context import FhirReference
-from smart_app.delivery.writeback import token_query
+from smart_app.ehr.tokens import token_query
 
 ORDER_IDENTIFIER_SYSTEM = "http://smart-previsit.example.org/fhir/sid/questionnaire-order"
 CANCEL_REASON = "Cancelled by the clinician who asked for it"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
 
 from smart_app import i18n
@@ -59,9 +59,9 @@ def searches_tasks(launch: "Launch") -> bool:
     return bool(launch.context.patient_id) and task_scopes_granted(launch)
 
 
-def searched_tasks(found: ReadResults) -> dict[str, dict]:
+def searched_tasks(found: ReadResults) -> dict[str, dict[str, Any]]:
     """Every Task the wave's Task searches returned, as read, by id (a named Task is found here, not read again)."""
-    tasks: dict[str, dict] = {}
+    tasks: dict[str, dict[str, Any]] = {}
     for name in (OPEN, CLOSED):
         result = found.value(name)
         for resource in result.matches if isinstance(result, SearchResult) else []:
@@ -114,7 +114,7 @@ def recently_closed_tasks(launch: "Launch", found: ReadResults) -> tuple[Assigne
     return tuple(closed_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss))
 
 
-def next_appointment(launch: "Launch", found: ReadResults) -> dict | None:
+def next_appointment(launch: "Launch", found: ReadResults) -> dict[str, Any] | None:
     """The patient's next booked (or arrived) Appointment from today on, or None (no scope, none, or failed)."""
     ctx = launch.context
     result = found.value(APPOINTMENT)
@@ -132,18 +132,18 @@ def next_appointment(launch: "Launch", found: ReadResults) -> dict | None:
 class ResolvedQuestionnaires:
     """Questionnaires found for the Tasks' canonicals: `found[canonical text]`, and whether the search failed."""
 
-    found: dict[str, dict] = field(default_factory=dict)
+    found: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: bool = False
 
 
-def matches(canonical: QuestionnaireCanonical, questionnaire: dict) -> bool:
+def matches(canonical: QuestionnaireCanonical, questionnaire: dict[str, Any]) -> bool:
     """The Questionnaire is the one a Task names: same url, and same version when the Task gives one."""
     if questionnaire.get("url") != canonical.url:
         return False
     return canonical.version is None or questionnaire.get("version") == canonical.version
 
 
-def pick(canonical: QuestionnaireCanonical, candidates: Iterable[dict]) -> dict | None:
+def pick(canonical: QuestionnaireCanonical, candidates: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The best match for a canonical: an active one first, then the latest version string."""
     found = [q for q in candidates if matches(canonical, q)]
     found.sort(key=lambda q: (q.get("status") == "active", str(q.get("version") or "")), reverse=True)

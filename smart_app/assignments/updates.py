@@ -13,14 +13,14 @@ from typing import Any, Mapping
 from smart_app.assignments.model import FINISHED_STATUSES, OPEN_STATUSES, OUTPUT_RESPONSE, SDC_TASK_CODE_SYSTEM
 
 
-def _without_server_fields(task: Mapping[str, Any]) -> dict:
+def _without_server_fields(task: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy without `meta` (the server owns versionId and lastUpdated)."""
     body = copy.deepcopy(dict(task))
     body.pop("meta", None)
     return body
 
 
-def in_progress(task: Mapping[str, Any], when: str) -> dict | None:
+def in_progress(task: Mapping[str, Any], when: str) -> dict[str, Any] | None:
     """The Task set `in-progress` (start of execution recorded), or None when it is not open or already in progress."""
     if task.get("status") not in OPEN_STATUSES or task.get("status") == "in-progress":
         return None
@@ -33,7 +33,7 @@ def in_progress(task: Mapping[str, Any], when: str) -> dict | None:
     return body
 
 
-def response_output(response_reference: str, identifier_system: str, submission_id: str) -> dict:
+def response_output(response_reference: str, identifier_system: str, submission_id: str) -> dict[str, Any]:
     """The SDC output naming the QuestionnaireResponse, with our submission identifier so a re-read can tell it is ours."""
     return {"type": {"coding": [{"system": SDC_TASK_CODE_SYSTEM, "code": OUTPUT_RESPONSE}]},
             "valueReference": {"reference": response_reference,
@@ -42,7 +42,7 @@ def response_output(response_reference: str, identifier_system: str, submission_
 
 
 def completed(task: Mapping[str, Any], *, response_reference: str, identifier_system: str, submission_id: str,
-              when: str) -> dict:
+              when: str) -> dict[str, Any]:
     """The Task `completed`, its output the response (other outputs kept), execution ended `when`.
 
     Raises ValueError for a Task that is already finished: nothing is ever written against a
@@ -74,7 +74,7 @@ def completed_by(task: Mapping[str, Any], identifier_system: str, submission_id:
     return False
 
 
-def put_entry(task: Mapping[str, Any], version_id: str | None, full_url: str) -> dict:
+def put_entry(task: Mapping[str, Any], version_id: str | None, full_url: str) -> dict[str, Any]:
     """A transaction entry updating the Task, guarded by If-Match on the version read."""
     request: dict[str, Any] = {"method": "PUT", "url": f"Task/{task['id']}"}
     if version_id:

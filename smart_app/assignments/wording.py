@@ -9,10 +9,15 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import Any, Mapping
 
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from smart_app import i18n
 from smart_app.assignments.model import AssignedTask, DueState, due_state, parse_due
+
+
+def _(text: str, **values: Any) -> str:
+    """flask_babel.gettext, typed (Flask-Babel publishes no types)."""
+    return str(gettext(text, **values))
 
 
 def N_(text: str) -> str:

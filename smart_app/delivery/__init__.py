@@ -22,6 +22,7 @@ from smart_app.audit import events as audit
 from smart_app.delivery import drafts, submission
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
+from smart_app.forms.catalog import Standing
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch
@@ -162,6 +163,31 @@ def restore_rescued(launch: "Launch", form_key: str, draft: drafts.Draft,
     return drafts.save(launch, draft, to_state(draft, rescued), None).draft
 
 
+@dataclass(frozen=True)
+class Shown:
+    """The draft a form page shows (None: nothing stored and nothing to restore), and whether a rescued save was restored."""
+
+    draft: drafts.Draft | None
+    rescued: bool = False
+
+
+def draft_to_show(launch: "Launch", form_key: str, canonical: str,
+                  to_state: Callable[[drafts.Draft, list[tuple[str, str]]], FormState], *,
+                  found: drafts.Draft | None = None, start: bool = True) -> Shown:
+    """On a page view: the person's draft (`found` when the page already read it; a new one when `start`),
+    with the answers of a save a dead launch or a failing EHR held back kept into it first (restore_rescued).
+    Without `start`, a draft is begun only to hold rescued answers."""
+    if start:
+        draft = found or drafts.load_or_start(launch, canonical)
+    else:
+        stored = found or drafts.load(launch, canonical)
+        if not drafts.rescued(launch, form_key):
+            return Shown(stored)
+        draft = stored or drafts.load_or_start(launch, canonical)
+    restored = restore_rescued(launch, form_key, draft, to_state)
+    return Shown(restored or draft, rescued=restored is not None)
+
+
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
                  prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
                  task_id: str | None = None, task_requester: str | None = None) -> Sent:
@@ -234,3 +260,51 @@ def draft_to_review(launch: "Launch", canonical: str, form_key: str) -> ReviewSt
 
 
 __all__ = ["Answers", "Ready", "ReviewState", "Saved", "draft_to_review", "resend", "SendStep", "Sent", "hold", "holds_an_answer", "restore_rescued", "save_answers", "send_answers"]
+
+
+def standing(launch: "Launch", canonicals: Sequence[str]) -> dict[str, Standing]:
+    """Where each form stands for this person: its saved draft (all in one store round trip) and its newest
+    submission unless that was sent (a failure later corrected and sent is no longer pending).
+
+    The catalog (forms/catalog.py) shows this beside each form; create_app hands it this function.
+    """
+    found = drafts.load_many(launch, canonicals)
+    known = submission.submissions(launch)  # newest first
+    stands: dict[str, Standing] = {}
+    for canonical, draft in found.items():
+        newest = next((s for s in known if s.questionnaire == canonical), None)
+        stands[canonical] = Standing(draft, newest if newest is not None and newest.state is not OutboxState.SENT else None)
+    return stands
+
+
+def failed_send(launch: "Launch", draft: drafts.Draft | None,
+                known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
+    """The draft's submission when it failed and needs the person (its field errors are shown beside the fields).
+
+    `known` is the draft's submission as this request already read it (saves a store read).
+    """
+    if draft is None:
+        return None
+    outcome = known if known is not None and known.submission_id == draft.submission_id else (
+        submission.receipt(launch, draft.submission_id))
+    return outcome if outcome and outcome.failed else None
+
+
+class Progress(enum.Enum):
+    """Where a person's answers to one form stand by the app's own store."""
+
+    UNSENT = "unsent"  # sending, waiting to be sent again, or answers saved since the last send
+    SENT = "sent"
+
+
+def progress(launch: "Launch", canonical: str) -> Progress | None:
+    """Where this person's answers to the form stand, from their submissions and draft (no EHR read); None when
+    the store knows nothing. Any version of the form counts: answers sent before it gained an item were sent."""
+    url = canonical.partition("|")[0]
+    newest = next((s for s in submission.submissions(launch) if (s.questionnaire or "").partition("|")[0] == url), None)
+    if newest is not None and newest.state is not OutboxState.SENT:
+        return Progress.UNSENT
+    draft = drafts.load(launch, canonical)
+    if draft is not None and draft.saved_at is not None and (newest is None or draft.saved_at > newest.created_at):
+        return Progress.UNSENT
+    return Progress.SENT if newest is not None else None

@@ -32,7 +32,7 @@ from smart_app.launch.runtime import runtime
 from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
 from smart_app.delivery.submission import IDENTIFIER_SYSTEM, SubmissionOutcome, person_key
-from smart_app.delivery.writeback import token_query
+from smart_app.ehr.tokens import token_query
 
 if TYPE_CHECKING:
     from smart_app.launch.session import Launch

@@ -118,6 +118,11 @@ class SubmissionOutcome:
     saved: tuple[SavedThing, ...] = ()  # what the submission writes, by meaning (receipt_summary.py)
 
     @property
+    def failed(self) -> bool:
+        """Sending stopped: the person must act (change answers or retry)."""
+        return self.state is OutboxState.FAILED
+
+    @property
     def found_existing(self) -> bool:
         """True only when a retry found records an earlier try had already saved (nothing was saved twice)."""
         return (self.state is OutboxState.SENT and self.attempts > 1 and self.receipt is not None

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from smart_app.ehr.client import FhirError, FhirErrorCode, WriteResult
+from smart_app.ehr.tokens import token_query
 
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -45,19 +45,6 @@ def provenance_tag_code(submission_id: str) -> str:
 def full_url_for(system: str, value: str) -> str:
     """A stable urn:uuid for an identifier: the same system|value always gives the same fullUrl."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{system}|{value}')}"
-
-
-def _escape_token_part(text: str) -> str:
-    """Escape FHIR search special characters, then percent-encode for a query string."""
-    # https://hl7.org/fhir/R4/search.html#escaping: backslash-escape \ , $ | inside a token part.
-    for ch in ("\\", ",", "$", "|"):
-        text = text.replace(ch, "\\" + ch)
-    return quote(text, safe=":/@")
-
-
-def token_query(param: str, system: str, value: str) -> str:
-    """A `param=system|value` search expression for ifNoneExist / If-None-Exist."""
-    return f"{param}={_escape_token_part(system)}|{_escape_token_part(value)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -563,6 +550,6 @@ __all__ = [
     "Receipt", "ReceiptEntry", "SequentialStep", "build_submission_bundle", "extracted_entries",
     "filter_by_permissions", "flag_identifier_value", "full_url_for", "observation_identifier_value", "provenance_tag_code",
     "receipt_from_response", "resolve_references", "resource_types", "response_from_sequential",
-    "send_submission", "sequential_requests", "token_query",
+    "send_submission", "sequential_requests",
 ]
 

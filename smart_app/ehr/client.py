@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import enum
+import json
 import logging
 import random
 import re
@@ -333,6 +334,19 @@ def add_exchange_listener(listener: Callable[[Exchange], None]) -> None:
         _exchange_listeners.append(listener)
 
 
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP response from the EHR, its body already read whole within the budget."""
+
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive (requests' header mapping)
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (RFC 8259: UTF-8, -16 or -32 detected); ValueError when it is not JSON."""
+        return json.loads(self.content)
+
 class FhirClient:
     """A FHIR R4 REST client bound to one server base URL and one launch's token."""
 
@@ -468,7 +482,7 @@ class FhirClient:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         read_types: tuple[str, ...] = (),
-    ) -> requests.Response:
+    ) -> Reply:
         """Send one logical request with auth, retries and error mapping; return a 2xx response.
 
         `read_types`: for a batch of reads, the types its entries read (told to exchange listeners).
@@ -492,11 +506,11 @@ class FhirClient:
             if self._clock() >= self._page_deadline:
                 raise FhirError(FhirErrorCode.DEADLINE_EXCEEDED, method=method, resource_type=resource_type)
             try:
-                response = self._session.request(
+                streamed = self._session.request(
                     method, url, params=params, data=None if json_body is None else body, headers=all_headers,
                     timeout=self._timeout_within(deadline), allow_redirects=False, stream=True,
                 )
-                self._receive(response, deadline, method, resource_type)
+                response = self._receive(streamed, deadline, method, resource_type)
             except FhirError as exc:
                 self._log(method, resource_type, None, started, attempt, error=str(exc.code), read_types=read_types)
                 raise
@@ -545,19 +559,17 @@ class FhirClient:
             return (self._timeout[0], min(self._timeout[1], left))
         return min(self._timeout, left)
 
-    def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> None:
-        """Read the streamed body within the deadline and the size cap, then keep it on the response."""
+    def _receive(self, response: requests.Response, deadline: float, method: str, resource_type: str | None) -> Reply:
+        """Read the streamed body within the deadline and the size cap: the response as a Reply."""
         try:
             body = read_body(response, max_bytes=self._budget.max_response_bytes, deadline=deadline, clock=self._clock)
         except BodyRefused as refused:
             code = FhirErrorCode.RESPONSE_TOO_LARGE if refused.reason == "too_large" else FhirErrorCode.DEADLINE_EXCEEDED
             raise FhirError(code, status=response.status_code, method=method, resource_type=resource_type) from None
-        # requests has no public way to hand back a body read from `raw`; its cached content is where .json() looks.
-        response._content = body  # noqa: SLF001
-        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001  (a requests private the stubs omit)
         response.close()  # releases the (fully read) connection back to the pool
+        return Reply(status_code=response.status_code, headers=response.headers, content=body)
 
-    def _error(self, response: requests.Response, method: str, resource_type: str | None,
+    def _error(self, response: Reply, method: str, resource_type: str | None,
                *, retry_after: float | None = None) -> FhirError:
         """Build a FhirError from a non-2xx response, parsing any OperationOutcome body."""
         try:
@@ -589,7 +601,7 @@ class FhirClient:
                 log.exception("fhir exchange listener %s failed", getattr(listener, "__name__", listener))
 
     @staticmethod
-    def _json(response: requests.Response, method: str, resource_type: str | None) -> Any:
+    def _json(response: Reply, method: str, resource_type: str | None) -> Any:
         """Decode a JSON body or raise BAD_RESPONSE."""
         try:
             return response.json()
@@ -597,7 +609,7 @@ class FhirClient:
             raise FhirError(FhirErrorCode.BAD_RESPONSE, status=response.status_code,
                             method=method, resource_type=resource_type) from None
 
-    def _resource(self, response: requests.Response, method: str, resource_type: str | None,
+    def _resource(self, response: Reply, method: str, resource_type: str | None,
                   expect: str | None = None) -> dict:
         """Decode a resource body, checking its resourceType when one is expected."""
         body = self._json(response, method, resource_type)
@@ -763,7 +775,7 @@ class FhirClient:
         url = self._type_url(resource_type, resource_id)
         self._request("DELETE", url, resource_type=resource_type, idempotent=True)
 
-    def _write_result(self, response: requests.Response, resource_type: str) -> WriteResult:
+    def _write_result(self, response: Reply, resource_type: str) -> WriteResult:
         """Summarise a create/update response from its headers and (optional) body."""
         body: dict | None = None
         if response.content:

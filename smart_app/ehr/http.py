@@ -22,8 +22,23 @@ from requests.adapters import HTTPAdapter
 SERVERS_KEPT = 16  # distinct FHIR servers with pooled connections
 CONNECTIONS_PER_SERVER = 64  # above the page and read pools' parallelism, so a busy worker rarely opens extra ones
 
-_session: tuple[int, requests.Session] | None = None
+_session: requests.Session | None = None
 _lock = threading.Lock()
+
+
+def _forget_in_child() -> None:
+    """In a forked child: drop the parent's session and lock (os.register_at_fork, below).
+
+    The parent's pooled sockets are shared with the parent after a fork; a response read by
+    both would be corrupted, so a child opens its own connections. The lock is new too: another
+    thread may have held the parent's at the moment of the fork.
+    """
+    global _session, _lock
+    _session = None
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 class RefuseAllCookies(CookiePolicy):
@@ -97,12 +112,12 @@ def read_body(response: requests.Response, *, max_bytes: int, deadline: float,
 
 
 def shared_session() -> requests.Session:
-    """The process's session for FHIR calls, created on first use (a forked worker makes its own)."""
+    """The process's session for FHIR calls, created on first use (a forked worker starts without one)."""
     global _session
     with _lock:
-        if _session is None or _session[0] != os.getpid():
-            _session = (os.getpid(), _new_session())
-        return _session[1]
+        if _session is None:
+            _session = _new_session()
+        return _session
 
 
 def _new_session() -> requests.Session:

@@ -16,6 +16,8 @@ from smart_app.text import N_
 
 from .model import FormItem, coding_token
 
+UTC = ZoneInfo("UTC")  # the default clock a typed date-time is read on
+
 Answer = tuple[str, Any]
 
 # FHIR R4 primitive grammars (datatypes.html#primitive).
@@ -180,7 +182,7 @@ def _reference(text: str, item: FormItem) -> Answer:
     return "Reference", {"reference": text.strip()}
 
 
-def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = ZoneInfo("UTC")) -> Answer | None:
+def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = UTC) -> Answer | None:
     """Parse one raw input for this item; None when empty; AnswerError when malformed."""
     if isinstance(raw, dict):
         if item.type == "quantity":

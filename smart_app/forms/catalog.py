@@ -14,16 +14,17 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+
+from flask import current_app
 
 from smart_app.assignments import reads as assignment_reads
 from smart_app.assignments.model import AssignedTask, parse_task
+from smart_app.assignments.ordering import FormsOnOffer
 from smart_app.audit import events as audit
 from smart_app.ehr import canonicals
-from smart_app.delivery import drafts, submission
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
 from smart_app.ehr.client import DEFAULT_MAX_PAGES, FhirError, SearchResult
-from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import QuestionnaireError, build_form
 from smart_app.forms.library import is_shared, shared, shared_find
 from smart_app.forms.model import Form
@@ -33,6 +34,8 @@ from smart_app.i18n import current_language
 from smart_app.launch.runtime import runtime
 
 if TYPE_CHECKING:
+    from smart_app.delivery.drafts import Draft
+    from smart_app.delivery.submission import SubmissionOutcome
     from smart_app.launch.session import Launch
 
 # The medication review is filled through its own page (the medications area), not listed here.
@@ -43,6 +46,27 @@ RESPONSE_SEARCH_COUNT = "100"
 # latest response lies beyond it are looked up in one more wave (see _latest_beyond_plan), never shown as due.
 RESPONSE_MAX_PAGES = 5
 EHR_FORM_CACHE_SIZE = 128  # built forms of EHR Questionnaires kept per process (library forms are all kept)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one form stands in delivery for this person: its saved draft and its newest submission not yet sent."""
+
+    draft: "Draft | None" = None
+    pending: "SubmissionOutcome | None" = None
+
+
+class StandingReader(Protocol):
+    """Reads the Standing of several forms (by canonical) for the launch's person, from the app's store.
+
+    Delivery owns drafts and submissions and sits above forms, so create_app hands its reader in
+    (app.extensions[STANDING]: smart_app.delivery.standing).
+    """
+
+    def __call__(self, launch: "Launch", canonicals: Sequence[str]) -> Mapping[str, Standing]: ...
+
+
+STANDING = "smart_app.forms.catalog.standing"
 
 
 @dataclass(frozen=True)
@@ -66,8 +90,8 @@ class CatalogEntry:
     source: str  # "launch" | "ehr" | "library"
     resource: dict[str, Any] = field(repr=False)
     requested: bool = False  # named by the launch's fhirContext
-    draft: drafts.Draft | None = None
-    pending: list[submission.SubmissionOutcome] = field(default_factory=list)
+    draft: "Draft | None" = None
+    pending: "list[SubmissionOutcome]" = field(default_factory=list)
     completed: list[CompletedResponse] = field(default_factory=list)
     history_truncated: bool = False  # older completed responses exist than `completed` holds
 
@@ -111,7 +135,7 @@ class CatalogEntry:
     def status(self) -> str:
         """due | in-progress | sending | not-sent | completed."""
         if self.pending:
-            return "not-sent" if self.pending[0].state is OutboxState.FAILED else "sending"
+            return "not-sent" if self.pending[0].failed else "sending"
         if self.draft is not None and self.draft.saved_at is not None:
             return "in-progress"
         if self.completed:
@@ -151,6 +175,11 @@ def shared_find_by_id(key: str) -> dict[str, Any] | None:
 def _library() -> list[dict[str, Any]]:
     """Bundled questionnaires this flow offers (the shared, read-only library resources)."""
     return [q for q in shared() if q.get("url") not in EXCLUDED_URLS]
+
+
+def forms_on_offer() -> FormsOnOffer:
+    """What the clinician's form picker may list besides the EHR's forms: the bundled library, minus what is never offered."""
+    return FormsOnOffer(library=tuple(_library()), never=EXCLUDED_URLS)
 
 
 # ------------------------------------------------------------------------------- built forms
@@ -454,8 +483,6 @@ def _build_catalog(launch: "Launch") -> _Built:
                         reason="search failed" if resolved.failed else "not on the server")
             continue
         add(resource, "task", assignment=task)
-    known = submission.submissions(launch)
-    library_drafts = drafts.load_many(launch, map(canonical_of, _library()))
     history = completed_responses(launch, found)
     copies = found.value(EHR_COPIES)
     for resource in _named(launch, found):
@@ -477,11 +504,12 @@ def _build_catalog(launch: "Launch") -> _Built:
                 if entry.canonical == canonical_of(resource, launch.context.iss) and entry.assignment is None:
                     entry.closed_assignment = entry.closed_assignment or task
 
+    read_standing: StandingReader = current_app.extensions[STANDING]
+    standing = read_standing(launch, [e.canonical for e in entries.values()])
     for entry in entries.values():
-        entry.draft = library_drafts[entry.canonical] if entry.canonical in library_drafts else drafts.load(launch, entry.canonical)
-        # Only the newest submission counts: a failure later corrected and sent is no longer pending.
-        newest = next((s for s in known if s.questionnaire == entry.canonical), None)
-        entry.pending = [newest] if newest is not None and newest.state is not OutboxState.SENT else []
+        stands = standing.get(entry.canonical) or Standing()
+        entry.draft = stands.draft
+        entry.pending = [stands.pending] if stands.pending is not None else []
         entry.history_truncated = history.truncated
         _add_completed(entry, [r for r in history.responses if entry.cited_by(r)])
     if history.truncated:

@@ -35,6 +35,7 @@ from fhirpathpy import evaluate as fhirpath_evaluate
 from fhirpathpy.models import models
 
 from .extraction import ExtractMeta
+from .library import shared
 
 log = logging.getLogger(__name__)
 _R4 = models["r4"]
@@ -693,6 +694,15 @@ def write_scopes(questionnaires: list[dict[str, Any]]) -> list[str]:
     """SMART v2 create scopes these forms' extraction needs, e.g. `patient/RelatedPerson.c` (sorted)."""
     types = set().union(*(write_types(q) for q in questionnaires)) if questionnaires else set()
     return [f"patient/{t}.c" for t in sorted(types)]
+
+
+def extraction_scopes() -> list[str]:
+    """Write scopes the bundled forms' SDC extraction needs: asked for only when a form needs them.
+
+    An EHR's own form that extracts more is sent without those resources (the review page says
+    which) unless its scopes are added to that server's `scope` in launch.json.
+    """
+    return write_scopes(list(shared()))
 
 
 def extract_resources(questionnaire: dict[str, Any], qr: dict[str, Any], meta: ExtractMeta, *, seed: str = "") -> ExtractionResult:

@@ -279,8 +279,8 @@ class FormState:
             store.clear()
             store.update(moved)
         self.from_record = {
-            (l, p2) for l, p in self.from_record
-            if (p2 := (shift(p) if l in descendants else p)) is not None
+            (link, p2) for link, p in self.from_record
+            if (p2 := (shift(p) if link in descendants else p)) is not None
         }
         self.counts[(group.link_id, path)] = max(1, count - 1)
 
@@ -296,9 +296,9 @@ class FormState:
     def from_dict(cls, data: Mapping[str, Any]) -> "FormState":
         """Inverse of to_dict."""
         return cls(
-            values={(l, tuple(p)): list(v) for l, p, v in data.get("values", [])},
-            counts={(l, tuple(p)): int(v) for l, p, v in data.get("counts", [])},
-            from_record={(l, tuple(p)) for l, p in data.get("from_record", [])},
+            values={(link, tuple(p)): list(v) for link, p, v in data.get("values", [])},
+            counts={(link, tuple(p)): int(v) for link, p, v in data.get("counts", [])},
+            from_record={(link, tuple(p)) for link, p in data.get("from_record", [])},
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -17,8 +18,6 @@ from smart_app.launch.client_auth import oauth_session
 from smart_app.launch.discovery import SmartConfiguration
 from smart_app.launch.keys import ClientKeys
 from smart_app.launch.scopes import requested_scope
-from smart_app.forms.library import shared as bundled_questionnaires
-from smart_app.forms.resource_extraction import write_scopes
 from smart_app.store import LaunchStore
 
 PENDING = "pending"
@@ -64,21 +63,15 @@ def check_auth_method(server: FhirServer, config: SmartConfiguration) -> None:
         raise LaunchError(LaunchErrorCode.AUTH_METHOD_UNSUPPORTED, method, iss=config.iss)
 
 
-def extraction_scopes() -> list[str]:
-    """Write scopes the bundled forms' SDC extraction needs: asked for only when a form needs them.
-
-    An EHR's own form that extracts more is sent without those resources (the review page says
-    which) unless its scopes are added to that server's `scope` in launch.json.
-    """
-    return write_scopes(list(bundled_questionnaires()))
-
-
 def begin_authorization(
     *, settings: Settings, server: FhirServer, config: SmartConfiguration, keys: ClientKeys,
     store: LaunchStore, browser_id: str, launch: str | None, address: str = "",
-    limits: PendingLimits = PendingLimits(),
+    limits: PendingLimits = PendingLimits(), extra_scopes: Sequence[str] = (),
 ) -> AuthorizationRequest:
     """Create and store the pending authorization (state, PKCE verifier, nonce) and build the request.
+
+    `extra_scopes` are asked for beside the registration's (the bundled forms' extraction needs them:
+    Runtime.extraction_scopes).
 
     Unauthenticated requests cannot grow durable state: a pending authorization is small, lives
     PENDING_TTL, and there are at most `limits.per_browser` per browser (the oldest goes) and
@@ -88,7 +81,7 @@ def begin_authorization(
     check_auth_method(server, config)
     state = secrets.token_urlsafe(32)  # 256 bits
     verifier = secrets.token_urlsafe(64)  # 86 chars from the unreserved set (RFC 7636 4.1)
-    scope = requested_scope(" ".join([server.scope or settings.scope, *extraction_scopes()]),
+    scope = requested_scope(" ".join([server.scope or settings.scope, *extra_scopes]),
                             ehr_launch=launch is not None, v2=config.uses_v2_scopes)
     nonce = secrets.token_urlsafe(32) if "openid" in scope.split() else None
     extra: dict[str, str] = {"aud": server.iss}

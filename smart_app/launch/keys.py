@@ -9,13 +9,13 @@ Where they come from:
   the environment (`KEY_SETTINGS`). Every instance given the same keys publishes the same JWKS.
   A configured key that cannot be read stops startup with a message naming the setting; it is
   never replaced by a generated one, which would give each instance a JWKS of its own.
-- **Embedded default**: generated once into the instance folder (mode 0600) and reused.
+- **Embedded default**: generated once into the instance folder (mode 0600) and reused; workers
+  starting together agree on one key (the first to link its file into place wins).
 Rotation: publish the next key first (`SMART_APP_CLIENT_PUBLISHED_KEYS`, public only, never used to
 sign), wait until the EHRs have fetched the JWKS again, then switch the signing key to it.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import Any
 
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+
+from smart_app.instance_files import create_once
 
 
 @dataclass(frozen=True)
@@ -156,12 +158,5 @@ def _published(path: str) -> RSAKey | ECKey:
 
 def _load_or_create(path: Path, generate: Any, key_cls: Any) -> Any:
     """Read a PEM private key, writing a fresh one (mode 0600) when the file doesn't exist."""
-    if path.exists():
-        key = key_cls.import_key(path.read_bytes())
-    else:
-        key = generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key.as_pem(private=True))
+    key = key_cls.import_key(create_once(path, lambda: generate().as_pem(private=True)))
     return _with_kid(key, key_cls)

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Callable, cast
 
 import requests
@@ -99,6 +100,8 @@ class Runtime:
     rsa_key: KeySource = field(default_factory=KeySource)
     ec_key: KeySource = field(default_factory=KeySource)
     published_keys: tuple[str, ...] = ()
+    # Write scopes the bundled forms' SDC extraction needs, asked for at every launch (create_app passes them in).
+    extraction_scopes: tuple[str, ...] = ()
     _keys: ClientKeys | None = None
     _keys_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -133,7 +136,8 @@ class Runtime:
         return session
 
 
-def init_runtime(app: Flask, settings: Settings, store: LaunchStore, config_path: str | None = None) -> Runtime:
+def init_runtime(app: Flask, settings: Settings, store: LaunchStore, config_path: str | None = None,
+                 extraction_scopes: Sequence[str] = ()) -> Runtime:
     """Create the runtime from app config and attach it to the app; `config_path` is watched for changes.
 
     Configured client keys (app config paths, else the environment) are loaded now, so a
@@ -152,6 +156,7 @@ def init_runtime(app: Flask, settings: Settings, store: LaunchStore, config_path
         rsa_key=rsa_key,
         ec_key=ec_key,
         published_keys=published,
+        extraction_scopes=tuple(extraction_scopes),
     )
     # Read the settings at call time, so a reloaded registration pins with its current servers.
     runtime.discovery.pin = lambda config: pin(config, runtime.settings)

@@ -40,7 +40,10 @@ ENDED = "launch-ended"
 REFRESH_WAIT = REFRESH_LOCK_TTL + 2.0  # outlast a crashed holder's lock, then take it over
 
 # A fixed set of striped locks, so memory stays bounded however many launches a process sees;
-# two launches sharing a stripe only wait for each other while one of them refreshes.
+# two launches sharing a stripe only wait for each other while one of them refreshes. Measured by
+# python -m bench.optimisations (EHR at 150 ms): two launches refreshing at once, slowest 392 ms
+# striped against 737 ms with one lock; four requests of one launch, 520 ms against 564 ms with
+# the store's lock alone (its waiters poll every 0.1 s). Medians of 6 at load average 22-29.
 _LOCK_STRIPES = 256
 _locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
@@ -64,7 +67,8 @@ class Launch:
         self._reads: RequestReads | None = None
         self._last_token: str | None = None
         # (access token, expires_at) from the record this request already read: a page's FHIR
-        # calls reuse it instead of reading and decrypting the record once per call.
+        # calls reuse it instead of reading and decrypting the record once per call (python -m
+        # bench.optimisations: 2 database reads and 2 decrypts fewer per page).
         self._token: tuple[str, float] | None = None
         # A token this object just got from a refresh: used until it expires even when its
         # lifetime is shorter than REFRESH_SKEW, so a page's parallel reads refresh once, not once each.

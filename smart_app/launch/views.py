@@ -69,7 +69,8 @@ def start() -> BaseResponse | str:
         if mode == "standalone" and config.capabilities and "launch-standalone" not in config.capabilities:
             raise LaunchError(LaunchErrorCode.STANDALONE_UNSUPPORTED, iss=server.iss)
         auth = begin_authorization(settings=rt.settings, server=server, config=config, keys=rt.keys,
-                                   store=rt.store, browser_id=bid, launch=launch, address=address, limits=limits)
+                                   store=rt.store, browser_id=bid, launch=launch, address=address, limits=limits,
+                                   extra_scopes=rt.extraction_scopes)
     except LaunchError as exc:
         exc.mode = exc.mode or mode
         audit.event("launch.failed", error_code=exc.code.value, reason=exc.detail, **ids)

@@ -17,7 +17,7 @@ from smart_app.assignments.model import parse_task
 from smart_app.assignments.ordering import (AskOutcome, CancelOutcome, ask_patient, cancel_request, find_questionnaires,
                                             may_ask, task_id_of)
 from smart_app.launch.session import Launch, current_launch
-from smart_app.forms.catalog import CatalogEntry, assignments, catalog
+from smart_app.forms.catalog import CatalogEntry, assignments, catalog, forms_on_offer
 
 bp = Blueprint("assignments", __name__, url_prefix="/l/<handle>")
 
@@ -76,7 +76,7 @@ def _due(raw: str | None, today: date) -> tuple[str | None, str | None]:
 def _render_picker(launch: Launch, *, error: str | None = None, chosen: str = "", due: str = "", status: int = 200):
     """The form picker: a search box (GET, no JavaScript needed), matching forms as radio buttons, a due date."""
     text = request.values.get("q", "")
-    found = find_questionnaires(launch, text)
+    found = find_questionnaires(launch, text, forms_on_offer())
     return make_response(render_template("assignments/ask.html", launch=launch, found=found, q=text, error=error,
                                          chosen=chosen, due=due), status)
 
@@ -102,7 +102,7 @@ def create(handle: str) -> Response:
         problem = _("Choose the form the patient should fill in.")
     if problem:
         return _render_picker(launch, error=problem, chosen=canonical, due=request.form.get("due", ""), status=400)
-    result = ask_patient(launch, canonical, due)
+    result = ask_patient(launch, canonical, forms_on_offer(), due)
     message, category = ASKED[result.outcome]
     title = (result.task.description if result.task and result.task.description else None) or _("the form")
     if result.outcome is AskOutcome.UNKNOWN_FORM:

@@ -40,7 +40,6 @@ from smart_app.medications import (
     review_form_values,
     to_questionnaire_response,
 )
-from smart_app.delivery.outbox import OutboxState
 from smart_app.forms import FormState
 from smart_app.web.home import PreVisitTask, TaskStatus
 
@@ -108,18 +107,10 @@ def _status_on_file(launch: Launch) -> TaskStatus | None:
 
 def _store_status(launch: Launch) -> TaskStatus | None:
     """The review's status from this person's submissions and draft (no EHR read)."""
-    canonical = questionnaire_canonical()
-    # Any version counts: a review sent before the questionnaire gained an item is still a sent review.
-    url = canonical.partition("|")[0]
-    newest = next((s for s in submission.submissions(launch) if (s.questionnaire or "").partition("|")[0] == url), None)
-    if newest is not None and newest.state is not OutboxState.SENT:
-        return TaskStatus.IN_PROGRESS  # sending, or waiting to be sent again
-    draft = drafts.load(launch, canonical)
-    if draft is not None and draft.saved_at is not None and (newest is None or draft.saved_at > newest.created_at):
-        return TaskStatus.IN_PROGRESS  # answers saved since the last review was sent
-    if newest is not None:
-        return TaskStatus.DONE
-    return None
+    found = delivery.progress(launch, questionnaire_canonical())
+    if found is None:
+        return None
+    return TaskStatus.DONE if found is delivery.Progress.SENT else TaskStatus.IN_PROGRESS
 
 
 def _review_on_record(launch: Launch) -> bool:
@@ -243,16 +234,11 @@ def review(handle: str) -> tuple[str, int]:
         read = _read(launch)
     except MedicationsUnavailable:
         return _unavailable(launch)
-    draft = drafts.load(launch, questionnaire_canonical())
-    if drafts.rescued(launch, RESCUE_KEY):
-        # A save that a dead launch or a failing EHR interrupted: kept now in the app (a GET never
-        # writes to the EHR; the next save mirrors it), then shown.
-        restored = delivery.restore_rescued(
-            launch, RESCUE_KEY, draft or drafts.load_or_start(launch, questionnaire_canonical()),
-            lambda _draft, fields: _to_state(review_form_values(MultiDict(fields))))
-        if restored is not None:
-            return _render_form(launch, read, _from_state(restored.state))
-    return _render_form(launch, read, _from_state(draft.state) if draft else {})
+    # A save that a dead launch or a failing EHR interrupted is kept now in the app (a GET never
+    # writes to the EHR; the next save mirrors it), then shown.
+    shown = delivery.draft_to_show(launch, RESCUE_KEY, questionnaire_canonical(),
+                                   lambda _draft, fields: _to_state(review_form_values(MultiDict(fields))), start=False)
+    return _render_form(launch, read, _from_state(shown.draft.state) if shown.draft else {})
 
 
 def _mirror(launch: Launch, parsed: Review) -> dict[str, Any] | None:
@@ -362,7 +348,7 @@ def send(handle: str) -> Response:
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.RECEIPT:
-        return redirect(url_for("questionnaires.receipt", handle=handle, submission_id=sent.submission_id), code=303)
+        return redirect(url_for("submissions.receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".confirm", handle=handle), code=303)
     return redirect(url_for(".review", handle=handle), code=303)

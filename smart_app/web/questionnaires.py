@@ -1,12 +1,10 @@
-"""Questionnaire pages: list, fill (no-JS continue/validate/draft), review, send, receipt, reopen.
+"""Questionnaire pages: list, fill (no-JS continue/validate/draft), review, send, reopen (the receipt: web/submissions.py).
 
 Each view parses the request, calls the catalog / drafts / submission modules and renders.
 Who the response is about and who wrote it always come from the launch token.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 from typing import Any
 
@@ -20,30 +18,26 @@ from smart_app.delivery import drafts, submission
 from smart_app.forms import terminology
 from smart_app.ehr.reads import Read, ReadPlan
 from smart_app.ehr.client import FhirError
-from smart_app.launch import banner
 from smart_app.errors import LaunchError
 from smart_app.launch.session import Launch, current_launch
-from smart_app.delivery.outbox import OutboxState
 from smart_app.forms.catalog import (CatalogEntry, canonical_of, catalog, catalog_plan, completed_response, entry_for, form_for,
-                                    key_for, response_score, shared_find_by_id, source_for, sources_plan)
+                                    response_score, shared_find_by_id)
 from smart_app.forms.queries import query_runner
-from smart_app.forms import (ExtractMeta, FillContext, FormState, FormView, QuestionnaireError,
-                                      ResponseMeta, evaluate, extract_observations, populate,
-                                      to_questionnaire_response)
+from smart_app.forms import FillContext, FormState, FormView, QuestionnaireError, evaluate, populate
 from smart_app.forms.field_errors import attach_field_errors
 from smart_app.forms.extraction_summary import describe, skipped_text
 from smart_app.forms.model import Form
 from smart_app.forms.paging import Section, first_step_with_errors, sections, step_view
 from smart_app.forms.state import parse_field_name
-from smart_app.forms.resource_extraction import ExtractionResult, extract_resources
+from smart_app.delivery.answered import Prepared, now_iso, prepare, questionnaire_response
 from smart_app.forms import effort, live
 from smart_app.safety.notice import notice, stored
 from flask_babel import gettext as _
 
 from smart_app import i18n
-from smart_app.i18n import current_language
 from smart_app.wording import form_title, reader_of
 from smart_app.web.home import PreVisitTask, TaskStatus
+from smart_app.web.whose import launch_plan, launch_resource, whose
 
 def N_(text: str) -> str:
     """Mark text for the catalog; it is translated where it is shown."""
@@ -109,26 +103,12 @@ def _with_terminology(launch: Launch, form: Form) -> Form:
     return terminology.resolve_form(launch.fhir, form)
 
 
-def _now_iso() -> str:
-    """The current instant as a FHIR dateTime in UTC."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _read_or_none(launch: Launch, resource_type: str, resource_id: str) -> dict | None:
     """One resource, or None when it cannot be read (the page says less instead of failing)."""
     try:
         return launch.fhir.read(resource_type, resource_id)
     except FhirError:
         return None
-
-
-def launch_plan(launch: Launch) -> ReadPlan:
-    """The launch's Patient and Encounter (what may be read): the page header, prefill and expressions use them."""
-    ctx = launch.context
-    return ReadPlan.of(
-        Read.resource("patient", "Patient", ctx.patient_id) if ctx.patient_id and ctx.permissions.can_read("Patient") else None,
-        Read.resource("encounter", "Encounter", ctx.encounter_id)
-        if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
 
 
 def read_page(launch: Launch, *more: ReadPlan) -> None:
@@ -139,16 +119,10 @@ def read_page(launch: Launch, *more: ReadPlan) -> None:
     launch.reads.fetch(plan)
 
 
-def _launch_resource(launch: Launch, name: str) -> dict | None:
-    """The launch's "patient" or "encounter" from this request's reads (read now if the page did not yet)."""
-    found = launch.reads.fetch(launch_plan(launch)).value(name)
-    return found if isinstance(found, dict) else None
-
-
 def _context_resources(launch: Launch, form: Form | None) -> dict[str, dict]:
     """Patient, Encounter and user for expressions (only what is readable; each read once per request)."""
     ctx = launch.context
-    found = {name: r for name in ("patient", "encounter") if (r := _launch_resource(launch, name)) is not None}
+    found = {name: r for name in ("patient", "encounter") if (r := launch_resource(launch, name)) is not None}
     if form is not None and ctx.fhir_user and ctx.fhir_user.resource_type != "Patient" and any(
             spec.name.lower() == "user" for spec in form.launch_context) and ctx.permissions.can_read(ctx.fhir_user.resource_type):
         user = _read_or_none(launch, ctx.fhir_user.resource_type, ctx.fhir_user.id)
@@ -242,63 +216,6 @@ def _has_code(observation: dict, code: str) -> bool:
     return any(isinstance(c, dict) and c.get("code") == value and str(c.get("system")) == system for c in codings)
 
 
-def _references(launch: Launch) -> tuple[dict, dict | None, dict | None, dict | None]:
-    """(subject, encounter, author, source) from the launch token only."""
-    ctx = launch.context
-    subject = {"reference": f"Patient/{ctx.patient_id}"}
-    encounter = {"reference": f"Encounter/{ctx.encounter_id}"} if ctx.encounter_id else None
-    author = {"reference": ctx.fhir_user.relative} if ctx.fhir_user else None
-    # A caregiver is both author and source; a clinician answers on the patient's behalf.
-    source = author if ctx.user_kind == "caregiver" else subject
-    return subject, encounter, author, source
-
-
-def _response(launch: Launch, form: Form, state: FormState, view: FormView, status: str,
-              submission_id: str, authored: str, entry: CatalogEntry) -> dict:
-    """The QuestionnaireResponse for this state, bound to the launch (disabled answers already gone).
-
-    A form without a canonical `url` is cited by its literal reference on the EHR (entry.canonical).
-    """
-    subject, encounter, author, source = _references(launch)
-    meta = ResponseMeta(subject=subject, encounter=encounter, author=author, source=source, authored=authored,
-                        identifier={"system": submission.IDENTIFIER_SYSTEM, "value": submission_id}, status=status,
-                        questionnaire_reference=None if form.canonical else entry.canonical,
-                        language=current_language())
-    return to_questionnaire_response(form, state, meta, view=view)
-
-
-def _observations(launch: Launch, form: Form, qr: dict, authored: str) -> list[dict]:
-    """Observations extracted from the completed response (SDC observation-based extraction)."""
-    subject, encounter, author, _ = _references(launch)
-    meta = ExtractMeta(subject=subject, encounter=encounter, effective=authored, performer=(author,) if author else ())
-    return extract_observations(form, qr, meta)
-
-
-def _extracted(launch: Launch, form: Form, qr: dict, authored: str, submission_id: str) -> ExtractionResult:
-    """Resources from SDC template- and definition-based extraction, bound to the launch."""
-    subject, encounter, author, _ = _references(launch)
-    meta = ExtractMeta(subject=subject, encounter=encounter, effective=authored, performer=(author,) if author else ())
-    result = extract_resources(form.questionnaire, qr, meta, seed=submission_id)
-    if result.problems or result.skipped:
-        # The form's owner needs to know; ids and counts only (never answers).
-        audit.event("form.extraction_incomplete", handle=launch.handle, submission_id=submission_id,
-                    problems=len(result.problems), not_extracted=",".join(sorted(set(result.skipped))) or None)
-    return result
-
-
-def _submission_errors(launch: Launch, draft: drafts.Draft | None,
-                       known: submission.SubmissionOutcome | None = None) -> submission.SubmissionOutcome | None:
-    """The draft's submission when it failed and needs the user (shown next to the fields).
-
-    `known` is the draft's submission as this request already read it (saves a store read).
-    """
-    if draft is None:
-        return None
-    outcome = known if known is not None and known.submission_id == draft.submission_id else (
-        submission.receipt(launch, draft.submission_id))
-    return outcome if outcome and outcome.state is OutboxState.FAILED else None
-
-
 def _step_scope(steps: tuple[Section, ...], names: list[str]) -> frozenset[str] | None:
     """The linkIds a post may change: the sections its fields belong to (None for a one-page form)."""
     if not steps:
@@ -325,7 +242,8 @@ def _posted_answers(launch: Launch, entry: CatalogEntry, form: Form, scope: froz
             state.apply_action(form, action)
         view = _evaluated(launch, entry, evaluate(form, state, _fill_context(launch, form), validate=not structural))
         evaluated.append(view)
-        in_progress = _response(launch, form, state, view, "in-progress", draft.submission_id, _now_iso(), entry)
+        in_progress = questionnaire_response(launch, form, state, view, "in-progress", draft.submission_id, now_iso(),
+                                             entry.canonical)
         return delivery.Answers(state=state, in_progress=in_progress, comparable=in_progress)
     return answers
 
@@ -342,7 +260,7 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
 
     A long or tabbed form shows one section (`step`) with the list of sections and their state.
     """
-    failed = _submission_errors(launch, draft, known)
+    failed = delivery.failed_send(launch, draft, known)
     if failed:
         attach_field_errors(view, failed.field_errors)
     steps = sections(view.form)
@@ -350,20 +268,10 @@ def _render_fill(launch: Launch, entry: CatalogEntry, view: FormView, draft: dra
     return render_template(
         "questionnaires/fill.html", launch=launch, entry=entry, view=view, draft=draft, saved=saved, failed=failed,
         action_url=url_for(".fill", handle=launch.handle, key=entry.key), read_only_reason=read_only_reason(launch),
-        whose=_whose(launch), paging=paging, focus_errors=status == 422,
+        whose=whose(launch), paging=paging, focus_errors=status == 422,
         evaluate_url=url_for(".evaluate_live", handle=launch.handle, key=entry.key),
         live_baseline=live.picture(view, _score_text(view, launch.context.user_kind)).encode(),
     ), status
-
-
-def _whose(launch: Launch) -> dict[str, Any]:
-    """Whose form this is, for the page header (the caregiver sees the patient's name)."""
-    kind = launch.context.user_kind
-    name = None
-    if kind in ("caregiver", "clinician"):
-        patient = _launch_resource(launch, "patient")
-        name = banner.human_name(patient.get("name")) if patient is not None else None
-    return {"kind": kind, "patient_name": name}
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -375,7 +283,7 @@ def index(handle: str) -> str:
     launch = current_launch(handle)
     read_page(launch)
     return render_template("questionnaires/list.html", launch=launch, entries=[e for e in catalog(launch) if e.offered],
-                           read_only_reason=read_only_reason(launch), whose=_whose(launch))
+                           read_only_reason=read_only_reason(launch), whose=whose(launch))
 
 
 @bp.get("/questionnaires/<key>")
@@ -385,15 +293,14 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     read_page(launch, prefill_plan(launch, key))
     entry = _entry_or_404(launch, key)
     form = _form_or_400(entry)
-    # The catalog read this request's draft already; start one only when there is none.
-    draft = entry.draft or drafts.load_or_start(launch, entry.canonical)
-    # A save that a dead launch (or an earlier send) held back: kept now (in the app; a GET never
-    # writes to the EHR, the next save mirrors it), then shown. Held while an earlier send is unconfirmed.
-    restored = delivery.restore_rescued(
-        launch, key, draft, lambda d, fields: FormState.from_post(
-            form, MultiDict(fields), previous=d.state, scope=_step_scope(sections(form), [name for name, _ in fields])))
-    rescued = restored is not None
-    draft = restored or draft
+    # The catalog read this request's draft already. A save that a dead launch (or an earlier send) held
+    # back is kept now (in the app; a GET never writes to the EHR, the next save mirrors it), then shown.
+    shown = delivery.draft_to_show(
+        launch, key, entry.canonical, lambda d, fields: FormState.from_post(
+            form, MultiDict(fields), previous=d.state, scope=_step_scope(sections(form), [name for name, _ in fields])),
+        found=entry.draft)
+    assert shown.draft is not None  # started when missing
+    draft, rescued = shown.draft, shown.rescued
     known = submission.receipt(launch, draft.submission_id)
     if draft.saved_at is None:
         recent = _recent_observations(launch, form)  # read with the page's other reads when the bundled form's codes apply
@@ -501,36 +408,10 @@ def saved_status(result: drafts.SaveResult | None) -> str:
     return "ehr" if result.on_ehr else "app"
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """The completed response and Observations a valid draft would send."""
-
-    form: Form
-    view: FormView
-    qr: dict
-    observations: list[dict]
-    extraction: ExtractionResult
-    findings: list[safety.Finding]
-    flags: list[dict]
-
-    @property
-    def extracted(self) -> list[dict]:
-        """The extracted resources as the write-back layer takes them."""
-        return [{"resource": e.resource, "key": e.key} for e in self.extraction.resources]
-
-
 def _prepare(launch: Launch, entry: CatalogEntry, draft: drafts.Draft) -> Prepared | None:
-    """Evaluate the saved draft; None when it is not valid yet (back to the form)."""
+    """What the saved draft would send; None when it is not valid yet (back to the form)."""
     form = _form_or_400(entry)
-    view = evaluate(form, draft.state, _fill_context(launch, form))
-    if not view.valid or draft.saved_at is None:
-        return None
-    authored = _now_iso()
-    qr = _response(launch, form, draft.state, view, "completed", draft.submission_id, authored, entry)
-    findings = safety.evaluate(safety.settings().rules, form, qr, score=view.score)
-    return Prepared(form, view, qr, _observations(launch, form, qr, authored),
-                    _extracted(launch, form, qr, authored, draft.submission_id), findings,
-                    safety.build_flags(findings, start=authored))
+    return prepare(launch, form, entry.canonical, draft, _fill_context(launch, form))
 
 
 @bp.get("/questionnaires/<key>/review")
@@ -559,7 +440,7 @@ def review(handle: str, key: str) -> Response | str:
                            view=prepared.view, answers=_answer_lines(prepared.form, prepared.qr), planned=planned,
                            skipped=skipped, observations=prepared.observations, read_only_reason=reason,
                            extracted_lines=extracted_lines, not_saved=not_saved,
-                           whose=_whose(launch), care_team=_care_team(launch),
+                           whose=whose(launch), care_team=_care_team(launch),
                            pending=state.pending, changes_waiting=state.changes_waiting,
                            safety_notice=notice(stored(prepared.findings), safety.settings()))
 
@@ -601,7 +482,7 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     if sent.step is delivery.SendStep.TASK_CLOSED:
         return redirect(url_for(".fill", handle=handle, key=key, closed=1), code=303)
     if sent.step is delivery.SendStep.RECEIPT:
-        return redirect(url_for(".receipt", handle=handle, submission_id=sent.submission_id), code=303)
+        return redirect(url_for("submissions.receipt", handle=handle, submission_id=sent.submission_id), code=303)
     if sent.step is delivery.SendStep.REVIEW:
         return redirect(url_for(".review", handle=handle, key=key), code=303)
     return redirect(url_for(".fill", handle=handle, key=key), code=303)
@@ -612,39 +493,6 @@ def _task_of(entry: CatalogEntry) -> str | None:
     if entry.assignment is not None:
         return entry.assignment.id
     return entry.closed_assignment.id if entry.request_closed and entry.closed_assignment else None
-
-
-@bp.get("/submissions/<submission_id>")
-def receipt(handle: str, submission_id: str) -> str:
-    """What was sent, and its status (a GET never sends: the due retry is a POST the page submits)."""
-    launch = current_launch(handle)
-    outcome = submission.receipt(launch, submission_id)
-    if outcome is None:
-        abort(404)
-    # The link back to the form needs only its key: the catalog's sources, not the response history.
-    launch.reads.fetch(sources_plan(launch) + launch_plan(launch))
-    form_resource = source_for(launch, outcome.questionnaire)
-    return render_template("submissions/receipt.html", launch=launch, outcome=outcome,
-                           entry_key=key_for(launch, outcome.questionnaire), form_resource=form_resource,
-                           whose=_whose(launch), safety_notice=notice(outcome.safety, safety.settings()))
-
-
-@bp.post("/submissions/<submission_id>/deliver")
-def deliver(handle: str, submission_id: str) -> Response:
-    """The automatic retry: send a pending submission whose wait is over (else nothing), then the receipt."""
-    launch = current_launch(handle)
-    if delivery.resend(launch, submission_id, manual=False) is None:
-        abort(404)
-    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
-
-
-@bp.post("/submissions/<submission_id>/retry")
-def retry(handle: str, submission_id: str) -> Response:
-    """Try again now (a pending or failed submission), then back to the receipt."""
-    launch = current_launch(handle)
-    if delivery.resend(launch, submission_id, manual=True) is None:
-        abort(404)
-    return redirect(url_for(".receipt", handle=handle, submission_id=submission_id), code=303)
 
 
 @bp.get("/questionnaires/<key>/responses/<response_id>")

@@ -17,6 +17,7 @@ APP_HOME = re.compile(r"^http://localhost:\d+/l/[A-Za-z0-9_-]+/$")
 # A launch whose fhirContext names a form opens that form (or its "already completed" page) instead of home.
 APP_LANDING = re.compile(r"^http://localhost:\d+/l/[A-Za-z0-9_-]+/(?:questionnaires/[^/?#]+|open)?$")
 RECEIPT = re.compile(r"/l/[A-Za-z0-9_-]+/submissions/[^/]+$")
+FORM_PAGE = re.compile(r"/questionnaires/[^/?#]+$")
 HANDLE = re.compile(r"/l/([A-Za-z0-9_-]+)/")
 PHQ9_ITEMS = 9
 PHQ9_POINTS = ("Not at all", "Several days", "More than half the days", "Nearly every day")  # 0..3 points
@@ -92,7 +93,7 @@ def open_questionnaire(target: "Page | Frame", title: str) -> None:
     launch named it)."""
     if target.url.endswith("/open"):  # the form the launch named was already completed: fill it in again
         target.get_by_role("link", name="Fill in again").click()
-        target.wait_for_url(re.compile(r"/questionnaires/[^/?#]+$"))
+        target.wait_for_url(FORM_PAGE)
     elif not re.search(r"/questionnaires/[^/?#]+$", target.url):
         target.get_by_role("link", name=re.compile("questionnaire", re.I)).first.click()
         # The list's entries are headings too, so tell the pages apart by URL, not by heading.
@@ -105,8 +106,21 @@ def open_questionnaire(target: "Page | Frame", title: str) -> None:
                 target.wait_for_url(re.compile(r"/questionnaires/$"))
         if target.url.endswith("/questionnaires/"):
             target.get_by_role("link", name=title).click()
+            # The form's page, loaded: its deferred questionnaire.js listens before anything is answered
+            # (a form element can be in the DOM while the script has not run yet).
+            target.wait_for_url(FORM_PAGE)
     target.locator("form.questionnaire-form").wait_for()
     assert target.get_by_role("heading", name=title).count() == 1
+
+
+def narrow_sidebar(chart: "Page", frame: "Frame", width: int) -> None:
+    """Make the EHR's sidebar iframe `width` px wide and wait until the app's page has that viewport.
+
+    The app is a cross-site (out-of-process) frame: it learns its new size asynchronously, so a
+    measurement taken right after the style change could still see the old, wider viewport.
+    """
+    chart.locator("iframe[name=smart-app]").evaluate(f"el => {{ el.style.width = '{width}px'; }}")
+    frame.wait_for_function(f"document.documentElement.clientWidth <= {width}")
 
 
 def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.actions import open_chart
+from tests.browser.actions import narrow_sidebar, open_chart
 from tests.fixtures.browser import BrowserStack, axe_audit, screenshot
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,7 @@ def test_the_clinician_asks_for_a_form_and_cancels_it_in_a_400px_sidebar(browser
     before = {t["id"] for t in _ours(browser_stack)}
     chart = new_context().new_page()
     frame = open_chart(chart, browser_stack, PATIENT)
-    chart.locator("iframe[name=smart-app]").evaluate("el => { el.style.width = '400px'; }")
+    narrow_sidebar(chart, frame, 400)
     asked = frame.locator(".asked-forms")
     asked.wait_for()
     assert asked.get_by_role("heading", name="Forms asked for this visit").is_visible()

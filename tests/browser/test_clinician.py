@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.actions import answer_phq9, app_frame, handle_of, open_chart, open_questionnaire
+from tests.browser.actions import answer_phq9, app_frame, handle_of, open_chart, open_questionnaire, settle
 from tests.fixtures.browser import DESKTOP, BrowserStack, axe_audit, screenshot
 
 pytestmark = pytest.mark.browser
@@ -52,6 +52,7 @@ def test_clinician_completes_phq9_and_the_chart_shows_the_response_and_score(bro
     page.get_by_role("link", name="Refresh chart").click()
     responses = page.locator("#questionnaire-responses")
     responses.locator("tr", has_text=new[0]["id"]).wait_for()  # the refreshed chart, not the one before the click
+    page.wait_for_load_state()  # ...and all of it (the scores' table is read next)
     assert responses.locator("tr", has_text=new[0]["id"]).count() == 1
     score_row = page.locator("#observations tr", has_text="PHQ-9").filter(has_text=str(sum(ANSWERS)))
     assert score_row.count() >= 1, page.locator("#observations").inner_text()
@@ -67,6 +68,7 @@ def test_ehr_sidebar_screenshot(browser_stack: BrowserStack, new_context) -> Non
     frame = open_chart(page, browser_stack, "pat-ben", questionnaire="Questionnaire/phq-9")
     open_questionnaire(frame, PHQ9)
     frame.get_by_label("Several days").first.check()
+    settle(frame)  # the live update this answer starts has landed: the capture shows a settled page
     frame.evaluate("window.scrollTo(0, 0)")  # show the app's header and the first questions
     assert handle_of(app_frame(page).url)
     # The app is a cross-site (out-of-process) frame: let it paint twice before the capture, and

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.actions import answers_of, open_portal_app, stored_responses
+from tests.browser.actions import answers_of, open_portal_app, settle, stored_responses
 from tests.fixtures.browser import BrowserStack
 
 pytestmark = pytest.mark.browser
@@ -102,6 +102,9 @@ def test_keyboard_alone_completes_a_questionnaire_with_visible_focus_in_order(br
             for _ in range(choice - 1):
                 page.keyboard.press("ArrowDown")
             answered[item] = choice
+            # The answer's live update (questionnaire.js) lands asynchronously and may show things above the
+            # focused radio: check the focus once it has landed, so every Tab stop is read on a settled page.
+            settle(page)
             checked = page.evaluate(DESCRIBE_FOCUS)
             _assert_focus_visible(checked)
             assert checked["label"] == ["Not at all", "Several days", "More than half the days", "Nearly every day"][choice]

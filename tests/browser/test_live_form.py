@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from tests.browser.actions import PHQ9_POINTS, answer_phq9, answers_of, open_portal_app, open_questionnaire, stored_responses
+from tests.browser.actions import (PHQ9_POINTS, answer_phq9, answers_of, open_portal_app, open_questionnaire, settle,
+                                   stored_responses)
 from tests.fixtures.browser import PHONE, BrowserStack, axe_audit
 
 pytestmark = pytest.mark.browser
@@ -52,6 +53,7 @@ def test_with_javascript_how_difficult_appears_at_once_and_the_total_updates_liv
     page.locator("#q-score", has_text="Score: 1 of 27").wait_for()
     assert _difficulty(page).is_visible()  # item 2 still scores
     _difficulty(page).get_by_label("Somewhat difficult").check()
+    settle(page)  # this answer's own live save is done ("Draft saved" was already shown by the earlier ones)
     page.locator("#q-draft-status", has_text="Draft saved").wait_for()
     assert page.evaluate("window.__same_page") is True
 
@@ -75,6 +77,7 @@ def test_without_javascript_the_form_works_as_before(browser_stack: BrowserStack
         assert not _difficulty(page).is_visible()  # nothing is evaluated until the form is posted
         page.get_by_role("button", name="Save and continue").click()
         _difficulty(page).wait_for(state="visible")
+        page.wait_for_load_state()  # the page the save came back with, whole, before reading the rest of it
         assert "Score: 1 of 27" in page.locator("#q-score").inner_text()
         assert page.locator("#q-draft-status").is_hidden()
     finally:

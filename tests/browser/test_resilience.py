@@ -75,6 +75,7 @@ def test_expired_token_mid_form_refreshes_and_keeps_every_answer(browser_stack: 
     assert browser_stack.set_fault("expire_token", launch_id=_sandbox_launch_id(page))["affected"] >= 1
     frame.get_by_role("button", name="Review my answers").click()
     frame.get_by_role("heading", name=re.compile("^Check the answers")).wait_for()
+    frame.wait_for_load_state()  # the whole review, not just its heading, before counting what it lists
     for label in ("Several days", "More than half the days", "Nearly every day"):
         assert frame.get_by_text(label).count() >= 1
     frame.get_by_role("link", name=re.compile("change", re.I)).first.click()
@@ -92,7 +93,7 @@ def test_dead_refresh_token_mid_form_relaunch_keeps_every_answer(browser_stack: 
     browser_stack.set_fault("revoke_refresh", launch_id=launch_id)
     frame.get_by_role("button", name="Save and continue").click()
     frame.get_by_role("heading", name="Your access has expired").wait_for()
-    assert frame.get_by_text("REFRESH_FAILED").is_visible()
+    frame.get_by_text("REFRESH_FAILED").wait_for()  # visible (on the page the heading is on, once it is all there)
     axe_audit(frame, "relaunch page after the refresh token died")
     with page.expect_navigation():
         page.get_by_role("button", name="Relaunch").click()  # the EHR opens the app again for this patient

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.actions import answer_phq9, open_chart, open_portal_app, open_questionnaire, stored_responses
+from tests.browser.actions import (answer_phq9, narrow_sidebar, open_chart, open_portal_app, open_questionnaire,
+                                   stored_responses)
 from tests.fixtures.browser import BrowserStack, axe_audit, screenshot
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,7 @@ def test_patient_is_told_who_to_call_and_the_clinician_sees_the_flag_first(brows
     page.get_by_role("button", name="Review my answers").click()
     message = page.locator(".safety-message")
     message.wait_for()
+    page.wait_for_load_state()  # the whole review page, not just the message's start, before reading it
     assert message.get_by_text("No one reads these answers right away.").is_visible()
     assert message.get_by_role("link", name="Call or text 988, the Suicide and Crisis Lifeline").get_attribute("href") == "tel:988"
     assert message.locator(".configure-me").is_visible()
@@ -28,6 +30,7 @@ def test_patient_is_told_who_to_call_and_the_clinician_sees_the_flag_first(brows
     screenshot(page, "safety-review")
     page.get_by_role("button", name="Send to my care team").click()
     page.get_by_role("status").filter(has_text="Sent to your care team").wait_for()
+    page.wait_for_load_state()  # the whole receipt, before looking for what is below its first line
     assert page.locator(".safety-message").get_by_role("link", name="Call 911 for an emergency").is_visible()
     axe_audit(page, "receipt with the safety message")
     [latest] = [qr for qr in stored_responses(browser_stack, PATIENT, "phq-9") if qr["id"] not in before]
@@ -38,7 +41,7 @@ def test_patient_is_told_who_to_call_and_the_clinician_sees_the_flag_first(brows
 
     chart = new_context().new_page()
     frame = open_chart(chart, browser_stack, PATIENT)
-    chart.locator("iframe[name=smart-app]").evaluate("el => { el.style.width = '400px'; }")
+    narrow_sidebar(chart, frame, 400)
     flags_box = frame.locator(".safety-flags")
     flags_box.wait_for()
     assert "Thoughts of self-harm" in flags_box.inner_text() and "Several days" in flags_box.inner_text()

@@ -24,7 +24,7 @@ from smart_app.launch.runtime import runtime
 from smart_app.launch.session import Launch
 from smart_app.delivery.rows import rows
 from tests.fixtures.e2e import E2E, PATIENT, e2e_registration
-from tests.questionnaire_flow.flow import PHQ9_URL, Browser, csrf, phq9_answers, stored
+from tests.questionnaire_flow.flow import PHQ9_URL, Browser, csrf, of_submission, phq9_answers
 
 SUBMISSIONS = int(__import__("os").environ.get("PG_SUBMISSIONS", 200))
 FAR = 600  # couriers run "ten minutes later": every backoff (at most 300 s) has passed, the launch (12 h) lives
@@ -54,6 +54,10 @@ def _launch(app: Flask, handle: str) -> Launch:
     return Launch(runtime(), handle, LaunchContext.from_record(record["context"]), None, record=record)
 
 
+# The suite's hang guard (300 s) is too short for 200 sends and their check when both CI passes and other
+# work share 2 cores (seen: 155 s alone at load 29, killed at 300 s in a CI run); the worker threads' own
+# guard is 600 s. A hang guard only: nothing here compares a duration.
+@pytest.mark.timeout(900)
 def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_once(
         e2e: E2E, tmp_path: Path, client_key_paths: dict[str, str], dispose_apps, caplog) -> None:
     caplog.set_level(logging.INFO, logger="smart_app.audit.events")
@@ -120,10 +124,12 @@ def test_two_instances_and_two_couriers_send_200_pending_submissions_exactly_onc
 
     with e2e.app.app_context():
         assert rows().counts() == {"sent": SUBMISSIONS}  # none lost, none failed
+    # The EHR's resources, read once: reading (and parsing) the whole store again for each of the 200
+    # submissions took minutes on a loaded machine, past the test's timeout.
+    responses, provenances = (e2e.sandbox.resources(t) for t in ("QuestionnaireResponse", "Provenance"))
     for sid in sids:
-        found = stored(e2e.sandbox, sid)
-        assert [r["status"] for r in found["QuestionnaireResponse"]] == ["completed"], sid
-        assert len(found["Provenance"]) == 1, sid
+        assert [r["status"] for r in of_submission(responses, sid)] == ["completed"], sid
+        assert len(of_submission(provenances, sid)) == 1, sid
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "smart_app.audit.events"]
     sent = [e["submission_id"] for e in events if e["event"] == "submission.sent"]
     assert sorted(sent) == sorted(sids)  # one sender per submission: exactly one successful send each

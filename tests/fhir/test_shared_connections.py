@@ -1,6 +1,10 @@
 """The process-wide FHIR session is shared by launches, so it must carry nothing from one to another."""
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from smart_app.ehr import http as ehr_http
 from smart_app.ehr.client import FhirClient
 from tests.fhir.conftest import fhir_response
@@ -36,7 +40,22 @@ def test_the_shared_session_ignores_the_environment_and_closing_a_client_keeps_i
     assert _client(fhir_server, "token-a").read("Patient", "p1")["id"] == "p1"
 
 
-def test_a_forked_worker_gets_its_own_session(monkeypatch):
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # the child runs no threads
+def test_a_forked_worker_gets_its_own_session_and_keeps_it():
     parent = ehr_http.shared_session()
-    monkeypatch.setattr(ehr_http.os, "getpid", lambda: -1)
-    assert ehr_http.shared_session() is not parent
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker gunicorn would fork: report what it sees, then leave without pytest's teardown
+        try:
+            own = ehr_http.shared_session()
+            verdict = b"fresh" if own is not parent and own is ehr_http.shared_session() else b"reused"
+        except BaseException:
+            verdict = b"error"
+        os.write(write_end, verdict)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        seen = reader.read()
+    os.waitpid(child, 0)
+    assert seen == b"fresh"
+    assert ehr_http.shared_session() is parent  # the parent keeps its own

@@ -5,6 +5,7 @@ import json
 import threading
 
 import pytest
+import requests
 
 from smart_app.ehr.client import FhirError, FhirErrorCode
 from tests.fixtures.overlap import PATIENCE, signalled_on_write
@@ -34,6 +35,23 @@ def conditional_bundle(*, conditional: bool = True) -> dict:
     ]}
 
 
+class _FirstReplyLost(requests.Session):
+    """A real session whose first exchange gives up on its reply after 0.2 s (the server holds that reply until
+    the retry arrives, so it is lost every time); the retry waits as long as the client allows. One short
+    timeout for every attempt would also cut the retry short whenever a loaded machine answers it slowly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exchanges = 0
+
+    def request(self, method, url, **kwargs):  # type: ignore[no-untyped-def, override]
+        """Send; the first exchange with a 0.2 s read timeout."""
+        self.exchanges += 1
+        if self.exchanges == 1:
+            kwargs["timeout"] = (kwargs["timeout"][0], 0.2)
+        return super().request(method, url, **kwargs)
+
+
 def test_lost_response_after_commit_is_retried_without_duplicates(fhir_server, make_client, sleeps):
     store = ConditionalStore(fhir_server.url_for("/fhir"))
     bodies: list[dict] = []
@@ -49,7 +67,11 @@ def test_lost_response_after_commit_is_retried_without_duplicates(fhir_server, m
         return reply
 
     fhir_server.expect_request("/fhir", method="POST").respond_with_handler(commit_then_lose_first_reply)
-    reply = make_client(timeout=(1.0, 0.2)).transaction(conditional_bundle())
+    session = _FirstReplyLost()
+    try:
+        reply = make_client(session=session).transaction(conditional_bundle())
+    finally:
+        session.close()
     # The first, abandoned exchange ends on the server after the retry: wait for its log entry, or it
     # would land in the next test's log (the server is shared and threaded).
     never = threading.Event()

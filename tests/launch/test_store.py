@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from smart_app.database import locks, records
 from smart_app.store import fernet_from_keys
+from tests.fixtures.leases import manual_clock, outlive_ttl
 from tests.fixtures.store import open_store, sqlite_url
 
 CONTENDERS = 12
@@ -172,23 +173,15 @@ def test_an_expired_lock_goes_to_the_next_owner_and_the_old_owner_can_neither_re
     assert durable_store.try_lock("lock", "h2", 5) is None
 
 
-def test_a_held_lock_is_renewed_while_its_work_runs(durable_store):
+def test_a_held_lock_is_renewed_while_its_work_runs(durable_store, monkeypatch):
     """The keeper renews at a third of the TTL: the lock outlives its TTL while held, then is released."""
+    clock = manual_clock(monkeypatch)  # expiry time moves only when the test says: a late keeper cannot fail it
     held = durable_store.hold("lock", "slow", 0.3)
     assert held is not None
     with durable_store.engine.connect() as conn:
         first = conn.execute(select(locks.c.expires_at)).scalar()
-    start = durable_store.leases.renewals
-    renewed = threading.Event()
-
-    def watch() -> None:
-        """Wait (by events, not a fixed sleep) until two renewals ran."""
-        while durable_store.leases.renewals < start + 2:
-            renewed.wait(0.05)
-        renewed.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    assert renewed.wait(30)
+    outlive_ttl(durable_store.leases, clock, 0.3, 3)
+    assert time.time() > first  # the first expiry has passed
     assert durable_store.try_lock("lock", "slow", 0.3) is None  # still held, well past its first expiry
     with durable_store.engine.connect() as conn:
         assert conn.execute(select(locks.c.expires_at)).scalar() > first

@@ -77,6 +77,9 @@ def test_a_slow_style_server_is_given_up_on_quickly(client, launcher, fake_ehr, 
                                                          smart_style_url=fake_ehr.server.url_for("/slow.json")))
     with server:
         css = client.get(f"/l/{handle}/style.css").get_data(as_text=True)
+        # On a loaded machine the client's 0.3 s can run out before the server's handler has even started:
+        # wait for the request to arrive rather than assume it already has.
+        assert server.asked.wait(PATIENCE)
         assert server.order == ["asked"]  # the page was served before the style server answered
     assert APPLIED not in css
 
@@ -113,6 +116,7 @@ def test_a_style_body_that_stalls_after_the_headers_is_given_up_on(fake_ehr, mon
     allowed = style.allowed_style_origins(fake_ehr.base, ())
     with server:
         assert APPLIED not in style.style_sheet(fake_ehr.server.url_for("/stall.json"), _session, allowed)
+        assert server.asked.wait(PATIENCE)  # the server got that far (a loaded machine may be slower than 0.3 s)
         assert server.order == ["asked"]  # given up on before the rest of the body was released
 
 
@@ -127,11 +131,13 @@ class HeldAnswer:
     def __init__(self) -> None:
         """Nothing asked yet; the answer is held."""
         self.order: list[str] = []
+        self.asked = threading.Event()
         self._release = threading.Event()
 
     def hold(self) -> None:
         """Wait until released (or the hang guard fires), recording both ends."""
         self.order.append("asked")
+        self.asked.set()
         self._release.wait(PATIENCE)
         self.order.append("answered")
 

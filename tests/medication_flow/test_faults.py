@@ -67,7 +67,7 @@ def test_two_sends_at_the_same_moment_store_one_set(e2e: E2E) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join()  # pytest-timeout is the hang guard: a send can take long on a loaded machine
     assert results == [303, 303]
     assert_one_set(e2e, PATIENT, 9)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from tests.fixtures.e2e import e2e_registration
-from tests.production.test_serving import ROOT, _free_port
+from tests.production.test_serving import ROOT, _free_port, ready_answer
 
 
 def _run_until_ready(argv: list[str], env: dict[str, str], url: str, output: Path) -> subprocess.Popen:
@@ -55,7 +55,7 @@ def test_serve_dev_uses_flasks_server_with_the_probes(tmp_path, fake_ehr, databa
                                f"http://127.0.0.1:{port}/healthz", output)
     try:
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}
-        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+        assert ready_answer(f"http://127.0.0.1:{port}").status_code == 200
     finally:
         _stop(process)
     assert "development server" in output.read_text()
@@ -73,7 +73,7 @@ def test_sandbox_command_serves_both_and_writes_the_audit_log(tmp_path, database
                                 **database_env},
                                f"http://127.0.0.1:{app_port}/healthz", output)
     try:
-        assert requests.get(f"http://127.0.0.1:{app_port}/readyz", timeout=5).json()["status"] == "ready"
+        assert ready_answer(f"http://127.0.0.1:{app_port}").json()["status"] == "ready"
         start = requests.get(f"http://127.0.0.1:{app_port}/launch", params={"iss": f"http://127.0.0.1:{sandbox_port}/fhir"},
                              allow_redirects=False, timeout=10)
         assert start.status_code == 302 and start.headers["Location"].startswith(f"http://127.0.0.1:{sandbox_port}/")

@@ -89,10 +89,11 @@ def _events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]
 
 
 def test_a_pending_phq9_is_sent_by_the_courier_once_due_and_its_draft_forgotten(e2e: E2E) -> None:
+    before_send = time.time()
     browser, sid = _pending(e2e)
     [entry] = _queue(e2e.app)
     assert entry["submission_id"] == sid and entry["handle"] == browser.handle
-    assert entry["due"] >= time.time() + 100  # the server's Retry-After is honoured
+    assert entry["due"] >= before_send + 120  # the server's Retry-After (120 s) is honoured, however long the send took
     assert _draft(e2e.app, browser.handle, PHQ9_URL) is not None
 
     assert courier.deliver_due(e2e.app, now=time.time()) == 0  # not due yet: nothing goes out
@@ -122,7 +123,7 @@ def test_a_browser_retry_racing_the_courier_sends_one_set(e2e: E2E, caplog: pyte
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join()  # pytest-timeout is the hang guard: a send can take long on a loaded machine
     assert 303 in results and len(results) == 2
     _exactly_one_set(e2e, sid)
     # The sender lock let one of them send; the other waited it out or found it sent (no second transaction).

@@ -69,7 +69,7 @@ def test_two_clicks_at_once_store_one_set(e2e):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join()  # pytest-timeout is the hang guard: a send can take long on a loaded machine
     assert [r.status_code for r in results] == [303, 303]
     _exactly_one_set(e2e, sid)
     assert "Saved to the chart" in browser.get(f"submissions/{sid}").get_data(as_text=True)

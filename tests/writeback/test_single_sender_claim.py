@@ -7,6 +7,7 @@ import time
 
 from smart_app.delivery.outbox import new_item
 from smart_app.delivery.rows import SubmissionRows
+from tests.fixtures.leases import manual_clock, outlive_ttl
 
 TTL = 0.3  # seconds; the keeper renews every 0.1 s
 
@@ -20,23 +21,17 @@ def _pending(rows: SubmissionRows, sid: str) -> str:
     return key
 
 
-def _wait_renewals(rows: SubmissionRows, count: int) -> None:
-    """Block (on an event, not a fixed sleep) until the keeper has renewed `count` more times."""
-    target = rows.store.leases.renewals + count
-    done = threading.Event()
-    while rows.store.leases.renewals < target:
-        done.wait(0.02)
-
-
-def test_a_slow_send_keeps_its_claim_past_the_ttl_and_no_second_sender_gets_in(durable_store):
+def test_a_slow_send_keeps_its_claim_past_the_ttl_and_no_second_sender_gets_in(durable_store, monkeypatch):
     rows = SubmissionRows(durable_store, claim_ttl=TTL)
     key = _pending(rows, "s-slow")
+    clock = manual_clock(monkeypatch)  # expiry time moves only when the test says: a late keeper cannot fail it
     first = rows.claim(key, "browser-A")
     assert first is not None
     deadline = rows.claimed_until(key)
 
-    _wait_renewals(rows, 6)  # the "transaction" is still being retried, well past the first TTL
-    assert rows.claimed_until(key) > deadline  # renewed, not expired
+    outlive_ttl(durable_store.leases, clock, TTL, 6)  # the "transaction" is still being retried...
+    assert time.time() > deadline + TTL  # ...well past the first TTL
+    assert rows.claimed_until(key) > time.time()  # renewed, not expired
     assert rows.claim(key, "browser-B") is None  # a second browser tab is told it is in flight
     assert rows.claim_due("courier-C", time.time() + 3600, 10) == []  # a courier on any instance skips it
     assert first.lost is False

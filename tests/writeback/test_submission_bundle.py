@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from smart_app.delivery.writeback import build_submission_bundle, full_url_for, token_query
+from smart_app.delivery.writeback import build_submission_bundle, full_url_for
+from smart_app.ehr.tokens import token_query
 from tests.writeback.conftest import DEVICE, RECORDED, SUBMISSION, SYSTEM, obs
 
 
