@@ -40,7 +40,84 @@
     line.textContent = line.getAttribute("data-template").replace("{n}", String(answered));
   }
 
+  // Duplicate hints while a medicine to add is typed: the server reads the names against the list
+  // (smart_app/medications/duplicates.py) and returns each block's hint sentences; this only shows them.
+  var TYPING_PAUSE_MS = 600;
+
+  function hints(form) {
+    var url = form.getAttribute("data-hints-url");
+    if (!url || !window.fetch || !window.FormData) { return; }
+    var timer = null;
+    var busy = false;
+    var again = false;
+    form.setAttribute("data-hints", "idle");
+
+    function isName(target) { return target && /^add\.\d+\.name$/.test(target.name || ""); }
+
+    function body() {
+      var out = new FormData();
+      Array.prototype.forEach.call(form.querySelectorAll("input[name^='add.']"), function (input) {
+        if (/^add\.(\d+\.name|count)$/.test(input.name)) { out.append(input.name, input.value); }
+      });
+      return out;
+    }
+
+    function show(index, sentences) {
+      var region = document.getElementById("add-" + index + "-duplicate");
+      var input = document.getElementById("add-" + index + "-name");
+      if (!region) { return; }
+      var now = Array.prototype.map.call(region.querySelectorAll("p"), function (p) { return p.textContent; });
+      if (now.join("\n") === sentences.join("\n")) { return; }  // unchanged: say nothing again
+      region.textContent = "";
+      sentences.forEach(function (sentence) {
+        var p = document.createElement("p");
+        p.className = "med-duplicate-hint";
+        p.textContent = sentence;
+        region.appendChild(p);
+      });
+      if (input) {
+        var ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id !== region.id;
+        });
+        if (sentences.length) { ids.push(region.id); }
+        if (ids.length) { input.setAttribute("aria-describedby", ids.join(" ")); }
+        else { input.removeAttribute("aria-describedby"); }
+      }
+    }
+
+    function send() {
+      timer = null;
+      if (busy) { again = true; return; }
+      busy = true;
+      var token = form.querySelector("input[name=csrf_token]");
+      fetch(url, {
+        method: "POST", body: body(), credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRF-Token": token ? token.value : "" }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("hints " + response.status); }
+        return response.json();
+      }).then(function (found) {
+        Object.keys(found.hints).forEach(function (index) { show(index, found.hints[index]); });
+      }, function () { /* a hint is a help, not a step: the full save still shows it */ }).then(function () {
+        busy = false;
+        if (again) { again = false; send(); }
+        else if (!timer) { form.setAttribute("data-hints", "idle"); }
+      });
+    }
+
+    function soon(delay) {
+      if (timer) { clearTimeout(timer); }
+      form.setAttribute("data-hints", "pending");  // tests can wait for "idle"
+      timer = setTimeout(send, delay);
+    }
+
+    form.addEventListener("input", function (event) { if (isName(event.target)) { soon(TYPING_PAUSE_MS); } });
+    form.addEventListener("change", function (event) { if (isName(event.target)) { soon(0); } });
+  }
+
   function start() {
+    var form = document.querySelector("form.med-review-form");
+    if (form) { hints(form); }
     // After a rejected send, take the reader to the list of what to fix (it has tabindex="-1").
     var summary = document.querySelector(".med-review .error-summary");
     if (summary) { summary.focus(); }

@@ -185,6 +185,10 @@ def _reference(text: str, item: FormItem) -> Answer:
 def parse_answer(item: FormItem, raw: Any, tz: dt.tzinfo = UTC) -> Answer | None:
     """Parse one raw input for this item; None when empty; AnswerError when malformed."""
     if isinstance(raw, dict):
+        from .feet_inches import answer as height_answer, is_feet_and_inches
+
+        if is_feet_and_inches(raw) and item.type in ("decimal", "integer", "quantity"):
+            return height_answer(item, raw)
         if item.type == "quantity":
             return None if not str(raw.get("value") or "").strip() else _quantity(raw, item)
         if item.type == "attachment":

@@ -19,6 +19,7 @@ from .expressions import FillContext, add_variables, environment, run, to_answer
 from .model import Form, FormItem, coding_token
 from .scoring import Score, has_score, score, score_plan, score_scope, typed_total_problem
 from .state import FormState, Path, field_id, field_name
+from .feet_inches import is_feet_and_inches, offers_feet_and_inches
 from .validation import number_message, validate_answers
 
 
@@ -54,6 +55,11 @@ class ItemView:
     def key(self) -> tuple[str, Path]:
         """(linkId, path): the FormState key."""
         return self.item.link_id, self.path
+
+    @property
+    def feet_and_inches(self) -> bool:
+        """A height that may be typed in feet and inches (feet_inches.py)."""
+        return offers_feet_and_inches(self.item)
 
     @property
     def describedby(self) -> str:
@@ -213,7 +219,9 @@ class _Evaluator:
                 try:
                     answer = parse_answer(node.item, raw, self.ctx.tz)
                 except AnswerError as error:
-                    message = number_message(node.item, _typed_number(raw), str(error))
+                    # Feet and inches carry their own plain message (feet_inches.py); numbers are worded for the field.
+                    message = (error.args[0] if is_feet_and_inches(raw)
+                               else number_message(node.item, _typed_number(raw), str(error)))
                     if message not in node.errors:
                         node.errors.append(message)
                     continue

@@ -106,7 +106,8 @@ def changes(view: FormView, before: Baseline | None, now: Baseline, touched: Ite
                 and (label := _label(n)) and not _inside_shown_group(n, appeared)]
     values = {k: v for k, v in now.values.items() if unknown or before.values.get(k) != v}
     score = now.score if unknown or before.score != now.score else None
-    wanted = set(touched)
+    # Feet and inches (f., i.) are parts of their height question's answer (feet_inches.py).
+    wanted = {"q" + name[1:] if name.startswith(("f.", "i.")) else name for name in touched}
     errors = {n.id: list(n.errors) for n in nodes if n.name in wanted and n.item.is_question and n.enabled}
     return Changes(show, hide, values, score, errors, announce, now)
 

@@ -37,7 +37,7 @@ def decode_path(text: str) -> Path | None:
 
 
 def field_name(link_id: str, path: Path, kind: str = "q") -> str:
-    """The form field name for an item instance; kind: q value, u unit, o other text, n count."""
+    """The form field name for an item instance; kind: q value, u unit, o other text, n count, f feet, i inches."""
     return f"{kind}.{link_id}.{encode_path(path)}"
 
 
@@ -50,7 +50,7 @@ def field_id(link_id: str, path: Path, index: int = 0) -> str:
 def parse_field_name(name: str) -> tuple[str, str, Path] | None:
     """`kind.linkId.path` -> (kind, linkId, path), or None."""
     kind, sep, rest = name.partition(".")
-    if not sep or kind not in ("q", "u", "o", "n"):
+    if not sep or kind not in ("q", "u", "o", "n", "f", "i"):
         return None
     link_id, sep, path_text = rest.rpartition(".")
     if not sep or not link_id:
@@ -167,6 +167,10 @@ class FormState:
                     state.values[key] = pairs
                 else:
                     del state.values[key]
+        from .feet_inches import posted
+
+        for key, height in posted(form, data, scope).items():  # kept as typed; answers.py converts
+            state.values[key] = [height]
         state._attachments(form, files or {}, previous)
         if previous is not None:
             # readOnly answers are not the user's to change: keep what the server put there.

@@ -297,6 +297,12 @@ def _number(value: Decimal) -> str:
     return f"{whole}.{fraction}" if fraction else whole
 
 
+def brand_of(original: str) -> str | None:
+    """The brand an RxNorm branded name (SBD/BPCK) ends with in brackets ("... [Advil]" -> "Advil"), else None."""
+    match = _BRAND.search(" ".join(original.split()))
+    return match.group(1).strip() if match else None
+
+
 _LEADING_WORDS = re.compile(r"^[A-Za-z][A-Za-z0-9 '-]*?(?=\s+\d|$)")
 
 

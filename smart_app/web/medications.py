@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -20,7 +20,7 @@ from smart_app.ehr.reads import ReadPlan
 from smart_app.ehr.client import FhirError
 from flask_babel import gettext as _, ngettext
 
-from smart_app.i18n import current_language
+from smart_app.i18n import current_language, say
 from smart_app.launch.session import Launch, current_launch
 from smart_app.medications.reads import (MedicationRead, MedicationsUnavailable, latest_review, latest_review_read, medication_plan,
                                         read_medications)
@@ -213,7 +213,8 @@ def _render_form(launch: Launch, read: MedicationRead, values: Mapping[str, str]
         statements_read=read.statements_read, list_incomplete=read.list_incomplete, values=dict(values),
         errors=dict(errors or {}),
         added_count=added_count or added_block_count(values), read_only_reason=read_only_reason(launch),
-        action_url=url_for(".save", handle=launch.handle), on_behalf=launch.context.user_kind == "clinician",
+        action_url=url_for(".save", handle=launch.handle), hints_url=url_for(".hints", handle=launch.handle),
+        on_behalf=launch.context.user_kind == "clinician",
     )
     return page, status
 
@@ -279,6 +280,20 @@ def save(handle: str) -> Response | tuple[str, int]:
         audit.event("medication_review.invalid", handle=handle, fields=len(errors))
         return _render_form(launch, read, values, errors=errors, status=422)
     return redirect(url_for(".confirm", handle=handle), code=303)
+
+
+@bp.post("/hints")
+def hints(handle: str) -> Response:
+    """As a medicine to add is typed (JavaScript on): each added name's duplicate hints, in the page's
+    words. The matching rule is medications.duplicates, as for a full save; nothing is saved here."""
+    launch = current_launch(handle)
+    try:
+        read = _read(launch)  # the same one wave of reads as the page
+    except MedicationsUnavailable:
+        abort(403)
+    values = review_form_values(request.form)
+    found = progress.possible_duplicates(read.medications.current, values)
+    return jsonify({"hints": {str(i): [say(m.hint) for m in found.get(i, [])] for i in range(added_block_count(values))}})
 
 
 @bp.get("/check")

@@ -77,7 +77,7 @@ def _entry_or_404(launch: Launch, key: str) -> CatalogEntry:
 
 def _rescue(launch: Launch, key: str) -> None:
     """Keep this post's raw answer fields for a relaunch (capped per launch by delivery.hold)."""
-    delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n."))])
+    delivery.hold(launch, key, [(k, v) for k, v in request.form.items(multi=True) if k.startswith(("q.", "u.", "o.", "n.", "f.", "i."))])
 
 
 def _handle() -> str:

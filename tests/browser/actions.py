@@ -113,6 +113,15 @@ def open_questionnaire(target: "Page | Frame", title: str) -> None:
     assert target.get_by_role("heading", name=title).count() == 1
 
 
+_VIEWPORT_AT_MOST = """width => new Promise(resolve => {
+    const fits = () => document.documentElement.clientWidth <= width;
+    if (fits()) { resolve(true); return; }
+    addEventListener("resize", function check() {
+        if (fits()) { removeEventListener("resize", check); resolve(true); }
+    });
+})"""
+
+
 def narrow_sidebar(chart: "Page", frame: "Frame", width: int) -> None:
     """Make the EHR's sidebar iframe `width` px wide and wait until the app's page has that viewport.
 
@@ -120,7 +129,9 @@ def narrow_sidebar(chart: "Page", frame: "Frame", width: int) -> None:
     measurement taken right after the style change could still see the old, wider viewport.
     """
     chart.locator("iframe[name=smart-app]").evaluate(f"el => {{ el.style.width = '{width}px'; }}")
-    frame.wait_for_function(f"document.documentElement.clientWidth <= {width}")
+    # wait_for_function compiles its predicate in the page, which the app's CSP (no unsafe-eval) refuses;
+    # evaluate() does not, so the frame itself resolves once a resize brings its viewport down to width.
+    frame.evaluate(_VIEWPORT_AT_MOST, width)
 
 
 def answer_phq9(target: "Page | Frame", points: Sequence[int]) -> None:

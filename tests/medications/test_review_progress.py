@@ -47,4 +47,4 @@ def test_all_as_prescribed_answers_the_rest_and_keeps_the_exceptions() -> None:
 ])
 def test_an_added_medicine_naming_a_listed_ingredient_gets_a_hint(typed, listed) -> None:
     found = possible_duplicates(ROWS, {"add.0.name": typed})
-    assert [row.key for row in found.get(0, [])] == listed
+    assert [match.row.key for match in found.get(0, [])] == listed
