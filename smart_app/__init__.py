@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "COURIER_INTERVAL": 0,  # seconds between server-side deliveries of pending submissions; 0 = off
     "CLAIM_TTL": 30.0,  # seconds a sender's claim on a submission lasts between renewals
     "DRAFT_RETENTION": 30 * 24 * 3600,  # drafts (and unsent answers' rescue copies) are kept this long since last saved
+    "DRAFT_MIRROR_INTERVAL": 20,  # seconds: while typing, a draft's EHR copy is written at most this often
+    "DRAFT_CLOCK": None,  # the drafts' clock (None: time.time); tests inject one
     "SUBMISSION_RETENTION": 30 * 24 * 3600,  # submissions (sent or not) are kept this long since last changed
     "LAUNCH_RATE_LIMIT": 30,  # /launch requests per client address per LAUNCH_RATE_WINDOW, per instance
     "LAUNCH_RATE_WINDOW": 60,

@@ -25,6 +25,7 @@
     var timer = null;
     var busy = false;
     var again = false;
+    var held = false;  // the last live save was kept by the app only: the EHR copy is brought up to date on leaving
     form.setAttribute("data-live", "idle");
 
     function body() {
@@ -117,6 +118,7 @@
         var heading = form.getAttribute("data-announce") || "";  // the page's words, in its language
         say(changes.announce.map(function (label) { return (heading ? heading + " " : "") + label; }).join(". "));
       }
+      held = changes.draft.status === "held";
       byId("q-draft-status") && byId("q-draft-status").setAttribute("data-status", changes.draft.status);
       draftStatus(changes.draft.text);
       form.setAttribute("data-live-baseline", baseline);
@@ -185,7 +187,27 @@
         soon(TYPING_PAUSE_MS);
       }
     });
+    // Leaving the page (or the tab going to the background, where a phone may end it): the answers go to
+    // the EHR now, not at the next pause. keepalive lets the post outlive the page.
+    function leave() {
+      if (!held && !timer && !busy) { return; }  // nothing newer than the EHR copy
+      if (timer) { clearTimeout(timer); timer = null; }
+      held = false;
+      var token = form.querySelector("input[name=csrf_token]");
+      var data = body();
+      data.append("leaving", "1");
+      fetch(url, {
+        method: "POST", body: data, credentials: "same-origin", keepalive: true,
+        headers: { "Accept": "application/json", "X-CSRF-Token": token ? token.value : "" }
+      }).catch(function () {});  // the app's database already holds these answers
+    }
+    window.addEventListener("pagehide", leave);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { leave(); }
+    });
+
     form.addEventListener("submit", function (event) {
+      held = false;  // the full save mirrors these answers itself
       if (timer) { clearTimeout(timer); timer = null; }  // the full save carries the same answers
       if (busy && form.requestSubmit) {
         // Let the live save finish first, so the two saves of one draft never race each other.

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from smart_app.audit import events as audit
+from smart_app.assignments.names import by_reference, display_name
 from smart_app.assignments.model import COMPLETE_QUESTIONNAIRE_TOKEN, AssignedTask, QuestionnaireCanonical, parse_task
 from smart_app.assignments.orders import (CancelDecision, Order, cancelled, decide_cancel, identifier_value,
                                           due_before_visit, identifier_search, if_none_exist, new_task,
@@ -54,7 +55,7 @@ class FormRequests:
     truncated: bool = False
 
 
-REQUESTS, VISIT, FORM = "orders.requests", "orders.visit", "orders.form"
+REQUESTS, VISIT, FORM, USER = "orders.requests", "orders.visit", "orders.form", "orders.user"
 
 
 def form_requests_plan(launch: "Launch") -> ReadPlan:
@@ -67,6 +68,30 @@ def form_requests_plan(launch: "Launch") -> ReadPlan:
         if ctx.patient_id and ctx.permissions.can_read("Task") else None,
         Read.resource(VISIT, "Encounter", ctx.encounter_id)
         if ctx.encounter_id and ctx.permissions.can_read("Encounter") else None)
+
+
+def requester_plan(launch: "Launch") -> ReadPlan:
+    """The clinician's own resource (their fhirUser on this server), read with the ask's other reads, so the
+    Task says who asked (`requester.display`). A PractitionerRole brings its Practitioner in the same search."""
+    ctx = launch.context
+    user = ctx.fhir_user
+    if user is None or (user.base is not None and user.base.rstrip("/") != ctx.iss.rstrip("/")) \
+            or not ctx.permissions.can_read(user.resource_type):
+        return ReadPlan()
+    if user.resource_type == "PractitionerRole":
+        return ReadPlan.of(Read.search(USER, "PractitionerRole", [("_id", user.id),
+                                                                   ("_include", "PractitionerRole:practitioner")]))
+    return ReadPlan.of(Read.resource(USER, user.resource_type, user.id))
+
+
+def requester_display(launch: "Launch", found: ReadResults) -> str | None:
+    """The clinician's name from their resource, or None when it could not be read or has none."""
+    result = found.value(USER) if USER in found else None
+    if isinstance(result, SearchResult):
+        user = launch.context.fhir_user
+        mine = [r for r in result.matches if user is not None and r.get("id") == user.id]
+        return display_name(mine[0], by_reference(result.included)) if mine else None
+    return display_name(result) if isinstance(result, dict) else None
 
 
 def form_requests(launch: "Launch", found: ReadResults) -> FormRequests:
@@ -231,14 +256,16 @@ def may_cancel(launch: "Launch") -> bool:
 def ask_patient(launch: "Launch", canonical: str, offer: FormsOnOffer, due: str | None = None) -> AskResult:
     """Create the SDC Task asking this patient to fill the form before this visit: exactly one, however often posted.
 
-    The patient's requests, the visit and the chosen form are read in one wave; an open request for the same order is
+    The patient's requests, the visit, the chosen form and the clinician's own resource (for the Task's
+    `requester.display`) are read in one wave; an open request for the same order is
     returned as it is. Otherwise the Task is created conditionally on its identifier (If-None-Exist),
     or, where the EHR does not declare conditional create, under an app-wide lock after a search.
     """
     ctx = launch.context
     if not may_ask(launch):
         return AskResult(AskOutcome.NOT_ALLOWED)
-    found = launch.reads.fetch(form_requests_plan(launch) + choice_plan(launch, canonical))  # one wave
+    found = launch.reads.fetch(form_requests_plan(launch) + choice_plan(launch, canonical)
+                               + requester_plan(launch))  # one wave
     requests, choice = form_requests(launch, found), choice_for(launch, canonical, found, offer)
     visit = found.value(VISIT) if VISIT in found else None
     visit = visit if isinstance(visit, dict) else None
@@ -246,7 +273,8 @@ def ask_patient(launch: "Launch", canonical: str, offer: FormsOnOffer, due: str 
     if choice is None or form is None or ctx.fhir_user is None or ctx.patient_id is None:
         return AskResult(AskOutcome.UNKNOWN_FORM)
     order = Order(iss=ctx.iss, patient_id=ctx.patient_id, questionnaire=form, title=choice.title, requester=ctx.fhir_user,
-                  encounter_id=ctx.encounter_id, due=due or due_before_visit(visit, datetime.now(timezone.utc)))
+                  requester_display=requester_display(launch, found), encounter_id=ctx.encounter_id,
+                  due=due or due_before_visit(visit, datetime.now(timezone.utc)))
     existing = open_order(order, requests.resources)
     if existing is not None:
         return AskResult(AskOutcome.ALREADY_ASKED, existing)

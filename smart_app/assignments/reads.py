@@ -1,6 +1,7 @@
 """The EHR reads behind assigned forms and the visit, declared as data for the catalog's one read wave.
 
-`plan(launch)` adds three searches to the catalog's plan: the patient's open SDC Tasks, the
+`plan(launch)` adds three searches to the catalog's plan: the patient's open SDC Tasks (with their
+requesters, `_include=Task:requester`, so a Task without `requester.display` still says who asked), the
 newest closed ones (one page) and the next booked Appointment. The Tasks' Questionnaires are
 then found in ONE `Questionnaire?url=a,b,c` search (`resolve_questionnaires`), the only read that
 follows another, and only when there are Tasks. Failures and missing scopes give an empty
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from smart_app import i18n
 from smart_app.assignments.model import (COMPLETE_QUESTIONNAIRE_TOKEN, FINISHED_STATUSES, OPEN_STATUSES, AssignedTask,
                                          QuestionnaireCanonical, assigned_tasks, closed_tasks)
+from smart_app.assignments.names import CARE_TEAM_TYPES, with_requester_names
 from smart_app.ehr.reads import Read, ReadPlan, ReadResults
 from smart_app.ehr.client import SearchResult
 
@@ -52,16 +54,34 @@ def today(launch: "Launch") -> date:
     return datetime.now(ZoneInfo(zone)).date()
 
 
+def searches_tasks(launch: "Launch") -> bool:
+    """The catalog's wave searches this patient's Tasks (open and newest closed)."""
+    return bool(launch.context.patient_id) and task_scopes_granted(launch)
+
+
+def searched_tasks(found: ReadResults) -> dict[str, dict[str, Any]]:
+    """Every Task the wave's Task searches returned, as read, by id (a named Task is found here, not read again)."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for name in (OPEN, CLOSED):
+        result = found.value(name)
+        for resource in result.matches if isinstance(result, SearchResult) else []:
+            if resource.get("resourceType") == "Task" and isinstance(resource.get("id"), str):
+                tasks.setdefault(resource["id"], resource)
+    return tasks
+
+
 def plan(launch: "Launch") -> ReadPlan:
     """The open Tasks, the newest closed ones and the next Appointment, as reads of the catalog's wave."""
     ctx = launch.context
     if not ctx.patient_id:
         return ReadPlan()
     patient = f"Patient/{ctx.patient_id}"
-    tasks = task_scopes_granted(launch)
+    tasks = searches_tasks(launch)
+    # Who asked: a Task written without `requester.display` is named from its requester, brought by the same search.
+    names = [("_include", "Task:requester")] if any(ctx.permissions.can_read(t) for t in CARE_TEAM_TYPES) else []
     return ReadPlan.of(
         Read.search(OPEN, "Task", [("patient", patient), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
-                                   ("status", ",".join(OPEN_STATUSES))], max_pages=TASK_PAGES) if tasks else None,
+                                   ("status", ",".join(OPEN_STATUSES)), *names], max_pages=TASK_PAGES) if tasks else None,
         Read.search(CLOSED, "Task", [("patient", patient), ("code", COMPLETE_QUESTIONNAIRE_TOKEN),
                                      ("status", ",".join(FINISHED_STATUSES)), ("_sort", "-_lastUpdated"),
                                      ("_count", RECENT_CLOSED)]) if tasks else None,
@@ -80,7 +100,8 @@ def open_tasks(launch: "Launch", found: ReadResults) -> TaskRead:
     result = found.value(OPEN)
     if not isinstance(result, SearchResult):
         return TaskRead(skipped="failed")
-    return TaskRead(tuple(assigned_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss)))
+    tasks = assigned_tasks(result.matches, patient_id=ctx.patient_id, user=ctx.fhir_user, iss=ctx.iss)
+    return TaskRead(with_requester_names(tasks, result.included, ctx.iss))
 
 
 def recently_closed_tasks(launch: "Launch", found: ReadResults) -> tuple[AssignedTask, ...]:

@@ -108,12 +108,15 @@ def hold(launch: "Launch", form_key: str, fields: Iterable[tuple[str, str]]) -> 
 
 
 def save_answers(launch: "Launch", form_key: str, canonical: str,
-                 build: Callable[[drafts.Draft], Answers], task_id: str | None = None) -> Saved:
+                 build: Callable[[drafts.Draft], Answers], task_id: str | None = None, *,
+                 while_typing: bool = False) -> Saved:
     """Save the posted answers as the person's draft (after `hold`), unless an earlier send is unconfirmed.
 
     An unconfirmed send (the EHR may hold it) fixes its answers: changed ones wait in the rescue
     slot, and `deferred` tells the view to show that send instead. The first save of a form an
-    open Task asked for (`task_id`) sets that Task in progress.
+    open Task asked for (`task_id`) sets that Task in progress. A save `while_typing` (the live
+    form's pauses) is kept in the database at once and mirrored to the EHR at most once per
+    DRAFT_MIRROR_INTERVAL (drafts.mirror_due); every other save mirrors at once.
     """
     draft = drafts.continue_after(launch, drafts.load_or_start(launch, canonical))
     first = draft.saved_at is None or not any(draft.state.values.values())  # an empty live save is not a start
@@ -126,7 +129,7 @@ def save_answers(launch: "Launch", form_key: str, canonical: str,
     answered = answers.in_progress is None or holds_an_answer(answers.in_progress)
     # An empty draft goes to the EHR only to empty a copy already there; otherwise it stays in the app.
     mirror = answers.in_progress if answered or draft.ehr_id else None
-    result = drafts.save(launch, draft, answers.state, mirror)
+    result = drafts.save(launch, draft, answers.state, mirror, coalesce=while_typing)
     drafts.forget_rescued(launch, form_key)
     if first and task_id and answered:  # nothing answered writes nothing to the EHR, the Task included
         mark_in_progress(launch, task_id)
@@ -198,13 +201,14 @@ def draft_to_show(launch: "Launch", form_key: str, canonical: str,
 def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write: bool,
                  prepare: Callable[[drafts.Draft], Ready | None], kind: str, label: str,
                  task_id: str | None = None, task_as_read: Mapping[str, Any] | None = None,
-                 shown: Mapping[str, Any] | None = None) -> Sent:
+                 shown: Mapping[str, Any] | None = None, task_requester: str | None = None) -> Sent:
     """Send the person's checked draft once (idempotent per submission id) and say where to go next.
 
     `task_id`: the SDC Task that asked for the form. Cancelled or finished elsewhere, nothing is
     sent and the draft stays; otherwise the same transaction completes it. `task_as_read`: that Task
     as this request already read it, so the send does not read it again (submission.AsRead).
     `shown`: what the receipt says of the form and whose answers these are (kept with the submission).
+    `task_requester`: who asked (the Task's requester display), for the receipt's "request is marked as done".
     """
     draft = drafts.load(launch, canonical)
     if draft is None or draft.submission_id != posted_id:
@@ -229,7 +233,7 @@ def send_answers(launch: "Launch", canonical: str, posted_id: str, *, may_write:
                                     observations=list(ready.observations), kind=kind, label=label,
                                     questionnaire=canonical, complete_in_place=draft.ehr_id,
                                     extracted=ready.extracted, flags=ready.flags, safety=ready.safety,
-                                    task_id=task_id, shown=shown,
+                                    task_id=task_id, shown=shown, task_requester=task_requester,
                                     as_read=submission.AsRead(task=task_as_read, draft_version=_saved_version(draft)))
     except submission.SubmissionRefused:
         return Sent(SendStep.FORBIDDEN)

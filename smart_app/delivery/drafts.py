@@ -10,13 +10,18 @@ A 409/412 on the mirror's update means the EHR copy changed elsewhere: we reload
 and ask the user to check before saving again (their typed answers stay on the page). When
 the re-read finds no copy at all (404/410), the EHR lost it: it is created again from the
 answers kept here, and the person is told nothing was lost.
+
+Mirroring is coalesced: every save is kept in the database at once, but a save made while the
+person types (`coalesce=True`, the live form's pauses) goes to the EHR at most once per
+DRAFT_MIRROR_INTERVAL seconds per draft (`mirror_due`, pure, on the injectable DRAFT_CLOCK). Every
+other save (a section step, "Review my answers", leaving the page) mirrors whatever is newer.
 """
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from flask import current_app
 
@@ -42,6 +47,20 @@ def _retention() -> int:
     return int(current_app.config["DRAFT_RETENTION"])
 
 
+def _now() -> float:
+    """The app's clock for drafts (DRAFT_CLOCK, Unix seconds; tests inject one instead of waiting)."""
+    clock: Callable[[], float] = current_app.config.get("DRAFT_CLOCK") or time.time
+    return float(clock())
+
+
+def mirror_due(mirrored_at: float | None, now: float, interval: float, *, coalesce: bool) -> bool:
+    """Whether this save goes to the EHR now: always unless coalescing; coalesced, only when the draft was
+    never mirrored or its last mirror is at least `interval` seconds old."""
+    if not coalesce or mirrored_at is None:
+        return True
+    return now - mirrored_at >= interval
+
+
 @dataclass(frozen=True)
 class Draft:
     """One questionnaire in progress for one person: raw input, submission id and the EHR mirror."""
@@ -53,12 +72,13 @@ class Draft:
     ehr_id: str | None = None
     ehr_version: str | None = None
     ehr_saved: bool = False  # the EHR copy matches the latest local save
+    mirrored_at: float | None = None  # when the EHR copy was last written (coalescing the live form's saves)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for the store."""
         return {"canonical": self.canonical, "submission_id": self.submission_id, "state": self.state.to_dict(),
                 "saved_at": self.saved_at, "ehr_id": self.ehr_id, "ehr_version": self.ehr_version,
-                "ehr_saved": self.ehr_saved}
+                "ehr_saved": self.ehr_saved, "mirrored_at": self.mirrored_at}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Draft":
@@ -67,9 +87,14 @@ class Draft:
             return cls(canonical=str(data["canonical"]), submission_id=str(data["submission_id"]),
                        state=FormState.from_dict(data.get("state") or {}), saved_at=data.get("saved_at"),
                        ehr_id=data.get("ehr_id"), ehr_version=data.get("ehr_version"),
-                       ehr_saved=bool(data.get("ehr_saved")))
+                       ehr_saved=bool(data.get("ehr_saved")), mirrored_at=_seconds(data.get("mirrored_at")))
         except (KeyError, TypeError) as exc:
             raise ValueError("malformed draft") from exc
+
+
+def _seconds(value: Any) -> float | None:
+    """A stored time in Unix seconds, or None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,7 @@ class SaveResult:
     conflict: bool = False
     ehr_error: FhirErrorCode | None = None
     recreated: bool = False  # the EHR had lost its copy; it was created again from the answers kept here
+    held: bool = False  # kept here only for now: the EHR copy was written moments ago and is brought up to date later
 
 
 def draft_key(launch: "Launch", canonical: str) -> str:
@@ -144,13 +170,19 @@ def _put(launch: "Launch", draft: Draft) -> None:
     runtime().store.put(NAMESPACE, draft_key(launch, draft.canonical), draft.to_dict(), _retention())
 
 
-def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[str, Any] | None) -> SaveResult:
-    """Keep the typed state locally first, then mirror the in-progress response to the EHR if allowed."""
-    draft = replace(draft, state=state, saved_at=time.time(), ehr_saved=False)
+def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[str, Any] | None, *,
+         coalesce: bool = False) -> SaveResult:
+    """Keep the typed state locally first, then mirror the in-progress response to the EHR if allowed
+    (`coalesce`: a save while typing, mirrored only when the last mirror is old enough, see `mirror_due`)."""
+    now = _now()
+    draft = replace(draft, state=state, saved_at=now, ehr_saved=False)
     _put(launch, draft)
     if in_progress is None or not mirrors_to_ehr(launch):
         audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app")
         return SaveResult(draft, on_ehr=False)
+    if not mirror_due(draft.mirrored_at, now, float(current_app.config["DRAFT_MIRROR_INTERVAL"]), coalesce=coalesce):
+        audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app", held=True)
+        return SaveResult(draft, on_ehr=False, held=True)
     qr = {**in_progress, "status": "in-progress",
           "identifier": {"system": IDENTIFIER_SYSTEM, "value": draft.submission_id}}
     try:
@@ -175,7 +207,8 @@ def save(launch: "Launch", draft: Draft, state: FormState, in_progress: Mapping[
         audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="app",
                     ehr_error=error.code.value)
         return SaveResult(draft, on_ehr=False, ehr_error=error.code)
-    draft = replace(draft, ehr_id=result.id or draft.ehr_id, ehr_version=result.version_id, ehr_saved=True)
+    draft = replace(draft, ehr_id=result.id or draft.ehr_id, ehr_version=result.version_id, ehr_saved=True,
+                    mirrored_at=now)
     _put(launch, draft)
     audit.event("draft.saved", submission_id=draft.submission_id, handle=launch.handle, where="ehr",
                 resource=f"QuestionnaireResponse/{draft.ehr_id}")

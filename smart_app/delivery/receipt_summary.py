@@ -31,7 +31,8 @@ class SavedThing:
     """One thing a submission saved, by meaning.
 
     `kind`: answers | weight | height | blood_pressure | heart_rate | temperature | bmi | score |
-    measurement | medication_use | flag | provenance | record. `value`/`unit` carry the number
+    measurement | medication_use | flag | provenance | record | assignment (the care team's request, an SDC
+    Task, marked as done; `label` is who asked, when known). `value`/`unit` carry the number
     to show (formatted by the page, in the reader's locale); `label` the record's own name for it.
     """
 

@@ -251,7 +251,8 @@ def _outcome(record: Mapping[str, Any]) -> SubmissionOutcome:
         questionnaire=record.get("questionnaire"),
         safety=tuple(dict(s) for s in record.get("safety") or ()),
         task_closed=bool(record.get("task_closed")),
-        saved=tuple(saved_things(item.bundle)),
+        saved=tuple(saved_things(item.bundle)) + ((SavedThing("assignment", "Task", label=record.get("task_requester")),)
+                                                  if record.get("task_completed") else ()),
         shown=record.get("shown") if isinstance(record.get("shown"), Mapping) else None,
     )
 
@@ -308,7 +309,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
            extracted: Sequence[Mapping[str, Any]] = (),
            flags: Sequence[Mapping[str, Any]] = (), safety: Sequence[Mapping[str, str]] = (),
            task_id: str | None = None, as_read: AsRead | None = None,
-           shown: Mapping[str, Any] | None = None) -> SubmissionOutcome:
+           shown: Mapping[str, Any] | None = None, task_requester: str | None = None) -> SubmissionOutcome:
     """Send one submission (idempotent per submission id): keep it, send it, record the outcome.
 
     A submission already sent is returned as it is; one pending or failed is resent with
@@ -321,7 +322,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
     rule) is kept with the submission for the receipt and the audit trail.
     `task_id` names the SDC Task that asked for this form: each attempt re-reads it and completes
     it in the same transaction (see _with_task); the first attempt takes it, and the draft copy's
-    version, from `as_read` instead (see AsRead).
+    version, from `as_read` instead (see AsRead). `task_requester` is who asked, for the receipt's words.
     `shown`: what the receipt page says about the form and whose answers these are, as the sending
     page knew it, kept with the submission so the receipt reads nothing from the EHR.
     """
@@ -335,7 +336,7 @@ def submit(launch: "Launch", *, submission_id: str, questionnaire_response: Mapp
         item = new_item(submission_id, bundle, now=now, skipped_types=tuple(skipped))
         record = {"item": item.to_dict(), "kind": kind, "label": label, "questionnaire": questionnaire,
                   "handle": launch.handle, "complete_in_place": complete_in_place,
-                  "safety": [dict(s) for s in safety], "task_id": task_id}
+                  "safety": [dict(s) for s in safety], "task_id": task_id, "task_requester": task_requester}
         if shown is not None:
             record["shown"] = dict(shown)
         # Kept before the first byte goes out: nothing is lost on a crash.
@@ -600,6 +601,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
             return bundle
         raise
     if task_updates.completed_by(current, IDENTIFIER_SYSTEM, item.submission_id):
+        record["task_completed"] = True  # an earlier attempt of this submission completed it
         return bundle
     if task_updates.closed_elsewhere(current, IDENTIFIER_SYSTEM, item.submission_id):
         raise TaskClosed(task_id, str(current.get("status")))
@@ -612,6 +614,7 @@ def _with_task(launch: "Launch", record: dict[str, Any], item: OutboxItem, bundl
                                   submission_id=item.submission_id, when=_now_iso(time.time()))
     version = (current.get("meta") or {}).get("versionId")
     entry = task_updates.put_entry(body, version, f"{launch.context.iss.rstrip('/')}/Task/{task_id}")
+    record["task_completed"] = True  # the receipt says the request is done (shown as waiting until it is sent)
     return {**bundle, "entry": [*entries, entry]}
 
 

@@ -276,20 +276,32 @@ def _catalog_plan(launch: "Launch") -> ReadPlan:
         elif item.canonical and item.type in (None, "Questionnaire") and can_read_questionnaires:
             url, _, version = item.canonical.partition("|")
             reads.append(Read.search(f"{NAMED}.{n}", "Questionnaire", [("url", url)] + ([("version", version)] if version else [])))
-        elif item.reference and item.reference.resource_type == "Task":
+        elif item.reference and item.reference.resource_type == "Task" and not assignment_reads.searches_tasks(launch):
+            # With Task searches in the wave the named Task comes with them (read once; _named_task_resources).
             reads.append(Read.resource(f"{NAMED}.{n}", "Task", item.reference.id))
     return ReadPlan.of(*reads) + assignment_reads.plan(launch)
 
 
-def _named_tasks(launch: "Launch", found: ReadResults) -> list[AssignedTask]:
-    """The SDC Tasks the launch's fhirContext names (their Questionnaires are resolved with the assigned ones)."""
-    named = []
-    for n, item in enumerate(launch.context.fhir_context):
-        if item.reference and item.reference.resource_type == "Task":
-            task = parse_task(found.value(f"{NAMED}.{n}"))
-            if task is not None and task.questionnaire is not None:
-                named.append(task)
-    return named
+def _named_task_resources(launch: "Launch", found: ReadResults) -> list[tuple[int, dict[str, Any]]]:
+    """The Tasks the launch's fhirContext names, each read once: from the wave's Task searches (open, and the
+    newest closed) when it is among them, else by id now (older than those, another code or patient, or the
+    searches failed): one more read, only then."""
+    wanted = {n: item.reference.id for n, item in enumerate(launch.context.fhir_context)
+              if item.reference and item.reference.resource_type == "Task"}
+    if not wanted:
+        return []
+    searched = assignment_reads.searched_tasks(found)
+    named: dict[int, Any] = {n: found.value(f"{NAMED}.{n}") or searched.get(task_id) for n, task_id in wanted.items()}
+    missing = ReadPlan(tuple(Read.resource(f"{NAMED}.{n}", "Task", wanted[n]) for n, value in named.items() if value is None))
+    if len(missing):
+        later = launch.reads.fetch(missing)
+        named.update({read_n: later.value(f"{NAMED}.{read_n}") for read_n in (int(r.name.rsplit(".", 1)[1]) for r in missing)})
+    return [(n, value) for n, value in sorted(named.items()) if isinstance(value, dict)]
+
+
+def _named_tasks(resources: Iterable[dict[str, Any]]) -> list[AssignedTask]:
+    """The SDC Tasks among the named ones that ask for a form (their Questionnaires are resolved with the assigned ones)."""
+    return [task for task in map(parse_task, resources) if task is not None and task.questionnaire is not None]
 
 
 def sources_plan(launch: "Launch") -> ReadPlan:
@@ -415,6 +427,7 @@ class Assignments:
     appointment: dict[str, Any] | None = None
     task_read: assignment_reads.TaskRead = field(default_factory=assignment_reads.TaskRead)
     closed: tuple[AssignedTask, ...] = ()  # the newest finished ones (the clinician's sidebar shows what is done)
+    named: dict[str, Any] | None = None  # the Task the launch's fhirContext names, as read (the landing decides on it)
 
 
 @dataclass(frozen=True)
@@ -459,7 +472,10 @@ def _build_catalog(launch: "Launch") -> _Built:
     task_read = assignment_reads.open_tasks(launch, found)
     closed = assignment_reads.recently_closed_tasks(launch, found)
     tasks = task_read.tasks
-    named_tasks = _named_tasks(launch, found)
+    named_resources = _named_task_resources(launch, found)
+    named_tasks = _named_tasks(resource for _, resource in named_resources)
+    landing = next((resource for n, resource in named_resources
+                    if launch.context.fhir_context[n].effective_role == "launch"), None)
     every = [*tasks, *closed, *named_tasks]
     # The Tasks' Questionnaires: one search for all of them (it needs the Tasks, so it follows them).
     resolved = (assignment_reads.resolve_questionnaires(launch, [t.questionnaire for t in every if t.questionnaire])
@@ -515,7 +531,8 @@ def _build_catalog(launch: "Launch") -> _Built:
     ordered = sorted(entries.values(), key=lambda e: (e.assignment is None, not e.requested, e.title.lower()))
     return _Built(ordered, Assignments(tasks=tasks, unopenable=tuple(unopenable),
                                        appointment=assignment_reads.next_appointment(launch, found),
-                                       task_read=task_read, closed=closed))
+                                       task_read=task_read, closed=closed,
+                                       named=landing))
 
 
 def _assigned_questionnaire(task: AssignedTask, resolved: "assignment_reads.ResolvedQuestionnaires") -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from smart_app.assignments.model import parse_task
 from smart_app.assignments.ordering import (AskOutcome, CancelOutcome, ask_patient, cancel_request, find_questionnaires,
                                             may_ask, task_id_of)
 from smart_app.launch.session import Launch, current_launch
-from smart_app.forms.catalog import NAMED, CatalogEntry, catalog, catalog_plan, forms_on_offer
+from smart_app.forms.catalog import CatalogEntry, assignments, catalog, forms_on_offer
 
 bp = Blueprint("assignments", __name__, url_prefix="/l/<handle>")
 
@@ -127,16 +127,6 @@ def cancel(handle: str, task_id: str) -> Response:
 # ------------------------------------------------------------------------------ fhirContext landing
 
 
-def _context_task(launch: Launch) -> dict | None:
-    """The Task the launch's fhirContext names, from the catalog's own read of it (None when none or unreadable)."""
-    found = launch.reads.fetch(catalog_plan(launch))  # already read by the catalog: no new request
-    for n, item in enumerate(launch.context.fhir_context):
-        if item.effective_role == "launch" and item.reference and item.reference.resource_type == "Task":
-            task = found.value(f"{NAMED}.{n}")
-            return task if isinstance(task, dict) else None
-    return None
-
-
 def _named_entry(entries: list[CatalogEntry], task: dict | None) -> CatalogEntry | None:
     """The catalog's form the launch named: the Task's Questionnaire, else the first one fhirContext asked for."""
     parsed = parse_task(task) if task else None
@@ -154,7 +144,7 @@ def open_context(handle: str) -> Response:
     """Where an EHR launch naming a form lands: straight into that form, or "already completed, fill in again"."""
     launch = current_launch(handle)
     entries = catalog(launch)
-    task = _context_task(launch)
+    task = assignments(launch).named  # the catalog's one read of it
     entry = _named_entry(entries, task)
     home = url_for("home.launch_home", handle=handle)
     if entry is None:

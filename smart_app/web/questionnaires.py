@@ -390,9 +390,10 @@ def evaluate_live(handle: str, key: str) -> Response:
     step = _posted_step(steps, request.form.get("step"))
     evaluated: list[FormView] = []
     # Files are never re-sent while typing: the draft keeps any file attached by a full save.
+    # A pause in typing is coalesced for the EHR; the page's last post as the person leaves is not.
     saved = delivery.save_answers(launch, key, entry.canonical, _posted_answers(
         launch, entry, form, steps[step].link_ids if steps else None, "continue", evaluated),
-        task_id=entry.assignment.id if entry.assignment else None)
+        task_id=entry.assignment.id if entry.assignment else None, while_typing=request.form.get("leaving") != "1")
     [view] = evaluated
     now = live.picture(view, _score_text(view, launch.context.user_kind))
     found = live.changes(view, live.Baseline.decode(request.form.get("live_baseline")), now,
@@ -413,6 +414,8 @@ def saved_status(result: drafts.SaveResult | None) -> str:
         return "recreated"
     if result.conflict:
         return "conflict"
+    if result.held:
+        return "held"
     return "ehr" if result.on_ehr else "app"
 
 
@@ -486,7 +489,8 @@ def send(handle: str, key: str) -> Response | tuple[str, int]:
     sent = delivery.send_answers(launch, entry.canonical, request.form.get("submission_id", ""),
                                  may_write=read_only_reason(launch) is None, prepare=ready, kind=KIND, label=entry.title,
                                  task_id=task.id if task else None, task_as_read=task.resource if task else None,
-                                 shown=_receipt_facts(launch, entry))
+                                 shown=_receipt_facts(launch, entry),
+                                 task_requester=entry.assignment.requester_display if entry.assignment else None)
     if sent.step is delivery.SendStep.FORBIDDEN:
         abort(403)
     if sent.step is delivery.SendStep.TASK_CLOSED:

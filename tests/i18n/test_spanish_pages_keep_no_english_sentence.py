@@ -62,6 +62,7 @@ def record_words(e2e: E2E, browser: Browser) -> set[str]:
             for name in resource.get("name") or []:
                 if isinstance(name, dict):
                     words.add(" ".join(name.get("given", []) + [name.get("family", "")]).strip())
+                    words.add(" ".join(name.get("prefix", []) + name.get("given", []) + [name.get("family", "")]).strip())
                     words.add(name.get("text", ""))
             for key in ("medicationCodeableConcept", "code"):
                 concept = resource.get(key) or {}

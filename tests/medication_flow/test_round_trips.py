@@ -57,7 +57,8 @@ def test_review_page_reads_requests_with_included_medications_and_statements_in_
     fhir = requests_seen.fhir()
     assert sorted((m, p) for m, p, _ in fhir) == [("GET", "/fhir/MedicationRequest"), ("GET", "/fhir/MedicationStatement")]
     request_query = next(q for _, p, q in fhir if p == "/fhir/MedicationRequest")
-    assert request_query["_include"] == ["MedicationRequest:medication"]
+    # launch.json may read Practitioners (who asked for a form), so the prescribers come with the requests too
+    assert request_query["_include"] == ["MedicationRequest:medication", "MedicationRequest:requester"]
     assert request_query["status"] == ["active,on-hold"]
 
 

@@ -92,7 +92,8 @@ def test_answers_are_kept_as_the_draft_and_mirrored_once_there_is_one(e2e):
     assert 'value="http://loinc.org|LA6571-9" checked' in browser.open_form("phq-9").get_data(as_text=True)
 
 
-def test_a_hidden_question_keeps_its_typed_answer_until_sending(e2e):
+def test_a_hidden_question_keeps_its_typed_answer_until_sending(e2e, e2e_app):
+    e2e_app.config["DRAFT_MIRROR_INTERVAL"] = 0  # every pause reaches the EHR copy (coalescing has its own tests)
     browser = Browser(e2e.client, e2e.launcher.ehr(patient=PATIENT))
     token, baseline = _page(browser)
     difficulty = {"q.phq9-difficulty.r": "http://loinc.org|LA6572-7"}
