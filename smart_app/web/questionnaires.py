@@ -327,10 +327,9 @@ def fill(handle: str, key: str) -> tuple[str, int]:
     return _render_fill(launch, entry, view, draft, known=known, step=request.args.get("step", 0, type=int) or 0)
 
 
-@bp.post("/questionnaires/<key>")
-def save(handle: str, key: str) -> Response | tuple[str, int]:
-    """Continue / Review: re-evaluate enablement, validate, save the draft; review only when valid."""
-    launch = current_launch(handle)
+def _posted_entry(launch: Launch, key: str) -> CatalogEntry:
+    """The form a save or a live evaluation posts to, read in the page's one wave, with the posted
+    fields kept as a rescue copy first (a relaunch restores them if the launch dies on the way)."""
     if read_only_reason(launch):
         abort(403)
     try:
@@ -341,6 +340,14 @@ def save(handle: str, key: str) -> Response | tuple[str, int]:
         raise
     # Kept before the draft's own EHR requests, and only for a form that exists: a made-up key parks nothing.
     _rescue(launch, key)
+    return entry
+
+
+@bp.post("/questionnaires/<key>")
+def save(handle: str, key: str) -> Response | tuple[str, int]:
+    """Continue / Review: re-evaluate enablement, validate, save the draft; review only when valid."""
+    launch = current_launch(handle)
+    entry = _posted_entry(launch, key)
     form = _form_or_400(entry)
     steps = sections(form)
     step = _posted_step(steps, request.form.get("step"))
@@ -376,15 +383,7 @@ def evaluate_live(handle: str, key: str) -> Response:
     """As the person answers (JavaScript on): the engine evaluates the posted answers, they are kept as
     the draft (the same path as "Save and continue"), and only what the page must change comes back."""
     launch = current_launch(handle)
-    if read_only_reason(launch):
-        abort(403)
-    try:
-        read_page(launch)  # the same one wave of reads as a full save
-        entry = _entry_or_404(launch, key)
-    except LaunchError:
-        _rescue(launch, key)  # as for a full save: the relaunch restores these answers
-        raise
-    _rescue(launch, key)
+    entry = _posted_entry(launch, key)
     form = _form_or_400(entry)
     steps = sections(form)
     step = _posted_step(steps, request.form.get("step"))

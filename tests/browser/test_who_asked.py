@@ -50,7 +50,7 @@ def test_the_patient_reads_who_asked_and_the_receipt_says_the_request_is_done(br
     screenshot(page, "home-who-asked-375")
 
     panel.get_by_role("link", name=FORM).click()
-    page.locator("form.questionnaire-form").wait_for()
+    page.locator("form.questionnaire-form[data-live]").wait_for()  # questionnaire.js listens: typing starts a live save
     _typing_is_kept_and_leaving_mirrors_it(browser_stack, page)
     page.get_by_label("Better").check()
     review_and_send(page)
